@@ -1,0 +1,171 @@
+// The one settings schema: every side (core, electron, renderer) validates against it.
+// Defaults live here so that electron-store (desktop) and conf (serve) behave the same.
+import { z } from 'zod';
+
+export const SETTINGS_VERSION = 1;
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9._=-]{0,63}$/, 'use lower-case letters, digits and . _ = - (at most 64)');
+
+export const backendKind = z.enum(['llama', 'ollama', 'openai']);
+export type BackendKind = z.infer<typeof backendKind>;
+
+/** A model reference: `llama:<path or hf: URI or discovered id>`, `ollama:<tag>`, `openai:<endpointId>/<model>`. */
+export const modelRef = z.string().min(1, 'a model reference is required');
+
+export const botSchema = z.object({
+  id,
+  displayName: z.string().min(1).max(64),
+  avatar: z.string().optional(),
+  model: modelRef,
+  systemPrompt: z.string().default('You are {display_name}, a helpful AI assistant.'),
+  temperature: z.number().min(0).max(2).default(0.7),
+  maxTokens: z.number().int().min(1).max(32768).default(2048),
+  localOnly: z.boolean().default(false),
+  /** Seconds to keep the model loaded after its last use; 0 = unload at once. */
+  keepAliveSeconds: z.number().int().min(0).default(300),
+  pinned: z.boolean().default(false),
+  /** Model refs tried in order when the primary fails. */
+  fallback: z.array(modelRef).default([]),
+});
+export type BotConfig = z.infer<typeof botSchema>;
+
+export const ollamaEndpointSchema = z.object({
+  id,
+  url: z.url().default('http://127.0.0.1:11434'),
+});
+
+export const openaiEndpointSchema = z.object({
+  id,
+  /** Base URL up to and including /v1. */
+  url: z.url(),
+  /** Name of the secret holding the API key (never the key itself), or env:VAR. */
+  apiKeyRef: z.string().optional(),
+  requestsPerMinute: z.number().int().min(1).default(100),
+  timeoutMs: z.number().int().min(1000).default(120_000),
+  /** Other endpoints serving the same models, tried in order when this one is unhealthy. */
+  failover: z.array(z.string()).default([]),
+});
+
+export const routingRuleSchema = z.object({
+  /** Which bot the rule applies to; omitted = every bot. */
+  bot: z.string().optional(),
+  /** A `!command` that selects this rule. */
+  command: z.string().optional(),
+  /** A case-insensitive regular expression on the prompt. */
+  pattern: z.string().optional(),
+  model: modelRef,
+  reason: z.string().optional(),
+});
+
+export const settingsSchema = z.object({
+  version: z.number().int().default(SETTINGS_VERSION),
+  owner: z
+    .object({
+      localpart: id.default('owner'),
+      displayName: z.string().min(1).max(64).default('You'),
+    })
+    .default({ localpart: 'owner', displayName: 'You' }),
+  homeserver: z
+    .discriminatedUnion('mode', [
+      z.object({
+        mode: z.literal('bundled'),
+        serverName: z.string().default('agent-room.localhost'),
+        /** Fixed port; 0 = pick a free one and keep it. */
+        port: z.number().int().min(0).max(65535).default(0),
+        lanAccess: z.boolean().default(false),
+        binaryPath: z.string().optional(),
+      }),
+      z.object({
+        mode: z.literal('external'),
+        url: z.url(),
+        /** Name of the secret holding the registration token. */
+        registrationTokenRef: z.string().default('homeserver.registrationToken'),
+      }),
+    ])
+    .default({ mode: 'bundled', serverName: 'agent-room.localhost', port: 0, lanAccess: false }),
+  room: z
+    .object({
+      name: z.string().default('AI Team'),
+      topic: z.string().default('Your private AI team. Mention a bot with @name to ask it.'),
+      encrypted: z.boolean().optional(),
+    })
+    .default({ name: 'AI Team', topic: 'Your private AI team. Mention a bot with @name to ask it.' }),
+  bots: z.array(botSchema).default([]),
+  endpoints: z
+    .object({
+      ollama: z.array(ollamaEndpointSchema).default([]),
+      openai: z.array(openaiEndpointSchema).default([]),
+    })
+    .default({ ollama: [], openai: [] }),
+  routing: z
+    .object({
+      rules: z.array(routingRuleSchema).default([]),
+    })
+    .default({ rules: [] }),
+  inference: z
+    .object({
+      /** Folders searched for GGUF files besides <data>/models, Ollama's, LM Studio's and Jan's. */
+      modelFolders: z.array(z.string()).default([]),
+      /** Threads for node-llama-cpp; 0 = from the hardware plan. */
+      threads: z.number().int().min(0).default(0),
+      /** Most models loaded at once; 0 = from the hardware plan. */
+      maxLoadedModels: z.number().int().min(0).default(0),
+      /** Memory budget for loaded models in MiB; 0 = from the hardware plan. */
+      memoryBudgetMiB: z.number().int().min(0).default(0),
+      preferOllama: z.boolean().default(false),
+    })
+    .default({ modelFolders: [], threads: 0, maxLoadedModels: 0, memoryBudgetMiB: 0, preferOllama: false }),
+  guard: z
+    .object({
+      maxHops: z.number().int().min(0).max(20).default(3),
+      roomTokensPerHour: z.number().int().min(0).default(200_000),
+      contextMessages: z.number().int().min(1).max(200).default(10),
+      mentionOnly: z.boolean().default(true),
+      allowDirectMessages: z.boolean().default(true),
+      rateLimit: z
+        .object({
+          maxRequests: z.number().int().min(1).default(10),
+          windowSeconds: z.number().int().min(1).default(60),
+        })
+        .default({ maxRequests: 10, windowSeconds: 60 }),
+      allowedUsers: z.array(z.string()).default([]),
+      ignoreHistoryOlderThanSeconds: z.number().int().min(0).default(300),
+      editsPerSecond: z.number().min(0.1).max(10).default(2),
+    })
+    .default({
+      maxHops: 3,
+      roomTokensPerHour: 200_000,
+      contextMessages: 10,
+      mentionOnly: true,
+      allowDirectMessages: true,
+      rateLimit: { maxRequests: 10, windowSeconds: 60 },
+      allowedUsers: [],
+      ignoreHistoryOlderThanSeconds: 300,
+      editsPerSecond: 2,
+    }),
+  ui: z
+    .object({
+      theme: z.enum(['system', 'light', 'dark']).default('system'),
+      closeToTray: z.boolean().default(true),
+      startAtLogin: z.boolean().default(false),
+      startHidden: z.boolean().default(false),
+      notifications: z.boolean().default(true),
+      window: z
+        .object({ x: z.number().int().optional(), y: z.number().int().optional(), width: z.number().int().min(320).default(1100), height: z.number().int().min(240).default(760) })
+        .default({ width: 1100, height: 760 }),
+    })
+    .default({ theme: 'system', closeToTray: true, startAtLogin: false, startHidden: false, notifications: true, window: { width: 1100, height: 760 } }),
+  control: z
+    .object({
+      /** Port of the control API and chat window in serve mode. */
+      port: z.number().int().min(0).max(65535).default(8765),
+    })
+    .default({ port: 8765 }),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type SettingsInput = z.input<typeof settingsSchema>;
+
+export function defaultSettings(): Settings {
+  return settingsSchema.parse({});
+}

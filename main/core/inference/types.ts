@@ -1,0 +1,85 @@
+// One streaming interface for every backend (node-llama-cpp, Ollama, OpenAI-compatible).
+import type { ErrorCode, GenerationStats, ModelInfo, ProgressEvent } from '../../common/inference-types.ts';
+
+export type { ErrorCode, GenerationStats, ModelInfo, ProgressEvent };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+  /** The speaker's display name, for rooms with several people and bots. */
+  name?: string;
+}
+
+export interface SamplingOptions {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  seed?: number;
+  stop?: string[];
+}
+
+export interface ChatRequest {
+  /** The model reference without routing, e.g. llama:/path/model.gguf, ollama:qwen2.5:0.5b, openai:cloud/gpt-4o-mini. */
+  model: string;
+  messages: ChatMessage[];
+  sampling?: SamplingOptions;
+  signal?: AbortSignal;
+  /** Keep-alive after this request in seconds (Ollama keep_alive, pool TTL). */
+  keepAliveSeconds?: number;
+}
+
+export type ChatChunk =
+  | { type: 'text'; text: string; tokens: number }
+  | { type: 'done'; stats: GenerationStats; text: string };
+
+export interface EnsureOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: ProgressEvent) => void;
+}
+
+export interface InferenceBackend {
+  readonly kind: 'llama' | 'ollama' | 'openai';
+  /** True when the backend can take the reference (by its prefix). */
+  handles(model: string): boolean;
+  listModels(signal?: AbortSignal): Promise<ModelInfo[]>;
+  /** Makes the model ready (download, pull, load); idempotent. */
+  ensureModel(model: string, options?: EnsureOptions): Promise<void>;
+  /** Streams a chat; the last chunk is `done`. Throws InferenceError. */
+  chat(request: ChatRequest): AsyncIterable<ChatChunk>;
+  /** Counts tokens as this model does, for context budgets; may estimate where the backend cannot. */
+  countTokens(model: string, text: string): Promise<number>;
+  /** True if every request stays on this machine. */
+  isLocal(model: string): boolean;
+  close(): Promise<void>;
+}
+
+const HINTS: Record<ErrorCode, string> = {
+  ModelNotFound: 'Check the model name, or download it in the model manager (agent-room models pull <ref>).',
+  BackendUnavailable: 'Start the server or check its URL in settings; the fallback chain is tried next.',
+  OutOfMemory: 'Choose a smaller model or quantization, or lower the number of models kept loaded.',
+  RateLimited: 'Wait a moment; the request is retried automatically.',
+  Timeout: 'The backend took too long; try again or choose a faster model.',
+  Aborted: 'The request was stopped.',
+  InvalidModelFile: 'The model file is damaged or not a GGUF file: download it again or remove it.',
+  PolicyRefused: 'This bot is marked local-only; add a local model to its fallback chain.',
+  BadResponse: 'The server answered something unexpected; check that the URL points at the right kind of server.',
+};
+
+export class InferenceError extends Error {
+  readonly hint: string;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = `${code}Error`;
+    this.hint = options.hint ?? HINTS[code];
+    this.retryAfterMs = options.retryAfterMs;
+  }
+  readonly retryAfterMs: number | undefined;
+}
+
+export function isInferenceError(err: unknown, code?: ErrorCode): err is InferenceError {
+  return err instanceof InferenceError && (code === undefined || err.code === code);
+}
