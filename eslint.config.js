@@ -41,17 +41,11 @@ export const layerZones = [
       { group: ['**/main/core/**', '**/main/electron/**', '**/main/preload/**', '**/main/serve*'], message: 'The renderer imports only main/common from main.' },
     ],
   },
-  {
-    name: 'everything else',
-    files: ['scripts/**/*.{ts,js}', 'test/**/*.{ts,tsx}', 'bin/**/*.js'],
-    ignoresElectronRule: true,
-    forbidden: [],
-  },
 ];
 
 const electronOnlyHere = {
   files: ['**/*.{ts,tsx,js}'],
-  ignores: ['main/electron/**', 'main/preload/**', 'test/**', 'scripts/**'],
+  ignores: ['main/electron/**', 'main/preload/**', 'test/support/electron-mock.ts', 'test/unit/electron-*.test.ts', 'test/unit/tray-*.test.ts'],
   rules: {},
 };
 

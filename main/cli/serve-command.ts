@@ -1,0 +1,92 @@
+// `agent-room serve`: starts the core services, the control API and the chat window on loopback,
+// and stops everything cleanly on SIGINT/SIGTERM.
+import { mkdirSync } from 'node:fs';
+import { createLogger } from '../core/logging/logger.ts';
+import { dataPaths } from '../core/paths.ts';
+import { createAppCore } from '../core/app-core.ts';
+import { ControlServer } from '../core/control/http-server.ts';
+import { distDir } from './dist-dir.ts';
+
+export interface ServeOptions {
+  dataDir: string;
+  port?: number;
+  homeserverUrl?: string;
+  registrationToken?: string;
+  bots?: boolean;
+  /** Tests pass false to keep signal handlers out of the test runner. */
+  handleSignals?: boolean;
+}
+
+export const DEFAULT_CONTROL_PORT = 8765;
+const STOP_DEADLINE_MS = 1500;
+
+export async function runServe(options: ServeOptions): Promise<number> {
+  const paths = dataPaths(options.dataDir);
+  try {
+    mkdirSync(paths.logs, { recursive: true });
+  } catch (err) {
+    console.error(`Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`);
+    return 1;
+  }
+  const logger = createLogger({ logDir: paths.logs, name: 'app', console: true });
+  const core = await createAppCore({
+    paths,
+    logger,
+    overrides: {
+      homeserverUrl: options.homeserverUrl,
+      registrationToken: options.registrationToken,
+      bots: options.bots,
+    },
+  });
+  const port = options.port ?? core.settings.get().control.port ?? DEFAULT_CONTROL_PORT;
+  const control = new ControlServer({
+    port,
+    handlers: core.handlers,
+    validate: core.validate,
+    health: () => core.health(),
+    staticDir: distDir('renderer'),
+    logger,
+  });
+  try {
+    await control.listen();
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'control API could not start');
+    console.error((err as Error).message);
+    await core.host.stop(STOP_DEADLINE_MS);
+    logger.flush();
+    return 1;
+  }
+  core.events.on('event', (channel: string, payload: unknown) => control.broadcast(channel, payload));
+
+  let stopping: Promise<number> | undefined;
+  const stop = (signal: string): Promise<number> => {
+    stopping ??= (async () => {
+      logger.info({ signal }, 'stopping');
+      await core.host.stop(STOP_DEADLINE_MS);
+      await control.close();
+      await core.close();
+      logger.info('stopped');
+      logger.flush();
+      return 0;
+    })();
+    return stopping;
+  };
+  const done = new Promise<number>((resolve) => {
+    if (options.handleSignals === false) return;
+    process.once('SIGINT', () => void stop('SIGINT').then(resolve));
+    process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
+  });
+
+  console.log(`Agent Room is starting. Chat window: ${control.openUrl}`);
+  console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
+  try {
+    await core.host.start();
+    logger.info({ url: control.url }, 'ready');
+    console.log('Agent Room is ready.');
+  } catch (err) {
+    // A required service failed: the control API stays up so the status page shows why.
+    logger.error({ err: (err as Error).message }, 'start failed');
+    console.error(`Start failed: ${(err as Error).message}`);
+  }
+  return done;
+}

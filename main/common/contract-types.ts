@@ -1,0 +1,148 @@
+// Serializable payloads of the control contract (status, probe, bots, downloads, the owner's session).
+// Plain data only: they cross IPC, HTTP and WebSocket unchanged.
+import type { ModelInfo, ProgressEvent } from './inference-types.ts';
+import type { BotConfig } from './settings-schema.ts';
+
+export type { ModelInfo, ProgressEvent };
+
+export type ServiceStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'degraded';
+
+/** One service of the ServiceHost, flattened for display (core's ServiceState maps onto it one to one). */
+export interface ServiceReport {
+  name: string;
+  status: ServiceStatus;
+  detail?: string;
+  error?: string;
+  /** What the person can do about the error. */
+  hint?: string;
+}
+
+export type HostPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface HomeserverStatus {
+  mode: 'bundled' | 'external';
+  /** Client-server API base URL, once known. */
+  url?: string;
+  serverName?: string;
+  /** The team room, once provisioned. */
+  roomId?: string;
+}
+
+export type GpuBackend = 'metal' | 'cuda' | 'vulkan' | 'cpu';
+
+export interface InferenceStatus {
+  /** The backend the plan chose for in-process inference, or ollama when preferred. */
+  backend: GpuBackend | 'ollama';
+  /** The GPU in words ("NVIDIA RTX 4090, 24 GiB"), or undefined on CPU. */
+  gpu?: string;
+  /** Model references currently loaded in memory. */
+  loadedModels: string[];
+}
+
+export interface BotStats {
+  /** Milliseconds from the request to the first text chunk of the last reply. */
+  lastLatencyMs?: number;
+  tokensPerSecond?: number;
+  replies: number;
+}
+
+export interface BotStatus {
+  id: string;
+  displayName: string;
+  userId?: string;
+  model: string;
+  /** True while a reply is streaming. */
+  busy: boolean;
+  stats: BotStats;
+  lastError?: string;
+}
+
+export interface AppStatus {
+  phase: HostPhase;
+  services: ServiceReport[];
+  homeserver: HomeserverStatus;
+  inference: InferenceStatus;
+  bots: BotStatus[];
+  /** True after bots.pauseAll until bots.resumeAll. */
+  botsPaused: boolean;
+  /** How many times the loop guard stopped bot-to-bot replies since start. */
+  loopGuardTrips: number;
+}
+
+/** What the chat window needs to log in to Matrix as the owner. */
+export interface OwnerSession {
+  homeserverUrl: string;
+  userId: string;
+  accessToken: string;
+  deviceId: string;
+  roomId: string;
+}
+
+/** A bot's settings with what the running app knows about it. */
+export interface BotInfo {
+  config: BotConfig;
+  userId?: string;
+  status: BotStatus;
+  /** Model references this bot may switch to (local-only bots see local models only). */
+  availableModels: string[];
+}
+
+export type PullState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface PullJob {
+  jobId: string;
+  ref: string;
+  state: PullState;
+  progress?: ProgressEvent;
+  error?: string;
+}
+
+export interface BotReply {
+  botId: string;
+  displayName: string;
+  roomId: string;
+  eventId: string;
+  /** The first words of the reply, for a notification. */
+  preview: string;
+}
+
+export interface GpuInfo {
+  vendor: string;
+  model: string;
+  vramBytes?: number;
+  driver?: string;
+}
+
+export interface ProbeReport {
+  os: { platform: string; release?: string; arch: string; appleSilicon: boolean };
+  cpu: { model: string; cores: number; threads?: number; flags?: string[] };
+  memory: { totalBytes: number; freeBytes?: number };
+  gpus: GpuInfo[];
+  ollama?: { url: string; version?: string; models: string[] };
+}
+
+export interface InferencePlan {
+  backend: GpuBackend | 'ollama';
+  threads: number;
+  /** 'max' = offload every layer, 'auto' = let node-llama-cpp fit, 0 = CPU only. */
+  gpuLayers: 'max' | 'auto' | number;
+  maxLoadedModels: number;
+  memoryBudgetMiB: number;
+  /** Recommended model references for this machine, best first. */
+  recommendedModels: string[];
+  /** Why the plan is what it is, including why a GPU was not used. */
+  reasons: string[];
+}
+
+export interface ProbeResult {
+  report: ProbeReport;
+  plan: InferencePlan;
+}
+
+export interface AppInfo {
+  version: string;
+  /** 'desktop' in Electron, 'serve' in the headless server (desktop-only channels answer Unavailable there). */
+  shell: 'desktop' | 'serve';
+  platform: string;
+  dataDir: string;
+}

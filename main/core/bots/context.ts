@@ -1,0 +1,117 @@
+// Builds the chat messages a bot sends to its model from room or thread events: edits applied,
+// redactions and commands dropped, `!reset` as a boundary, speakers named, within a token budget.
+import { relationOf, stripReplyFallback } from './mentions.ts';
+import type { ChatMessage, RawEvent } from './types.ts';
+
+export interface Participant {
+  userId: string;
+  displayName: string;
+  /** Set for bots: the model reference the bot runs. */
+  model?: string;
+}
+
+export interface ContextOptions {
+  bot: { userId: string; displayName: string; systemPrompt: string };
+  /** Everyone in the room, for names and the roster line. */
+  participants: readonly Participant[];
+  /** The event being answered; later events are left out. */
+  triggerId?: string;
+  /** Most history messages (the trigger included). */
+  maxMessages: number;
+  /** Token budget for the system prompt and history together. */
+  maxTokens: number;
+  countTokens: (text: string) => number | Promise<number>;
+}
+
+export const RESET_COMMAND = '!reset';
+
+export function renderSystemPrompt(template: string, displayName: string): string {
+  return template.replace(/\{display_name\}/g, displayName);
+}
+
+/** One line naming who is in the room and which bot runs which model. */
+export function rosterLine(participants: readonly Participant[]): string {
+  const people = participants.filter((p) => p.model === undefined).map((p) => p.displayName);
+  const bots = participants.filter((p) => p.model !== undefined).map((p) => `${p.displayName} (${p.model})`);
+  const parts: string[] = [];
+  if (people.length) parts.push(`people: ${people.join(', ')}`);
+  if (bots.length) parts.push(`AI assistants: ${bots.join(', ')}`);
+  return `In this room: ${parts.join('; ')}. Messages from others are prefixed with the speaker's name.`;
+}
+
+export interface TextMessage {
+  eventId: string;
+  sender: string;
+  body: string;
+  ts: number;
+}
+
+/** Text messages in order with the latest edit of each applied; edits, redacted events and notices removed. */
+export function effectiveMessages(events: readonly RawEvent[]): TextMessage[] {
+  const redacted = new Set<string>();
+  const edits = new Map<string, { body: string; ts: number; sender: string }>();
+  for (const e of events) {
+    if (e.type === 'm.room.redaction') {
+      const target = e.redacts ?? (typeof e.content.redacts === 'string' ? e.content.redacts : undefined);
+      if (target) redacted.add(target);
+    }
+    if (e.unsigned?.redacted_because) redacted.add(e.event_id);
+    if (e.type !== 'm.room.message') continue;
+    const rel = relationOf(e.content);
+    if (rel.relType !== 'm.replace' || !rel.eventId) continue;
+    const next = e.content['m.new_content'] as Record<string, unknown> | undefined;
+    if (!next || typeof next.body !== 'string') continue;
+    const prev = edits.get(rel.eventId);
+    if (!prev || prev.ts <= e.origin_server_ts) edits.set(rel.eventId, { body: next.body, ts: e.origin_server_ts, sender: e.sender });
+  }
+  const out: TextMessage[] = [];
+  for (const e of events) {
+    if (e.type !== 'm.room.message' || redacted.has(e.event_id)) continue;
+    if (relationOf(e.content).relType === 'm.replace') continue;
+    if (e.content.msgtype === 'm.notice' || typeof e.content.body !== 'string') continue;
+    const edit = edits.get(e.event_id);
+    // Only the original sender may edit a message (spec: edits from others are ignored).
+    const body = edit && edit.sender === e.sender ? edit.body : e.content.body;
+    out.push({ eventId: e.event_id, sender: e.sender, body: stripReplyFallback(body).trim(), ts: e.origin_server_ts });
+  }
+  return out;
+}
+
+/** Messages after the last `!reset`, up to and including the trigger; other commands dropped. */
+export function conversation(messages: readonly TextMessage[], triggerId?: string): TextMessage[] {
+  let out: TextMessage[] = [];
+  for (const m of messages) {
+    if (m.body.toLowerCase() === RESET_COMMAND || m.body.toLowerCase().startsWith(`${RESET_COMMAND} `)) out = [];
+    else if (!m.body.startsWith('!') && m.body.length > 0) out.push(m);
+    if (m.eventId === triggerId) break;
+  }
+  return out;
+}
+
+export function toChatMessage(m: TextMessage, botUserId: string, nameOf: (userId: string) => string): ChatMessage {
+  if (m.sender === botUserId) return { role: 'assistant', content: m.body };
+  const name = nameOf(m.sender);
+  return { role: 'user', content: `${name}: ${m.body}`, name };
+}
+
+/** The system prompt plus as much recent history as fits the message and token budgets (newest kept). */
+export async function buildContext(events: readonly RawEvent[], opts: ContextOptions): Promise<ChatMessage[]> {
+  const names = new Map(opts.participants.map((p) => [p.userId, p.displayName]));
+  const nameOf = (uid: string): string => names.get(uid) ?? (uid.slice(1).split(':')[0] || uid);
+  const system: ChatMessage = {
+    role: 'system',
+    content: `${renderSystemPrompt(opts.bot.systemPrompt, opts.bot.displayName)}\n${rosterLine(opts.participants)}`,
+  };
+  const convo = conversation(effectiveMessages(events), opts.triggerId);
+  let budget = opts.maxTokens - (await opts.countTokens(system.content));
+  const kept: ChatMessage[] = [];
+  for (let i = convo.length - 1; i >= 0 && kept.length < opts.maxMessages; i--) {
+    const msg = toChatMessage(convo[i]!, opts.bot.userId, nameOf);
+    const cost = await opts.countTokens(msg.content);
+    // The newest message (the one being answered) is always sent, even over budget.
+    if (kept.length > 0 && cost > budget) break;
+    budget -= cost;
+    kept.unshift(msg);
+  }
+  return [system, ...kept];
+}

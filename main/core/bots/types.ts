@@ -1,0 +1,74 @@
+// Types the bot runner shares between its modules, and the narrow interfaces it needs from the world
+// (provisioned accounts, inference, clock), so tests can drive it and the real router can be adapted.
+import type { BotConfig, Settings } from '../../common/settings-schema.ts';
+import type { ChatChunk, ChatMessage, ModelInfo, SamplingOptions } from '../inference/types.ts';
+
+export type { BotConfig, Settings, ChatChunk, ChatMessage, SamplingOptions };
+
+/** A provisioned Matrix account of one bot (the provisioner's ProvisionResult.bots[i]). */
+export interface BotAccount {
+  id: string;
+  userId: string;
+  deviceId: string;
+  accessToken: string;
+  displayName: string;
+}
+
+/** What the runner needs from the provisioner's ProvisionResult. */
+export interface ProvisionLike {
+  homeserverUrl: string;
+  serverName: string;
+  roomId: string;
+  owner: { userId: string; deviceId?: string; accessToken?: string };
+  bots: BotAccount[];
+}
+
+export interface BotChatRequest {
+  bot: BotConfig;
+  messages: ChatMessage[];
+  sampling: SamplingOptions;
+  signal: AbortSignal;
+}
+
+/** The inference dependency: the InferenceRouter, or any object with these methods. */
+export interface BotInference {
+  /** Streams a reply; the last chunk is `done`. Throws InferenceError (or any Error) on failure. */
+  chat(request: BotChatRequest): AsyncIterable<ChatChunk>;
+  /** Counts tokens with the bot's model tokenizer (may estimate). */
+  countTokens(bot: BotConfig, text: string): Promise<number>;
+  /** Lists the models the backends know, for !models. Optional. */
+  listModels?(signal?: AbortSignal): Promise<ModelInfo[]>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The raw shape of a Matrix event as /sync and /messages return it. */
+export interface RawEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  origin_server_ts: number;
+  room_id?: string;
+  state_key?: string;
+  redacts?: string;
+  content: Record<string, unknown>;
+  unsigned?: Record<string, unknown>;
+}
+
+/** Content keys this app adds to a bot's messages, so bots and restarts can follow a turn. */
+export const TURN_KEY = 'org.agentroom.turn';
+/** Marks the final edit of a streamed reply: the only edit that can address other bots. */
+export const FINAL_KEY = 'org.agentroom.final';
+
+export interface TurnInfo {
+  /** The person's event that started this chain of replies. */
+  origin: string;
+  /** 0 for a person's message; a bot's reply to a hop-h message has hop h+1. */
+  hop: number;
+  /** The thread root when the reply is in a thread (edits cannot carry the thread relation). */
+  thread?: string;
+}

@@ -1,0 +1,356 @@
+// Keeps node-llama-cpp models loaded: at most N at once under a memory budget, LRU eviction, keep-alive
+// per model, pin/preload, one load per model however many requests wait, and a pool of context sequences
+// (each with its LlamaChat) so parallel requests run side by side and reuse their evaluated prefix.
+import { LlamaChat, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { InferenceError } from '../types.ts';
+import { checkModelFile, classifyLoadError } from './model-file.ts';
+import type { Logger } from '../../logging/logger.ts';
+
+export interface PoolClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: PoolClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface ModelPoolOptions {
+  /** The node-llama-cpp instance (created once by the backend, with its GPU choice and thread cap). */
+  llama: () => Promise<Llama>;
+  /** Threads per context; always set: node-llama-cpp's default collapses on small machines. */
+  threads: number;
+  /** Most models loaded at once. Default 1. */
+  maxLoaded?: number;
+  /** Budget for loaded models in bytes (weights + context state). Default unlimited. */
+  memoryBudgetBytes?: number;
+  /** Parallel sequences per model context. Default 4. */
+  sequences?: number;
+  /** Tokens per sequence. Default 2048. */
+  contextSize?: number;
+  /** Keep-alive after the last use when a request names none; Infinity = until evicted. Default 5 min. */
+  defaultKeepAliveMs?: number;
+  clock?: PoolClock;
+  logger?: Logger;
+  /** Bytes a model will take once loaded, before loading it. Default: the file size plus 10 %. */
+  estimateBytes?: (path: string, fileSize: number) => number;
+}
+
+export type PoolEvent =
+  | { type: 'loading'; path: string }
+  | { type: 'loaded'; path: string; sizeBytes: number; ms: number }
+  | { type: 'load-failed'; path: string; error: InferenceError }
+  | { type: 'unloaded'; path: string; reason: 'lru' | 'budget' | 'keep-alive' | 'manual' | 'close' };
+
+export interface PooledModelStatus {
+  path: string;
+  state: 'loading' | 'ready';
+  sizeBytes: number;
+  lastUsedAt: number;
+  pinned: boolean;
+  activeRequests: number;
+  keepAliveMs: number;
+}
+
+/** One sequence of a loaded model, held by one request until `release()`. */
+export interface ModelLease {
+  readonly path: string;
+  readonly model: LlamaModel;
+  readonly sequence: LlamaContextSequence;
+  readonly chat: LlamaChat;
+  readonly chatWrapper: ChatWrapper;
+  release(): void;
+}
+
+interface Slot {
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+}
+
+interface Entry {
+  path: string;
+  state: 'loading' | 'ready';
+  ready: Promise<void>;
+  model?: LlamaModel;
+  context?: LlamaContext;
+  chatWrapper?: ChatWrapper;
+  free: Slot[];
+  waiters: Array<(slot: Slot) => void>;
+  /** Requests that hold or wait for this model: it is not evicted while any. */
+  claims: number;
+  sizeBytes: number;
+  lastUsedAt: number;
+  pinned: boolean;
+  keepAliveMs: number;
+  timer?: unknown;
+}
+
+export class ModelPool {
+  readonly #o: Required<Omit<ModelPoolOptions, 'logger'>> & { logger?: Logger };
+  readonly #entries = new Map<string, Entry>();
+  readonly #listeners = new Set<(e: PoolEvent) => void>();
+  /** Loads run one after another so that eviction decisions see settled memory figures. */
+  #loadChain: Promise<void> = Promise.resolve();
+  /** Woken when a claim drops, so a load waiting for room can evict again. */
+  #roomWaiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(options: ModelPoolOptions) {
+    if (!(options.threads >= 1)) throw new Error('ModelPool needs threads >= 1');
+    this.#o = {
+      maxLoaded: 1,
+      memoryBudgetBytes: Infinity,
+      sequences: 4,
+      contextSize: 2048,
+      defaultKeepAliveMs: 300_000,
+      clock: systemClock,
+      estimateBytes: (_p, size) => Math.round(size * 1.1),
+      ...options,
+    };
+  }
+
+  onEvent(listener: (e: PoolEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  status(): PooledModelStatus[] {
+    return [...this.#entries.values()].map((e) => ({
+      path: e.path,
+      state: e.state,
+      sizeBytes: e.sizeBytes,
+      lastUsedAt: e.lastUsedAt,
+      pinned: e.pinned,
+      activeRequests: e.claims,
+      keepAliveMs: e.keepAliveMs,
+    }));
+  }
+
+  /** Takes a sequence of the model, loading the model first if needed. Rejects with InferenceError. */
+  async acquire(path: string, options: { signal?: AbortSignal; keepAliveMs?: number } = {}): Promise<ModelLease> {
+    const entry = this.#claim(path, options.keepAliveMs);
+    let slot: Slot;
+    try {
+      await abortable(entry.ready, options.signal);
+      slot = await this.#takeSlot(entry, options.signal);
+    } catch (err) {
+      this.#unclaim(entry);
+      throw err;
+    }
+    let released = false;
+    return {
+      path,
+      model: entry.model!,
+      sequence: slot.sequence,
+      chat: slot.chat,
+      chatWrapper: entry.chatWrapper!,
+      release: () => {
+        if (released) return;
+        released = true;
+        const next = entry.waiters.shift();
+        if (next) next(slot);
+        else entry.free.push(slot);
+        this.#unclaim(entry);
+      },
+    };
+  }
+
+  /** Loads the model and resolves with it without taking a sequence (token counting, preload). */
+  async withModel<T>(path: string, fn: (model: LlamaModel) => T | Promise<T>, signal?: AbortSignal): Promise<T> {
+    const entry = this.#claim(path, undefined);
+    try {
+      await abortable(entry.ready, signal);
+      return await fn(entry.model!);
+    } finally {
+      this.#unclaim(entry);
+    }
+  }
+
+  /** Loads a model ahead of use; `pin` keeps it loaded through keep-alive and LRU. */
+  async preload(path: string, options: { pin?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    await this.withModel(path, () => undefined, options.signal);
+    if (options.pin) this.pin(path, true);
+  }
+
+  pin(path: string, pinned = true): void {
+    const entry = this.#entries.get(path);
+    if (!entry) return;
+    entry.pinned = pinned;
+    if (pinned) this.#clearTimer(entry);
+    else if (entry.claims === 0) this.#scheduleExpiry(entry);
+  }
+
+  async unload(path: string): Promise<void> {
+    const entry = this.#entries.get(path);
+    if (entry && entry.state === 'ready') await this.#dispose(entry, 'manual');
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#entries.values()].map((e) => e.ready.then(() => this.#dispose(e, 'close'))));
+  }
+
+  #claim(path: string, keepAliveMs: number | undefined): Entry {
+    if (this.#closed) throw new InferenceError('BackendUnavailable', 'The model pool is closed.', { hint: 'The app is shutting down.' });
+    let entry = this.#entries.get(path);
+    if (!entry) {
+      entry = { path, state: 'loading', ready: Promise.resolve(), free: [], waiters: [], claims: 0, sizeBytes: 0, lastUsedAt: this.#o.clock.now(), pinned: false, keepAliveMs: this.#o.defaultKeepAliveMs };
+      this.#entries.set(path, entry);
+      const e = entry;
+      entry.ready = this.#enqueueLoad(e);
+      entry.ready.catch(() => undefined);
+    }
+    if (keepAliveMs !== undefined) entry.keepAliveMs = keepAliveMs;
+    entry.claims++;
+    entry.lastUsedAt = this.#o.clock.now();
+    this.#clearTimer(entry);
+    return entry;
+  }
+
+  #unclaim(entry: Entry): void {
+    entry.claims--;
+    entry.lastUsedAt = this.#o.clock.now();
+    if (entry.claims === 0 && entry.state === 'ready') this.#scheduleExpiry(entry);
+    for (const wake of this.#roomWaiters.splice(0)) wake();
+  }
+
+  #enqueueLoad(entry: Entry): Promise<void> {
+    const run = this.#loadChain.then(() => this.#load(entry));
+    this.#loadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #load(entry: Entry): Promise<void> {
+    const started = this.#o.clock.now();
+    this.#emit({ type: 'loading', path: entry.path });
+    try {
+      const fileSize = await checkModelFile(entry.path);
+      entry.sizeBytes = this.#o.estimateBytes(entry.path, fileSize);
+      await this.#makeRoom(entry);
+      const llama = await this.#o.llama();
+      const model = await llama.loadModel({ modelPath: entry.path }).catch((err: unknown) => {
+        throw classifyLoadError(err, entry.path);
+      });
+      const context = await model
+        .createContext({ sequences: this.#o.sequences, contextSize: this.#o.contextSize, threads: this.#o.threads })
+        .catch(async (err: unknown) => {
+          await model.dispose();
+          throw classifyLoadError(err, entry.path);
+        });
+      // Resolved once per model: resolving per request costs 250–350 ms (MEASURED.md).
+      entry.chatWrapper = resolveChatWrapper(model);
+      entry.model = model;
+      entry.context = context;
+      entry.sizeBytes = Math.max(entry.sizeBytes, model.size + context.stateSize);
+      entry.state = 'ready';
+      this.#emit({ type: 'loaded', path: entry.path, sizeBytes: entry.sizeBytes, ms: this.#o.clock.now() - started });
+      this.#o.logger?.info({ model: entry.path, sizeBytes: entry.sizeBytes }, 'model loaded');
+    } catch (err) {
+      this.#entries.delete(entry.path);
+      const error = classifyLoadError(err, entry.path);
+      this.#emit({ type: 'load-failed', path: entry.path, error });
+      throw error;
+    }
+  }
+
+  /** Evicts idle, unpinned models (least recently used first) until the new one fits; waits while all are busy. */
+  async #makeRoom(entry: Entry): Promise<void> {
+    const budget = this.#o.memoryBudgetBytes;
+    if (entry.sizeBytes > budget) {
+      throw new InferenceError('OutOfMemory', `${entry.path} needs about ${mib(entry.sizeBytes)} MiB; the memory budget is ${mib(budget)} MiB.`);
+    }
+    for (;;) {
+      const others = [...this.#entries.values()].filter((e) => e !== entry && e.state === 'ready');
+      const used = others.reduce((sum, e) => sum + e.sizeBytes, 0);
+      const tooMany = others.length >= this.#o.maxLoaded;
+      const tooBig = used + entry.sizeBytes > budget;
+      if (!tooMany && !tooBig) return;
+      const victim = others.filter((e) => e.claims === 0 && !e.pinned).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      if (victim) {
+        await this.#dispose(victim, tooMany ? 'lru' : 'budget');
+        continue;
+      }
+      if (others.every((e) => e.pinned)) {
+        throw new InferenceError('OutOfMemory', `${entry.path} cannot be loaded: the pinned models fill the pool.`, {
+          hint: 'Unpin a model or raise the number of models kept loaded and the memory budget.',
+        });
+      }
+      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    }
+  }
+
+  async #takeSlot(entry: Entry, signal: AbortSignal | undefined): Promise<Slot> {
+    const free = entry.free.pop();
+    if (free) return free;
+    if (entry.context!.sequencesLeft > 0) {
+      const sequence = entry.context!.getSequence();
+      return { sequence, chat: new LlamaChat({ contextSequence: sequence, chatWrapper: entry.chatWrapper!, autoDisposeSequence: false }) };
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      const give = (slot: Slot) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(slot);
+      };
+      const onAbort = () => {
+        entry.waiters.splice(entry.waiters.indexOf(give), 1);
+        reject(abortedError());
+      };
+      if (signal?.aborted) return reject(abortedError());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.waiters.push(give);
+    });
+  }
+
+  #scheduleExpiry(entry: Entry): void {
+    this.#clearTimer(entry);
+    if (entry.pinned || entry.keepAliveMs === Infinity) return;
+    if (entry.keepAliveMs <= 0) {
+      void this.#dispose(entry, 'keep-alive');
+      return;
+    }
+    entry.timer = this.#o.clock.setTimeout(() => {
+      entry.timer = undefined;
+      if (entry.claims === 0 && !entry.pinned) void this.#dispose(entry, 'keep-alive');
+    }, entry.keepAliveMs);
+  }
+
+  #clearTimer(entry: Entry): void {
+    if (entry.timer !== undefined) this.#o.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
+  }
+
+  async #dispose(entry: Entry, reason: Extract<PoolEvent, { type: 'unloaded' }>['reason']): Promise<void> {
+    if (this.#entries.get(entry.path) !== entry) return;
+    this.#entries.delete(entry.path);
+    this.#clearTimer(entry);
+    await entry.context?.dispose();
+    await entry.model?.dispose();
+    this.#o.logger?.info({ model: entry.path, reason }, 'model unloaded');
+    this.#emit({ type: 'unloaded', path: entry.path, reason });
+  }
+
+  #emit(event: PoolEvent): void {
+    for (const l of [...this.#listeners]) l(event);
+  }
+}
+
+export function abortedError(): InferenceError {
+  return new InferenceError('Aborted', 'The request was stopped.');
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortedError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 1048576);
+}

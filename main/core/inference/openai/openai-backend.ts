@@ -1,0 +1,335 @@
+// The OpenAI-compatible backend (OpenAI, vLLM, llama.cpp server, remote Ollama's /v1): refs are
+// `openai:<endpointId>/<model>`. Per endpoint: API key, token-bucket rate limit, retries on 429/5xx
+// before any text, timeouts, and failover along the endpoint's failover list with health tracking.
+import type { Logger } from '../../logging/logger.ts';
+import { systemClock, TokenBucket, type Clock } from '../rate-limit.ts';
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../retry.ts';
+import { isLoopbackUrl } from '../router-privacy.ts';
+import { InferenceError, isInferenceError, type ChatChunk, type ChatRequest, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
+import { errorFromResponse, errorFromThrown, parseChunk, sanitizeName, sseData } from './openai-http.ts';
+
+export const OPENAI_PREFIX = 'openai:';
+
+export interface OpenAIEndpoint {
+  id: string;
+  /** Base URL up to and including /v1. */
+  url: string;
+  apiKeyRef?: string;
+  requestsPerMinute: number;
+  timeoutMs: number;
+  failover: string[];
+}
+
+export interface OpenAIBackendOptions {
+  /** Read on every call, so settings changes apply at once (settings.endpoints.openai). */
+  getEndpoints: () => OpenAIEndpoint[];
+  /** Resolves a secret name to the key (the secret store); `env:VAR` refs are read from `env` here. */
+  resolveSecret?: (ref: string) => Promise<string | undefined>;
+  env?: Record<string, string | undefined>;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  logger?: Logger;
+  retry?: RetryPolicy;
+  /** After a failure an endpoint goes to the end of the failover order for this long. */
+  unhealthyForMs?: number;
+}
+
+export interface EndpointHealth {
+  id: string;
+  healthy: boolean;
+  checkedAt: number;
+  error?: string;
+}
+
+export function parseOpenAIRef(ref: string): { endpointId: string; model: string } {
+  const rest = ref.startsWith(OPENAI_PREFIX) ? ref.slice(OPENAI_PREFIX.length) : ref;
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) {
+    throw new InferenceError('ModelNotFound', `"${ref}" is not an OpenAI-compatible model reference.`, { hint: 'Write it as openai:<endpoint id>/<model>, e.g. openai:cloud/gpt-4o-mini.' });
+  }
+  return { endpointId: rest.slice(0, slash), model: rest.slice(slash + 1) };
+}
+
+export class OpenAIBackend implements InferenceBackend {
+  readonly kind = 'openai' as const;
+  readonly #o: OpenAIBackendOptions;
+  readonly #fetch: typeof fetch;
+  readonly #clock: Clock;
+  readonly #buckets = new Map<string, { rpm: number; bucket: TokenBucket }>();
+  readonly #health = new Map<string, EndpointHealth & { until: number }>();
+
+  constructor(options: OpenAIBackendOptions) {
+    this.#o = options;
+    this.#fetch = options.fetch ?? fetch;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  handles(model: string): boolean {
+    return model.startsWith(OPENAI_PREFIX);
+  }
+
+  #endpoint(id: string): OpenAIEndpoint | undefined {
+    return this.#o.getEndpoints().find((e) => e.id === id);
+  }
+
+  /** The endpoint and its failover list, known ones only, without repeats. */
+  #chain(id: string): OpenAIEndpoint[] {
+    const first = this.#endpoint(id);
+    if (!first) return [];
+    const out = [first];
+    for (const f of first.failover) {
+      const e = this.#endpoint(f);
+      if (e && !out.includes(e)) out.push(e);
+    }
+    return out;
+  }
+
+  /** Local only when the endpoint and every endpoint it fails over to are loopback. */
+  isLocal(model: string): boolean {
+    try {
+      const chain = this.#chain(parseOpenAIRef(model).endpointId);
+      return chain.length > 0 && chain.every((e) => isLoopbackUrl(e.url));
+    } catch {
+      return false;
+    }
+  }
+
+  health(): EndpointHealth[] {
+    return [...this.#health.values()].map(({ until: _until, ...h }) => h);
+  }
+
+  #mark(ep: OpenAIEndpoint, error?: InferenceError): void {
+    const now = this.#clock.now();
+    this.#health.set(ep.id, {
+      id: ep.id,
+      healthy: !error,
+      checkedAt: now,
+      until: error ? now + (this.#o.unhealthyForMs ?? 30_000) : 0,
+      ...(error ? { error: error.message } : {}),
+    });
+  }
+
+  /** Healthy endpoints first (in configured order), then those that failed recently. */
+  #ordered(chain: OpenAIEndpoint[]): OpenAIEndpoint[] {
+    const now = this.#clock.now();
+    const sick = (e: OpenAIEndpoint) => (this.#health.get(e.id)?.until ?? 0) > now;
+    return [...chain.filter((e) => !sick(e)), ...chain.filter(sick)];
+  }
+
+  #bucket(ep: OpenAIEndpoint): TokenBucket {
+    const b = this.#buckets.get(ep.id);
+    if (b && b.rpm === ep.requestsPerMinute) return b.bucket;
+    const bucket = new TokenBucket({ perMinute: ep.requestsPerMinute, clock: this.#clock });
+    this.#buckets.set(ep.id, { rpm: ep.requestsPerMinute, bucket });
+    return bucket;
+  }
+
+  async #headers(ep: OpenAIEndpoint): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' };
+    const ref = ep.apiKeyRef;
+    if (!ref) return headers;
+    const key = ref.startsWith('env:') ? (this.#o.env ?? process.env)[ref.slice(4)] : await this.#o.resolveSecret?.(ref);
+    if (!key) {
+      throw new InferenceError('BackendUnavailable', `No API key for endpoint "${ep.id}": ${ref.startsWith('env:') ? `the environment variable ${ref.slice(4)} is not set` : `the secret "${ref}" is empty`}.`, {
+        hint: ref.startsWith('env:') ? `Set ${ref.slice(4)} before starting Agent Room.` : 'Enter the API key for this endpoint in settings.',
+      });
+    }
+    headers.authorization = `Bearer ${key}`;
+    return headers;
+  }
+
+  /** GET /models on one endpoint; records its health. */
+  async checkHealth(endpointId: string, signal?: AbortSignal): Promise<{ ok: true; models: string[] } | { ok: false; error: InferenceError }> {
+    const ep = this.#endpoint(endpointId);
+    if (!ep) return { ok: false, error: new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings.`) };
+    const where = `endpoint "${ep.id}" (${ep.url})`;
+    const timeout = AbortSignal.timeout(Math.min(ep.timeoutMs, 10_000));
+    const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    try {
+      const res = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/models`, { headers: await this.#headers(ep), signal: s });
+      if (!res.ok) throw await errorFromResponse(res, where, '', this.#clock.now());
+      const body = (await res.json().catch(() => undefined)) as { data?: Array<{ id?: unknown }> } | undefined;
+      if (!Array.isArray(body?.data)) throw new InferenceError('BadResponse', `${where} answered /models without a model list.`);
+      this.#mark(ep);
+      return { ok: true, models: body.data.map((m) => String(m.id)) };
+    } catch (err) {
+      const e = errorFromThrown(err, where, { callerSignal: signal, timedOut: timeout.aborted, timeoutMs: Math.min(ep.timeoutMs, 10_000), receivedChars: 0 });
+      this.#mark(ep, e);
+      return { ok: false, error: e };
+    }
+  }
+
+  async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+    const out: ModelInfo[] = [];
+    for (const ep of this.#o.getEndpoints()) {
+      const r = await this.checkHealth(ep.id, signal);
+      if (!r.ok) {
+        this.#o.logger?.warn({ endpoint: ep.id, err: r.error.message }, 'openai endpoint did not list its models');
+        continue;
+      }
+      for (const m of r.models) {
+        const ref = `${OPENAI_PREFIX}${ep.id}/${m}`;
+        out.push({ ref, name: m, backend: 'openai', source: 'openai', location: ep.url, local: this.isLocal(ref) });
+      }
+    }
+    return out;
+  }
+
+  async ensureModel(ref: string, options: EnsureOptions = {}): Promise<void> {
+    const { endpointId, model } = parseOpenAIRef(ref);
+    const chain = this.#chain(endpointId);
+    if (chain.length === 0) throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${ref}.`, { hint: 'Add the endpoint in settings → endpoints.' });
+    let last: InferenceError | undefined;
+    for (const ep of this.#ordered(chain)) {
+      const r = await this.checkHealth(ep.id, options.signal);
+      if (r.ok && r.models.includes(model)) return;
+      last = r.ok ? new InferenceError('ModelNotFound', `Endpoint "${ep.id}" does not serve "${model}" (it lists ${r.models.length} models).`) : r.error;
+    }
+    throw last ?? new InferenceError('BackendUnavailable', `No endpoint answered for ${ref}.`);
+  }
+
+  async *chat(request: ChatRequest): AsyncIterable<ChatChunk> {
+    const { endpointId, model } = parseOpenAIRef(request.model);
+    const chain = this.#chain(endpointId);
+    if (chain.length === 0) throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${request.model}.`, { hint: 'Add the endpoint in settings → endpoints.' });
+    const failures: string[] = [];
+    let last: InferenceError | undefined;
+    for (const ep of this.#ordered(chain)) {
+      const progress = { chars: 0 };
+      try {
+        yield* this.#chatOnce(ep, model, request, progress);
+        this.#mark(ep);
+        return;
+      } catch (err) {
+        const e = isInferenceError(err) ? err : errorFromThrown(err, ep.id, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: progress.chars });
+        // After text reached the caller another endpoint would start a second reply: stop here.
+        if (e.code === 'Aborted' || progress.chars > 0) throw e;
+        this.#mark(ep, e);
+        this.#o.logger?.warn({ endpoint: ep.id, model, code: e.code, err: e.message }, 'openai endpoint failed; trying the next in its failover list');
+        failures.push(`${ep.id}: ${e.message}`);
+        last = e;
+      }
+    }
+    if (failures.length === 1 && last) throw last;
+    throw new InferenceError(last?.code ?? 'BackendUnavailable', `Every endpoint for ${request.model} failed: ${failures.join('; ')}`, { cause: last, hint: last?.hint, retryAfterMs: last?.retryAfterMs });
+  }
+
+  async *#chatOnce(ep: OpenAIEndpoint, model: string, request: ChatRequest, progress: { chars: number }): AsyncGenerator<ChatChunk> {
+    const where = `endpoint "${ep.id}" (${ep.url})`;
+    const started = this.#clock.now();
+    const body = JSON.stringify(requestBody(model, request));
+    const headers = await this.#headers(ep);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    let ctl = new AbortController();
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        ctl.abort(new DOMException('timed out', 'TimeoutError'));
+      }, ep.timeoutMs);
+    };
+    try {
+      const res = await withRetry(
+        async () => {
+          await this.#bucket(ep).take(request.signal);
+          ctl = new AbortController();
+          timedOut = false;
+          arm();
+          const signal = request.signal ? AbortSignal.any([request.signal, ctl.signal]) : ctl.signal;
+          let r: Response;
+          try {
+            r = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/chat/completions`, { method: 'POST', headers, body, signal });
+          } catch (err) {
+            throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut, timeoutMs: ep.timeoutMs, receivedChars: 0 });
+          }
+          if (!r.ok) throw await errorFromResponse(r, where, model, this.#clock.now());
+          if (!r.body) throw new InferenceError('BadResponse', `${where} answered without a body.`);
+          return r;
+        },
+        {
+          policy: this.#o.retry ?? DEFAULT_RETRY_POLICY,
+          clock: this.#clock,
+          signal: request.signal,
+          onRetry: ({ attempt, delayMs, error }) => this.#o.logger?.info({ endpoint: ep.id, attempt, delayMs, err: (error as Error).message }, 'retrying openai request'),
+        },
+      );
+      let text = '';
+      let firstAt: number | undefined;
+      let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+      let finished = false;
+      let pieces = 0;
+      try {
+        for await (const data of sseData(res.body as ReadableStream<Uint8Array>, arm)) {
+          if (data === '[DONE]') {
+            finished = true;
+            break;
+          }
+          const chunk = parseChunk(data, where);
+          if (chunk.error) throw new InferenceError('BackendUnavailable', `${where} reported an error mid-stream: ${chunk.error.message ?? 'unknown'}.`);
+          if (chunk.usage) usage = chunk.usage;
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason) finished = true;
+          const piece = choice?.delta?.content;
+          if (!piece) continue;
+          firstAt ??= this.#clock.now();
+          text += piece;
+          pieces++;
+          progress.chars = text.length;
+          yield { type: 'text', text: piece, tokens: 1 };
+        }
+      } catch (err) {
+        throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut, timeoutMs: ep.timeoutMs, receivedChars: text.length });
+      }
+      if (!finished) {
+        throw errorFromThrown(new Error('stream ended early'), where, { callerSignal: request.signal, timedOut, timeoutMs: ep.timeoutMs, receivedChars: text.length });
+      }
+      const end = this.#clock.now();
+      const completion = usage?.completion_tokens ?? pieces;
+      const genSeconds = (end - (firstAt ?? end)) / 1000;
+      yield {
+        type: 'done',
+        text,
+        stats: {
+          promptTokens: usage?.prompt_tokens ?? Math.ceil(request.messages.reduce((n, m) => n + m.content.length, 0) / 4),
+          completionTokens: completion,
+          timeToFirstTokenMs: (firstAt ?? end) - started,
+          tokensPerSecond: genSeconds > 0 ? completion / genSeconds : 0,
+          totalMs: end - started,
+          backend: 'openai',
+          model: request.model,
+        },
+      };
+    } finally {
+      clearTimeout(timer);
+      if (!ctl.signal.aborted) ctl.abort();
+    }
+  }
+
+  /** No tokenizer over HTTP: about four characters a token. */
+  async countTokens(_model: string, text: string): Promise<number> {
+    return Math.ceil(text.length / 4);
+  }
+
+  async close(): Promise<void> {
+    // Requests own their connections and end with their signals; nothing is pooled here.
+  }
+}
+
+function requestBody(model: string, request: ChatRequest): Record<string, unknown> {
+  const s = request.sampling ?? {};
+  return {
+    model,
+    messages: request.messages.map((m) => {
+      const name = m.name ? sanitizeName(m.name) : undefined;
+      return { role: m.role, content: m.content, ...(name ? { name } : {}) };
+    }),
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
+    ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
+    ...(s.topP !== undefined ? { top_p: s.topP } : {}),
+    ...(s.seed !== undefined ? { seed: s.seed } : {}),
+    ...(s.stop !== undefined ? { stop: s.stop } : {}),
+  };
+}

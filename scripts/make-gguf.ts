@@ -1,0 +1,43 @@
+// Generates a random-weight llama GGUF for tests and benchmarks:
+//   npm run make-gguf -- --preset tiny|1b --out FILE [--seed N] [--type f32|f16|q8_0|q4_0] [--suppress-eos]
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { PRESETS, writeGguf, type PresetName } from './gguf/model.ts';
+import type { TensorType } from './gguf/quant.ts';
+
+export { writeGguf, PRESETS } from './gguf/model.ts';
+export type { WriteGgufOptions, WriteGgufResult, PresetName } from './gguf/model.ts';
+
+const TYPES: TensorType[] = ['f32', 'f16', 'q8_0', 'q4_0'];
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      preset: { type: 'string', default: 'tiny' },
+      out: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      type: { type: 'string', default: 'f32' },
+      'suppress-eos': { type: 'boolean', default: false },
+    },
+  });
+  const preset = values.preset as PresetName;
+  if (!(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+  if (!values.out) throw new Error('--out FILE is required');
+  const type = values.type as TensorType;
+  if (!TYPES.includes(type)) throw new Error(`--type must be one of ${TYPES.join(', ')}`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
+  const started = Date.now();
+  const result = writeGguf({ preset, type, seed, out: resolve(values.out), suppressEos: values['suppress-eos'] });
+  const mb = (result.bytes / 1e6).toFixed(2);
+  console.log(`wrote ${result.path}: ${preset} ${type} seed ${seed}, ${result.tensors} tensors, ${mb} MB in ${Date.now() - started} ms`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('make-gguf.ts')) {
+  try {
+    main();
+  } catch (err) {
+    console.error(`make-gguf: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
