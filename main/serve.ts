@@ -1,6 +1,8 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
 import { Command, Option } from 'commander';
 import { defaultDataDir } from './core/paths.ts';
+import { runImport } from './cli/import-command.ts';
+import { runProbe } from './cli/probe-command.ts';
 import { runServe } from './cli/serve-command.ts';
 
 export function buildProgram(): Command {
@@ -17,11 +19,33 @@ export function buildProgram(): Command {
     .option('--registration-token <token>', "the external homeserver's registration token")
     .option('--no-bots', 'start without the bot runner')
     .action(async (opts: ServeFlags) => {
-      const code = await runServe({ dataDir: program.opts<{ dataDir: string }>().dataDir, ...opts });
-      process.exitCode = code;
+      const code = await runServe({ dataDir: dataDir(program), ...opts });
+      // Native inference threads and pino's worker may hold the loop open; every service has stopped.
+      process.exit(code);
+    });
+
+  program
+    .command('probe')
+    .description('show the hardware report and the inference plan (backend, threads, what fits, and why)')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: { json?: boolean }) => {
+      process.exitCode = await runProbe(opts);
+    });
+
+  program
+    .command('import')
+    .description("import the original matrix-agent-room bots config (YAML) into the settings")
+    .argument('<file>', 'the bots config YAML')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      process.exitCode = await runImport(file, { dataDir: dataDir(program), ...opts });
     });
 
   return program;
+}
+
+function dataDir(program: Command): string {
+  return program.opts<{ dataDir: string }>().dataDir;
 }
 
 export interface ServeFlags {

@@ -31,5 +31,5 @@ if (existsSync(at('main/preload/preload.ts'))) {
 }
 if (existsSync(at('renderer/index.html'))) {
   const { build: viteBuild } = await import('vite');
-  await viteBuild({ configFile: at('renderer/vite.config.ts'), logLevel: quiet ? 'warn' : 'info' });
+  await viteBuild({ configFile: at('renderer.vite.config.ts'), logLevel: quiet ? 'warn' : 'info' });
 }

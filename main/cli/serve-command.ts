@@ -38,11 +38,12 @@ export async function runServe(options: ServeOptions): Promise<number> {
       bots: options.bots,
     },
   });
+  for (const issue of core.settings.issues) console.error(`Settings: ${issue.path}: ${issue.message} (using the default for this key)`);
   const port = options.port ?? core.settings.get().control.port ?? DEFAULT_CONTROL_PORT;
   const control = new ControlServer({
     port,
     handlers: core.handlers,
-    validate: core.validate,
+    events: core.events,
     health: () => core.health(),
     staticDir: distDir('renderer'),
     logger,
@@ -56,7 +57,6 @@ export async function runServe(options: ServeOptions): Promise<number> {
     logger.flush();
     return 1;
   }
-  core.events.on('event', (channel: string, payload: unknown) => control.broadcast(channel, payload));
 
   let stopping: Promise<number> | undefined;
   const stop = (signal: string): Promise<number> => {
@@ -73,8 +73,19 @@ export async function runServe(options: ServeOptions): Promise<number> {
   };
   const done = new Promise<number>((resolve) => {
     if (options.handleSignals === false) return;
-    process.once('SIGINT', () => void stop('SIGINT').then(resolve));
-    process.once('SIGTERM', () => void stop('SIGTERM').then(resolve));
+    // `on`, not `once`: signal-exit (pulled in by node-llama-cpp's dependencies) re-raises a signal when
+    // no other listener remains, which would kill the process before the clean stop finished.
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals === 3) {
+        console.error('Quitting without waiting for services to stop.');
+        process.exit(130);
+      }
+      void stop(signal).then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 
   console.log(`Agent Room is starting. Chat window: ${control.openUrl}`);

@@ -228,7 +228,7 @@ export class OllamaTestServer {
     for (const piece of pieces) {
       if (cutAfter !== undefined && sent >= cutAfter) return void req.socket.destroy();
       if (res.destroyed) return;
-      res.write(`${JSON.stringify({ model: name, created_at: created(), message: { role: 'assistant', content: piece }, done: false })}\n`);
+      await write(res, `${JSON.stringify({ model: name, created_at: created(), message: { role: 'assistant', content: piece }, done: false })}\n`);
       sent++;
       if (this.#options.tokenDelayMs) await sleep(this.#options.tokenDelayMs);
     }
@@ -269,11 +269,12 @@ export class OllamaTestServer {
         return;
       }
       if (cutAfter !== undefined && sent >= cutAfter) return void res.socket?.destroy();
-      res.write(`${JSON.stringify(line)}\n`);
+      // The manifest is written before "success" is sent, as the real server does.
+      if (m && (line as { status?: string }).status === 'success') this.models.set(m.name, m);
+      await write(res, `${JSON.stringify(line)}\n`);
       sent++;
       if (this.#options.pullStepMs) await sleep(this.#options.pullStepMs);
     }
-    if (m) this.models.set(m.name, m);
     res.end();
   }
 }
@@ -314,6 +315,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(data));
     req.on('error', reject);
   });
+}
+
+/** Writes and waits until the bytes left, so a later cut does not swallow them. */
+function write(res: ServerResponse, data: string): Promise<void> {
+  return new Promise((resolve) => res.write(data, () => resolve()));
 }
 
 function sleep(ms: number): Promise<void> {

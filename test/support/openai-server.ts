@@ -203,19 +203,19 @@ export class OpenAITestServer {
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
     });
-    const send = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
-    send(chunk({ role: 'assistant', content: '', refusal: null }, null));
+    const send = (data: unknown) => write(res, `data: ${JSON.stringify(data)}\n\n`);
+    await send(chunk({ role: 'assistant', content: '', refusal: null }, null));
     let sent = 0;
     for (const piece of pieces) {
       if (fault?.kind === 'cut' && sent >= fault.afterChunks) return void req.socket.destroy();
       if (res.destroyed) return;
-      send(chunk({ content: piece }, null));
+      await send(chunk({ content: piece }, null));
       sent++;
       if (this.#options.tokenDelayMs) await sleep(this.#options.tokenDelayMs);
     }
     if (fault?.kind === 'cut') return void req.socket.destroy();
-    send(chunk({}, finishReason));
-    if (includeUsage) send({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_test', choices: [], usage });
+    await send(chunk({}, finishReason));
+    if (includeUsage) await send({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_test', choices: [], usage });
     res.end('data: [DONE]\n\n');
   }
 }
@@ -250,6 +250,11 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(data));
     req.on('error', reject);
   });
+}
+
+/** Writes and waits until the bytes left, so a later cut does not swallow them. */
+function write(res: ServerResponse, data: string): Promise<void> {
+  return new Promise((resolve) => res.write(data, () => resolve()));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -49,7 +49,7 @@ export interface TextMessage {
 /** Text messages in order with the latest edit of each applied; edits, redacted events and notices removed. */
 export function effectiveMessages(events: readonly RawEvent[]): TextMessage[] {
   const redacted = new Set<string>();
-  const edits = new Map<string, { body: string; ts: number; sender: string }>();
+  const edits = new Map<string, Array<{ body: string; ts: number; sender: string }>>();
   for (const e of events) {
     if (e.type === 'm.room.redaction') {
       const target = e.redacts ?? (typeof e.content.redacts === 'string' ? e.content.redacts : undefined);
@@ -61,17 +61,24 @@ export function effectiveMessages(events: readonly RawEvent[]): TextMessage[] {
     if (rel.relType !== 'm.replace' || !rel.eventId) continue;
     const next = e.content['m.new_content'] as Record<string, unknown> | undefined;
     if (!next || typeof next.body !== 'string') continue;
-    const prev = edits.get(rel.eventId);
-    if (!prev || prev.ts <= e.origin_server_ts) edits.set(rel.eventId, { body: next.body, ts: e.origin_server_ts, sender: e.sender });
+    const list = edits.get(rel.eventId) ?? [];
+    list.push({ body: next.body, ts: e.origin_server_ts, sender: e.sender });
+    edits.set(rel.eventId, list);
   }
   const out: TextMessage[] = [];
   for (const e of events) {
     if (e.type !== 'm.room.message' || redacted.has(e.event_id)) continue;
     if (relationOf(e.content).relType === 'm.replace') continue;
     if (e.content.msgtype === 'm.notice' || typeof e.content.body !== 'string') continue;
-    const edit = edits.get(e.event_id);
-    // Only the original sender may edit a message (spec: edits from others are ignored).
-    const body = edit && edit.sender === e.sender ? edit.body : e.content.body;
+    // Only the original sender may edit a message (spec: edits from others are ignored); the latest wins.
+    let body = e.content.body;
+    let latest = -Infinity;
+    for (const ed of edits.get(e.event_id) ?? []) {
+      if (ed.sender === e.sender && ed.ts >= latest) {
+        latest = ed.ts;
+        body = ed.body;
+      }
+    }
     out.push({ eventId: e.event_id, sender: e.sender, body: stripReplyFallback(body).trim(), ts: e.origin_server_ts });
   }
   return out;

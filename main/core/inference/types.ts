@@ -66,18 +66,16 @@ const HINTS: Record<ErrorCode, string> = {
 };
 
 export class InferenceError extends Error {
+  readonly code: ErrorCode;
   readonly hint: string;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {},
-  ) {
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {}) {
     super(message, { cause: options.cause });
+    this.code = code;
     this.name = `${code}Error`;
     this.hint = options.hint ?? HINTS[code];
     this.retryAfterMs = options.retryAfterMs;
   }
-  readonly retryAfterMs: number | undefined;
 }
 
 export function isInferenceError(err: unknown, code?: ErrorCode): err is InferenceError {

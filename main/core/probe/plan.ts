@@ -20,7 +20,7 @@ export interface ModelRecommendation {
   /** Smallest memory budget this tier is recommended for. */
   minBudgetMiB: number;
   label: string;
-  /** A node-llama-cpp model URI (llama:hf:…). */
+  /** A node-llama-cpp hf: URI; the bot's model ref is `llama:` followed by it. */
   llama: string;
   /** An Ollama tag. */
   ollama: string;
@@ -92,6 +92,10 @@ export function planInference(report: HardwareReport, prefs: PlanPreferences = {
       reasons.push(`${choice.kind.toUpperCase()} on ${choice.gpu.model} (${vram} MiB VRAM): layers offloaded as they fit ('auto'), the rest on the CPU.`);
     }
   } else {
+    const failed = report.llamaGpu.tried.filter((t) => t.gpu !== 'cpu' && !t.loadable);
+    if (failed.length > 0 && !reasons.some((r) => r.includes('not loadable'))) {
+      reasons.push(`node-llama-cpp GPU binaries not loadable here: ${failed.map((t) => `${t.gpu} (${t.errorName ?? 'Error'})`).join(', ')}.`);
+    }
     reasons.push(`CPU inference; budget ${ramBudget} MiB of ${report.memory.totalMiB} MiB RAM (the rest is left to the OS, homeserver and app).`);
   }
   if (prefs.memoryBudgetMiB && prefs.memoryBudgetMiB > 0) {
@@ -232,7 +236,7 @@ function chooseGpu(report: HardwareReport, reasons: string[]): GpuChoice | undef
         reasons.push(`GPU not used for ${kind}: ${name}, but node-llama-cpp has no ${kind} build for ${platformArch}.`);
       } else if (check && !check.loadable) {
         reasons.push(
-          `GPU not used for ${kind}: ${name}, but the prebuilt ${kind} binary is not loadable (${check.errorName ?? 'Error'}: ${check.error ?? 'unknown'})` +
+          `GPU not used for ${kind}: ${name}, but the prebuilt ${kind} binary is not loadable (${errorText(check)})` +
             (noDriver ? `; no ${gpu.vendor.toUpperCase()} driver was found: install the GPU driver${kind === 'cuda' ? ' and the CUDA runtime' : ' and Vulkan loader'}.` : '.'),
         );
       } else if (noDriver) {
@@ -256,4 +260,9 @@ function binaryUsable(report: HardwareReport, kind: LlamaGpuKind): boolean {
   const check = binaryCheck(report, kind);
   if (check) return check.loadable;
   return report.llamaGpu.supported.includes(kind);
+}
+
+function errorText(check: LlamaBinaryCheck): string {
+  const name = check.errorName ?? 'Error';
+  return !check.error || check.error === name ? name : `${name}: ${check.error}`;
 }

@@ -34,6 +34,15 @@ export class SettingsValidationError extends Error {
   }
 }
 
+export class SettingsFileError extends Error {
+  readonly file: string;
+  constructor(message: string, file: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'SettingsFileError';
+    this.file = file;
+  }
+}
+
 export type SettingsLogger = Pick<Logger, 'info' | 'warn'>;
 
 export interface LoadSettingsOptions extends RecoverOptions {
@@ -63,7 +72,14 @@ export function loadSettings(options: LoadSettingsOptions): LoadedSettings {
   const now = options.now ?? (() => new Date());
   if (!existsSync(file)) return { settings: defaultSettings(), issues: [] };
 
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    // Unreadable (permissions, a folder in its place) is not something defaults can paper over: the
+    // same file could not be written either, and replacing it would lose the person's settings.
+    throw new SettingsFileError(`Cannot read the settings file ${file}: ${(error as Error).message}. Check that this user owns it and can read and write it.`, file, error);
+  }
   let raw: unknown;
   let parseIssue: SettingsIssue | undefined;
   try {

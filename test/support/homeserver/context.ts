@@ -17,6 +17,8 @@ export interface Hs {
   /** Where uploaded media bytes live; in memory when there is no data directory. */
   mediaDir?: string;
   mediaBytes: Map<string, Buffer>;
+  /** Typing expiry timers: cleared on close so nothing keeps the process alive. */
+  timers: Set<NodeJS.Timeout>;
   log: (msg: string, obj?: Record<string, unknown>) => void;
 }
 

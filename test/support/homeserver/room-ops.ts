@@ -98,7 +98,13 @@ export function changeMembership(hs: Hs, roomId: string, sender: string, target:
     case 'join': {
       if (targetM === 'ban') throw forbidden('You are banned from this room');
       const rule = hs.store.stateContent(roomId, 'm.room.join_rules')?.join_rule ?? 'invite';
-      if (targetM !== 'join' && targetM !== 'invite' && rule !== 'public') throw forbidden('You are not invited to this room.');
+      // Auth rule: the creator's join right after m.room.create needs no join rule.
+      const creatorJoin = room.timeline.length === 1 && creatorOf(hs, roomId) === target;
+      if (!creatorJoin && targetM !== 'join' && targetM !== 'invite' && rule !== 'public') throw forbidden('You are not invited to this room.');
+      // Joining again with an unchanged profile changes nothing, as on Synapse.
+      const current = hs.store.membership(roomId, target);
+      const content = { ...extra, ...profileContent(hs, target), membership: 'join' };
+      if (targetM === 'join' && current && JSON.stringify(current.stored.event.content) === JSON.stringify(content)) return current.stored;
       return commit('join', profileContent(hs, target));
     }
     case 'invite': {

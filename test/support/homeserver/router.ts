@@ -61,9 +61,10 @@ function matchPattern(pattern: string, path: string): Record<string, string> | u
   const [prefix, rest] = pattern.split(':/', 2) as [string, string];
   const m = PREFIXES[prefix]?.exec(path);
   if (!m) return undefined;
-  const want = rest.split('/');
+  // A trailing slash is insignificant ("/pushrules/" = "/pushrules"; "/state/m.room.name/" has an empty state key).
+  const want = rest.split('/').filter((w, i, a) => w !== '' || i < a.length - 1);
   const got = (m[1] as string).slice(1).split('/');
-  if (got.length > 1 && got[got.length - 1] === '' && !want[want.length - 1]?.endsWith('?')) got.pop();
+  if (got.length > 1 && got[got.length - 1] === '') got.pop();
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
     const w = want[i] as string;

@@ -5,18 +5,9 @@ import { LlamaChat, resolveChatWrapper, type ChatWrapper, type Llama, type Llama
 import { InferenceError } from '../types.ts';
 import { checkModelFile, classifyLoadError } from './model-file.ts';
 import type { Logger } from '../../logging/logger.ts';
+import { abortable, abortedError, mib, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
-export interface PoolClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: PoolClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export { abortedError, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
 export interface ModelPoolOptions {
   /** The node-llama-cpp instance (created once by the backend, with its GPU choice and thread cap). */
@@ -37,22 +28,6 @@ export interface ModelPoolOptions {
   logger?: Logger;
   /** Bytes a model will take once loaded, before loading it. Default: the file size plus 10 %. */
   estimateBytes?: (path: string, fileSize: number) => number;
-}
-
-export type PoolEvent =
-  | { type: 'loading'; path: string }
-  | { type: 'loaded'; path: string; sizeBytes: number; ms: number }
-  | { type: 'load-failed'; path: string; error: InferenceError }
-  | { type: 'unloaded'; path: string; reason: 'lru' | 'budget' | 'keep-alive' | 'manual' | 'close' };
-
-export interface PooledModelStatus {
-  path: string;
-  state: 'loading' | 'ready';
-  sizeBytes: number;
-  lastUsedAt: number;
-  pinned: boolean;
-  activeRequests: number;
-  keepAliveMs: number;
 }
 
 /** One sequence of a loaded model, held by one request until `release()`. */
@@ -335,22 +310,4 @@ export class ModelPool {
   #emit(event: PoolEvent): void {
     for (const l of [...this.#listeners]) l(event);
   }
-}
-
-export function abortedError(): InferenceError {
-  return new InferenceError('Aborted', 'The request was stopped.');
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortedError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function mib(bytes: number): number {
-  return Math.round(bytes / 1048576);
 }

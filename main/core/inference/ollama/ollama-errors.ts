@@ -49,7 +49,7 @@ export function mapOllamaError(err: unknown, ctx: OllamaErrorContext): Inference
     return new InferenceError('BadResponse', `Ollama at ${ctx.host} refused to ${ctx.what} (HTTP ${status}): ${message}.`, { cause: err });
   }
   const code = causeCode(err);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' && !ctx.receivedParts) {
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || (code === 'ECONNRESET' && !ctx.receivedParts)) {
     return new InferenceError('BackendUnavailable', `Cannot reach Ollama at ${ctx.host} (${code}) to ${ctx.what}.`, {
       cause: err,
       hint: 'Start Ollama (`ollama serve`) or fix its URL in settings; the fallback chain is tried next.',
@@ -63,7 +63,8 @@ export function mapOllamaError(err: unknown, ctx: OllamaErrorContext): Inference
   }
   const cut = message === 'terminated' || /did not receive done|other side closed|socket|premature/i.test(message) || code === 'UND_ERR_SOCKET';
   if (cut) {
-    if ((ctx.receivedParts ?? 0) === 0 && !/terminated|socket|other side/i.test(message)) {
+    // Only garbage leaves ollama-js with no parsed line and a cleanly ended body.
+    if ((ctx.receivedParts ?? 0) === 0 && /did not receive done/i.test(message)) {
       return new InferenceError('BadResponse', `Ollama at ${ctx.host} sent no valid reply to ${ctx.what}: it may not be an Ollama server.`, { cause: err });
     }
     return new InferenceError(

@@ -68,10 +68,18 @@ export async function* sseData(body: ReadableStream<Uint8Array>, onBytes?: () =>
   const queue: string[] = [];
   const parser = createParser({ onEvent: (event) => queue.push(event.data) });
   const decoder = new TextDecoder();
-  for await (const bytes of body) {
-    onBytes?.();
-    parser.feed(decoder.decode(bytes, { stream: true }));
-    while (queue.length > 0) yield queue.shift() as string;
+  // A reader, not for-await: the DOM typings of ReadableStream (used by the test build) lack the iterator.
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      onBytes?.();
+      parser.feed(decoder.decode(value, { stream: true }));
+      while (queue.length > 0) yield queue.shift() as string;
+    }
+  } finally {
+    reader.releaseLock();
   }
   parser.feed(decoder.decode());
   while (queue.length > 0) yield queue.shift() as string;

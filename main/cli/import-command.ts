@@ -1,0 +1,51 @@
+// `agent-room import <file.yaml>`: brings a matrix-agent-room bots config into the settings.
+import { readFile } from 'node:fs/promises';
+import { createLogger } from '../core/logging/logger.ts';
+import { dataPaths } from '../core/paths.ts';
+import { AgentRoomImportError, importAgentRoomConfig } from '../core/settings/import-yaml.ts';
+import { FileSecretStore } from '../core/settings/secret-store.ts';
+import { ConfSettingsStore } from '../core/settings/settings-store.ts';
+
+export async function runImport(file: string, options: { dataDir: string; json?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    console.error(`Cannot read ${file}: ${(err as Error).message}. Check the path.`);
+    return 1;
+  }
+  const paths = dataPaths(options.dataDir);
+  const logger = createLogger({ logDir: paths.logs, name: 'app' });
+  const store = new ConfSettingsStore({ dataDir: paths.root, logger });
+  let result;
+  try {
+    result = importAgentRoomConfig(text, process.env, store.get());
+  } catch (err) {
+    if (err instanceof AgentRoomImportError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  store.set(result.settings);
+  const secrets = new FileSecretStore({ file: paths.secrets });
+  for (const [name, value] of Object.entries(result.secrets)) await secrets.set(name, value);
+  const { report } = result;
+  if (options.json) {
+    out(JSON.stringify({ report, secretsStored: Object.keys(result.secrets), settingsFile: store.path }, null, 2));
+  } else {
+    out(`Imported ${file} into ${store.path}.`);
+    out(`\nMapped (${report.mapped.length}):`);
+    for (const line of report.mapped) out(`  ✓ ${line}`);
+    out(`\nNot mapped (${report.notMapped.length}):`);
+    for (const line of report.notMapped) out(`  ✗ ${line}`);
+    if (report.warnings.length > 0) {
+      out(`\nWarnings (${report.warnings.length}):`);
+      for (const line of report.warnings) out(`  ! ${line}`);
+    }
+    const names = Object.keys(result.secrets);
+    if (names.length > 0) out(`\n${names.length} secret(s) stored in ${paths.secrets} (readable by you only): ${names.join(', ')}`);
+  }
+  logger.flush();
+  return 0;
+}

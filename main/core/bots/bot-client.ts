@@ -1,0 +1,152 @@
+// One Matrix connection per bot, over matrix-js-sdk: sync from a saved token, raw timeline events out,
+// sends without local echo. Built through an injectable factory (fetch, store, logger) so tests can drive it.
+import { ClientEvent, createClient, Direction, MemoryStore, Method, RoomEvent, RoomMemberEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
+import type { Logger } from '../logging/logger.ts';
+import type { BotAccount, RawEvent } from './types.ts';
+
+/** A MemoryStore that hands the SDK our persisted sync token, so a restart resumes where it stopped. */
+export class ResumableStore extends MemoryStore {
+  constructor(private readonly savedToken: string | undefined) {
+    super({ localStorage: undefined });
+  }
+  override getSavedSyncToken(): Promise<string | null> {
+    return Promise.resolve(this.savedToken ?? null);
+  }
+}
+
+export interface BotClientOptions {
+  baseUrl: string;
+  account: BotAccount;
+  savedSyncToken?: string;
+  fetchFn?: typeof globalThis.fetch;
+  logger?: Logger;
+  /** Builds the SDK client; replace it in tests. */
+  createMatrixClient?: (opts: ICreateClientOpts) => MatrixClient;
+}
+
+export interface Member {
+  userId: string;
+  displayName: string;
+}
+
+export type EventListener = (roomId: string, event: RawEvent, batchSince: string | undefined) => void;
+
+/** The SDK's logger interface backed by pino; the SDK is chatty, so its info goes to debug. */
+function sdkLogger(logger: Logger | undefined, name: string): NonNullable<ICreateClientOpts['logger']> {
+  const fmt = (msg: unknown[]): string => msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  const make = (ns: string): NonNullable<ICreateClientOpts['logger']> => ({
+    trace: () => {},
+    debug: () => {},
+    info: (...m: unknown[]) => logger?.debug({ sdk: ns }, fmt(m)),
+    warn: (...m: unknown[]) => logger?.debug({ sdk: ns }, fmt(m)),
+    error: (...m: unknown[]) => logger?.warn({ sdk: ns }, fmt(m)),
+    getChild: (child: string) => make(`${ns}.${child}`),
+  });
+  return make(name);
+}
+
+export class BotConnection {
+  readonly client: MatrixClient;
+  readonly userId: string;
+  /** The since-token of the batch being processed: events seen now are covered by a restart from it. */
+  #batchSince: string | undefined;
+  #txn = 0;
+
+  constructor(private readonly options: BotClientOptions) {
+    const { account } = options;
+    this.userId = account.userId;
+    this.#batchSince = options.savedSyncToken;
+    const opts: ICreateClientOpts = {
+      baseUrl: options.baseUrl,
+      userId: account.userId,
+      deviceId: account.deviceId,
+      accessToken: account.accessToken,
+      store: new ResumableStore(options.savedSyncToken),
+      logger: sdkLogger(options.logger, account.id),
+      useAuthorizationHeader: true,
+    };
+    if (options.fetchFn) opts.fetchFn = options.fetchFn;
+    this.client = (options.createMatrixClient ?? createClient)(opts);
+  }
+
+  /** Starts syncing; events come to onEvent, each finished batch's next token to onSynced. */
+  async start(onEvent: EventListener, onSynced: (nextToken: string) => void, onInvite: (roomId: string, inviter: string | undefined) => void): Promise<void> {
+    this.client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStart: boolean | undefined, removed: boolean) => {
+      // Only events from the server: local echoes (status set) and back-pagination are not new.
+      if (toStart || removed || event.status !== null || !room) return;
+      onEvent(room.roomId, structuredClone(event.event) as RawEvent, this.#batchSince);
+    });
+    let prepared!: () => void;
+    let failed!: (err: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      prepared = resolve;
+      failed = reject;
+    });
+    this.client.on(ClientEvent.Sync, (state, _prev, data) => {
+      if (state === 'PREPARED' || state === 'SYNCING') prepared();
+      if (state === 'ERROR' && (data?.error as { errcode?: string } | undefined)?.errcode === 'M_UNKNOWN_TOKEN') failed(new Error(`The access token of ${this.userId} was refused; the account needs provisioning again.`));
+      if (data?.nextSyncToken) {
+        this.#batchSince = data.nextSyncToken;
+        onSynced(data.nextSyncToken);
+      }
+    });
+    this.client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
+      if (member.userId === this.userId && member.membership === 'invite') onInvite(member.roomId, event.getSender());
+    });
+    // Threads off: thread messages stay in the main timeline, which is where the runner reads them.
+    await this.client.startClient({ initialSyncLimit: 30, threadSupport: false, lazyLoadMembers: false });
+    await ready;
+  }
+
+  /** Ends the sync long-poll at once (the SDK aborts its request) and every timer it holds. */
+  stop(): void {
+    this.client.stopClient();
+    this.client.removeAllListeners();
+  }
+
+  isJoined(roomId: string): boolean {
+    return this.client.getRoom(roomId)?.getMyMembership() === 'join';
+  }
+
+  async join(roomId: string): Promise<void> {
+    await this.client.joinRoom(roomId);
+  }
+
+  /** Sends an event straight to the server (no local echo, no SDK thread guessing); returns its id. */
+  async send(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+    const txn = `ar${Date.now().toString(36)}.${++this.#txn}`;
+    const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txn)}`;
+    const res = await this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
+    return res.event_id;
+  }
+
+  async typing(roomId: string, on: boolean): Promise<void> {
+    await this.client.sendTyping(roomId, on, 30_000);
+  }
+
+  /** The newest `limit` events of the room, oldest first. */
+  async recentEvents(roomId: string, limit: number): Promise<RawEvent[]> {
+    const res = await this.client.createMessagesRequest(roomId, null, limit, Direction.Backward);
+    return (res.chunk as unknown as RawEvent[]).slice().reverse();
+  }
+
+  async fetchEvent(roomId: string, eventId: string): Promise<RawEvent | undefined> {
+    const local = this.client.getRoom(roomId)?.findEventById(eventId);
+    if (local) return local.event as RawEvent;
+    try {
+      return (await this.client.fetchRoomEvent(roomId, eventId)) as RawEvent;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async joinedMembers(roomId: string): Promise<Member[]> {
+    const res = await this.client.getJoinedRoomMembers(roomId);
+    return Object.entries(res.joined).map(([userId, m]) => ({ userId, displayName: m.display_name ?? userId }));
+  }
+
+  /** Joined members as the local room state knows them (no request). */
+  localMembers(roomId: string): Member[] {
+    return (this.client.getRoom(roomId)?.getJoinedMembers() ?? []).map((m) => ({ userId: m.userId, displayName: m.name }));
+  }
+}

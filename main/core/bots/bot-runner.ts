@@ -1,0 +1,323 @@
+// The bot runner service: one Matrix connection per bot in this process, each mention turned into one
+// queued reply per addressed bot (in the order mentioned), guarded against loops, floods and repeats.
+import { BaseService, errorMessage } from '../lifecycle/service.ts';
+import type { Logger } from '../logging/logger.ts';
+import { BotConnection, type BotClientOptions } from './bot-client.ts';
+import { handleCommand } from './runner-commands.ts';
+import type { Participant } from './context.ts';
+import { LoopGuard } from './loop-guard.ts';
+import { addressedBots, messageView, relationOf, type MentionTarget, type MessageView } from './mentions.ts';
+import { parseCommand } from './commands.ts';
+import { RoomQueues } from './queue.ts';
+import { SenderRateLimiter, rateLimitNotice } from './rate-limit.ts';
+import { runReply, type ReplyOutcome } from './reply-job.ts';
+import { BotStateStore } from './state-store.ts';
+import { systemClock, type BotAccount, type BotConfig, type BotInference, type Clock, type ProvisionLike, type RawEvent, type Settings } from './types.ts';
+
+export interface BotRunnerOptions {
+  provision: ProvisionLike;
+  getSettings: () => Settings;
+  inference: BotInference;
+  /** <data>/state; each bot's file is <stateDir>/bots/<id>.json. */
+  stateDir: string;
+  logger?: Logger;
+  clock?: Clock;
+  fetchFn?: typeof globalThis.fetch;
+  /** Replaces the SDK client constructor (tests). */
+  createMatrixClient?: BotClientOptions['createMatrixClient'];
+  /** Token budget for a prompt (system + history). Default 3072. */
+  promptTokens?: number;
+  /** Most replies generated at once across rooms. Default 2. */
+  maxConcurrent?: number;
+  /** Persists `!model <bot> <model>`; without it the change lasts until restart. */
+  onModelChange?: (botId: string, model: string) => void | Promise<void>;
+  /** Observes each finished reply (tests, benchmarks). */
+  onReply?: (botId: string, eventId: string, outcome: ReplyOutcome) => void;
+}
+
+export interface BotStatus {
+  id: string;
+  userId: string;
+  model: string;
+  queued: number;
+  running: number;
+  answered: number;
+}
+
+export interface BotRunnerStatus {
+  bots: BotStatus[];
+  loopGuardTrips: { self: number; hops: number; budget: number };
+  rateLimited: number;
+}
+
+export interface Worker {
+  account: BotAccount;
+  conn: BotConnection;
+  state: BotStateStore;
+  /** Mention id → the since-token of the batch it came in: the saved token must not pass it before it is answered. */
+  unfinished: Map<string, string | undefined>;
+  latestToken: string | undefined;
+  /** Event id → the since-token of the batch this bot saw it in (recent events only). */
+  sinceOf: Map<string, string | undefined>;
+}
+
+export class BotRunner extends BaseService {
+  readonly name = 'bots';
+  readonly workers: Worker[] = [];
+  readonly queue: RoomQueues;
+  readonly guard: LoopGuard;
+  readonly rateLimiter: SenderRateLimiter;
+  readonly modelOverrides = new Map<string, string>();
+  readonly #seen = new Set<string>();
+  readonly #threads = new Map<string, string[]>();
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
+  #stopping = false;
+  /** Messages being routed (async): tokens are not saved meanwhile, so none passes an unqueued mention. */
+  #routing = 0;
+
+  constructor(readonly options: BotRunnerOptions) {
+    super();
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.logger?.child({ service: 'bots' });
+    const g = options.getSettings().guard;
+    this.guard = new LoopGuard({ maxHops: g.maxHops, roomTokensPerHour: g.roomTokensPerHour });
+    this.rateLimiter = new SenderRateLimiter(g.rateLimit);
+    this.queue = new RoomQueues({
+      maxConcurrent: options.maxConcurrent ?? 2,
+      onError: (job, err) => this.#log?.error({ bot: job.botId, event: job.eventId, err: errorMessage(err) }, 'reply job failed'),
+    });
+  }
+
+  get botUserIds(): Set<string> {
+    return new Set(this.options.provision.bots.map((b) => b.userId));
+  }
+
+  /** The bot's settings with any !model override applied; undefined when the bot is not configured. */
+  botConfig(id: string): BotConfig | undefined {
+    const bot = this.options.getSettings().bots.find((b) => b.id === id);
+    const model = this.modelOverrides.get(id);
+    return bot && model ? { ...bot, model } : bot;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.setState({ status: 'starting' });
+    try {
+      for (const account of this.options.provision.bots) {
+        if (signal.aborted) throw signal.reason;
+        const state = new BotStateStore(this.options.stateDir, account.id);
+        const conn = new BotConnection({
+          baseUrl: this.options.provision.homeserverUrl,
+          account,
+          savedSyncToken: state.syncToken,
+          fetchFn: this.options.fetchFn,
+          logger: this.#log,
+          createMatrixClient: this.options.createMatrixClient,
+        });
+        const w: Worker = { account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map() };
+        this.workers.push(w);
+        await conn.start(
+          (roomId, ev, since) => this.#onEvent(w, roomId, ev, since),
+          (token) => {
+            w.latestToken = token;
+            this.#saveToken(w);
+          },
+          (roomId, inviter) => void this.#onInvite(w, roomId, inviter),
+        );
+      }
+      this.setState({ status: 'running', detail: `${this.workers.length} bots` });
+    } catch (err) {
+      this.#stopAll();
+      this.setState({ status: 'failed', error: errorMessage(err), hint: 'Check that the homeserver runs and the bot accounts exist (agent-room serve re-provisions them).' });
+      throw err;
+    }
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    this.setState({ status: 'stopping' });
+    this.#stopAll();
+    await Promise.race([this.queue.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - 100)).unref())]);
+    for (const w of this.workers) this.#saveToken(w);
+    this.setState({ status: 'stopped' });
+  }
+
+  #stopAll(): void {
+    this.#stopping = true;
+    this.queue.stop();
+    for (const w of this.workers) w.conn.stop();
+  }
+
+  status(): BotRunnerStatus {
+    return {
+      bots: this.workers.map((w) => ({
+        id: w.account.id,
+        userId: w.account.userId,
+        model: this.botConfig(w.account.id)?.model ?? '(not configured)',
+        ...this.queue.counts(w.account.id),
+        answered: w.state.answeredCount,
+      })),
+      loopGuardTrips: { ...this.guard.trips },
+      rateLimited: this.rateLimiter.limited,
+    };
+  }
+
+  /** Saves the newest sync token that still replays every mention this bot has not finished. */
+  #saveToken(w: Worker): void {
+    if (this.#routing > 0) return;
+    const pending = [...w.unfinished.values()];
+    const token = pending.length > 0 ? pending[0] : w.latestToken;
+    try {
+      w.state.setSyncToken(token, this.#clock.now());
+    } catch (err) {
+      this.#log?.error({ bot: w.account.id, err: errorMessage(err) }, 'could not save the bot state');
+    }
+  }
+
+  async #onInvite(w: Worker, roomId: string, inviter: string | undefined): Promise<void> {
+    if (!inviter || !this.#allowedSender(inviter)) return;
+    try {
+      await w.conn.join(roomId);
+    } catch (err) {
+      this.#log?.warn({ bot: w.account.id, room: roomId, err: errorMessage(err) }, 'could not join on invite');
+    }
+  }
+
+  #allowedSender(userId: string): boolean {
+    const g = this.options.getSettings().guard;
+    return userId === this.options.provision.owner.userId || g.allowedUsers.includes(userId) || this.botUserIds.has(userId);
+  }
+
+  #onEvent(w: Worker, roomId: string, ev: RawEvent, since: string | undefined): void {
+    if (this.#stopping) return;
+    const view = messageView(ev, this.botUserIds);
+    // This bot's job for the event (queued by whichever bot saw it first) holds its sync token back.
+    const triggerId = view?.triggerId ?? ev.event_id;
+    if (this.queue.has(`${triggerId}|${w.account.id}`) && !w.unfinished.has(triggerId)) w.unfinished.set(triggerId, since);
+    if (view?.fromBot && view.threadRoot) this.#noteThread(view.threadRoot, view.sender);
+    w.sinceOf.set(triggerId, since);
+    if (w.sinceOf.size > 2000) w.sinceOf.delete(w.sinceOf.keys().next().value as string);
+    const firstSight = !this.#seen.has(ev.event_id);
+    this.#seen.add(ev.event_id);
+    if (!firstSight) return;
+    if (ev.type === 'm.room.redaction' && ev.redacts) {
+      const target = ev.redacts;
+      if (this.queue.cancel((j) => j.eventId === target && j.roomId === roomId, 'redacted') > 0) this.#log?.info({ room: roomId, event: target }, 'mention redacted: reply cancelled');
+      return;
+    }
+    if (!view || !this.#allowedSender(ev.sender)) return;
+    if (this.#tooOld(w, ev.origin_server_ts)) return;
+    this.#routing++;
+    void this.#route(w, roomId, ev, view)
+      .catch((err: unknown) => this.#log?.error({ room: roomId, event: ev.event_id, err: errorMessage(err) }, 'could not handle a message'))
+      .finally(() => {
+        this.#routing--;
+        if (!this.#stopping) for (const x of this.workers) this.#saveToken(x);
+      });
+  }
+
+  /** On first join, history older than the configured age is not answered; after a restart all since the token is. */
+  #tooOld(w: Worker, ts: number): boolean {
+    const limitMs = this.options.getSettings().guard.ignoreHistoryOlderThanSeconds * 1000;
+    const old = ts < this.#clock.now() - limitMs;
+    return w.state.syncedAt === undefined ? old : old && ts < w.state.syncedAt - 60_000;
+  }
+
+  #noteThread(root: string, userId: string): void {
+    const list = this.#threads.get(root) ?? [];
+    if (!list.includes(userId)) list.push(userId);
+    this.#threads.set(root, list);
+  }
+
+  async #route(w: Worker, roomId: string, ev: RawEvent, view: MessageView): Promise<void> {
+    const command = view.fromBot ? undefined : parseCommand(view.body);
+    if (command) return handleCommand(this, this.#commandWorker(roomId) ?? w, roomId, view, command);
+    const bots: MentionTarget[] = this.options.provision.bots.map((b) => ({ id: b.id, userId: b.userId, displayName: b.displayName }));
+    const g = this.options.getSettings().guard;
+    const inReplyToSender = view.inReplyTo ? (await w.conn.fetchEvent(roomId, view.inReplyTo))?.sender : undefined;
+    const members = w.conn.localMembers(roomId);
+    const direct = members.length === 2 && members.some((m) => m.userId === view.sender) ? members.find((m) => this.botUserIds.has(m.userId))?.userId : undefined;
+    const threadParticipants = view.threadRoot ? await this.#threadParticipants(w, roomId, view.threadRoot) : undefined;
+    const addressed = addressedBots(view, { bots, inReplyToSender, threadParticipants, directBotUserId: direct, allowDirectMessages: g.allowDirectMessages });
+    const targets = addressed.map((b) => this.workers.find((x) => x.account.userId === b.userId)).filter((x): x is Worker => x !== undefined && x.conn.isJoined(roomId));
+    if (targets.length === 0) return;
+    if (!view.fromBot) {
+      this.rateLimiter.setOptions(g.rateLimit);
+      const rate = this.rateLimiter.check(view.sender, this.#clock.now());
+      if (!rate.allowed) {
+        for (const t of targets) t.state.markAnswered(view.triggerId);
+        this.#log?.info({ sender: view.sender, notice: rate.notify }, 'rate limit: message not answered');
+        if (rate.notify) {
+          const name = members.find((m) => m.userId === view.sender)?.displayName ?? view.sender;
+          await targets[0]!.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: rateLimitNotice(name, rate.retryAfterMs), 'm.relates_to': { 'm.in_reply_to': { event_id: view.triggerId } }, 'm.mentions': { user_ids: [view.sender] } });
+        }
+        return;
+      }
+    }
+    this.guard.setLimits({ maxHops: g.maxHops, roomTokensPerHour: g.roomTokensPerHour });
+    for (const t of targets) this.#enqueue(t, roomId, ev, view);
+  }
+
+  #enqueue(t: Worker, roomId: string, ev: RawEvent, view: MessageView): void {
+    const botId = t.account.id;
+    if (t.state.isAnswered(view.triggerId)) return;
+    const decision = this.guard.check({ roomId, botUserId: t.account.userId, sender: view.sender, senderIsBot: view.fromBot, triggerId: view.triggerId, turn: view.turn }, this.#clock.now());
+    if (!decision.ok) {
+      this.#log?.info({ bot: botId, room: roomId, event: view.triggerId, reason: decision.reason }, 'loop guard: not answering');
+      t.state.markAnswered(view.triggerId);
+      return;
+    }
+    const key = `${view.triggerId}|${botId}`;
+    const queued = this.queue.enqueue({
+      key,
+      roomId,
+      eventId: view.triggerId,
+      botId,
+      run: async (signal) => {
+        try {
+          const bot = this.botConfig(botId);
+          if (!bot) throw new Error(`The bot ${botId} has an account but no settings; add it under bots in settings.`);
+          const g = this.options.getSettings().guard;
+          const outcome = await runReply({ roomId, trigger: view, cutoffTs: ev.origin_server_ts, turn: decision.turn }, {
+            conn: t.conn, state: t.state, bot, displayName: t.account.displayName, inference: this.options.inference, guard: this.guard, clock: this.#clock,
+            logger: this.#log, participants: (r) => this.participants(t, r), contextMessages: g.contextMessages, promptTokens: this.options.promptTokens ?? 3072, editsPerSecond: g.editsPerSecond,
+          }, signal);
+          if (outcome.kind !== 'shutdown') t.unfinished.delete(view.triggerId);
+          this.options.onReply?.(botId, view.triggerId, outcome);
+        } finally {
+          if (!this.#stopping) this.#saveToken(t);
+        }
+      },
+    });
+    if (queued && !t.unfinished.has(view.triggerId)) t.unfinished.set(view.triggerId, t.sinceOf.has(view.triggerId) ? t.sinceOf.get(view.triggerId) : t.latestToken);
+  }
+
+  async participants(w: Worker, roomId: string): Promise<Participant[]> {
+    const members = await w.conn.joinedMembers(roomId);
+    return members.map((m) => {
+      const bot = this.options.provision.bots.find((b) => b.userId === m.userId);
+      const model = bot ? this.botConfig(bot.id)?.model : undefined;
+      return { userId: m.userId, displayName: bot?.displayName ?? m.displayName, ...(model ? { model } : {}) };
+    });
+  }
+
+  async #threadParticipants(w: Worker, roomId: string, root: string): Promise<string[]> {
+    if (!this.#threads.has(root)) {
+      // After a restart the thread's history is not in memory: read it once from the homeserver.
+      for (const e of await w.conn.recentEvents(roomId, 100)) {
+        const rel = relationOf(e.content);
+        if ((e.event_id === root || (rel.relType === 'm.thread' && rel.eventId === root)) && this.botUserIds.has(e.sender)) this.#noteThread(root, e.sender);
+      }
+    }
+    return this.#threads.get(root) ?? [];
+  }
+
+  /** Commands are answered once per room, by the first configured bot that is in it. */
+  #commandWorker(roomId: string): Worker | undefined {
+    return this.workers.find((w) => w.conn.isJoined(roomId));
+  }
+
+  /** Aborts every running or waiting reply in the room (!stop). */
+  stopRoom(roomId: string): number {
+    return this.queue.cancel((j) => j.roomId === roomId, 'stopped');
+  }
+}

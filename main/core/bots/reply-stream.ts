@@ -1,0 +1,150 @@
+// Streams one reply into the room: the first text as a message at once, then m.replace edits no faster
+// than the throttle allows, then a final edit with the whole text (marked final, so other bots may act on it).
+import { textContent } from './markdown.ts';
+import { EditThrottle } from './throttle.ts';
+import { FINAL_KEY, TURN_KEY, type Clock, type TurnInfo } from './types.ts';
+
+export interface ReplyTarget {
+  roomId: string;
+  /** The message being answered. */
+  eventId: string;
+  /** The thread root, when the message is in a thread. */
+  threadRoot?: string;
+}
+
+export type SendFn = (roomId: string, type: string, content: Record<string, unknown>) => Promise<string>;
+
+/** Content of the first message: a reply to the mention, in its thread if it has one. */
+export function firstContent(text: string, target: ReplyTarget, turn: TurnInfo, final = false): Record<string, unknown> {
+  const relates: Record<string, unknown> = target.threadRoot
+    ? { rel_type: 'm.thread', event_id: target.threadRoot, is_falling_back: true, 'm.in_reply_to': { event_id: target.eventId } }
+    : { 'm.in_reply_to': { event_id: target.eventId } };
+  const content: Record<string, unknown> = { msgtype: 'm.text', ...textContent(text), 'm.relates_to': relates, 'm.mentions': {}, [TURN_KEY]: turn };
+  if (final) content[FINAL_KEY] = true;
+  return content;
+}
+
+/** Content of an edit (spec: m.new_content holds the new message; body is "* " + the text for old clients). */
+export function editContent(replyId: string, text: string, turn: TurnInfo, final: boolean): Record<string, unknown> {
+  const fresh = textContent(text);
+  const content: Record<string, unknown> = {
+    msgtype: 'm.text',
+    body: `* ${fresh.body}`,
+    format: fresh.format,
+    formatted_body: `* ${fresh.formatted_body}`,
+    'm.new_content': { msgtype: 'm.text', ...fresh, 'm.mentions': {}, [TURN_KEY]: turn },
+    'm.relates_to': { rel_type: 'm.replace', event_id: replyId },
+    'm.mentions': {},
+    [TURN_KEY]: turn,
+  };
+  if (final) content[FINAL_KEY] = true;
+  return content;
+}
+
+export interface ReplyStreamOptions {
+  send: SendFn;
+  target: ReplyTarget;
+  turn: TurnInfo;
+  editsPerSecond: number;
+  clock: Clock;
+  /** A reply sent before a restart: edit it instead of sending a new message. */
+  existingReplyId?: string;
+  /** Called once the reply message exists (to persist it as in progress). */
+  onReplyId?: (replyId: string) => void;
+}
+
+export class ReplyStream {
+  text = '';
+  replyId: string | undefined;
+  /** Edits sent (not counting the first message), the final one included. */
+  edits = 0;
+  readonly sentAt: number[] = [];
+  readonly #throttle: EditThrottle;
+  #chain: Promise<void> = Promise.resolve();
+  #busy = false;
+  #timer: NodeJS.Timeout | undefined;
+  #sentText = '';
+  #error: unknown;
+  #finished = false;
+
+  constructor(private readonly o: ReplyStreamOptions) {
+    this.#throttle = new EditThrottle(o.editsPerSecond);
+    this.replyId = o.existingReplyId;
+  }
+
+  /** Adds streamed text; sends it now or schedules it for when the throttle allows. */
+  push(delta: string): void {
+    this.text += delta;
+    this.#schedule();
+  }
+
+  /** Sends the complete text as the final edit (after any send in flight, within the throttle). */
+  async finish(finalText: string): Promise<void> {
+    this.#finished = true;
+    this.text = finalText;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#drain();
+    if (this.#error) throw this.#error;
+    const wait = this.replyId ? this.#throttle.delayMs(this.o.clock.now()) : 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await this.#send(finalText.length ? finalText : '…', true);
+  }
+
+  /** Stops pending sends (on cancellation) and waits for the one in flight. */
+  async close(): Promise<void> {
+    this.#finished = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#busy) await this.#chain;
+  }
+
+  #schedule(): void {
+    if (this.#finished || this.#busy || this.#timer || this.text === this.#sentText || this.text.trim() === '') return;
+    const delay = this.replyId ? this.#throttle.delayMs(this.o.clock.now()) : 0;
+    if (delay === 0) this.#flush();
+    else
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#schedule();
+      }, delay);
+  }
+
+  #flush(): void {
+    this.#busy = true;
+    this.#chain = this.#send(this.text, false)
+      .catch((err: unknown) => {
+        this.#error ??= err;
+      })
+      .finally(() => {
+        this.#busy = false;
+        if (!this.#error) this.#schedule();
+      });
+  }
+
+  async #send(text: string, final: boolean): Promise<void> {
+    const { roomId } = this.o.target;
+    if (!this.replyId) {
+      this.replyId = await this.o.send(roomId, 'm.room.message', firstContent(text, this.o.target, this.o.turn, final));
+      this.o.onReplyId?.(this.replyId);
+      if (final) {
+        // A reply complete in its first message still gets its final edit: clients and bots key on it.
+        await new Promise((r) => setTimeout(r, this.#throttle.intervalMs));
+        await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, true));
+        this.edits++;
+      }
+    } else {
+      await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, final));
+      this.edits++;
+    }
+    this.#sentText = text;
+    // Marked when the server has it, so the gap between two edits on the server is at least the interval.
+    const now = this.o.clock.now();
+    this.#throttle.markSent(now);
+    this.sentAt.push(now);
+  }
+}

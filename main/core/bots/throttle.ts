@@ -1,0 +1,38 @@
+// Edit throttling for streamed replies: the first chunk is sent at once, later edits at most
+// `editsPerSecond` a second, and the final edit always (after the interval, so the rate holds).
+
+export class EditThrottle {
+  readonly intervalMs: number;
+  #lastSentAt: number | undefined;
+
+  constructor(editsPerSecond = 2) {
+    if (!(editsPerSecond > 0)) throw new RangeError('editsPerSecond must be above 0');
+    this.intervalMs = 1000 / editsPerSecond;
+  }
+
+  /** Milliseconds to wait before the next send may go out; 0 = now. The first send never waits. */
+  delayMs(now: number): number {
+    if (this.#lastSentAt === undefined) return 0;
+    return Math.max(0, this.#lastSentAt + this.intervalMs - now);
+  }
+
+  markSent(now: number): void {
+    this.#lastSentAt = now;
+  }
+
+  get lastSentAt(): number | undefined {
+    return this.#lastSentAt;
+  }
+}
+
+/** Counts sends in any sliding second of a list of send times (for tests and the benchmark). */
+export function maxPerSecond(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let j = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= 1000) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}

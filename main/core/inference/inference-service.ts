@@ -1,0 +1,171 @@
+// The inference service: the hardware plan, the backends it implies (node-llama-cpp in-process, Ollama,
+// OpenAI-compatible endpoints), the router over them, the models on disk, and download/pull jobs.
+import { randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import type { PullJob } from '../../common/contract-types.ts';
+import type { ModelInfo } from '../../common/inference-types.ts';
+import type { Settings } from '../../common/settings-schema.ts';
+import { BaseService, errorMessage } from '../lifecycle/service.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { InferencePlan } from '../probe/plan.ts';
+import type { HardwareReport } from '../probe/report.ts';
+import { defaultDiscoveryRoots, discoverModels } from './discovery/index.ts';
+import { downloadModel } from './download/index.ts';
+import { LlamaBackend, type GpuChoice } from './llama/llama-backend.ts';
+import { OllamaBackend } from './ollama/ollama-backend.ts';
+import { OpenAIBackend } from './openai/openai-backend.ts';
+import { InferenceRouter } from './router.ts';
+import type { InferenceBackend } from './types.ts';
+
+export interface InferenceServiceOptions {
+  getSettings: () => Settings;
+  /** Runs (or returns the cached) hardware probe and plan. */
+  getPlan: () => Promise<{ report: HardwareReport; plan: InferencePlan }>;
+  modelsDir: string;
+  resolveSecret: (ref: string) => Promise<string | undefined>;
+  logger?: Logger;
+  onJob?: (job: PullJob) => void;
+  /** Tests override where other apps' model stores are looked for. */
+  discoveryHome?: string;
+  fetch?: typeof fetch;
+}
+
+export class InferenceService extends BaseService {
+  readonly name = 'inference';
+  #router: InferenceRouter | undefined;
+  #llama: LlamaBackend | undefined;
+  #ollama: OllamaBackend | undefined;
+  #backends: InferenceBackend[] = [];
+  #plan: InferencePlan | undefined;
+  readonly #jobs = new Map<string, { job: PullJob; abort: AbortController }>();
+
+  constructor(private readonly options: InferenceServiceOptions) {
+    super();
+  }
+
+  get router(): InferenceRouter {
+    if (!this.#router) throw new Error('Inference has not started yet.');
+    return this.#router;
+  }
+
+  get plan(): InferencePlan | undefined {
+    return this.#plan;
+  }
+
+  get llama(): LlamaBackend | undefined {
+    return this.#llama;
+  }
+
+  async start(_signal: AbortSignal): Promise<void> {
+    this.setState({ status: 'starting' });
+    const settings = this.options.getSettings();
+    const { report, plan } = await this.options.getPlan();
+    this.#plan = plan;
+    const inf = settings.inference;
+    const gpu: GpuChoice = plan.llamaGpu === false ? false : plan.llamaGpu;
+    this.#llama = new LlamaBackend({
+      gpu,
+      threads: inf.threads > 0 ? inf.threads : plan.threads,
+      maxLoaded: inf.maxLoadedModels > 0 ? inf.maxLoadedModels : plan.maxLoadedModels,
+      memoryBudgetBytes: (inf.memoryBudgetMiB > 0 ? inf.memoryBudgetMiB : plan.memoryBudgetMiB) * 1024 * 1024,
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
+    const ollamaUrl = settings.endpoints.ollama[0]?.url ?? (report.ollama?.reachable ? report.ollama.url : undefined);
+    this.#ollama = ollamaUrl ? new OllamaBackend({ host: ollamaUrl, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) }) : undefined;
+    const openai = new OpenAIBackend({
+      getEndpoints: () => this.options.getSettings().endpoints.openai,
+      resolveSecret: this.options.resolveSecret,
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
+    this.#backends = [this.#llama, ...(this.#ollama ? [this.#ollama] : []), openai];
+    this.#router = new InferenceRouter({ backends: this.#backends, getSettings: this.options.getSettings, ...(this.options.logger ? { logger: this.options.logger } : {}) });
+    const detail = `${plan.backend}, ${inf.threads > 0 ? inf.threads : plan.threads} thread(s)${this.#ollama ? `, Ollama at ${ollamaUrl}` : ''}`;
+    this.setState({ status: 'running', detail });
+  }
+
+  async stop(_deadlineMs: number): Promise<void> {
+    this.setState({ status: 'stopping' });
+    for (const { abort } of this.#jobs.values()) abort.abort();
+    await Promise.allSettled(this.#backends.map((b) => b.close()));
+    this.setState({ status: 'stopped' });
+  }
+
+  loadedModels(): string[] {
+    return (this.#llama?.pool.status() ?? []).map((m) => `llama:${m.path}`);
+  }
+
+  /** Every model a bot can use: files on disk (ours and other apps'), Ollama's, endpoints'. */
+  async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+    const settings = this.options.getSettings();
+    const roots = defaultDiscoveryRoots({
+      home: this.options.discoveryHome ?? homedir(),
+      platform: process.platform,
+      env: this.options.discoveryHome ? {} : process.env,
+      dataModels: this.options.modelsDir,
+      folders: settings.inference.modelFolders,
+    });
+    const [onDisk, fromBackends] = await Promise.all([
+      discoverModels(roots).catch((err: unknown) => {
+        this.options.logger?.warn({ err: errorMessage(err) }, 'model discovery failed');
+        return [] as ModelInfo[];
+      }),
+      this.#router ? this.#router.listModels(signal) : Promise.resolve([] as ModelInfo[]),
+    ]);
+    const loaded = new Set(this.loadedModels());
+    const byRef = new Map<string, ModelInfo>();
+    for (const m of [...onDisk, ...fromBackends]) {
+      const prev = byRef.get(m.ref);
+      byRef.set(m.ref, { ...prev, ...m, loaded: loaded.has(m.ref) || Boolean(prev?.loaded) || Boolean(m.loaded) });
+    }
+    return [...byRef.values()];
+  }
+
+  jobs(): PullJob[] {
+    return [...this.#jobs.values()].map((j) => j.job);
+  }
+
+  /** Starts a download (hf: URI or URL) or an Ollama pull; returns at once with the job id. */
+  pull(ref: string, onDone?: (job: PullJob, path?: string) => void): string {
+    const jobId = randomUUID();
+    const abort = new AbortController();
+    const job: PullJob = { jobId, ref, state: 'running', progress: { status: 'starting' } };
+    this.#jobs.set(jobId, { job, abort });
+    const publish = () => this.options.onJob?.({ ...job });
+    publish();
+    const onProgress = (p: PullJob['progress']) => {
+      job.progress = p;
+      publish();
+    };
+    const run = async (): Promise<string | undefined> => {
+      if (ref.startsWith('ollama:')) {
+        if (!this.#ollama) throw new Error('No Ollama server is configured or running. Start Ollama, or add its URL in settings.');
+        await this.#ollama.pull(ref, { signal: abort.signal, onProgress });
+        return undefined;
+      }
+      return downloadModel(ref, { modelsDir: this.options.modelsDir, signal: abort.signal, onProgress, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    };
+    run().then(
+      (path) => {
+        job.state = 'done';
+        job.progress = { status: 'done', fraction: 1 };
+        publish();
+        onDone?.(job, path);
+      },
+      (err: unknown) => {
+        job.state = abort.signal.aborted ? 'cancelled' : 'failed';
+        if (!abort.signal.aborted) job.error = errorMessage(err);
+        publish();
+        onDone?.(job);
+      },
+    );
+    return jobId;
+  }
+
+  cancel(jobId: string): boolean {
+    const entry = this.#jobs.get(jobId);
+    if (!entry || entry.job.state !== 'running') return false;
+    entry.abort.abort();
+    return true;
+  }
+}

@@ -1,0 +1,177 @@
+// The inference router: picks a model for a bot's request (routing rules, then the bot's model and
+// fallback chain), keeps local-only bots on this machine, falls back on failures before any text,
+// and logs every decision with its reason.
+import type { BotConfig, Settings } from '../../common/settings-schema.ts';
+import type { Logger } from '../logging/logger.ts';
+import { planRoute, type Candidate } from './router-rules.ts';
+import { InferenceError, isInferenceError, type ChatChunk, type ChatMessage, type InferenceBackend, type ModelInfo, type SamplingOptions } from './types.ts';
+
+export interface RouteRequest {
+  bot: BotConfig;
+  messages: ChatMessage[];
+  /** Overrides the bot's temperature and maxTokens. */
+  sampling?: SamplingOptions;
+  signal?: AbortSignal;
+  /** The `!command` the person used, if any. */
+  command?: string;
+  /** Called once, when a model started answering (its first chunk), before that chunk is yielded. */
+  onDecision?: (decision: RouteDecision) => void;
+}
+
+export interface RouteAttempt {
+  model: string;
+  reason: string;
+  /** Absent for the model that answered. */
+  error?: { code: string; message: string };
+}
+
+export interface RouteDecision {
+  botId: string;
+  /** The model that answered. */
+  model: string;
+  backend: InferenceBackend['kind'];
+  /** Why this model: the rule, the bot's model, or which fallback after which failures. */
+  reason: string;
+  attempts: RouteAttempt[];
+  skipped: Candidate[];
+  at: number;
+}
+
+export interface InferenceRouterOptions {
+  backends: InferenceBackend[];
+  getSettings: () => Settings;
+  logger?: Logger;
+  /** How many decisions recentDecisions() keeps. */
+  keepDecisions?: number;
+  now?: () => number;
+}
+
+function lastUserText(messages: ChatMessage[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return messages[i]?.content ?? '';
+  return '';
+}
+
+export class InferenceRouter {
+  readonly #backends: InferenceBackend[];
+  readonly #getSettings: () => Settings;
+  readonly #logger: Logger | undefined;
+  readonly #keep: number;
+  readonly #now: () => number;
+  readonly #decisions: RouteDecision[] = [];
+
+  constructor(options: InferenceRouterOptions) {
+    this.#backends = options.backends;
+    this.#getSettings = options.getSettings;
+    this.#logger = options.logger;
+    this.#keep = options.keepDecisions ?? 50;
+    this.#now = options.now ?? (() => Date.now());
+  }
+
+  /** The backend that takes a reference, if any. */
+  backendFor(model: string): InferenceBackend | undefined {
+    return this.#backends.find((b) => b.handles(model));
+  }
+
+  /** The latest decisions, newest last, for status pages. */
+  recentDecisions(): RouteDecision[] {
+    return [...this.#decisions];
+  }
+
+  /** Streams the bot's reply. Throws InferenceError: PolicyRefused when privacy leaves nothing to try. */
+  async *chat(request: RouteRequest): AsyncIterable<ChatChunk> {
+    const { bot } = request;
+    const plan = planRoute({
+      botId: bot.id,
+      command: request.command,
+      prompt: lastUserText(request.messages),
+      rules: this.#getSettings().routing.rules,
+      botModel: bot.model,
+      fallback: bot.fallback,
+      localOnly: bot.localOnly,
+      isLocal: (m) => this.backendFor(m)?.isLocal(m) ?? false,
+      hasBackend: (m) => this.backendFor(m) !== undefined,
+    });
+    for (const r of plan.invalidRules) this.#logger?.warn({ rule: r.index + 1, err: r.error }, 'routing rule skipped: its pattern is not a valid regular expression');
+    for (const s of plan.skipped) this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
+    if (plan.candidates.length === 0) throw this.#nothingToTry(bot, plan.skipped);
+
+    const attempts: RouteAttempt[] = [];
+    const sampling: SamplingOptions = { temperature: bot.temperature, maxTokens: bot.maxTokens, ...request.sampling };
+    for (const c of plan.candidates) {
+      const backend = this.backendFor(c.model) as InferenceBackend;
+      let started = false;
+      try {
+        for await (const chunk of backend.chat({ model: c.model, messages: request.messages, sampling, signal: request.signal, keepAliveSeconds: bot.keepAliveSeconds })) {
+          if (!started) {
+            started = true;
+            this.#decide(request, c, backend, attempts, plan.skipped);
+          }
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        const e = isInferenceError(err) ? err : new InferenceError('BadResponse', `${c.model} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        // Once text went out, another model's text would be mixed into the same reply: stop.
+        if (started || e.code === 'Aborted' || request.signal?.aborted) throw e;
+        attempts.push({ model: c.model, reason: c.reason, error: { code: e.code, message: e.message } });
+        this.#logger?.warn({ bot: bot.id, model: c.model, code: e.code, err: e.message }, 'model failed before answering; trying the next in the chain');
+      }
+    }
+    const last = attempts[attempts.length - 1];
+    const summary = attempts.map((a) => `${a.model} (${a.error?.code}: ${a.error?.message})`).join('; ');
+    const privacy = plan.skipped.some((s) => s.reason.startsWith('refused')) ? ' Models outside this machine were not tried because the bot is local-only.' : '';
+    throw new InferenceError((last?.error?.code as InferenceError['code'] | undefined) ?? 'BackendUnavailable', `Bot "${bot.id}": every model failed: ${summary}.${privacy}`);
+  }
+
+  #decide(request: RouteRequest, c: Candidate, backend: InferenceBackend, attempts: RouteAttempt[], skipped: Candidate[]): void {
+    const after = attempts.length ? ` after ${attempts.map((a) => `${a.model} failed (${a.error?.code})`).join(', ')}` : '';
+    const decision: RouteDecision = {
+      botId: request.bot.id,
+      model: c.model,
+      backend: backend.kind,
+      reason: `${c.reason}${after}`,
+      attempts: [...attempts, { model: c.model, reason: c.reason }],
+      skipped,
+      at: this.#now(),
+    };
+    this.#decisions.push(decision);
+    if (this.#decisions.length > this.#keep) this.#decisions.shift();
+    this.#logger?.info({ bot: decision.botId, model: decision.model, backend: decision.backend, reason: decision.reason }, 'route decision');
+    try {
+      request.onDecision?.(decision);
+    } catch (err) {
+      this.#logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'onDecision listener failed');
+    }
+  }
+
+  #nothingToTry(bot: BotConfig, skipped: Candidate[]): InferenceError {
+    const refused = skipped.filter((s) => s.reason.startsWith('refused'));
+    if (bot.localOnly && refused.length > 0) {
+      return new InferenceError(
+        'PolicyRefused',
+        `Bot "${bot.id}" is local-only, and none of its models stays on this machine: ${refused.map((s) => s.model).join(', ')} would leave it.`,
+        { hint: 'Add a local model (llama:… or an Ollama on localhost) to the bot or its fallback chain, or turn off local-only for this bot.' },
+      );
+    }
+    return new InferenceError('ModelNotFound', `Bot "${bot.id}": no backend takes any of its models (${skipped.map((s) => s.model).join(', ')}).`, {
+      hint: 'Check the model references in the bot settings (llama:…, ollama:…, openai:<endpoint>/<model>).',
+    });
+  }
+
+  /** Models of every backend; a backend that fails is logged and left out. */
+  async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+    const results = await Promise.allSettled(this.#backends.map((b) => b.listModels(signal)));
+    const out: ModelInfo[] = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') out.push(...r.value);
+      else this.#logger?.warn({ backend: this.#backends[i]?.kind, err: r.reason instanceof Error ? r.reason.message : String(r.reason) }, 'backend did not list its models');
+    });
+    return out;
+  }
+
+  /** Tokens as the model's backend counts them; about four characters a token when no backend takes it. */
+  async countTokens(model: string, text: string): Promise<number> {
+    const b = this.backendFor(model);
+    return b ? b.countTokens(model, text) : Math.ceil(text.length / 4);
+  }
+}

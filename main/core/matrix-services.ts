@@ -1,0 +1,195 @@
+// The Matrix side of the core: the homeserver (bundled Conduit or external), provisioning, and the bot
+// runner started with what provisioning produced. Also the status and session views the UI needs.
+import type { BotInfo, BotStatus as ContractBotStatus, OwnerSession } from '../common/contract-types.ts';
+import type { ModelInfo } from '../common/inference-types.ts';
+import type { BotConfig } from '../common/settings-schema.ts';
+import { BotRunner } from './bots/bot-runner.ts';
+import type { BotInference } from './bots/types.ts';
+import type { EventHub } from './control/event-hub.ts';
+import { ExternalHomeserver } from './homeserver/external.ts';
+import { HomeserverSupervisor } from './homeserver/supervisor.ts';
+import type { InferenceService } from './inference/inference-service.ts';
+import { BaseService, errorMessage, type Service } from './lifecycle/service.ts';
+import type { Logger } from './logging/logger.ts';
+import type { DataPaths } from './paths.ts';
+import { ProvisioningService } from './provisioning/provisioner.ts';
+import type { SecretStore } from './settings/secret-store.ts';
+import type { SettingsStore } from './settings/settings-store.ts';
+
+export interface MatrixOverrides {
+  /** `serve --homeserver-url`: external mode without editing settings. */
+  homeserverUrl?: string | undefined;
+  registrationToken?: string | undefined;
+  /** false = no bot runner (`serve --no-bots`). */
+  bots?: boolean | undefined;
+}
+
+export interface MatrixServicesOptions {
+  paths: DataPaths;
+  logger: Logger;
+  settings: SettingsStore;
+  secrets: SecretStore;
+  inference: InferenceService;
+  events: EventHub;
+  resourcesDir: string;
+  overrides: MatrixOverrides;
+  fetch?: typeof fetch;
+}
+
+type Homeserver = (HomeserverSupervisor | ExternalHomeserver) & Service;
+
+export interface MatrixServices {
+  homeserver: Homeserver;
+  provisioning: ProvisioningService;
+  bots: BotsService | undefined;
+  homeserverUrl(): string | undefined;
+  ownerSession(): Promise<OwnerSession | undefined>;
+  botStatuses(): ContractBotStatus[];
+  botInfos(models: ModelInfo[]): BotInfo[];
+  paused(): boolean;
+  setPaused(paused: boolean): boolean;
+  loopGuardTrips(): number;
+}
+
+/** Adapts the inference router to what the bot runner asks of inference. */
+function botInference(inference: InferenceService): BotInference {
+  return {
+    chat: (req) => inference.router.chat({ bot: req.bot, messages: req.messages, sampling: req.sampling, signal: req.signal }),
+    countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
+    listModels: (signal) => inference.listModels(signal),
+  };
+}
+
+/** Starts the bot runner once provisioning has produced the accounts and the room. */
+export class BotsService extends BaseService {
+  readonly name = 'bots';
+  runner: BotRunner | undefined;
+  paused = false;
+
+  constructor(
+    private readonly o: MatrixServicesOptions,
+    private readonly provisioning: ProvisioningService,
+  ) {
+    super();
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.setState({ status: 'starting' });
+    const provision = this.provisioning.result;
+    if (!provision) {
+      const error = 'The bots cannot start: the homeserver or provisioning failed (see those services).';
+      this.setState({ status: 'failed', error, hint: 'Fix the homeserver first; the bots start with it.' });
+      throw new Error(error);
+    }
+    const runner = new BotRunner({
+      provision,
+      getSettings: () => this.o.settings.get(),
+      inference: botInference(this.o.inference),
+      stateDir: this.o.paths.state,
+      logger: this.o.logger,
+      ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}),
+      onModelChange: (botId, model) => {
+        this.o.settings.update((s) => ({ ...s, bots: s.bots.map((b) => (b.id === botId ? { ...b, model } : b)) }));
+      },
+      onReply: (botId, eventId, outcome) => {
+        const bot = this.o.settings.get().bots.find((b) => b.id === botId);
+        const text = (outcome as { text?: string }).text ?? '';
+        this.o.events.emit('bots.replied', { botId, displayName: bot?.displayName ?? botId, roomId: provision.roomId, eventId, preview: text.slice(0, 140) });
+      },
+    });
+    this.runner = runner;
+    runner.onStateChange((s) => this.setState(s));
+    try {
+      await runner.start(signal);
+    } catch (err) {
+      this.setState({ status: 'failed', error: errorMessage(err) });
+      throw err;
+    }
+    this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    await this.runner?.stop(deadlineMs);
+    this.setState({ status: 'stopped' });
+  }
+}
+
+export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
+  const hsSettings = o.settings.get().homeserver;
+  const externalUrl = o.overrides.homeserverUrl ?? (hsSettings.mode === 'external' ? hsSettings.url : undefined);
+  const homeserver: Homeserver = externalUrl
+    ? new ExternalHomeserver({
+        url: externalUrl,
+        secrets: o.secrets,
+        ...(hsSettings.mode === 'external' ? { registrationTokenRef: hsSettings.registrationTokenRef } : {}),
+        ...(o.overrides.registrationToken ? { registrationToken: o.overrides.registrationToken } : {}),
+        ...(o.fetch ? { fetch: o.fetch } : {}),
+        logger: o.logger,
+      })
+    : new HomeserverSupervisor({
+        homeserverDir: o.paths.homeserver,
+        logsDir: o.paths.logs,
+        settings: () => {
+          const hs = o.settings.get().homeserver;
+          return hs.mode === 'bundled' ? hs : { serverName: 'agent-room.localhost', port: 0, lanAccess: false };
+        },
+        secrets: o.secrets,
+        resourcesDir: o.resourcesDir,
+        logger: o.logger,
+        ...(o.fetch ? { fetch: o.fetch } : {}),
+      });
+  const provisioning = new ProvisioningService({
+    homeserver,
+    settings: () => o.settings.get(),
+    stateDir: o.paths.state,
+    secrets: o.secrets,
+    logger: o.logger,
+    ...(o.fetch ? { fetchFn: o.fetch } : {}),
+  });
+  const bots = o.overrides.bots === false ? undefined : new BotsService(o, provisioning);
+
+  const statusOf = (bot: BotConfig): ContractBotStatus => {
+    const runner = bots?.runner?.status().bots.find((b) => b.id === bot.id);
+    const prov = provisioning.result?.bots.find((b) => b.id === bot.id);
+    return {
+      id: bot.id,
+      displayName: bot.displayName,
+      ...(prov ? { userId: prov.userId } : {}),
+      model: runner?.model ?? bot.model,
+      busy: (runner?.running ?? 0) > 0,
+      stats: { replies: runner?.answered ?? 0 },
+    };
+  };
+
+  return {
+    homeserver,
+    provisioning,
+    bots,
+    homeserverUrl: () => homeserver.url,
+    ownerSession: async () => {
+      const r = provisioning.result;
+      if (!r) return undefined;
+      return { homeserverUrl: r.homeserverUrl, userId: r.owner.userId, accessToken: r.owner.accessToken, deviceId: r.owner.deviceId, roomId: r.roomId };
+    },
+    botStatuses: () => o.settings.get().bots.map(statusOf),
+    botInfos: (models) =>
+      o.settings.get().bots.map((config) => {
+        const prov = provisioning.result?.bots.find((b) => b.id === config.id);
+        return {
+          config,
+          ...(prov ? { userId: prov.userId } : {}),
+          status: statusOf(config),
+          availableModels: models.filter((m) => !config.localOnly || m.local).map((m) => m.ref),
+        };
+      }),
+    paused: () => bots?.paused ?? false,
+    setPaused: (paused) => {
+      if (bots) bots.paused = paused;
+      return bots?.paused ?? false;
+    },
+    loopGuardTrips: () => {
+      const t = bots?.runner?.status().loopGuardTrips;
+      return t ? t.self + t.hops + t.budget : 0;
+    },
+  };
+}

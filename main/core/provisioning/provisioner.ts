@@ -1,0 +1,200 @@
+// Brings the homeserver in line with settings: the owner, one account per bot (name, avatar), the team
+// room and its members. Every step first looks at what exists, so running it again after a failure at
+// any point finishes the job without duplicates.
+import { createHash } from 'node:crypto';
+import { MatrixError, type MatrixClient } from 'matrix-js-sdk';
+import type { BotConfig, Settings } from '../../common/settings-schema.ts';
+import { describeFetchError } from '../homeserver/external.ts';
+import { fetchVersions } from '../homeserver/probe.ts';
+import { BaseService, errorMessage } from '../lifecycle/service.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { SecretStore } from '../settings/secret-store.ts';
+import { describeFailure, ensureAccount, type AccountSession, type MatrixContext } from './accounts.ts';
+import { identiconPng } from './avatar.ts';
+import { ProvisionError, ProvisionUnreachableError } from './errors.ts';
+import { createTeamRoomRequest, ensureJoined, ensureRemoved, findTeamRoom, syncRoomDetails } from './room.ts';
+import { checkWritable, readProvisionState, writeProvisionState, type ProvisionedBotState, type ProvisionState } from './state.ts';
+
+export interface ProvisionedBot {
+  id: string;
+  userId: string;
+  deviceId: string;
+  accessToken: string;
+  displayName: string;
+}
+
+export interface ProvisionResult {
+  homeserverUrl: string;
+  serverName: string;
+  roomId: string;
+  owner: { userId: string; deviceId: string; accessToken: string };
+  bots: ProvisionedBot[];
+  /** True on the run that created the owner's account: the UI shows the password (from the secret store) once. */
+  ownerPasswordCreated: boolean;
+  /** User ids of bots removed from the room in this run. */
+  removedBots: string[];
+}
+
+export interface ProvisionOptions {
+  homeserverUrl: string;
+  registrationToken?: string;
+  /** <data>/state */
+  stateDir: string;
+  secrets: SecretStore;
+  settings: Pick<Settings, 'owner' | 'bots' | 'room'>;
+  fetchFn?: typeof fetch;
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+function serverNameOf(userId: string): string {
+  return userId.slice(userId.indexOf(':') + 1);
+}
+
+/** The avatar for a bot: an mxc:// URI from settings as it is, else a generated identicon. */
+export function botAvatar(bot: Pick<BotConfig, 'id' | 'avatar'>): { key: string; mxc?: string; png?: Buffer } {
+  if (bot.avatar?.startsWith('mxc://')) return { key: bot.avatar, mxc: bot.avatar };
+  const png = identiconPng(bot.id);
+  return { key: createHash('sha256').update(png).digest('hex').slice(0, 16), png };
+}
+
+async function ensureProfile(
+  client: MatrixClient,
+  userId: string,
+  displayName: string,
+  avatar?: { key: string; mxc?: string; png?: Buffer; previous?: ProvisionedBotState },
+): Promise<{ avatarKey?: string; avatarUrl?: string }> {
+  let profile: { displayname?: string; avatar_url?: string } = {};
+  try {
+    profile = await client.getProfileInfo(userId);
+  } catch (err) {
+    if (!(err instanceof MatrixError && err.httpStatus === 404)) throw err;
+  }
+  if (profile.displayname !== displayName) await client.setDisplayName(displayName);
+  if (!avatar) return {};
+  if (avatar.previous?.avatarKey === avatar.key && avatar.previous.avatarUrl && profile.avatar_url === avatar.previous.avatarUrl) {
+    return { avatarKey: avatar.key, avatarUrl: avatar.previous.avatarUrl };
+  }
+  let url = avatar.mxc;
+  if (!url && avatar.png) url = (await client.uploadContent(avatar.png, { name: 'avatar.png', type: 'image/png', includeFilename: true })).content_uri;
+  if (url && profile.avatar_url !== url) await client.setAvatarUrl(url);
+  return { avatarKey: avatar.key, avatarUrl: url };
+}
+
+export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
+  const log = o.logger;
+  const baseUrl = o.homeserverUrl.replace(/\/+$/, '');
+  await checkWritable(o.stateDir);
+  try {
+    await fetchVersions(baseUrl, { fetch: o.fetchFn, timeoutMs: o.timeoutMs ?? 10_000 });
+  } catch (err) {
+    throw new ProvisionUnreachableError(baseUrl, describeFetchError(err), { cause: err });
+  }
+  const ctx: MatrixContext = { baseUrl, secrets: o.secrets, registrationToken: o.registrationToken, fetchFn: o.fetchFn, timeoutMs: o.timeoutMs };
+  const previous = await readProvisionState(o.stateDir);
+  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      throw err instanceof ProvisionError ? err : describeFailure(ctx, what, err);
+    }
+  };
+
+  const owner = await ensureAccount(ctx, { key: 'owner', localpart: o.settings.owner.localpart, deviceName: 'Agent Room (owner)' });
+  await step('setting the owner profile', () => ensureProfile(owner.client, owner.userId, o.settings.owner.displayName));
+  const serverName = serverNameOf(owner.userId);
+  const state: ProvisionState = { version: 1, homeserverUrl: baseUrl, serverName, roomId: previous?.roomId, owner: { userId: owner.userId }, bots: [] };
+
+  const bots: Array<{ config: BotConfig; session: AccountSession }> = [];
+  for (const config of o.settings.bots) {
+    const session = await ensureAccount(ctx, { key: `bot.${config.id}`, localpart: config.id, deviceName: `Agent Room bot ${config.id}` });
+    const before = previous?.bots.find((b) => b.id === config.id);
+    const avatar = await step(`setting the profile of ${session.userId}`, () =>
+      ensureProfile(session.client, session.userId, config.displayName, { ...botAvatar(config), previous: before }),
+    );
+    bots.push({ config, session });
+    state.bots.push({ id: config.id, userId: session.userId, displayName: config.displayName, ...avatar });
+  }
+  const botUserIds = bots.map((b) => b.session.userId);
+
+  let roomId = await step('looking for the team room', () => findTeamRoom(owner.client, owner.userId, previous?.roomId));
+  if (!roomId) {
+    roomId = (await step('creating the team room', () => owner.client.createRoom(createTeamRoomRequest(o.settings.room, owner.userId, botUserIds)))).room_id;
+    log?.info({ roomId }, 'created the team room');
+  } else {
+    await step('updating the room name and topic', () => syncRoomDetails(owner.client, roomId!, o.settings.room));
+  }
+  state.roomId = roomId;
+  // Saved before the joins: a failure below must not lose which room is ours.
+  await writeProvisionState(o.stateDir, { ...state, bots: [...(previous?.bots.filter((p) => !state.bots.some((b) => b.id === p.id)) ?? []), ...state.bots] });
+
+  for (const bot of bots) {
+    await step(`adding ${bot.session.userId} to the room`, () => ensureJoined(owner.client, bot.session.client, roomId!, bot.session.userId));
+  }
+  const removedBots: string[] = [];
+  const kept = new Set(botUserIds);
+  for (const gone of previous?.bots ?? []) {
+    if (kept.has(gone.userId)) continue;
+    if (await step(`removing ${gone.userId} from the room`, () => ensureRemoved(owner.client, roomId!, gone.userId))) removedBots.push(gone.userId);
+  }
+  await writeProvisionState(o.stateDir, state);
+  log?.info({ roomId, bots: botUserIds.length, removed: removedBots.length }, 'provisioning done');
+  return {
+    homeserverUrl: baseUrl,
+    serverName,
+    roomId,
+    owner: { userId: owner.userId, deviceId: owner.deviceId, accessToken: owner.accessToken },
+    bots: bots.map((b) => ({ id: b.config.id, userId: b.session.userId, deviceId: b.session.deviceId, accessToken: b.session.accessToken, displayName: b.config.displayName })),
+    ownerPasswordCreated: owner.passwordCreated,
+    removedBots,
+  };
+}
+
+/** Where the homeserver is, known only once the homeserver service has started. */
+export interface HomeserverEndpoint {
+  readonly url: string | undefined;
+  readonly registrationToken: string | undefined;
+}
+
+export interface ProvisioningServiceOptions extends Omit<ProvisionOptions, 'homeserverUrl' | 'registrationToken' | 'settings'> {
+  homeserver: HomeserverEndpoint;
+  settings: () => Pick<Settings, 'owner' | 'bots' | 'room'>;
+}
+
+/** Provisioning as a Service, started after the homeserver; `result` holds what the bots and the UI need. */
+export class ProvisioningService extends BaseService {
+  readonly name = 'provisioning';
+  #result: ProvisionResult | undefined;
+
+  constructor(private readonly options: ProvisioningServiceOptions) {
+    super();
+  }
+
+  get result(): ProvisionResult | undefined {
+    return this.#result;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.setState({ status: 'starting' });
+    try {
+      signal.throwIfAborted();
+      const url = this.options.homeserver.url;
+      if (!url) throw new ProvisionUnreachableError('(unknown)', 'the homeserver has not started');
+      this.#result = await provision({ ...this.options, homeserverUrl: url, registrationToken: this.options.homeserver.registrationToken, settings: this.options.settings() });
+      this.setState({ status: 'running', detail: this.#result.roomId });
+    } catch (err) {
+      this.setState({ status: 'failed', error: errorMessage(err), hint: err instanceof ProvisionError ? err.hint : undefined });
+      throw err;
+    }
+  }
+
+  /** Re-runs provisioning (e.g. after a bot was added or removed in settings). */
+  async reconcile(): Promise<ProvisionResult> {
+    await this.start(new AbortController().signal);
+    return this.#result!;
+  }
+
+  async stop(): Promise<void> {
+    this.setState({ status: 'stopped' });
+  }
+}

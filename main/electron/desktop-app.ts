@@ -1,0 +1,188 @@
+// The desktop shell put together: single instance, sandbox, stores, the core, the chat window, the IPC
+// gateway, the tray, notifications, start at login, and a quit that waits for every service.
+import { join } from 'node:path';
+import { app, session, shell } from 'electron';
+import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
+import { ControlError } from '../common/contract.ts';
+import type { Settings } from '../common/settings-schema.ts';
+import type { Logger } from '../core/logging/logger.ts';
+import { dataPaths } from '../core/paths.ts';
+import type { AppCore, CreateCore } from './core-port.ts';
+import { IpcGateway, forwardEvents } from './ipc-gateway.ts';
+import { LoginItems, launchedHidden } from './login-items.ts';
+import { ReplyNotifier } from './notifications.ts';
+import { QuitGuard, acquireSingleInstance } from './quit-guard.ts';
+import { createElectronSecretStore } from './secret-store-electron.ts';
+import { ElectronSettingsStore } from './settings-adapter.ts';
+import { TrayController } from './tray.ts';
+import type { TrayAction } from './tray-menu.ts';
+import { installSessionPolicy, rendererCsp } from './web-security.ts';
+import { ChatWindow, type ChatPage } from './windows.ts';
+
+export interface DesktopAppOptions {
+  createCore: CreateCore;
+  dataDir: string;
+  /** Holds tray/ and bin/<platform>-<arch>. */
+  resourcesDir: string;
+  preloadPath: string;
+  page: ChatPage;
+  createLogger: (logDir: string) => Logger;
+  platform: NodeJS.Platform;
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  homeDir: string;
+  quitDeadlineMs?: number;
+}
+
+export class DesktopApp {
+  core: AppCore | undefined;
+  window: ChatWindow | undefined;
+  tray: TrayController | undefined;
+  quitGuard: QuitGuard | undefined;
+  #status: AppStatus | undefined;
+  #bots: BotInfo[] = [];
+  #showWhenReady = false;
+  #settingsStore: ElectronSettingsStore | undefined;
+  #logger: Logger | undefined;
+  #loginItems: LoginItems;
+
+  constructor(private readonly options: DesktopAppOptions) {
+    this.#loginItems = new LoginItems({ platform: options.platform, env: options.env, execPath: process.execPath, homeDir: options.homeDir });
+  }
+
+  /** Returns false when another instance holds the lock (this one then quits). */
+  async run(): Promise<boolean> {
+    if (!acquireSingleInstance(() => this.#focus())) return false;
+    // Before ready: every renderer, present and future, runs sandboxed.
+    app.enableSandbox();
+    await app.whenReady();
+    await this.#startShell();
+    return true;
+  }
+
+  #focus(): void {
+    if (this.window) this.window.show();
+    else this.#showWhenReady = true;
+  }
+
+  async #startShell(): Promise<void> {
+    const o = this.options;
+    const paths = dataPaths(o.dataDir);
+    const logger = (this.#logger = o.createLogger(paths.logs));
+    const settingsStore = (this.#settingsStore = new ElectronSettingsStore({ dataDir: paths.root, logger }));
+    const { store: secretStore } = await createElectronSecretStore({ dataDir: paths.root, platform: o.platform, logger });
+    const core = (this.core = await o.createCore({ dataDir: paths.root, settingsStore, secretStore, logger, resourcesDir: o.resourcesDir }));
+
+    const quitGuard = (this.quitGuard = new QuitGuard({
+      host: core.host,
+      deadlineMs: o.quitDeadlineMs ?? 10_000,
+      logger,
+      beforeExit: () => {
+        this.tray?.destroy();
+        this.window?.destroy();
+      },
+    }));
+    quitGuard.install();
+
+    const ui = settingsStore.get().ui;
+    const devServerUrl = 'url' in o.page ? o.page.url : undefined;
+    installSessionPolicy(session.defaultSession, () => rendererCsp({ devServerUrl, homeserverUrl: this.#status?.homeserver.mode === 'external' ? this.#status.homeserver.url : undefined }));
+
+    const notifier = new ReplyNotifier({
+      isWindowSeen: () => !!this.window?.isVisible() && this.window.isFocused(),
+      notificationsEnabled: () => settingsStore.get().ui.notifications,
+      onClick: () => this.window?.show(),
+    });
+    const window = (this.window = new ChatWindow({
+      preloadPath: o.preloadPath,
+      page: o.page,
+      settings: settingsStore,
+      isQuitting: () => quitGuard.quitting,
+      onVisibilityChange: (visible) => {
+        if (visible) notifier.seen();
+      },
+    }));
+
+    const handlers: Handlers = { ...core.handlers, ...this.#desktopHandlers(paths.root, paths.logs) };
+    new IpcGateway({
+      handlers,
+      logger,
+      trusted: () => {
+        const win = window.window;
+        return win ? { webContentsId: win.webContents.id, mainFrame: win.webContents.mainFrame, appUrl: window.appUrl } : undefined;
+      },
+    }).register();
+    forwardEvents(core.events, (channel, payload) => window.send(channel, payload));
+    core.events.on('bots.replied', (reply) => notifier.onReply(reply));
+
+    this.tray = new TrayController({ trayDir: join(o.resourcesDir, 'tray'), platform: o.platform, onAction: (a) => void this.#onTrayAction(a, handlers) });
+    core.events.on('status.changed', (status) => {
+      this.#status = status;
+      void this.#refreshBots(handlers);
+    });
+    settingsStore.onChange((s) => {
+      this.#updateTray(s);
+      void this.#loginItems.apply(s.ui.startAtLogin, s.ui.startHidden).catch((err: unknown) => logger.warn({ err: String(err) }, 'start at login could not be changed'));
+    });
+
+    const hidden = launchedHidden(o.argv, o.platform !== 'linux' && app.getLoginItemSettings().wasOpenedAtLogin, ui.startHidden);
+    window.create(!hidden || this.#showWhenReady);
+    this.#updateTray(settingsStore.get());
+
+    core.host.start().catch((err: unknown) => logger.error({ err: String(err) }, 'the core did not start; the tray shows what failed'));
+  }
+
+  #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, 'app.openDataFolder' | 'app.openLogsFolder'> {
+    const open = async (dir: string) => {
+      const error = await shell.openPath(dir);
+      if (error) throw new ControlError('Unavailable', `Could not open ${dir}: ${error}`, { hint: 'Open the folder from a file manager instead.' });
+      return { opened: dir };
+    };
+    return { 'app.openDataFolder': () => open(dataDir), 'app.openLogsFolder': () => open(logsDir) };
+  }
+
+  async #refreshBots(handlers: Handlers): Promise<void> {
+    try {
+      this.#bots = await handlers['bots.list'](undefined);
+    } catch {
+      // Bots are not up yet: the tray shows status lines only.
+    }
+    if (this.#settingsStore) this.#updateTray(this.#settingsStore.get());
+  }
+
+  #updateTray(settings: Settings): void {
+    const { startAtLogin, startHidden, closeToTray } = settings.ui;
+    this.tray?.update({ status: this.#status, bots: this.#bots, ui: { startAtLogin, startHidden, closeToTray }, loginItemsSupported: true });
+  }
+
+  async #onTrayAction(action: TrayAction, handlers: Handlers): Promise<void> {
+    try {
+      switch (action.type) {
+        case 'openChat':
+          return this.window?.show();
+        case 'setModel':
+          await handlers['bots.setModel']({ botId: action.botId, model: action.model });
+          return this.#refreshBots(handlers);
+        case 'pauseAll':
+          await handlers['bots.pauseAll'](undefined);
+          return;
+        case 'resumeAll':
+          await handlers['bots.resumeAll'](undefined);
+          return;
+        case 'openDataFolder':
+          await handlers['app.openDataFolder'](undefined);
+          return;
+        case 'openLogsFolder':
+          await handlers['app.openLogsFolder'](undefined);
+          return;
+        case 'toggle':
+          await handlers['settings.update']({ ui: { [action.setting]: action.value } });
+          return;
+        case 'quit':
+          return app.quit();
+      }
+    } catch (err) {
+      this.#logger?.warn({ action: action.type, err: String(err) }, 'tray action failed');
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// The tray's icon state, tooltip and menu as pure functions of the app's state: no electron import, so
+// every state is a table-driven test. tray.ts turns the items into a Menu and the actions into calls.
+import type { AppStatus, BotInfo } from '../common/contract.ts';
+
+export type TrayIconState = 'starting' | 'ready' | 'working' | 'error';
+export const TRAY_ICON_STATES: readonly TrayIconState[] = ['starting', 'ready', 'working', 'error'];
+
+export type ToggleSetting = 'startAtLogin' | 'startHidden' | 'closeToTray';
+
+/** What a click asks for; tray.ts dispatches it. */
+export type TrayAction =
+  | { type: 'openChat' }
+  | { type: 'setModel'; botId: string; model: string }
+  | { type: 'pauseAll' }
+  | { type: 'resumeAll' }
+  | { type: 'openDataFolder' }
+  | { type: 'openLogsFolder' }
+  | { type: 'toggle'; setting: ToggleSetting; value: boolean }
+  | { type: 'quit' };
+
+/** A plain MenuItemConstructorOptions subset: `action` stands in for click. */
+export interface TrayMenuItem {
+  id: string;
+  label?: string;
+  type?: 'normal' | 'separator' | 'submenu' | 'checkbox' | 'radio';
+  enabled?: boolean;
+  checked?: boolean;
+  submenu?: TrayMenuItem[];
+  action?: TrayAction;
+}
+
+export interface TrayState {
+  /** Undefined until the core answers its first status. */
+  status: AppStatus | undefined;
+  bots: BotInfo[];
+  ui: { startAtLogin: boolean; startHidden: boolean; closeToTray: boolean };
+  /** Start at login is not offered where the platform has no way to do it (e.g. a Linux AppImage without a path). */
+  loginItemsSupported: boolean;
+}
+
+export function trayIconState(status: AppStatus | undefined): TrayIconState {
+  if (!status) return 'starting';
+  if (status.services.some((s) => s.status === 'failed' || s.status === 'degraded')) return 'error';
+  if (status.phase !== 'running') return 'starting';
+  if (status.bots.some((b) => b.busy)) return 'working';
+  return 'ready';
+}
+
+const ICON_WORDS: Record<TrayIconState, string> = {
+  starting: 'starting',
+  ready: 'ready',
+  working: 'a bot is replying',
+  error: 'a service needs attention',
+};
+
+export function trayTooltip(status: AppStatus | undefined): string {
+  const state = trayIconState(status);
+  if (state === 'error' && status) {
+    const failed = status.services.find((s) => s.status === 'failed' || s.status === 'degraded');
+    return `Agent Room: ${failed?.name ?? 'a service'} ${failed?.status ?? 'failed'}${failed?.error ? `: ${failed.error}` : ''}`.slice(0, 120);
+  }
+  return `Agent Room: ${ICON_WORDS[state]}`;
+}
+
+/** The short name of a model reference for menus: the file name or tag, not the whole path. */
+export function modelLabel(ref: string): string {
+  const body = ref.replace(/^(llama|ollama|openai):/, '');
+  const last = body.split(/[\\/]/).pop() ?? body;
+  return (last || body).replace(/\.gguf$/i, '');
+}
+
+function statusLines(status: AppStatus | undefined): TrayMenuItem[] {
+  const line = (id: string, label: string): TrayMenuItem => ({ id, label, enabled: false });
+  if (!status) return [line('status.starting', 'Starting…')];
+  const lines: TrayMenuItem[] = [];
+  const hs = status.homeserver;
+  const hsService = status.services.find((s) => s.name === 'homeserver');
+  const hsWhere = hs.url ? `${hs.url}${hs.serverName ? ` (${hs.serverName})` : ''}` : hsService?.status ?? 'not started';
+  lines.push(line('status.homeserver', `Homeserver: ${hs.mode === 'external' ? 'external ' : ''}${hsWhere}`));
+  const inf = status.inference;
+  lines.push(line('status.backend', `Backend: ${inf.backend === 'cpu' ? 'CPU' : inf.backend === 'ollama' ? 'Ollama' : inf.backend.toUpperCase()}${inf.gpu ? ` on ${inf.gpu}` : ''}`));
+  lines.push(line('status.models', inf.loadedModels.length ? `Loaded: ${inf.loadedModels.map(modelLabel).join(', ')}` : 'No model loaded'));
+  for (const s of status.services) {
+    if (s.status === 'failed' || s.status === 'degraded') lines.push(line(`status.service.${s.name}`, `⚠ ${s.name} ${s.status}: ${s.error ?? 'unknown error'}`));
+  }
+  if (status.loopGuardTrips > 0) lines.push(line('status.loopGuard', `Loop guard stopped bots ${status.loopGuardTrips}×`));
+  return lines;
+}
+
+function botMenu(bot: BotInfo): TrayMenuItem {
+  const current = bot.config.model;
+  const models = bot.availableModels.includes(current) ? bot.availableModels : [current, ...bot.availableModels];
+  const items: TrayMenuItem[] = models.map((model) => ({
+    id: `bot.${bot.config.id}.model.${model}`,
+    label: modelLabel(model),
+    type: 'radio',
+    checked: model === current,
+    action: { type: 'setModel', botId: bot.config.id, model },
+  }));
+  // Says when a switch takes effect, so nobody expects the running reply to change model.
+  items.push({ id: `bot.${bot.config.id}.note`, label: bot.status.busy ? 'Replying now; a switch applies to the next message' : 'A switch applies to the next message', enabled: false });
+  return {
+    id: `bot.${bot.config.id}`,
+    label: `${bot.config.displayName} (${modelLabel(current)})${bot.status.busy ? ' …' : ''}`,
+    type: 'submenu',
+    submenu: items,
+  };
+}
+
+const separator = (id: string): TrayMenuItem => ({ id, type: 'separator' });
+
+export function trayMenuTemplate(state: TrayState): TrayMenuItem[] {
+  const { status, bots, ui } = state;
+  const running = status?.phase === 'running';
+  const items: TrayMenuItem[] = [{ id: 'openChat', label: 'Open chat', action: { type: 'openChat' } }, separator('sep.status'), ...statusLines(status)];
+  if (bots.length > 0) {
+    items.push(separator('sep.bots'), ...bots.map(botMenu));
+    items.push(
+      status?.botsPaused
+        ? { id: 'resumeAll', label: 'Resume all bots', enabled: running, action: { type: 'resumeAll' } }
+        : { id: 'pauseAll', label: 'Pause all bots', enabled: running, action: { type: 'pauseAll' } },
+    );
+  }
+  items.push(
+    separator('sep.folders'),
+    { id: 'openDataFolder', label: 'Open data folder', action: { type: 'openDataFolder' } },
+    { id: 'openLogsFolder', label: 'Open logs folder', action: { type: 'openLogsFolder' } },
+    separator('sep.settings'),
+  );
+  if (state.loginItemsSupported) {
+    items.push(
+      { id: 'startAtLogin', label: 'Start at login', type: 'checkbox', checked: ui.startAtLogin, action: { type: 'toggle', setting: 'startAtLogin', value: !ui.startAtLogin } },
+      // Start hidden only matters at login, but it stays a separate toggle so the choice survives turning login off and on.
+      { id: 'startHidden', label: 'Start hidden', type: 'checkbox', checked: ui.startHidden, action: { type: 'toggle', setting: 'startHidden', value: !ui.startHidden } },
+    );
+  }
+  items.push(
+    { id: 'closeToTray', label: 'Keep running when the window closes', type: 'checkbox', checked: ui.closeToTray, action: { type: 'toggle', setting: 'closeToTray', value: !ui.closeToTray } },
+    separator('sep.quit'),
+    { id: 'quit', label: 'Quit Agent Room', action: { type: 'quit' } },
+  );
+  return items;
+}
+
+/** Tray click conventions: Windows and Linux open the window on a left click; macOS shows the menu. */
+export function trayClickBehaviour(platform: string): 'openChat' | 'showMenu' {
+  return platform === 'darwin' ? 'showMenu' : 'openChat';
+}

@@ -1,0 +1,86 @@
+// One message in the timeline: avatar, sender with a model badge for bots, sanitized rich body, the
+// quoted message it replies to, "edited", and actions (reply, open thread).
+import { memo, useMemo } from 'react';
+import type { MatrixClient } from 'matrix-js-sdk';
+import { renderMessageHtml } from '../lib/markdown.ts';
+import { messageText, type DisplayMessage } from '../lib/timeline.ts';
+import { Avatar } from './avatar.tsx';
+
+export interface SenderInfo {
+  name: string;
+  avatarMxc?: string | null;
+  /** The model of a bot, shown as a badge. */
+  model?: string;
+}
+
+export interface MessageProps {
+  msg: DisplayMessage;
+  sender: SenderInfo;
+  quoted?: { msg: DisplayMessage | undefined; senderName: string };
+  client?: MatrixClient;
+  streaming?: boolean;
+  onReply?: (msg: DisplayMessage) => void;
+  onOpenThread?: (rootId: string) => void;
+  onJumpTo?: (eventId: string) => void;
+}
+
+function MessageBody({ content }: { content: Record<string, unknown> }) {
+  const html = useMemo(() => renderMessageHtml(content), [content]);
+  // Sanitized by renderMessageHtml (DOMPurify, Matrix's allowed tags).
+  return <div className="msg-body" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+export const Message = memo(function Message({ msg, sender, quoted, client, streaming, onReply, onOpenThread, onJumpTo }: MessageProps) {
+  const time = new Date(msg.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return (
+    <article
+      className={`msg${msg.pending ? ' msg-pending' : ''}${msg.failed ? ' msg-failed' : ''}${streaming ? ' msg-streaming' : ''}`}
+      data-event-id={msg.eventId}
+      data-sender={msg.sender}
+      aria-label={`${sender.name} at ${time}`}
+      tabIndex={-1}
+    >
+      <Avatar client={client} mxc={sender.avatarMxc} name={sender.name} />
+      <div className="msg-main">
+        <header className="msg-head">
+          <span className="msg-sender">{sender.name}</span>
+          {sender.model && (
+            <span className="badge badge-model" title={`Model: ${sender.model}`}>
+              {sender.model}
+            </span>
+          )}
+          <time className="msg-time" dateTime={new Date(msg.ts).toISOString()}>
+            {time}
+          </time>
+          {msg.edited && <span className="msg-edited">(edited)</span>}
+          {msg.failed && <span className="msg-error">Not sent</span>}
+        </header>
+        {msg.replyTo && quoted && (
+          <button type="button" className="msg-quote" onClick={() => onJumpTo?.(msg.replyTo!)} aria-label={`In reply to ${quoted.senderName}`}>
+            <span className="msg-quote-sender">{quoted.senderName}</span>
+            <span className="msg-quote-text">{messageText(quoted.msg).slice(0, 200) || 'an earlier message'}</span>
+          </button>
+        )}
+        {msg.redacted ? (
+          <div className="msg-body msg-deleted">Message deleted</div>
+        ) : msg.encrypted ? (
+          <div className="msg-body msg-deleted">Encrypted message (this window cannot decrypt it)</div>
+        ) : (
+          <MessageBody content={msg.content} />
+        )}
+        <div className="msg-actions">
+          {onReply && (
+            <button type="button" className="link-button" onClick={() => onReply(msg)} aria-label={`Reply to ${sender.name}`}>
+              Reply
+            </button>
+          )}
+          {onOpenThread && (
+            <button type="button" className="link-button" onClick={() => onOpenThread(msg.eventId)} aria-label={`Open thread of ${sender.name}'s message`}>
+              {msg.threadReplies > 0 ? `${msg.threadReplies} ${msg.threadReplies === 1 ? 'reply' : 'replies'} in thread` : 'Thread'}
+            </button>
+          )}
+        </div>
+      </div>
+    </article>
+  );
+});

@@ -1,0 +1,106 @@
+// Message bodies to safe HTML: formatted_body sanitized to the Matrix spec's allowed tags, plain bodies
+// rendered as Markdown first; code blocks highlighted. Nothing a sender writes can run script here.
+import createDOMPurify from 'dompurify';
+import type { DOMPurify } from 'dompurify';
+import { Marked } from 'marked';
+import hljs from 'highlight.js/lib/common';
+
+/** The tags the Matrix spec lists for org.matrix.custom.html (client-server API, m.room.message). */
+const ALLOWED_TAGS = [
+  'font', 'del', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'p', 'a', 'ul', 'ol', 'sup', 'sub', 'li', 'b', 'i', 'u',
+  'strong', 'em', 'strike', 's', 'code', 'hr', 'br', 'div', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'caption', 'pre',
+  'span', 'details', 'summary',
+];
+const ALLOWED_ATTR = ['href', 'data-mx-bg-color', 'data-mx-color', 'color', 'class', 'start', 'data-mention-user-id', 'title'];
+const SAFE_URL = /^(?:https?|mailto|ftp|magnet):/i;
+const SAFE_CLASS = /^(?:language-[\w+-]+|hljs(?:-[\w-]+)?|pill)$/;
+const MATRIX_TO_USER = /^https:\/\/matrix\.to\/#\/(@[^/?]+)/;
+
+let purifier: DOMPurify | undefined;
+
+function getPurifier(): DOMPurify {
+  if (purifier) return purifier;
+  const p = createDOMPurify(window);
+  p.addHook('afterSanitizeAttributes', (node) => {
+    if (!(node instanceof Element)) return;
+    const cls = node.getAttribute('class');
+    if (cls !== null) {
+      const kept = cls.split(/\s+/).filter((c) => SAFE_CLASS.test(c));
+      if (kept.length > 0) node.setAttribute('class', kept.join(' '));
+      else node.removeAttribute('class');
+    }
+    if (node.tagName === 'A') {
+      const href = node.getAttribute('href') ?? '';
+      if (!SAFE_URL.test(href)) node.removeAttribute('href');
+      const user = MATRIX_TO_USER.exec(href);
+      if (user?.[1]) {
+        // A user link is a mention pill (how Element writes them): show it as one.
+        node.setAttribute('class', 'pill');
+        node.setAttribute('data-mention-user-id', decodeURIComponent(user[1]));
+      }
+      node.setAttribute('target', '_blank');
+      node.setAttribute('rel', 'noreferrer noopener');
+    }
+  });
+  purifier = p;
+  return p;
+}
+
+/** Sanitizes HTML to the allowed subset; scripts, handlers, styles, iframes and unsafe URLs are removed. */
+export function sanitizeHtml(html: string): string {
+  return getPurifier().sanitize(html, {
+    ALLOWED_TAGS,
+    ALLOWED_ATTR: [...ALLOWED_ATTR, 'target', 'rel'],
+    ALLOW_DATA_ATTR: false,
+    KEEP_CONTENT: true,
+  });
+}
+
+const marked = new Marked({ gfm: true, breaks: true, async: false });
+
+/** Markdown to HTML, unsanitized: callers sanitize. */
+export function markdownToHtml(source: string): string {
+  return marked.parse(source, { async: false });
+}
+
+/** Removes the reply fallback (spec: <mx-reply> in HTML, leading "> " lines in the body). */
+export function stripReplyFallback(body: string): string {
+  const lines = body.split('\n');
+  if (!lines[0]?.startsWith('> <')) return body;
+  let i = 0;
+  while (i < lines.length && lines[i]!.startsWith('>')) i++;
+  if (lines[i] === '') i++;
+  return lines.slice(i).join('\n');
+}
+export function stripHtmlReplyFallback(html: string): string {
+  return html.replace(/^\s*<mx-reply>[\s\S]*?<\/mx-reply>/, '');
+}
+
+function highlightCode(html: string): string {
+  const tpl = document.createElement('template');
+  tpl.innerHTML = html;
+  for (const code of tpl.content.querySelectorAll('pre > code')) {
+    const text = code.textContent ?? '';
+    const lang = /language-([\w+-]+)/.exec(code.className)?.[1];
+    const result = lang && hljs.getLanguage(lang) ? hljs.highlight(text, { language: lang, ignoreIllegals: true }) : hljs.highlightAuto(text);
+    code.innerHTML = result.value;
+    code.classList.add('hljs');
+  }
+  return tpl.innerHTML;
+}
+
+export interface MessageBody {
+  body?: unknown;
+  format?: unknown;
+  formatted_body?: unknown;
+}
+
+/** The HTML shown for a message: its formatted_body when it has one, else its body read as Markdown. */
+export function renderMessageHtml(content: MessageBody): string {
+  const formatted =
+    content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string'
+      ? stripHtmlReplyFallback(content.formatted_body)
+      : markdownToHtml(stripReplyFallback(typeof content.body === 'string' ? content.body : ''));
+  // Sanitize, highlight the sanitized code's text, and sanitize again (highlight output is escaped text in spans).
+  return sanitizeHtml(highlightCode(sanitizeHtml(formatted)));
+}

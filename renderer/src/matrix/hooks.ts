@@ -1,0 +1,156 @@
+// React hooks over matrix-js-sdk: rooms, a room's events (re-read on every timeline change, so edits
+// and local echoes show at once), typing members, unread counts, scrollback.
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import {
+  ClientEvent,
+  Direction,
+  EventStatus,
+  KnownMembership,
+  RoomEvent,
+  RoomMemberEvent,
+  type MatrixClient,
+  type MatrixEvent,
+  type Room,
+} from 'matrix-js-sdk';
+import type { RawEvent } from '../lib/timeline.ts';
+
+export function toRawEvent(ev: MatrixEvent): RawEvent {
+  return {
+    eventId: ev.getId() ?? ev.getTxnId() ?? '',
+    type: ev.getType(),
+    sender: ev.getSender() ?? '',
+    ts: ev.getTs(),
+    // The original content: the timeline projection applies edits itself, the same way for every source.
+    content: (ev.getOriginalContent() ?? {}) as Record<string, unknown>,
+    redacted: ev.isRedacted(),
+    pending: ev.status !== null && ev.status !== EventStatus.SENT,
+    failed: ev.status === EventStatus.NOT_SENT,
+  };
+}
+
+/** A counter that changes whenever one of the given emitter events fires. */
+function useVersion(subscribe: (bump: () => void) => () => void): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => subscribe(() => setVersion((v) => v + 1)), [subscribe]);
+  return version;
+}
+
+export interface RoomSummary {
+  roomId: string;
+  name: string;
+  membership: string;
+  isDirect: boolean;
+  unread: number;
+}
+
+function directRoomIds(client: MatrixClient): Set<string> {
+  const content = client.getAccountData('m.direct' as never)?.getContent() as Record<string, string[]> | undefined;
+  return new Set(Object.values(content ?? {}).flat());
+}
+
+/** Messages from others after my read receipt. */
+export function unreadCount(room: Room, me: string): number {
+  const readUpTo = room.getEventReadUpTo(me);
+  const events = room.getLiveTimeline().getEvents();
+  let count = 0;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i]!;
+    if (ev.getId() === readUpTo) break;
+    const rel = ev.getOriginalContent()['m.relates_to'] as { rel_type?: string } | undefined;
+    if (ev.getType() === 'm.room.message' && ev.getSender() !== me && rel?.rel_type !== 'm.replace') count++;
+  }
+  return count;
+}
+
+export function useRooms(client: MatrixClient, teamRoomId: string): RoomSummary[] {
+  const subscribe = useCallback(
+    (bump: () => void) => {
+      const events = [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData, RoomEvent.MyMembership, RoomEvent.Name, RoomEvent.Timeline, RoomEvent.Receipt] as const;
+      for (const e of events) client.on(e as never, bump);
+      return () => {
+        for (const e of events) client.off(e as never, bump);
+      };
+    },
+    [client],
+  );
+  useVersion(subscribe);
+  const me = client.getUserId() ?? '';
+  const direct = directRoomIds(client);
+  return client
+    .getRooms()
+    .filter((r) => r.getMyMembership() === KnownMembership.Join || r.getMyMembership() === KnownMembership.Invite)
+    .map((r) => ({
+      roomId: r.roomId,
+      name: r.name || r.roomId,
+      membership: r.getMyMembership(),
+      isDirect: direct.has(r.roomId) || (r.roomId !== teamRoomId && r.getJoinedMemberCount() <= 2),
+      unread: unreadCount(r, me),
+    }))
+    .sort((a, b) => Number(b.roomId === teamRoomId) - Number(a.roomId === teamRoomId) || a.name.localeCompare(b.name));
+}
+
+/** The room's loaded events, re-read whenever the timeline, an echo or a redaction changes. */
+export function useRoomEvents(room: Room | null): RawEvent[] {
+  const subscribe = useCallback(
+    (bump: () => void) => {
+      if (!room) return () => undefined;
+      const events = [RoomEvent.Timeline, RoomEvent.TimelineReset, RoomEvent.LocalEchoUpdated, RoomEvent.Redaction, RoomEvent.RedactionCancelled] as const;
+      for (const e of events) room.on(e as never, bump);
+      return () => {
+        for (const e of events) room.off(e as never, bump);
+      };
+    },
+    [room],
+  );
+  const version = useVersion(subscribe);
+  void version;
+  if (!room) return [];
+  return room.getLiveTimeline().getEvents().map(toRawEvent);
+}
+
+/** User ids typing in the room, me excluded. */
+export function useTyping(client: MatrixClient, room: Room | null): string[] {
+  const subscribe = useCallback(
+    (bump: () => void) => {
+      client.on(RoomMemberEvent.Typing, bump);
+      return () => void client.off(RoomMemberEvent.Typing, bump);
+    },
+    [client],
+  );
+  useVersion(subscribe);
+  if (!room) return [];
+  const me = client.getUserId();
+  return room.currentState
+    .getMembers()
+    .filter((m) => m.typing && m.userId !== me)
+    .map((m) => m.userId);
+}
+
+/** Scrollback: loads older events; `atStart` once the room's creation is reached. */
+export function useScrollback(client: MatrixClient, room: Room | null): { loading: boolean; atStart: boolean; loadOlder: () => Promise<void> } {
+  const [loading, setLoading] = useState(false);
+  const [, setTick] = useState(0);
+  const atStart = room ? room.getLiveTimeline().getPaginationToken(Direction.Backward) === null : true;
+  const loadOlder = useCallback(async () => {
+    if (!room || loading || room.getLiveTimeline().getPaginationToken(Direction.Backward) === null) return;
+    setLoading(true);
+    try {
+      await client.scrollback(room, 30);
+    } finally {
+      setLoading(false);
+      setTick((t) => t + 1);
+    }
+  }, [client, room, loading]);
+  return { loading, atStart, loadOlder };
+}
+
+/** Re-renders on the client's sync state (for the connection dot). */
+export function useSyncState(client: MatrixClient): string | null {
+  return useSyncExternalStore(
+    (cb) => {
+      client.on(ClientEvent.Sync, cb);
+      return () => void client.off(ClientEvent.Sync, cb);
+    },
+    () => client.getSyncState(),
+  );
+}
