@@ -9,5 +9,8 @@ export default defineConfig({
     // 2 cores: keep workers few so real inference and servers are not starved.
     maxWorkers: 2,
     pool: 'forks',
+    // electron-store imports electron; inlined, it sees the shared mock (test/support/electron-mock.ts).
+    server: { deps: { inline: ['electron-store'] } },
+    globalSetup: ['test/global-setup.ts'],
   },
 });

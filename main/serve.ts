@@ -4,6 +4,8 @@ import { defaultDataDir } from './core/paths.ts';
 import { runImport } from './cli/import-command.ts';
 import { runProbe } from './cli/probe-command.ts';
 import { runServe } from './cli/serve-command.ts';
+import { runLoginInfo, runStatus } from './cli/status-command.ts';
+import { dataPaths } from './core/paths.ts';
 
 export function buildProgram(): Command {
   const program = new Command('agent-room')
@@ -39,6 +41,22 @@ export function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
       process.exitCode = await runImport(file, { dataDir: dataDir(program), ...opts });
+    });
+
+  program
+    .command('status')
+    .description('show what runs: homeserver, services, the team room and the bot accounts')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      process.exitCode = await runStatus(dataPaths(dataDir(program)), opts);
+    });
+
+  program
+    .command('login-info')
+    .description('what you need to sign in from Element or a phone: homeserver URL, user id (and password)')
+    .option('--show-password', 'also print the password from the secret store')
+    .action(async (opts: { showPassword?: boolean }) => {
+      process.exitCode = await runLoginInfo(dataPaths(dataDir(program)), opts);
     });
 
   return program;

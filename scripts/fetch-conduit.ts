@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -105,7 +106,7 @@ export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduit
     }
     if (!res.ok || !res.body) throw new FetchConduitError(`Download of ${url} failed: HTTP ${res.status} ${res.statusText}. The pinned release may have moved: check ${o.manifest.source} for ${o.manifest.tag}.`);
     try {
-      const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
       body.on('data', (chunk: Buffer) => hash.update(chunk));
       await pipeline(body, createWriteStream(tmp, { mode: 0o644 }));
     } catch (err) {

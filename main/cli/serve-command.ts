@@ -1,11 +1,20 @@
 // `agent-room serve`: starts the core services, the control API and the chat window on loopback,
 // and stops everything cleanly on SIGINT/SIGTERM.
 import { mkdirSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createLogger } from '../core/logging/logger.ts';
 import { dataPaths } from '../core/paths.ts';
 import { createAppCore } from '../core/app-core.ts';
 import { ControlServer } from '../core/control/http-server.ts';
 import { distDir } from './dist-dir.ts';
+import { serveRecordFile, type ServeRecord } from './status-command.ts';
+import type { DataPaths } from '../core/paths.ts';
+
+async function writeServeRecord(paths: DataPaths, controlUrl: string): Promise<void> {
+  const record: ServeRecord = { pid: process.pid, controlUrl, startedAt: new Date().toISOString() };
+  await mkdir(paths.state, { recursive: true });
+  await writeFile(serveRecordFile(paths), `${JSON.stringify(record, null, 2)}\n`);
+}
 
 export interface ServeOptions {
   dataDir: string;
@@ -65,6 +74,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
       await core.host.stop(STOP_DEADLINE_MS);
       await control.close();
       await core.close();
+      await rm(serveRecordFile(paths), { force: true });
       logger.info('stopped');
       logger.flush();
       return 0;
@@ -88,6 +98,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
 
+  await writeServeRecord(paths, control.url);
   console.log(`Agent Room is starting. Chat window: ${control.openUrl}`);
   console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
   try {

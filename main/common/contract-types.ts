@@ -26,6 +26,8 @@ export interface HomeserverStatus {
   serverName?: string;
   /** The team room, once provisioned. */
   roomId?: string;
+  /** The address other devices on the network use, when LAN access is on (shown with a QR code). */
+  lanUrl?: string;
 }
 
 export type GpuBackend = 'metal' | 'cuda' | 'vulkan' | 'cpu';

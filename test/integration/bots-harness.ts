@@ -26,6 +26,8 @@ export interface Team {
   stateDir: string;
   /** Every event the owner's client saw, in order. */
   seen: RawEvent[];
+  /** Text a bot's model output starts with (to make bots mention each other); by bot id. */
+  prefixes: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -65,8 +67,13 @@ export async function makeTeam(botNames: string[], guard: Partial<Settings['guar
   };
   const backend = new LlamaBackend({ threads: 1, gpu: false, sequences: 2, contextSize: 2048 });
   const router = new InferenceRouter({ backends: [backend], getSettings: () => settings });
+  const prefixes = new Map<string, string>();
   const inference: BotInference = {
-    chat: (r) => router.chat(r),
+    async *chat(r) {
+      const prefix = prefixes.get(r.bot.id) ?? '';
+      if (prefix) yield { type: 'text', text: prefix, tokens: 1 };
+      for await (const c of router.chat(r)) yield c.type === 'done' ? { ...c, text: prefix + c.text } : c;
+    },
     countTokens: (bot, text) => backend.countTokens(bot.model, text),
   };
   const stateDir = mkdtempSync(join(tmpdir(), 'bots-state-'));
@@ -79,6 +86,7 @@ export async function makeTeam(botNames: string[], guard: Partial<Settings['guar
     inference,
     stateDir,
     seen,
+    prefixes,
     async close() {
       owner.stopClient();
       await backend.close();

@@ -122,6 +122,11 @@ describe('test homeserver: spec behaviour over raw HTTP', () => {
     expect(await api('PUT', `${C}/rooms/${roomId}/send/m.room.message/t3`, { token: bot.token, body: { msgtype: 'm.text', body: 'x'.repeat(70_000) } })).toMatchObject({ status: 413, body: { errcode: 'M_TOO_LARGE' } });
     expect((await api('PUT', `${C}/rooms/${roomId}/state/m.room.topic`, { token: owner.token, body: { topic: 'fine' } })).status).toBe(200);
     expect((await api('GET', `${C}/rooms/${roomId}/state/m.room.topic/`, { token: bot.token })).body).toEqual({ topic: 'fine' });
+    expect(await api('POST', `${C}/createRoom`, { token: owner.token, body: { invite: 'not-a-list' } })).toMatchObject({ status: 400, body: { errcode: 'M_BAD_JSON' } });
+    expect(await api('GET', `${C}/rooms/${roomId}/messages?from=garbage`, { token: owner.token })).toMatchObject({ status: 400, body: { errcode: 'M_INVALID_PARAM' } });
+    expect((await api('POST', `${C}/rooms/${roomId}/kick`, { token: bot.token, body: { user_id: owner.userId } })).status).toBe(403);
+    expect((await api('POST', `${C}/rooms/${roomId}/kick`, { token: owner.token, body: { user_id: bot.userId, reason: 'removed' } })).status).toBe(200);
+    expect((await api('PUT', `${C}/rooms/${roomId}/send/m.room.message/t4`, { token: bot.token, body: { msgtype: 'm.text', body: 'after kick' } })).status).toBe(403);
   });
 
   it('paginates /messages backwards and forwards, and serves m.replace relations', async () => {

@@ -228,7 +228,8 @@ export class HomeserverSupervisor extends BaseService {
       renderConduitToml({
         serverName: settings.serverName,
         databasePath: join(this.#o.homeserverDir, 'database'),
-        databaseBackend: this.#o.databaseBackend ?? 'rocksdb',
+        // The Windows build is made without RocksDB (see .github/workflows/release.yml).
+        databaseBackend: this.#o.databaseBackend ?? (process.platform === 'win32' ? 'sqlite' : 'rocksdb'),
         address: this.#address,
         port: this.#port,
         registrationToken: this.#token,

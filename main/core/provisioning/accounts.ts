@@ -2,7 +2,7 @@
 // with the stored password; access token and device id are kept in the secret store and checked with
 // whoami, so a restart reuses the same device instead of piling up new ones.
 import { randomBytes } from 'node:crypto';
-import { ConnectionError, createClient, MatrixError, type Logger as SdkLogger, type MatrixClient } from 'matrix-js-sdk';
+import { ConnectionError, createClient, MatrixError, type MatrixClient } from 'matrix-js-sdk';
 import type { SecretStore } from '../settings/secret-store.ts';
 import { AccountPasswordUnknownError, ProvisionHomeserverError, ProvisionUnreachableError, RegistrationRejectedError } from './errors.ts';
 
@@ -39,6 +39,7 @@ export function accountSecretNames(key: string): { password: string; accessToken
 
 export const OWNER_SECRETS = accountSecretNames('owner');
 
+type SdkLogger = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['logger']>;
 const noop = (): void => undefined;
 /** matrix-js-sdk logs every request at debug level to the console; provisioning reports through its own errors. */
 const quietSdkLogger: SdkLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, getChild: () => quietSdkLogger };

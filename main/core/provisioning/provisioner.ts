@@ -76,9 +76,14 @@ async function ensureProfile(
     return { avatarKey: avatar.key, avatarUrl: avatar.previous.avatarUrl };
   }
   let url = avatar.mxc;
-  if (!url && avatar.png) url = (await client.uploadContent(avatar.png, { name: 'avatar.png', type: 'image/png', includeFilename: true })).content_uri;
+  if (!url && avatar.png) url = (await client.uploadContent(toArrayBuffer(avatar.png), { name: 'avatar.png', type: 'image/png', includeFilename: true })).content_uri;
   if (url && profile.avatar_url !== url) await client.setAvatarUrl(url);
   return { avatarKey: avatar.key, avatarUrl: url };
+}
+
+/** An ArrayBuffer of exactly the bytes: accepted by every fetch body type, DOM or Node. */
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
 
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {

@@ -4,7 +4,8 @@
 // Run: node_modules/.bin/node test/support/homeserver/conduit-stand-in.ts
 // Stand-in-only knobs (not Conduit's), for supervisor tests: STAND_IN_READY_DELAY_MS delays listening;
 // STAND_IN_EXIT_AFTER_MS makes the process exit with code 101 (a crash) that long after it is ready.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'smol-toml';
 import { startHomeserver, type Homeserver } from './index.ts';
 
@@ -124,4 +125,5 @@ async function main(): Promise<void> {
   if (exitAfter > 0) setTimeout(() => process.exit(101), exitAfter);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) void main();
+// Run as a program, not when a test imports parseConduitToml.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) void main();

@@ -1,0 +1,91 @@
+// `agent-room status [--json]` and `agent-room login-info [--show-password]`: what runs, and what a
+// person needs to sign in from Element or a phone. Both read the data folder and ask a running serve.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DataPaths } from '../core/paths.ts';
+import { OWNER_SECRETS } from '../core/provisioning/accounts.ts';
+import { readProvisionState } from '../core/provisioning/state.ts';
+import { FileSecretStore } from '../core/settings/secret-store.ts';
+
+export interface ServeRecord {
+  pid: number;
+  controlUrl: string;
+  startedAt: string;
+}
+
+export function serveRecordFile(paths: DataPaths): string {
+  return join(paths.state, 'serve.json');
+}
+
+async function readServeRecord(paths: DataPaths): Promise<ServeRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(serveRecordFile(paths), 'utf8')) as ServeRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function runStatus(paths: DataPaths, options: { json?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+  const record = await readServeRecord(paths);
+  let health: { status: string; services: Array<{ name: string; state: { status: string; error?: string; detail?: string } }> } | undefined;
+  if (record && alive(record.pid)) {
+    try {
+      health = (await (await fetch(`${record.controlUrl}/health`, { signal: AbortSignal.timeout(3000) })).json()) as typeof health;
+    } catch {
+      health = undefined;
+    }
+  }
+  const prov = await readProvisionState(paths.state);
+  const result = {
+    running: Boolean(health),
+    controlUrl: health ? record?.controlUrl : undefined,
+    health,
+    homeserver: prov ? { url: prov.homeserverUrl, serverName: prov.serverName } : undefined,
+    roomId: prov?.roomId,
+    owner: prov?.owner?.userId,
+    bots: prov?.bots.map((b) => ({ id: b.id, userId: b.userId, displayName: b.displayName })) ?? [],
+  };
+  if (options.json) {
+    out(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  out(health ? `Agent Room is running (${health.status}) at ${record?.controlUrl}` : 'Agent Room is not running (start it with `agent-room serve`).');
+  for (const s of health?.services ?? []) out(`  ${s.name.padEnd(13)} ${s.state.status}${s.state.detail ? ` — ${s.state.detail}` : ''}${s.state.error ? ` — ${s.state.error}` : ''}`);
+  if (prov) {
+    out(`Homeserver: ${prov.homeserverUrl} (server name ${prov.serverName})`);
+    out(`Team room:  ${prov.roomId ?? '(not created yet)'}`);
+    out(`Owner:      ${prov.owner?.userId ?? '(not created yet)'}`);
+    for (const b of prov.bots) out(`Bot:        ${b.displayName} ${b.userId}`);
+  } else {
+    out('Not provisioned yet: the first `agent-room serve` creates the accounts and the room.');
+  }
+  return 0;
+}
+
+export async function runLoginInfo(paths: DataPaths, options: { showPassword?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+  const prov = await readProvisionState(paths.state);
+  if (!prov?.owner) {
+    out('No account yet: run `agent-room serve` once; it creates your account and the team room.');
+    return 1;
+  }
+  out(`Homeserver URL: ${prov.homeserverUrl}`);
+  out(`User ID:        ${prov.owner.userId}`);
+  if (options.showPassword) {
+    const password = await new FileSecretStore({ file: paths.secrets }).get(OWNER_SECRETS.password);
+    out(`Password:       ${password ?? '(not stored: it was set outside Agent Room)'}`);
+  } else {
+    out('Password:       hidden (add --show-password to print it)');
+  }
+  if (prov.roomId) out(`Team room:      ${prov.roomId}`);
+  out('In Element: "Sign in" → "Edit" the homeserver → paste the URL → sign in with the user ID and password.');
+  return 0;
+}

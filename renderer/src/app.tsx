@@ -1,0 +1,125 @@
+// The chat window: finds the control API, starts the owner's Matrix client, applies the theme, and
+// shows first-run setup until a bot exists, then the rooms and panels.
+import { useEffect, useState } from 'react';
+import type { MatrixClient } from 'matrix-js-sdk';
+import type { AgentRoomApi } from '../../main/common/contract-api.ts';
+import type { AppInfo, OwnerSession } from '../../main/common/contract.ts';
+import { ChatView } from './components/chat-view.tsx';
+import { Sidebar, type View } from './components/sidebar.tsx';
+import { ApiContext, errorText, useBots, useJobs, useSettings, useStatus } from './hooks/control.ts';
+import { startMatrixClient } from './matrix/client.ts';
+import { BotsPanel } from './panels/bots-panel.tsx';
+import { FirstRun } from './panels/first-run.tsx';
+import { ModelsPanel } from './panels/models-panel.tsx';
+import { SettingsPanel } from './panels/settings-panel.tsx';
+import { StatusPanel } from './panels/status-panel.tsx';
+
+export function App({ api }: { api: AgentRoomApi | undefined }) {
+  if (!api) {
+    return (
+      <div className="center-screen" role="alert">
+        <h1>Agent Room</h1>
+        <p>This page needs its access token. Open the address that <code>agent-room serve</code> printed (it ends in #token=…).</p>
+      </div>
+    );
+  }
+  return (
+    <ApiContext.Provider value={api}>
+      <Shell api={api} />
+    </ApiContext.Provider>
+  );
+}
+
+function useTheme(theme: 'system' | 'light' | 'dark' | undefined): void {
+  useEffect(() => {
+    const root = document.documentElement;
+    if (!theme || theme === 'system') root.removeAttribute('data-theme');
+    else root.setAttribute('data-theme', theme);
+  }, [theme]);
+}
+
+function Shell({ api }: { api: AgentRoomApi }) {
+  const [settings, setSettings] = useSettings();
+  const status = useStatus();
+  const [bots, refreshBots] = useBots();
+  const jobs = useJobs();
+  const [info, setInfo] = useState<AppInfo>();
+  const [session, setSession] = useState<OwnerSession>();
+  const [client, setClient] = useState<MatrixClient>();
+  const [error, setError] = useState<string>();
+  const [view, setView] = useState<View>();
+  useTheme(settings?.ui.theme);
+
+  const firstRun = settings !== undefined && settings.bots.length === 0;
+
+  useEffect(() => {
+    api.app.info().then(setInfo, () => undefined);
+  }, [api]);
+
+  // The Matrix session exists once the homeserver and provisioner ran; retry until then.
+  useEffect(() => {
+    if (firstRun || session) return;
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const attempt = () => {
+      api.session.get().then(
+        (s) => live && setSession(s),
+        (err: unknown) => {
+          if (!live) return;
+          setError(errorText(err));
+          timer = setTimeout(attempt, 2000);
+        },
+      );
+    };
+    attempt();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [api, firstRun, session]);
+
+  useEffect(() => {
+    if (!session) return;
+    let stop: (() => void) | undefined;
+    let live = true;
+    startMatrixClient(session).then(
+      (started) => {
+        if (!live) return started.stop();
+        stop = started.stop;
+        setError(undefined);
+        setClient(started.client);
+        setView((v) => v ?? { kind: 'room', roomId: session.roomId });
+      },
+      (err: unknown) => live && setError(errorText(err)),
+    );
+    return () => {
+      live = false;
+      stop?.();
+    };
+  }, [session]);
+
+  const running = [...jobs.values()].filter((j) => j.state === 'running' || j.state === 'queued').length;
+
+  if (!settings) return <div className="center-screen">Starting…</div>;
+  if (firstRun) return <FirstRun jobs={jobs} onDone={setSettings} />;
+  if (!client || !session || !view) {
+    return (
+      <div className="center-screen" role="status">
+        <h1>Opening the team room…</h1>
+        {error && <p className="muted">{error}</p>}
+      </div>
+    );
+  }
+  return (
+    <div className="layout">
+      <Sidebar client={client} teamRoomId={session.roomId} view={view} onView={setView} downloads={running} />
+      <div className="content">
+        {view.kind === 'room' && <ChatView key={view.roomId} client={client} roomId={view.roomId} bots={bots} status={status} />}
+        {view.kind === 'status' && <StatusPanel status={status} />}
+        {view.kind === 'models' && <ModelsPanel bots={bots} jobs={jobs} onBotsChanged={refreshBots} />}
+        {view.kind === 'bots' && <BotsPanel settings={settings} bots={bots} />}
+        {view.kind === 'settings' && <SettingsPanel settings={settings} status={status} desktop={info?.shell === 'desktop'} />}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+// Status: services, homeserver, backend and GPU, loaded models, per-bot latency and speed, loop-guard trips.
+import type { AppStatus } from '../../../main/common/contract.ts';
+import { useApi } from '../hooks/control.ts';
+
+export function StatusPanel({ status }: { status?: AppStatus }) {
+  const api = useApi();
+  if (!status) return <section className="panel" aria-label="Status"><p>Loading status…</p></section>;
+  return (
+    <section className="panel" aria-labelledby="status-title">
+      <h1 id="status-title">Status</h1>
+      <div className="cards">
+        <div className="card">
+          <h2>Services</h2>
+          <ul className="plain-list">
+            {status.services.map((s) => (
+              <li key={s.name}>
+                <span className={`dot dot-${s.status === 'running' ? 'ok' : s.status === 'failed' ? 'error' : 'warn'}`} aria-hidden="true" /> {s.name}: {s.status}
+                {s.detail && <span className="muted"> · {s.detail}</span>}
+                {s.error && <div className="error-text">{s.error}{s.hint && ` ${s.hint}`}</div>}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div className="card">
+          <h2>Homeserver</h2>
+          <dl className="facts">
+            <dt>Mode</dt><dd>{status.homeserver.mode}</dd>
+            <dt>Address</dt><dd>{status.homeserver.url ?? 'not yet known'}</dd>
+            <dt>Server name</dt><dd>{status.homeserver.serverName ?? '—'}</dd>
+          </dl>
+        </div>
+        <div className="card">
+          <h2>Inference</h2>
+          <dl className="facts">
+            <dt>Backend</dt><dd>{status.inference.backend}</dd>
+            <dt>GPU</dt><dd>{status.inference.gpu ?? 'none (CPU)'}</dd>
+            <dt>Loaded models</dt><dd>{status.inference.loadedModels.length ? status.inference.loadedModels.join(', ') : 'none'}</dd>
+            <dt>Loop-guard trips</dt><dd data-testid="loop-guard-trips">{status.loopGuardTrips}</dd>
+          </dl>
+        </div>
+      </div>
+      <h2>Bots</h2>
+      <table className="table">
+        <thead>
+          <tr><th scope="col">Bot</th><th scope="col">Model</th><th scope="col">State</th><th scope="col">Latency</th><th scope="col">Tokens/s</th><th scope="col">Replies</th></tr>
+        </thead>
+        <tbody>
+          {status.bots.map((b) => (
+            <tr key={b.id}>
+              <td>{b.displayName}</td>
+              <td>{b.model}</td>
+              <td>{b.lastError ? <span className="error-text">{b.lastError}</span> : b.busy ? 'replying' : 'idle'}</td>
+              <td>{b.stats.lastLatencyMs !== undefined ? `${Math.round(b.stats.lastLatencyMs)} ms` : '—'}</td>
+              <td>{b.stats.tokensPerSecond !== undefined ? b.stats.tokensPerSecond.toFixed(1) : '—'}</td>
+              <td>{b.stats.replies}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="row">
+        {status.botsPaused ? (
+          <button type="button" className="button" onClick={() => void api.bots.resumeAll()}>Resume all bots</button>
+        ) : (
+          <button type="button" className="button" onClick={() => void api.bots.pauseAll()}>Pause all bots</button>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,132 @@
+// The bot runner against the test homeserver with real node-llama-cpp generation on the tiny model.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BotRunner } from '../../main/core/bots/bot-runner.ts';
+import type { ReplyOutcome } from '../../main/core/bots/reply-job.ts';
+import { maxPerSecond } from '../../main/core/bots/throttle.ts';
+import { editsOf, finalEdit, makeTeam, repliesFrom, runner, say, waitFor, type Team } from './bots-harness.ts';
+
+let team: Team;
+let bots: BotRunner;
+const outcomes = new Map<string, ReplyOutcome>();
+const replyTo = (e: { content: Record<string, unknown> }): string | undefined =>
+  ((e.content['m.relates_to'] as Record<string, unknown> | undefined)?.['m.in_reply_to'] as { event_id?: string } | undefined)?.event_id;
+
+function user(id: string): string {
+  return team.provision.bots.find((b) => b.id === id)!.userId;
+}
+/** The finished reply of a bot to a message: its first event and its final edit. */
+async function answered(botId: string, mentionId: string, timeoutMs = 30_000) {
+  const reply = await waitFor(`${botId} to answer ${mentionId}`, () => repliesFrom(team, user(botId)).find((e) => replyTo(e) === mentionId), timeoutMs);
+  const fin = await waitFor(`${botId}'s final edit`, () => finalEdit(team, reply.event_id), timeoutMs);
+  return { reply, fin };
+}
+
+beforeAll(async () => {
+  team = await makeTeam(['qwen', 'mistral', 'coder'], { maxHops: 2, rateLimit: { maxRequests: 100, windowSeconds: 60 } });
+  bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
+  await bots.start(new AbortController().signal);
+}, 60_000);
+afterAll(async () => {
+  await bots?.stop(5000);
+  await team?.close();
+});
+
+describe('bot runner', () => {
+  it('answers a mention with a streamed reply: first message, throttled edits, final text = generated text', async () => {
+    team.settings.bots[0]!.maxTokens = 1200;
+    const id = await say(team, { msgtype: 'm.text', body: '@qwen tell me a story' });
+    const { reply, fin } = await answered('qwen', id);
+    team.settings.bots[0]!.maxTokens = 400;
+    const edits = editsOf(team, reply.event_id);
+    const generated = outcomes.get(`${id}|qwen`);
+    expect(generated?.kind).toBe('done');
+    expect((fin.content['m.new_content'] as { body: string }).body).toBe(generated?.text);
+    expect(fin.content.body).toBe(`* ${generated?.text}`);
+    expect((fin.content['m.new_content'] as { formatted_body: string }).formatted_body).not.toContain('<script');
+    expect(edits.length).toBeGreaterThanOrEqual(2);
+    expect(maxPerSecond([reply, ...edits].map((e) => e.origin_server_ts))).toBeLessThanOrEqual(3); // first message + 2 edits/s
+    expect(maxPerSecond(edits.map((e) => e.origin_server_ts))).toBeLessThanOrEqual(2);
+    expect((reply.content.body as string).length).toBeLessThan(generated!.text.length);
+  });
+
+  it('answers three bots in one message, in the order mentioned', async () => {
+    const id = await say(team, { msgtype: 'm.text', body: '@mistral, @coder and @qwen: one word each' });
+    const replies = [];
+    for (const b of ['mistral', 'coder', 'qwen']) replies.push((await answered(b, id)).reply);
+    const times = replies.map((r) => r.origin_server_ts);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('answers a pill-only mention as Element sends it', async () => {
+    const u = user('coder');
+    const id = await say(team, {
+      msgtype: 'm.text',
+      body: 'Coder: what now?',
+      format: 'org.matrix.custom.html',
+      formatted_body: `<a href="https://matrix.to/#/${u}">Coder</a>: what now?`,
+      'm.mentions': { user_ids: [u] },
+    });
+    await answered('coder', id);
+  });
+
+  it("answers a reply to a bot's message, and a thread it takes part in", async () => {
+    const first = await say(team, { msgtype: 'm.text', body: '@mistral hi' });
+    const { reply } = await answered('mistral', first);
+    const again = await say(team, { msgtype: 'm.text', body: 'why?', 'm.relates_to': { 'm.in_reply_to': { event_id: reply.event_id } } });
+    await answered('mistral', again);
+
+    const root = await say(team, { msgtype: 'm.text', body: 'a thread' });
+    const inThread = await say(team, { msgtype: 'm.text', body: '@qwen in here', 'm.relates_to': { rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: root } } });
+    const t1 = await answered('qwen', inThread);
+    expect(t1.reply.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: root });
+    const follow = await say(team, { msgtype: 'm.text', body: 'and then?', 'm.relates_to': { rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: t1.reply.event_id } } });
+    const t2 = await answered('qwen', follow);
+    expect(t2.reply.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: root });
+  });
+
+  it('stops a bot-to-bot chain at the hop cap', async () => {
+    team.prefixes.set('qwen', '@coder ');
+    team.prefixes.set('coder', '@qwen ');
+    const trips = bots.status().loopGuardTrips.hops;
+    const before = team.seen.length;
+    const id = await say(team, { msgtype: 'm.text', body: '@qwen start the chain' });
+    await answered('qwen', id);
+    // maxHops 2: the person's message → qwen (hop 1) → coder (2) → qwen (3); qwen's reply trips the guard.
+    await waitFor('the hop cap to trip', () => bots.status().loopGuardTrips.hops > trips);
+    team.prefixes.clear();
+    await new Promise((r) => setTimeout(r, 1500));
+    const chain = team.seen.slice(before).filter((e) => e.sender !== team.provision.owner.userId && !(e.content['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type);
+    expect(chain.map((e) => e.sender)).toEqual([user('qwen'), user('coder'), user('qwen')]);
+  });
+
+  it('a redaction cancels a running reply and a waiting one', async () => {
+    team.settings.bots[1]!.maxTokens = 1700;
+    const running = await say(team, { msgtype: 'm.text', body: '@mistral write a lot' });
+    const waiting = await say(team, { msgtype: 'm.text', body: '@mistral and then this' });
+    const reply = await waitFor('the long reply to start', () => repliesFrom(team, user('mistral')).find((e) => replyTo(e) === running));
+    await team.owner.redactEvent(team.provision.roomId, waiting);
+    await team.owner.redactEvent(team.provision.roomId, running);
+    const fin = await waitFor('the stopped edit', () => finalEdit(team, reply.event_id));
+    team.settings.bots[1]!.maxTokens = 400;
+    expect((fin.content['m.new_content'] as { body: string }).body).toContain('stopped');
+    expect(outcomes.get(`${running}|mistral`)?.kind).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(repliesFrom(team, user('mistral')).some((e) => replyTo(e) === waiting)).toBe(false);
+  });
+
+  it('sends the rate-limit notice once per window', async () => {
+    await bots.stop(5000);
+    team.settings.guard = { ...team.settings.guard, rateLimit: { maxRequests: 2, windowSeconds: 60 } };
+    bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
+    await bots.start(new AbortController().signal);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await say(team, { msgtype: 'm.text', body: `@qwen number ${i}` }));
+    await answered('qwen', ids[0]!);
+    await answered('qwen', ids[1]!);
+    await new Promise((r) => setTimeout(r, 1500));
+    const notices = team.seen.filter((e) => e.content.msgtype === 'm.notice' && e.sender === user('qwen'));
+    expect(notices).toHaveLength(1);
+    expect(replyTo(notices[0]!)).toBe(ids[2]);
+    expect(bots.status().rateLimited).toBe(3);
+  });
+});

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Runs the protocol-faithful test homeserver as if it were the Conduit binary (it reads CONDUIT_CONFIG).
+# Point AGENT_ROOM_CONDUIT at this file to run `agent-room serve` on a machine without Conduit.
+here=$(cd "$(dirname "$0")" && pwd)
+exec "$here/../../../node_modules/.bin/node" "$here/conduit-stand-in.ts" "$@"
