@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
+import type AjvClass from 'ajv';
+import type * as Asar from '@electron/asar';
+import type * as Fuses from '@electron/fuses';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -21,7 +24,7 @@ const check = (ok: boolean, what: string) => {
 };
 
 // 1. The config against electron-builder's schema.
-const Ajv = require('ajv') as typeof import('ajv').default;
+const Ajv = require('ajv') as typeof AjvClass.default;
 const schema = JSON.parse(readFileSync(require.resolve('app-builder-lib/scheme.json'), 'utf8')) as object;
 const config = parseYaml(readFileSync(join(root, 'electron-builder.yml'), 'utf8')) as Record<string, unknown>;
 const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
@@ -61,7 +64,7 @@ if (builder.status !== 0) {
 const unpacked = join(output, 'linux-unpacked');
 const asarPath = join(unpacked, 'resources', 'app.asar');
 check(existsSync(asarPath), 'linux-unpacked/resources/app.asar exists');
-const asar = require('@electron/asar') as typeof import('@electron/asar');
+const asar = require('@electron/asar') as typeof Asar;
 const entries = asar.listPackage(asarPath, { isPack: false }).map((e) => e.replace(/\\/g, '/'));
 for (const file of ['/dist/main/electron/main.js', '/dist/preload/preload.cjs', '/dist/renderer/index.html', '/package.json']) {
   check(entries.includes(file), `app.asar holds ${file}`);
@@ -80,7 +83,7 @@ const inAsarNative = entries.filter((e) => e.startsWith('/node_modules/@node-lla
 check(inAsarNative.length === 0, 'no other @node-llama-cpp variant inside app.asar');
 for (const state of ['starting', 'ready', 'working', 'error']) check(existsSync(join(unpacked, 'resources', 'tray', `${state}.png`)), `resources/tray/${state}.png is packaged`);
 
-const { getCurrentFuseWire } = require('@electron/fuses') as typeof import('@electron/fuses');
+const { getCurrentFuseWire } = require('@electron/fuses') as typeof Fuses;
 const exe = readdirSync(unpacked).find((f) => f === 'agent-room' || f === 'Agent Room');
 if (exe) {
   const wire = await getCurrentFuseWire(join(unpacked, exe));

@@ -17,6 +17,7 @@ import type { HardwareReport } from './probe/report.ts';
 import { toContractProbe } from './probe/contract-probe.ts';
 import { FileSecretStore, type SecretStore } from './settings/secret-store.ts';
 import { ConfSettingsStore, type SettingsStore } from './settings/settings-store.ts';
+import { FirstRunService } from './first-run.ts';
 import { buildMatrixServices, type MatrixServices, type MatrixOverrides } from './matrix-services.ts';
 
 export interface AppCoreOptions {
@@ -111,8 +112,9 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   });
 
   // The homeserver may be missing (no Conduit binary yet): the rest still starts and status says why.
-  const host = new ServiceHost({ logger, optional: new Set(['homeserver', 'provisioning', 'bots']) });
-  host.add(matrix.homeserver).add(matrix.provisioning).add(inference);
+  const setup = new FirstRunService({ settings, getPlan: () => getPlan(), discover: () => inference.listModels(), logger });
+  const host = new ServiceHost({ logger, optional: new Set(['setup', 'homeserver', 'provisioning', 'bots']) });
+  host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference);
   if (matrix.bots) host.add(matrix.bots);
 
   const status = (): AppStatus => {

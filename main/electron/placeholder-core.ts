@@ -1,4 +1,4 @@
-// A stand-in core until main/core/app-core.ts lands: a ServiceHost with no services, the settings
+// A minimal core behind the shell's port (tests, and a shell started without services): an empty ServiceHost, the settings
 // channels, and Unavailable for the rest. It lets the shell start, show its tray and quit cleanly.
 import { ControlError, applySettingsPatch, type AppStatus, type CoreHandlers } from '../common/contract.ts';
 import { EventHub } from '../core/control/event-hub.ts';

@@ -1,7 +1,6 @@
 // Entry of the chat window: picks the transport (preload bridge or HTTP/WebSocket) and mounts the app.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import 'highlight.js/styles/github.css';
 import './styles.css';
 import { App } from './app.tsx';
 import { getApi } from './transport/index.ts';

@@ -8,6 +8,7 @@ import { settingsSchema, type Settings } from '../../main/common/settings-schema
 import { freePort } from '../../main/core/homeserver/process-tools.ts';
 import { accountSecretNames } from '../../main/core/provisioning/accounts.ts';
 import { DataDirUnwritableError, ProvisionUnreachableError, RegistrationRejectedError } from '../../main/core/provisioning/errors.ts';
+import { readLoginInfo } from '../../main/core/provisioning/login-info.ts';
 import { provision } from '../../main/core/provisioning/provisioner.ts';
 import { TEAM_ROOM_MARKER } from '../../main/core/provisioning/room.ts';
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
@@ -46,6 +47,18 @@ describe('provision', () => {
     expect(first.owner.userId).toBe('@owner:team.test');
     expect(first.bots.map((b) => b.userId)).toEqual(['@alpha:team.test', '@beta:team.test']);
     expect(await secrets.get(accountSecretNames('owner').password)).toMatch(/.{20,}/);
+    // What `agent-room login-info` prints: the password only when asked for.
+    const info = await readLoginInfo(stateDir, secrets);
+    expect(info).toMatchObject({ homeserverUrl: server.url, serverName: 'team.test', userId: '@owner:team.test', roomId: first.roomId });
+    expect(info?.password).toBeUndefined();
+    expect((await readLoginInfo(stateDir, secrets, { showPassword: true }))?.password).toBe(await secrets.get(accountSecretNames('owner').password));
+    // And that password signs in, as Element would.
+    const login = await fetch(`${server.url}/_matrix/client/v3/login`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'owner' }, password: await secrets.get(accountSecretNames('owner').password) }),
+    });
+    expect(login.status).toBe(200);
+    await fetch(`${server.url}/_matrix/client/v3/logout`, { method: 'POST', headers: { authorization: `Bearer ${((await login.json()) as { access_token: string }).access_token}` }, body: '{}' });
 
     // The room as specified: power levels, history, guest access, join rule, both bots joined.
     const owner = first.owner.accessToken;

@@ -26,7 +26,7 @@ describe('agent-room serve', () => {
   it('answers /health on 127.0.0.1 and exits 0 within 2 s of SIGTERM', async () => {
     const { cli, url } = await serve(tempDir());
     const health = (await (await fetch(`${url}/health`)).json()) as { status: string; services: Array<{ name: string; state: { status: string } }> };
-    expect(health.services.map((s) => s.name)).toEqual(['homeserver', 'provisioning', 'inference']);
+    expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference']);
     expect(['starting', 'ok', 'degraded']).toContain(health.status);
     await cli.waitFor(/"msg":"ready"/);
     const t0 = Date.now();

@@ -69,7 +69,7 @@ describe('IpcGateway', () => {
   it('refuses everything while no window exists', async () => {
     const contents = new MockWebContents();
     const gateway = new IpcGateway({ handlers: fakeDesktopHandlers(), trusted: () => undefined });
-    expect(await gateway.handle('status.get', { sender: contents, senderFrame: contents.mainFrame }, [])).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+    expect(await gateway.handle('status.get', { sender: contents, senderFrame: contents.mainFrame as never }, [])).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
   });
 
   it('rejects bad arguments with BadRequest before the handler runs', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('electron', async () => (await import('../support/electron-mock.ts')).electronModule());
+import { createMemoryLogger } from '../../main/core/logging/logger.ts';
 import { FileSecretStore, SecretStoreError } from '../../main/core/settings/secret-store.ts';
 import { SafeStorageSecretStore, createElectronSecretStore, keychainUnavailableReason } from '../../main/electron/secret-store-electron.ts';
 import { ElectronSettingsStore } from '../../main/electron/settings-adapter.ts';
@@ -76,7 +77,7 @@ describe('electron-store settings adapter', () => {
     const file = join(dir, 'settings.json');
     // A bad key is reported and falls back to its default; the rest is kept.
     writeFileSync(file, JSON.stringify({ version: 1, ui: { closeToTray: 'yes', startHidden: true } }));
-    const store = new ElectronSettingsStore({ dataDir: dir, logger });
+    const store = new ElectronSettingsStore({ dataDir: dir, logger: createMemoryLogger('silent').logger });
     expect(store.path).toBe(file);
     expect(store.issues.map((i) => i.path)).toContain('ui.closeToTray');
     expect(store.get().ui).toMatchObject({ closeToTray: true, startHidden: true });

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Logger } from '../logging/logger.ts';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -125,4 +126,20 @@ export function freePort(host: string): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The port to use: the fixed one from settings, else the one kept in portFile; if that is taken now
+ * (another program, or a fixed port in use), a free one, which is then kept for the next start.
+ */
+export async function chooseKeptPort(portFile: string, fixedPort: number, host: string, logger?: Logger): Promise<number> {
+  const kept = Number.parseInt(await readFile(portFile, 'utf8').catch(() => ''), 10);
+  const wanted = fixedPort || (Number.isInteger(kept) && kept > 0 ? kept : 0);
+  let port = wanted;
+  if (!wanted || !(await isPortFree(wanted, host))) {
+    port = await freePort(host);
+    if (wanted) logger?.warn({ wanted, port }, 'the homeserver port is taken; using another one');
+  }
+  if (port !== kept) await writeFile(portFile, `${port}\n`);
+  return port;
 }

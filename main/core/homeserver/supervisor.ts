@@ -4,7 +4,7 @@
 // and stop a homeserver left behind by a crashed app.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -12,7 +12,7 @@ import type { SecretStore } from '../settings/secret-store.ts';
 import { ConduitBinaryNotFoundError, resolveConduitBinary, type SpawnCommand } from './binary.ts';
 import { bindAddress, clientUrl, DEFAULT_MAX_REQUEST_SIZE, firstLanAddress, renderConduitToml, type DatabaseBackend } from './conduit-config.ts';
 import { describeExit, HomeserverCrashLoopError, HomeserverDataDirError, HomeserverError, HomeserverNotReadyError } from './errors.ts';
-import { freePort, isAlive, isOurHomeserver, isPortFree, readPidFile, readProcessIdentity, removePidFile, waitForPidExit, writePidFile } from './process-tools.ts';
+import { chooseKeptPort, isAlive, isOurHomeserver, readPidFile, readProcessIdentity, removePidFile, waitForPidExit, writePidFile } from './process-tools.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { probeVersions, sleep } from './probe.ts';
@@ -150,6 +150,7 @@ export class HomeserverSupervisor extends BaseService {
     try {
       await mkdir(join(dir, 'database'), { recursive: true });
       await writeFile(join(dir, '.write-test'), 'ok');
+      await rm(join(dir, '.write-test'), { force: true });
     } catch (err) {
       throw new HomeserverDataDirError(dir, errorMessage(err), { cause: err });
     }
@@ -183,21 +184,6 @@ export class HomeserverSupervisor extends BaseService {
     await removePidFile(this.pidFile);
   }
 
-  /** The kept port if it is free, else a new free one (then kept). */
-  async #choosePort(): Promise<number> {
-    const settings = this.#settings();
-    const portFile = join(this.#o.homeserverDir, 'port');
-    const kept = Number.parseInt(await readFile(portFile, 'utf8').catch(() => ''), 10);
-    const wanted = settings.port || (Number.isInteger(kept) && kept > 0 ? kept : 0);
-    let port = wanted;
-    if (!wanted || !(await isPortFree(wanted, this.#address))) {
-      port = await freePort(this.#address);
-      if (wanted) this.#o.logger?.warn({ wanted, port }, 'the homeserver port is taken; using another one');
-    }
-    if (port !== kept) await writeFile(portFile, `${port}\n`);
-    return port;
-  }
-
   async #launchUntilReady(signal: AbortSignal): Promise<void> {
     for (;;) {
       signal.throwIfAborted();
@@ -222,7 +208,7 @@ export class HomeserverSupervisor extends BaseService {
   async #launchOnce(signal: AbortSignal): Promise<'ready' | string> {
     const settings = this.#settings();
     this.#address = bindAddress(settings.lanAccess, settings.lanAccess ? (this.#o.lanAddress ?? firstLanAddress)() : undefined);
-    this.#port = await this.#choosePort();
+    this.#port = await chooseKeptPort(join(this.#o.homeserverDir, 'port'), settings.port, this.#address, this.#o.logger);
     await writeFile(
       this.configFile,
       renderConduitToml({

@@ -11,6 +11,7 @@ import type { InferencePlan } from '../probe/plan.ts';
 import type { HardwareReport } from '../probe/report.ts';
 import { defaultDiscoveryRoots, discoverModels } from './discovery/index.ts';
 import { downloadModel } from './download/index.ts';
+import { LlamaHubBackend } from './llama/hub-backend.ts';
 import { LlamaBackend, type GpuChoice } from './llama/llama-backend.ts';
 import { OllamaBackend } from './ollama/ollama-backend.ts';
 import { OpenAIBackend } from './openai/openai-backend.ts';
@@ -78,7 +79,8 @@ export class InferenceService extends BaseService {
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
-    this.#backends = [this.#llama, ...(this.#ollama ? [this.#ollama] : []), openai];
+    const hub = new LlamaHubBackend(this.#llama, { modelsDir: this.options.modelsDir, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai];
     this.#router = new InferenceRouter({ backends: this.#backends, getSettings: this.options.getSettings, ...(this.options.logger ? { logger: this.options.logger } : {}) });
     const detail = `${plan.backend}, ${inf.threads > 0 ? inf.threads : plan.threads} thread(s)${this.#ollama ? `, Ollama at ${ollamaUrl}` : ''}`;
     this.setState({ status: 'running', detail });

@@ -84,7 +84,7 @@ export function Composer(props: ComposerProps) {
     node.nodeValue = before;
     const pill = document.createElement('span');
     pill.className = 'pill';
-    pill.contentEditable = 'false';
+    pill.setAttribute('contenteditable', 'false');
     pill.dataset.userId = c.userId;
     pill.dataset.displayName = c.displayName;
     pill.textContent = c.displayName;

@@ -58,9 +58,24 @@ export function sanitizeHtml(html: string): string {
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
 
+// What a person types: Markdown, with any HTML shown as text (as Element's composer does).
+const composerMarked = new Marked({
+  gfm: true,
+  breaks: true,
+  async: false,
+  renderer: {
+    html: ({ text }) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+  },
+});
+
 /** Markdown to HTML, unsanitized: callers sanitize. */
 export function markdownToHtml(source: string): string {
   return marked.parse(source, { async: false });
+}
+
+/** The composer's Markdown to HTML: raw HTML in the text is escaped, not interpreted. */
+export function composerMarkdownToHtml(source: string): string {
+  return composerMarked.parse(source, { async: false });
 }
 
 /** Removes the reply fallback (spec: <mx-reply> in HTML, leading "> " lines in the body). */

@@ -1,6 +1,6 @@
 // The composer's parts (text and mention pills) to an m.room.message content exactly as Element writes
 // it: body with the display names as plain text, formatted_body with matrix.to links, m.mentions.
-import { markdownToHtml } from './markdown.ts';
+import { composerMarkdownToHtml } from './markdown.ts';
 
 export type ComposerPart = { kind: 'text'; text: string } | { kind: 'pill'; userId: string; displayName: string };
 
@@ -51,7 +51,7 @@ export function buildMessageContent(parts: ComposerPart[], context: SendContext 
   if (body.trim() === '') return undefined;
   const pills = parts.filter((p): p is Extract<ComposerPart, { kind: 'pill' }> => p.kind === 'pill');
   const source = parts.map((p) => (p.kind === 'text' ? p.text : `${MARK_OPEN}${pills.indexOf(p)}${MARK_CLOSE}`)).join('');
-  const html = unwrapParagraph(markdownToHtml(source.trim())).replace(MARK_RE, (_all, index: string) => {
+  const html = unwrapParagraph(composerMarkdownToHtml(source.trim())).replace(MARK_RE, (_all, index: string) => {
     const pill = pills[Number(index)]!;
     return `<a href="${escapeHtml(permalinkForUser(pill.userId))}">${escapeHtml(pill.displayName)}</a>`;
   });

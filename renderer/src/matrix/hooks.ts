@@ -28,6 +28,19 @@ export function toRawEvent(ev: MatrixEvent): RawEvent {
   };
 }
 
+/** Emitters typed per event; these hooks listen to several with one callback that takes no arguments. */
+interface LooseEmitter {
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+function listenAll(emitter: unknown, events: readonly string[], listener: () => void): () => void {
+  const e = emitter as LooseEmitter;
+  for (const name of events) e.on(name, listener);
+  return () => {
+    for (const name of events) e.off(name, listener);
+  };
+}
+
 /** A counter that changes whenever one of the given emitter events fires. */
 function useVersion(subscribe: (bump: () => void) => () => void): number {
   const [version, setVersion] = useState(0);
@@ -65,11 +78,7 @@ export function unreadCount(room: Room, me: string): number {
 export function useRooms(client: MatrixClient, teamRoomId: string): RoomSummary[] {
   const subscribe = useCallback(
     (bump: () => void) => {
-      const events = [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData, RoomEvent.MyMembership, RoomEvent.Name, RoomEvent.Timeline, RoomEvent.Receipt] as const;
-      for (const e of events) client.on(e as never, bump);
-      return () => {
-        for (const e of events) client.off(e as never, bump);
-      };
+      return listenAll(client, [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData, RoomEvent.MyMembership, RoomEvent.Name, RoomEvent.Timeline, RoomEvent.Receipt], bump);
     },
     [client],
   );
@@ -94,11 +103,7 @@ export function useRoomEvents(room: Room | null): RawEvent[] {
   const subscribe = useCallback(
     (bump: () => void) => {
       if (!room) return () => undefined;
-      const events = [RoomEvent.Timeline, RoomEvent.TimelineReset, RoomEvent.LocalEchoUpdated, RoomEvent.Redaction, RoomEvent.RedactionCancelled] as const;
-      for (const e of events) room.on(e as never, bump);
-      return () => {
-        for (const e of events) room.off(e as never, bump);
-      };
+      return listenAll(room, [RoomEvent.Timeline, RoomEvent.TimelineReset, RoomEvent.LocalEchoUpdated, RoomEvent.Redaction, RoomEvent.RedactionCancelled], bump);
     },
     [room],
   );
