@@ -36,7 +36,7 @@ const wanted = { runAsNode: false, enableCookieEncryption: true, enableNodeOptio
 for (const [fuse, value] of Object.entries(wanted)) check(fuses?.[fuse] === value, `fuse ${fuse} is set to ${value}`);
 
 // 2. The build. dist/ comes from `npm run build`; build it when missing.
-if (!existsSync(join(root, 'dist/main/electron/main.js')) || !existsSync(join(root, 'dist/preload/preload.cjs'))) {
+if (['dist/main/electron/main.js', 'dist/preload/preload.cjs', 'dist/renderer/index.html'].some((f) => !existsSync(join(root, f)))) {
   console.log('dist/ is missing: running npm run build');
   execFileSync('npm', ['run', 'build', '--', '--quiet'], { cwd: root, stdio: 'inherit' });
 }

@@ -148,6 +148,31 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
   });
   const bots = o.overrides.bots === false ? undefined : new BotsService(o, provisioning);
 
+  // A bot added, removed or renamed in settings: provision its account, then restart the runner with
+  // the new accounts. Model and persona changes need neither (the runner reads settings per message).
+  const teamKey = (s: { bots: BotConfig[] }) => s.bots.map((b) => `${b.id}\u0000${b.displayName}`).join('\u0001');
+  let lastTeam = teamKey(o.settings.get());
+  let reconciling: Promise<void> = Promise.resolve();
+  o.settings.onChange((next) => {
+    const key = teamKey(next);
+    if (key === lastTeam) return;
+    lastTeam = key;
+    reconciling = reconciling.then(async () => {
+      if (provisioning.state.status !== 'running' && provisioning.state.status !== 'failed') return;
+      if (!homeserver.url) return;
+      try {
+        await provisioning.reconcile();
+        if (bots && bots.state.status === 'running') {
+          await bots.stop(5000);
+          await bots.start(new AbortController().signal);
+        }
+        o.logger.info({ bots: next.bots.map((b) => b.id) }, 'team updated');
+      } catch (err) {
+        o.logger.error({ err: errorMessage(err) }, 'updating the team failed');
+      }
+    });
+  });
+
   const statusOf = (bot: BotConfig): ContractBotStatus => {
     const runner = bots?.runner?.status().bots.find((b) => b.id === bot.id);
     const prov = provisioning.result?.bots.find((b) => b.id === bot.id);

@@ -56,14 +56,19 @@ describe('LlamaBackend', () => {
   it('stops at once when aborted mid-stream and frees the sequence', async () => {
     const controller = new AbortController();
     const received: string[] = [];
+    let abortedAt = 0;
     const run = (async () => {
       for await (const c of backend.chat({ model: `llama:${model}`, messages: [{ role: 'user', content: 'go on' }], sampling: { maxTokens: 100_000 }, signal: controller.signal })) {
         if (c.type === 'text') received.push(c.text);
-        if (received.length === 10) controller.abort();
+        if (received.length === 10) {
+          abortedAt = performance.now();
+          controller.abort();
+        }
       }
     })();
     const err = await failure(run);
     expect(err.code).toBe('Aborted');
+    expect(performance.now() - abortedAt).toBeLessThan(200); // one token at most, not the 100 000 asked for
     expect(received).toHaveLength(10);
     expect(backend.status().models[0]!.activeRequests).toBe(0);
     // Both sequences are usable again: two parallel requests still run.

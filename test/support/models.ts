@@ -1,5 +1,5 @@
 // Generated GGUF models for tests: written once per test process under the OS temp folder.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeGguf } from '../../scripts/gguf/model.ts';
@@ -20,7 +20,10 @@ export async function tinyModel(options: TinyModelOptions = {}): Promise<string>
   const key = `tiny-s${seed}${suppressEos ? '-noeos' : ''}`;
   const cached = cache.get(key);
   if (cached) return cached;
-  mkdirSync(dir, { recursive: true });
+  if (cache.size === 0) {
+    mkdirSync(dir, { recursive: true });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   const out = join(dir, `${key}.gguf`);
   writeGguf({ preset: 'tiny', type: 'f32', seed, out, suppressEos });
   cache.set(key, out);

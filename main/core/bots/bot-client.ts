@@ -6,11 +6,13 @@ import type { BotAccount, RawEvent } from './types.ts';
 
 /** A MemoryStore that hands the SDK our persisted sync token, so a restart resumes where it stopped. */
 export class ResumableStore extends MemoryStore {
-  constructor(private readonly savedToken: string | undefined) {
+  readonly #savedToken: string | undefined;
+  constructor(savedToken: string | undefined) {
     super({ localStorage: undefined });
+    this.#savedToken = savedToken;
   }
   override getSavedSyncToken(): Promise<string | null> {
-    return Promise.resolve(this.savedToken ?? null);
+    return Promise.resolve(this.#savedToken ?? null);
   }
 }
 
@@ -51,8 +53,12 @@ export class BotConnection {
   /** The since-token of the batch being processed: events seen now are covered by a restart from it. */
   #batchSince: string | undefined;
   #txn = 0;
+  /** Rooms this bot is joined to, from /joined_rooms and membership events: after a restart from a saved
+   * token the SDK has no room state, so its own membership view would say "leave". */
+  readonly #joined = new Set<string>();
+  readonly #members = new Map<string, Promise<Member[]>>();
 
-  constructor(private readonly options: BotClientOptions) {
+  constructor(options: BotClientOptions) {
     const { account } = options;
     this.userId = account.userId;
     this.#batchSince = options.savedSyncToken;
@@ -74,6 +80,13 @@ export class BotConnection {
     this.client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStart: boolean | undefined, removed: boolean) => {
       // Only events from the server: local echoes (status set) and back-pagination are not new.
       if (toStart || removed || event.status !== null || !room) return;
+      if (event.getType() === 'm.room.member') {
+        this.#members.delete(room.roomId);
+        if (event.getStateKey() === this.userId) {
+          if (event.getContent().membership === 'join') this.#joined.add(room.roomId);
+          else this.#joined.delete(room.roomId);
+        }
+      }
       onEvent(room.roomId, structuredClone(event.event) as RawEvent, this.#batchSince);
     });
     let prepared!: () => void;
@@ -94,6 +107,8 @@ export class BotConnection {
       if (member.userId === this.userId && member.membership === 'invite') onInvite(member.roomId, event.getSender());
     });
     // Threads off: thread messages stay in the main timeline, which is where the runner reads them.
+    const joined = await this.client.getJoinedRooms();
+    for (const r of joined.joined_rooms) this.#joined.add(r);
     await this.client.startClient({ initialSyncLimit: 30, threadSupport: false, lazyLoadMembers: false });
     await ready;
   }
@@ -105,11 +120,12 @@ export class BotConnection {
   }
 
   isJoined(roomId: string): boolean {
-    return this.client.getRoom(roomId)?.getMyMembership() === 'join';
+    return this.#joined.has(roomId);
   }
 
   async join(roomId: string): Promise<void> {
     await this.client.joinRoom(roomId);
+    this.#joined.add(roomId);
   }
 
   /** Sends an event straight to the server (no local echo, no SDK thread guessing); returns its id. */
@@ -140,13 +156,14 @@ export class BotConnection {
     }
   }
 
-  async joinedMembers(roomId: string): Promise<Member[]> {
-    const res = await this.client.getJoinedRoomMembers(roomId);
-    return Object.entries(res.joined).map(([userId, m]) => ({ userId, displayName: m.display_name ?? userId }));
-  }
-
-  /** Joined members as the local room state knows them (no request). */
-  localMembers(roomId: string): Member[] {
-    return (this.client.getRoom(roomId)?.getJoinedMembers() ?? []).map((m) => ({ userId: m.userId, displayName: m.name }));
+  /** Joined members (from the server, cached until a membership event in the room). */
+  joinedMembers(roomId: string): Promise<Member[]> {
+    let p = this.#members.get(roomId);
+    if (!p) {
+      p = this.client.getJoinedRoomMembers(roomId).then((res) => Object.entries(res.joined).map(([userId, m]) => ({ userId, displayName: m.display_name ?? userId })));
+      p.catch(() => this.#members.delete(roomId));
+      this.#members.set(roomId, p);
+    }
+    return p;
   }
 }

@@ -76,8 +76,11 @@ export class BotRunner extends BaseService {
   /** Messages being routed (async): tokens are not saved meanwhile, so none passes an unqueued mention. */
   #routing = 0;
 
-  constructor(readonly options: BotRunnerOptions) {
+  readonly options: BotRunnerOptions;
+
+  constructor(options: BotRunnerOptions) {
     super();
+    this.options = options;
     this.#clock = options.clock ?? systemClock;
     this.#log = options.logger?.child({ service: 'bots' });
     const g = options.getSettings().guard;
@@ -234,7 +237,7 @@ export class BotRunner extends BaseService {
     const bots: MentionTarget[] = this.options.provision.bots.map((b) => ({ id: b.id, userId: b.userId, displayName: b.displayName }));
     const g = this.options.getSettings().guard;
     const inReplyToSender = view.inReplyTo ? (await w.conn.fetchEvent(roomId, view.inReplyTo))?.sender : undefined;
-    const members = w.conn.localMembers(roomId);
+    const members = await w.conn.joinedMembers(roomId);
     const direct = members.length === 2 && members.some((m) => m.userId === view.sender) ? members.find((m) => this.botUserIds.has(m.userId))?.userId : undefined;
     const threadParticipants = view.threadRoot ? await this.#threadParticipants(w, roomId, view.threadRoot) : undefined;
     const addressed = addressedBots(view, { bots, inReplyToSender, threadParticipants, directBotUserId: direct, allowDirectMessages: g.allowDirectMessages });

@@ -29,7 +29,11 @@ export class LoopGuard {
   readonly #usage = new Map<string, Array<{ at: number; tokens: number }>>();
   readonly trips: Record<TripReason, number> = { self: 0, hops: 0, budget: 0 };
 
-  constructor(private limits: GuardLimits) {}
+  private limits: GuardLimits;
+
+  constructor(limits: GuardLimits) {
+    this.limits = limits;
+  }
 
   setLimits(limits: GuardLimits): void {
     this.limits = limits;

@@ -13,9 +13,11 @@ export interface Job {
 }
 
 export class CancelledError extends Error {
-  constructor(readonly reason: 'redacted' | 'stopped' | 'shutdown') {
+  readonly reason: 'redacted' | 'stopped' | 'shutdown';
+  constructor(reason: 'redacted' | 'stopped' | 'shutdown') {
     super(reason === 'redacted' ? 'The message was deleted.' : reason === 'stopped' ? 'Stopped with !stop.' : 'The bots are shutting down.');
     this.name = 'CancelledError';
+    this.reason = reason;
   }
 }
 
@@ -33,7 +35,11 @@ export class RoomQueues {
   #running = 0;
   #stopped = false;
 
-  constructor(private readonly options: { maxConcurrent?: number; onError?: (job: Job, err: unknown) => void } = {}) {}
+  private readonly options: { maxConcurrent?: number; onError?: (job: Job, err: unknown) => void };
+
+  constructor(options: { maxConcurrent?: number; onError?: (job: Job, err: unknown) => void } = {}) {
+    this.options = options;
+  }
 
   /** Queues a job; false when the same job is already queued or running, or after stop. */
   enqueue(job: Job): boolean {

@@ -19,7 +19,11 @@ export class SenderRateLimiter {
   readonly #noticeAt = new Map<string, number>();
   limited = 0;
 
-  constructor(private options: RateLimitOptions = { maxRequests: 10, windowSeconds: 60 }) {}
+  private options: RateLimitOptions;
+
+  constructor(options: RateLimitOptions = { maxRequests: 10, windowSeconds: 60 }) {
+    this.options = options;
+  }
 
   setOptions(options: RateLimitOptions): void {
     this.options = options;

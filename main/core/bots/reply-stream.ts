@@ -67,7 +67,10 @@ export class ReplyStream {
   #error: unknown;
   #finished = false;
 
-  constructor(private readonly o: ReplyStreamOptions) {
+  private readonly o: ReplyStreamOptions;
+
+  constructor(o: ReplyStreamOptions) {
+    this.o = o;
     this.#throttle = new EditThrottle(o.editsPerSecond);
     this.replyId = o.existingReplyId;
   }

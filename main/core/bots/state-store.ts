@@ -16,12 +16,11 @@ export interface BotStateData {
 }
 
 export class StateFileError extends Error {
-  constructor(
-    readonly path: string,
-    cause: unknown,
-  ) {
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
     super(`The bot state file ${path} could not be written: ${cause instanceof Error ? cause.message : String(cause)}. Check that the data folder is writable and the disk is not full.`, { cause });
     this.name = 'StateFileError';
+    this.path = path;
   }
 }
 

@@ -70,7 +70,7 @@ const composerMarked = new Marked({
 
 /** Markdown to HTML, unsanitized: callers sanitize. */
 export function markdownToHtml(source: string): string {
-  return marked.parse(source, { async: false });
+  return marked.parse(source, { async: false }).trim();
 }
 
 /** The composer's Markdown to HTML: raw HTML in the text is escaped, not interpreted. */
