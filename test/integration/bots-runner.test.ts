@@ -116,16 +116,12 @@ describe('bot runner', () => {
 
   it('sends the rate-limit notice once per window', async () => {
     await bots.stop(5000);
-    console.error('DBG stopped');
     team.settings.guard = { ...team.settings.guard, rateLimit: { maxRequests: 2, windowSeconds: 60 } };
     bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
     await bots.start(new AbortController().signal);
     const ids = [];
-    console.error('DBG started');
     for (let i = 0; i < 5; i++) ids.push(await say(team, { msgtype: 'm.text', body: `@qwen number ${i}` }));
-    console.error('DBG sent');
     await answered('qwen', ids[0]!);
-    console.error('DBG a0');
     await answered('qwen', ids[1]!);
     await new Promise((r) => setTimeout(r, 1500));
     const notices = team.seen.filter((e) => e.content.msgtype === 'm.notice' && e.sender === user('qwen'));

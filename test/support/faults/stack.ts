@@ -100,8 +100,10 @@ export class Owner {
   readonly roomId: string;
   readonly userId: string;
   readonly #token: string;
+  readonly dataDir: string;
 
-  constructor(readonly dataDir: string) {
+  constructor(dataDir: string) {
+    this.dataDir = dataDir;
     const p = provision(dataDir);
     this.baseUrl = p.homeserverUrl;
     this.roomId = p.roomId;
