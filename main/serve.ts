@@ -1,7 +1,9 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDataDir } from './core/paths.ts';
+import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
+import { runModels, runPull } from './cli/models-command.ts';
 import { runProbe } from './cli/probe-command.ts';
 import { runServe } from './cli/serve-command.ts';
 import { runLoginInfo, runStatus } from './cli/status-command.ts';
@@ -59,7 +61,41 @@ export function buildProgram(): Command {
       process.exitCode = await runLoginInfo(dataPaths(dataDir(program)), opts);
     });
 
+  const models = program
+    .command('models')
+    .description('list the models bots can use: downloaded, found on disk (Ollama, LM Studio, Jan, folders), Ollama, endpoints')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      process.exit(await runModels({ dataDir: dataDir(program), ...opts }));
+    });
+
+  models
+    .command('pull')
+    .description('download a model into the data folder (hf: URI or URL of a .gguf), or pull one into Ollama (ollama:<tag>)')
+    .argument('<ref>', 'hf:<user>/<repo>:<quant>, https://…/model.gguf, or ollama:<tag>')
+    .action(async (ref: string) => {
+      process.exit(await runPull(ref, { dataDir: dataDir(program) }));
+    });
+
+  program
+    .command('chat')
+    .description('ask a model one question and stream the reply; stats (time to first token, tokens/s) go to stderr')
+    .argument('<model>', 'llama:<path>, a .gguf path, ollama:<tag>, openai:<endpoint>/<model>, or a name from `agent-room models`')
+    .argument('<prompt>', 'what to ask')
+    .option('--max-tokens <n>', 'most tokens in the reply', parsePositiveInt)
+    .option('--system <text>', 'a system prompt')
+    .action(async (model: string, prompt: string, opts: { maxTokens?: number; system?: string }) => {
+      // Native inference threads may hold the loop open after the backends closed: exit explicitly.
+      process.exit(await runChat(model, prompt, { dataDir: dataDir(program), ...opts }));
+    });
+
   return program;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of 1 or more, not "${value}".`);
+  return n;
 }
 
 function dataDir(program: Command): string {

@@ -39,7 +39,7 @@ export function formatDuration(seconds: number): string {
 /** One line, at most `width` characters: `status [=====>    ]  45%  12.0 MB / 27.0 MB  3.1 MB/s  ETA 5s`. */
 export function renderProgressLine(p: ProgressLine, width = 80): string {
   const parts: string[] = [];
-  if (p.fraction !== undefined) parts.push(`${String(Math.floor(Math.min(1, Math.max(0, p.fraction)) * 100)).padStart(3)}%`);
+  if (p.fraction !== undefined) parts.push(`${String(Math.floor(clamp01(p.fraction) * 100)).padStart(3)}%`);
   if (p.transferredBytes !== undefined) parts.push(p.totalBytes ? `${formatBytes(p.transferredBytes)} / ${formatBytes(p.totalBytes)}` : formatBytes(p.transferredBytes));
   if (p.bytesPerSecond && p.bytesPerSecond > 0) {
     parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
@@ -47,13 +47,22 @@ export function renderProgressLine(p: ProgressLine, width = 80): string {
       parts.push(`ETA ${formatDuration((p.totalBytes - p.transferredBytes) / p.bytesPerSecond)}`);
     }
   }
-  const tail = parts.join('  ');
   const status = p.status.length > 28 ? `${p.status.slice(0, 27)}…` : p.status;
-  if (p.fraction === undefined) return `${status}${tail ? `  ${tail}` : ''}`.slice(0, width);
-  const barWidth = Math.max(10, Math.min(40, width - status.length - tail.length - 6));
-  const filled = Math.round(Math.min(1, Math.max(0, p.fraction)) * barWidth);
+  if (p.fraction === undefined) return [status, ...parts].join('  ').slice(0, width);
+  // On a narrow terminal the least needed figures go first (ETA, speed), never the bar or the percent.
+  let room = width - status.length - 5 - parts.join('  ').length;
+  while (room < 10 && parts.length > 1) {
+    parts.pop();
+    room = width - status.length - 5 - parts.join('  ').length;
+  }
+  const barWidth = Math.max(6, Math.min(30, room));
+  const filled = Math.round(clamp01(p.fraction) * barWidth);
   const bar = filled >= barWidth ? '='.repeat(barWidth) : `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(barWidth - filled)}`;
-  return `${status} [${bar}] ${tail}`.slice(0, Math.max(width, 20));
+  return `${status} [${bar}] ${parts.join('  ')}`;
+}
+
+function clamp01(n: number): number {
+  return Math.min(1, Math.max(0, n));
 }
 
 export interface ProgressStream {
@@ -98,7 +107,7 @@ export class ProgressBar {
       if (!statusChanged && p.fraction !== 1 && at - this.#lastDraw < this.#redrawMs) return;
       this.#lastDraw = at;
       this.#lastStatus = p.status;
-      this.#stream.write(`\r\x1b[2K${renderProgressLine(line, (this.#stream.columns ?? 80) - 1)}`);
+      this.#stream.write(`\r\x1b[2K${renderProgressLine(line, (this.#stream.columns || 80) - 1)}`);
       this.#drawn = true;
       return;
     }

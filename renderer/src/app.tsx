@@ -118,7 +118,7 @@ function Shell({ api }: { api: AgentRoomApi }) {
         {view.kind === 'status' && <StatusPanel status={status} />}
         {view.kind === 'models' && <ModelsPanel bots={bots} jobs={jobs} onBotsChanged={refreshBots} />}
         {view.kind === 'bots' && <BotsPanel settings={settings} bots={bots} />}
-        {view.kind === 'settings' && <SettingsPanel settings={settings} status={status} desktop={info?.shell === 'desktop'} />}
+        {view.kind === 'settings' && <SettingsPanel settings={settings} status={status} desktop={info?.shell === 'desktop'} onSaved={setSettings} />}
       </div>
     </div>
   );

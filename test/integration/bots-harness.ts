@@ -96,7 +96,7 @@ export async function makeTeam(botNames: string[], guard: Partial<Settings['guar
 }
 
 export function runner(team: Team, over: Partial<BotRunnerOptions> = {}): BotRunner {
-  return new BotRunner({ provision: team.provision, getSettings: () => team.settings, inference: team.inference, stateDir: team.stateDir, ...over });
+  return new BotRunner({ provision: team.provision, getSettings: () => team.settings, inference: team.inference, stateDir: team.stateDir, promptTokens: 400, ...over });
 }
 
 export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {

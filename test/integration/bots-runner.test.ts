@@ -100,7 +100,7 @@ describe('bot runner', () => {
   });
 
   it('a redaction cancels a running reply and a waiting one', async () => {
-    team.settings.bots[1]!.maxTokens = 1700;
+    team.settings.bots[1]!.maxTokens = 1400;
     const running = await say(team, { msgtype: 'm.text', body: '@mistral write a lot' });
     const waiting = await say(team, { msgtype: 'm.text', body: '@mistral and then this' });
     const reply = await waitFor('the long reply to start', () => repliesFrom(team, user('mistral')).find((e) => replyTo(e) === running));

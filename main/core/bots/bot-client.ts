@@ -1,6 +1,6 @@
 // One Matrix connection per bot, over matrix-js-sdk: sync from a saved token, raw timeline events out,
 // sends without local echo. Built through an injectable factory (fetch, store, logger) so tests can drive it.
-import { ClientEvent, createClient, Direction, MemoryStore, Method, RoomEvent, RoomMemberEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
+import { ClientEvent, ConnectionError, createClient, Direction, MemoryStore, Method, RoomEvent, RoomMemberEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
 import type { Logger } from '../logging/logger.ts';
 import type { BotAccount, RawEvent } from './types.ts';
 
@@ -14,6 +14,16 @@ export class ResumableStore extends MemoryStore {
   override getSavedSyncToken(): Promise<string | null> {
     return Promise.resolve(this.#savedToken ?? null);
   }
+}
+
+/** How long a send keeps retrying while the homeserver is unreachable or answers 5xx. */
+const SEND_RETRY_MS = 30_000;
+
+/** Connection failures and server errors are worth a retry; a 4xx answer is not. */
+function retryableSend(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  const status = (err as { httpStatus?: unknown }).httpStatus;
+  return typeof status === 'number' && (status >= 500 || status === 429);
 }
 
 export interface BotClientOptions {
@@ -53,6 +63,7 @@ export class BotConnection {
   /** The since-token of the batch being processed: events seen now are covered by a restart from it. */
   #batchSince: string | undefined;
   #txn = 0;
+  #stopped = false;
   /** Rooms this bot is joined to, from /joined_rooms and membership events: after a restart from a saved
    * token the SDK has no room state, so its own membership view would say "leave". */
   readonly #joined = new Set<string>();
@@ -73,6 +84,12 @@ export class BotConnection {
     };
     if (options.fetchFn) opts.fetchFn = options.fetchFn;
     this.client = (options.createMatrixClient ?? createClient)(opts);
+  }
+
+  /** Learns the rooms the bot is in (before any bot syncs, so the first event can be routed to all). */
+  async prepare(): Promise<void> {
+    const joined = await this.client.getJoinedRooms();
+    for (const r of joined.joined_rooms) this.#joined.add(r);
   }
 
   /** Starts syncing; events come to onEvent, each finished batch's next token to onSynced. */
@@ -107,14 +124,13 @@ export class BotConnection {
       if (member.userId === this.userId && member.membership === 'invite') onInvite(member.roomId, event.getSender());
     });
     // Threads off: thread messages stay in the main timeline, which is where the runner reads them.
-    const joined = await this.client.getJoinedRooms();
-    for (const r of joined.joined_rooms) this.#joined.add(r);
     await this.client.startClient({ initialSyncLimit: 30, threadSupport: false, lazyLoadMembers: false });
     await ready;
   }
 
   /** Ends the sync long-poll at once (the SDK aborts its request) and every timer it holds. */
   stop(): void {
+    this.#stopped = true;
     this.client.stopClient();
     this.client.removeAllListeners();
   }
@@ -128,12 +144,24 @@ export class BotConnection {
     this.#joined.add(roomId);
   }
 
-  /** Sends an event straight to the server (no local echo, no SDK thread guessing); returns its id. */
+  /**
+   * Sends an event straight to the server (no local echo, no SDK thread guessing); returns its id.
+   * While the homeserver restarts (the supervisor brings it back within seconds) the send is retried with
+   * the same transaction id, which the server answers once: a reply is finished, never posted twice.
+   */
   async send(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
     const txn = `ar${Date.now().toString(36)}.${++this.#txn}`;
     const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txn)}`;
-    const res = await this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
-    return res.event_id;
+    const deadline = Date.now() + SEND_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
+        return res.event_id;
+      } catch (err) {
+        if (this.#stopped || !retryableSend(err) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
   }
 
   async typing(roomId: string, on: boolean): Promise<void> {

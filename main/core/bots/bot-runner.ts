@@ -117,17 +117,26 @@ export class BotRunner extends BaseService {
           logger: this.#log,
           createMatrixClient: this.options.createMatrixClient,
         });
-        const w: Worker = { account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map() };
-        this.workers.push(w);
-        await conn.start(
-          (roomId, ev, since) => this.#onEvent(w, roomId, ev, since),
-          (token) => {
-            w.latestToken = token;
-            this.#saveToken(w);
-          },
-          (roomId, inviter) => void this.#onInvite(w, roomId, inviter),
-        );
+        this.workers.push({ account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map() });
       }
+      // Every bot knows its rooms before any syncs: the first bot to see a mention queues it for all.
+      await Promise.all(this.workers.map((w) => w.conn.prepare()));
+      if (signal.aborted) throw signal.reason;
+      // A homeserver that never answers would keep the SDK retrying: the host's signal ends the wait.
+      const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      aborted.catch(() => undefined); // the host aborts at shutdown too, long after start resolved
+      await Promise.race([aborted, Promise.all(
+        this.workers.map((w) =>
+          w.conn.start(
+            (roomId, ev, since) => this.#onEvent(w, roomId, ev, since),
+            (token) => {
+              w.latestToken = token;
+              this.#saveToken(w);
+            },
+            (roomId, inviter) => void this.#onInvite(w, roomId, inviter),
+          ),
+        ),
+      )]);
       this.setState({ status: 'running', detail: `${this.workers.length} bots` });
     } catch (err) {
       this.#stopAll();

@@ -68,15 +68,20 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
         ) : (
           <MessageBody content={msg.content} />
         )}
+        {onOpenThread && msg.threadReplies > 0 && (
+          <button type="button" className="thread-summary" onClick={() => onOpenThread(msg.eventId)} aria-label={`Open thread of ${sender.name}'s message, ${msg.threadReplies} ${msg.threadReplies === 1 ? 'reply' : 'replies'}`}>
+            {msg.threadReplies} {msg.threadReplies === 1 ? 'reply' : 'replies'} in thread
+          </button>
+        )}
         <div className="msg-actions">
           {onReply && (
             <button type="button" className="link-button" onClick={() => onReply(msg)} aria-label={`Reply to ${sender.name}`}>
               Reply
             </button>
           )}
-          {onOpenThread && (
+          {onOpenThread && msg.threadReplies === 0 && (
             <button type="button" className="link-button" onClick={() => onOpenThread(msg.eventId)} aria-label={`Open thread of ${sender.name}'s message`}>
-              {msg.threadReplies > 0 ? `${msg.threadReplies} ${msg.threadReplies === 1 ? 'reply' : 'replies'} in thread` : 'Thread'}
+              Thread
             </button>
           )}
         </div>

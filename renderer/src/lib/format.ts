@@ -14,7 +14,7 @@ export function formatBytes(bytes: number | undefined): string {
 
 export function initials(name: string): string {
   const words = name.replace(/^@/, '').split(/[\s_.:-]+/).filter(Boolean);
-  const letters = words.length > 1 ? words[0]![0]! + words[1]![0]! : (words[0] ?? '?').slice(0, 2);
+  const letters = words.length > 1 ? words[0]![0]! + words[1]![0]! : (words[0] ?? '?').slice(0, 1);
   return letters.toUpperCase();
 }
 

@@ -131,13 +131,19 @@ export function useTyping(client: MatrixClient, room: Room | null): string[] {
     .map((m) => m.userId);
 }
 
+/** True once the room's first event is loaded (or the server has nothing older). */
+function isAtStart(room: Room): boolean {
+  const timeline = room.getLiveTimeline();
+  return timeline.getPaginationToken(Direction.Backward) === null || timeline.getEvents()[0]?.getType() === 'm.room.create';
+}
+
 /** Scrollback: loads older events; `atStart` once the room's creation is reached. */
 export function useScrollback(client: MatrixClient, room: Room | null): { loading: boolean; atStart: boolean; loadOlder: () => Promise<void> } {
   const [loading, setLoading] = useState(false);
   const [, setTick] = useState(0);
-  const atStart = room ? room.getLiveTimeline().getPaginationToken(Direction.Backward) === null : true;
+  const atStart = room ? isAtStart(room) : true;
   const loadOlder = useCallback(async () => {
-    if (!room || loading || room.getLiveTimeline().getPaginationToken(Direction.Backward) === null) return;
+    if (!room || loading || isAtStart(room)) return;
     setLoading(true);
     try {
       await client.scrollback(room, 30);

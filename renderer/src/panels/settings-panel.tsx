@@ -6,13 +6,14 @@ import type { AppStatus } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';
 import { errorText, useApi } from '../hooks/control.ts';
 
-export function SettingsPanel({ settings, status, desktop }: { settings: Settings; status?: AppStatus; desktop: boolean }) {
+export function SettingsPanel({ settings, status, desktop, onSaved }: { settings: Settings; status?: AppStatus; desktop: boolean; onSaved?: (s: Settings) => void }) {
   const api = useApi();
   const [error, setError] = useState<string>();
   const [qr, setQr] = useState<string>();
   const hs = settings.homeserver;
   const lanOn = hs.mode === 'bundled' && hs.lanAccess;
-  const lanUrl = status?.homeserver.lanUrl ?? (lanOn ? status?.homeserver.url : undefined);
+  // Only the core knows the LAN address (the loopback URL would not work from a phone).
+  const lanUrl = lanOn ? status?.homeserver.lanUrl : undefined;
 
   useEffect(() => {
     setQr(undefined);
@@ -23,7 +24,7 @@ export function SettingsPanel({ settings, status, desktop }: { settings: Setting
   const patch = async (p: Parameters<typeof api.settings.update>[0]) => {
     setError(undefined);
     try {
-      await api.settings.update(p);
+      onSaved?.(await api.settings.update(p));
     } catch (err) {
       setError(errorText(err));
     }

@@ -50,7 +50,7 @@ export async function startHarness(options: { staticDir: string; reply: Streamin
   const events = new EventHub();
   const state = { settings: defaultSettings(), jobs: new Map<string, PullJob>(), modelsDir };
   const aborts = new Map<string, AbortController>();
-  let loopGuardTrips = 0;
+  const loopGuardTrips = 0;
   let paused = false;
 
   const streamingBot = new StreamingBot(homeserver.url, bot, roomId, options.reply, () => events.emit('status.changed', status()));
@@ -78,7 +78,14 @@ export async function startHarness(options: { staticDir: string; reply: Streamin
       { name: 'inference', status: 'running' },
       { name: 'bots', status: 'running' },
     ],
-    homeserver: { mode: 'bundled', url: homeserver.url, serverName: SERVER, roomId },
+    homeserver: {
+      mode: 'bundled',
+      url: homeserver.url,
+      serverName: SERVER,
+      roomId,
+      // What the core reports with LAN access on: the address on this machine's network interface.
+      ...(state.settings.homeserver.mode === 'bundled' && state.settings.homeserver.lanAccess ? { lanUrl: `http://192.168.1.20:${homeserver.port}` } : {}),
+    },
     inference: { backend: 'cpu', loadedModels: [] },
     bots: state.settings.bots.map((b) => botInfo(b).status),
     botsPaused: paused,
@@ -147,8 +154,6 @@ export async function startHarness(options: { staticDir: string; reply: Streamin
   };
   const control = new ControlServer({ port: 0, handlers, events, health: () => ({ ok: true }), staticDir: options.staticDir });
   await control.listen();
-  void loopGuardTrips;
-  loopGuardTrips = 0;
 
   return {
     url: control.openUrl,

@@ -149,8 +149,9 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
       uiaSessions.add(session);
       throw uia401(session);
     }
-    const session = optString(auth, 'session') ?? '';
-    if (!uiaSessions.has(session)) throw new MatrixError(400, 'M_UNKNOWN', `Unknown session ID: ${session}`);
+    // Like Synapse, auth without a session starts one and completes the stage in the same request.
+    const session = optString(auth, 'session') ?? randomId(18);
+    if (auth.session !== undefined && !uiaSessions.has(session)) throw new MatrixError(400, 'M_UNKNOWN', `Unknown session ID: ${session}`);
     if (auth.type !== 'm.login.password') throw new MatrixError(401, 'M_UNKNOWN', `Auth type ${String(auth.type)} is not part of any flow`, { flows: [{ stages: ['m.login.password'] }], params: {}, session, completed: [] });
     const identifier = optObject(auth, 'identifier');
     const user = String(identifier?.user ?? auth.user ?? '');

@@ -45,8 +45,10 @@ const empty = (): EncryptionData => ({
 export class EncryptionState {
   readonly data: EncryptionData;
   private readonly file: string | undefined;
+  private readonly hs: Hs;
 
-  constructor(private readonly hs: Hs, dataDir: string | undefined) {
+  constructor(hs: Hs, dataDir: string | undefined) {
+    this.hs = hs;
     this.file = dataDir === undefined ? undefined : join(dataDir, 'encryption.json');
     this.data = this.file !== undefined && existsSync(this.file) ? { ...empty(), ...(JSON.parse(readFileSync(this.file, 'utf8')) as EncryptionData) } : empty();
   }

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Hs, HsConfig } from './context.ts';
-import { encryptionPlaceholderRoutes } from './encryption-placeholders.ts';
+import { createEncryption } from './encryption-routes.ts';
 import { createRequestHandler, type Fault, type RateLimit, type Route } from './router.ts';
 import { authRoutes } from './routes-auth.ts';
 import { eventRoutes } from './routes-events.ts';
@@ -78,15 +78,17 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Homes
     timers: new Set(),
     log: (msg, obj) => logger?.error(obj ?? {}, msg),
   };
+  // End-to-end encryption (keys, to-device, backup) is always on, as on a real homeserver.
+  const encryption = createEncryption(hs, options.dataDir);
   const routes: Route[] = [
     ...(options.extraRoutes?.(hs) ?? []),
     ...miscRoutes(hs),
     ...authRoutes(hs),
     ...roomRoutes(hs),
     ...eventRoutes(hs),
-    ...syncRoutes(hs, options.syncContributors ?? []),
+    ...syncRoutes(hs, [encryption.syncContributor, ...(options.syncContributors ?? [])]),
     ...mediaRoutes(hs),
-    ...encryptionPlaceholderRoutes(),
+    ...encryption.routes,
   ];
   const closing = new AbortController();
   const faults = options.faults ?? [];
