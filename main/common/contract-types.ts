@@ -69,6 +69,8 @@ export interface AppStatus {
   botsPaused: boolean;
   /** How many times the loop guard stopped bot-to-bot replies since start. */
   loopGuardTrips: number;
+  /** Present while the team waits for a model download (a first run with nothing on disk). */
+  firstRun?: { modelsToDownload: string[]; reason?: string };
 }
 
 /** What the chat window needs to log in to Matrix as the owner. */

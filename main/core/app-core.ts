@@ -117,6 +117,19 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference);
   if (matrix.bots) host.add(matrix.bots);
 
+  /** With LAN access on, the bundled homeserver listens on the LAN address: phones use that URL. */
+  const lanUrl = (): string | undefined => {
+    const hs = settings.get().homeserver;
+    const url = matrix.homeserverUrl();
+    return hs.mode === 'bundled' && hs.lanAccess && url && !/\/\/(127\.|localhost|\[::1\])/.test(url) ? url : undefined;
+  };
+
+  /** The first-run screen shows while a bot's model still has to be downloaded. */
+  const firstRunStatus = (): Pick<AppStatus, 'firstRun'> => {
+    const pending = [...new Set(settings.get().bots.map((b) => b.model).filter((m) => inference.needsDownload(m)))];
+    return pending.length > 0 ? { firstRun: { modelsToDownload: pending, ...(setup.reason ? { reason: setup.reason } : {}) } } : {};
+  };
+
   const status = (): AppStatus => {
     const plan = inference.plan;
     const prov = matrix.provisioning.result;
@@ -126,6 +139,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
       homeserver: {
         mode: settings.get().homeserver.mode,
         ...(matrix.homeserverUrl() ? { url: matrix.homeserverUrl() } : {}),
+        ...(lanUrl() ? { lanUrl: lanUrl() } : {}),
         ...(prov?.serverName ? { serverName: prov.serverName } : {}),
         ...(prov?.roomId ? { roomId: prov.roomId } : {}),
       },
@@ -135,6 +149,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
         loadedModels: inference.loadedModels(),
       },
       bots: matrix.botStatuses(),
+      ...firstRunStatus(),
       botsPaused: matrix.paused(),
       loopGuardTrips: matrix.loopGuardTrips(),
     };
@@ -163,7 +178,8 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     'settings.get': async () => settings.get(),
     'settings.update': async (patch) => {
       const next: Settings = applySettingsPatch(settings.get(), patch);
-      settings.set(next);
+      // A bot given a model that was just downloaded gets the file itself, so it needs no network later.
+      settings.set({ ...next, bots: next.bots.map((b) => ({ ...b, model: inference.resolveModelRef(b.model) })) });
       return settings.get();
     },
     'bots.list': async () => matrix.botInfos(await inference.listModels().catch(() => [])),
@@ -178,7 +194,16 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     'bots.resumeAll': async () => ({ paused: matrix.setPaused(false) }),
     'models.list': async () => inference.listModels(),
     'models.jobs': async () => inference.jobs(),
-    'models.pull': async ({ ref }) => ({ jobId: inference.pull(ref) }),
+    'models.pull': async ({ ref }) => ({
+      jobId: inference.pull(ref, (job) => {
+        if (job.state !== 'done') return;
+        // Bots waiting for this download (a first-run team, a bot set to an hf: model) now use the file.
+        const s = settings.get();
+        if (s.bots.some((b) => inference.resolveModelRef(b.model) !== b.model)) {
+          settings.set({ ...s, bots: s.bots.map((b) => ({ ...b, model: inference.resolveModelRef(b.model) })) });
+        }
+      }),
+    }),
     'models.cancel': async ({ jobId }) => ({ cancelled: inference.cancel(jobId) }),
     'probe.get': async (req) => toContractProbe(await getPlan(req?.refresh ?? false)),
     'app.openDataFolder': async () => {

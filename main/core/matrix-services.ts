@@ -64,7 +64,16 @@ function botInference(inference: InferenceService): BotInference {
 export class BotsService extends BaseService {
   readonly name = 'bots';
   runner: BotRunner | undefined;
-  paused = false;
+  #paused = false;
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  set paused(value: boolean) {
+    this.#paused = value;
+    if (this.runner) this.runner.paused = value;
+  }
 
   constructor(
     private readonly o: MatrixServicesOptions,
@@ -98,6 +107,7 @@ export class BotsService extends BaseService {
       },
     });
     this.runner = runner;
+    runner.paused = this.#paused;
     runner.onStateChange((s) => this.setState(s));
     try {
       await runner.start(signal);

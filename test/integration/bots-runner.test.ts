@@ -129,4 +129,24 @@ describe('bot runner', () => {
     expect(replyTo(notices[0]!)).toBe(ids[2]);
     expect(bots.status().rateLimited).toBe(3);
   });
+  it('while paused answers nothing, says so once, and answers again after resume', async () => {
+    await bots.stop(5000);
+    team.settings.guard = { ...team.settings.guard, rateLimit: { maxRequests: 100, windowSeconds: 60 } };
+    bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
+    await bots.start(new AbortController().signal);
+    bots.paused = true;
+    const before = team.seen.filter((e) => e.content.msgtype === 'm.notice').length;
+    const first = await say(team, { msgtype: 'm.text', body: '@qwen are you there?' });
+    await say(team, { msgtype: 'm.text', body: '@qwen hello?' });
+    await waitFor('pause notice', () => team.seen.filter((e) => e.content.msgtype === 'm.notice').length > before);
+    await new Promise((r) => setTimeout(r, 1000));
+    const notices = team.seen.filter((e) => e.content.msgtype === 'm.notice').slice(before);
+    expect(notices).toHaveLength(1);
+    expect(String(notices[0]!.content.body)).toMatch(/paused/);
+    expect(outcomes.has(`${first}|qwen`)).toBe(false);
+    bots.paused = false;
+    const after = await say(team, { msgtype: 'm.text', body: '@qwen back now' });
+    await answered('qwen', after);
+    expect(outcomes.has(`${first}|qwen`)).toBe(false);
+  });
 });

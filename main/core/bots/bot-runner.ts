@@ -73,6 +73,8 @@ export class BotRunner extends BaseService {
   readonly #clock: Clock;
   readonly #log: Logger | undefined;
   #stopping = false;
+  #paused = false;
+  readonly #pauseNoticed = new Set<string>();
   /** Messages being routed (async): tokens are not saved meanwhile, so none passes an unqueued mention. */
   #routing = 0;
 
@@ -90,6 +92,16 @@ export class BotRunner extends BaseService {
       maxConcurrent: options.maxConcurrent ?? 2,
       onError: (job, err) => this.#log?.error({ bot: job.botId, event: job.eventId, err: errorMessage(err) }, 'reply job failed'),
     });
+  }
+
+  /** While paused, mentions are not answered (and not queued for later); commands still work. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  set paused(value: boolean) {
+    this.#paused = value;
+    if (!value) this.#pauseNoticed.clear();
   }
 
   get botUserIds(): Set<string> {
@@ -252,6 +264,15 @@ export class BotRunner extends BaseService {
     const addressed = addressedBots(view, { bots, inReplyToSender, threadParticipants, directBotUserId: direct, allowDirectMessages: g.allowDirectMessages });
     const targets = addressed.map((b) => this.workers.find((x) => x.account.userId === b.userId)).filter((x): x is Worker => x !== undefined && x.conn.isJoined(roomId));
     if (targets.length === 0) return;
+    if (this.paused) {
+      // Paused from the tray or the chat window: nothing queued for later, one notice per room per pause.
+      for (const t of targets) t.state.markAnswered(view.triggerId);
+      if (!view.fromBot && !this.#pauseNoticed.has(roomId)) {
+        this.#pauseNoticed.add(roomId);
+        await targets[0]!.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: 'The bots are paused. Resume them from the tray menu or the status panel.' });
+      }
+      return;
+    }
     if (!view.fromBot) {
       this.rateLimiter.setOptions(g.rateLimit);
       const rate = this.rateLimiter.check(view.sender, this.#clock.now());

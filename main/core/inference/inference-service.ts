@@ -39,6 +39,8 @@ export class InferenceService extends BaseService {
   #backends: InferenceBackend[] = [];
   #plan: InferencePlan | undefined;
   readonly #jobs = new Map<string, { job: PullJob; abort: AbortController }>();
+  /** Downloadable reference (llama:hf:…, llama:https://…) → the file it was saved as. */
+  readonly #downloaded = new Map<string, string>();
 
   constructor(private readonly options: InferenceServiceOptions) {
     super();
@@ -149,6 +151,8 @@ export class InferenceService extends BaseService {
     };
     run().then(
       (path) => {
+        const key = InferenceService.downloadKey(ref);
+        if (key && path) this.#downloaded.set(key, path);
         job.state = 'done';
         job.progress = { status: 'done', fraction: 1 };
         publish();
@@ -162,6 +166,25 @@ export class InferenceService extends BaseService {
       },
     );
     return jobId;
+  }
+
+  /** `hf:…` / `https://…` / `llama:hf:…` → `llama:hf:…`: one key however the person typed it. */
+  static downloadKey(ref: string): string | undefined {
+    const bare = ref.startsWith('llama:') ? ref.slice('llama:'.length) : ref;
+    return /^(hf:|https?:\/\/)/i.test(bare) ? `llama:${bare}` : undefined;
+  }
+
+  /** A downloadable reference that was downloaded becomes `llama:<file>`; anything else stays as it is. */
+  resolveModelRef(ref: string): string {
+    const key = InferenceService.downloadKey(ref);
+    const path = key ? this.#downloaded.get(key) : undefined;
+    return path ? `llama:${path}` : ref;
+  }
+
+  /** True when using the reference first needs a download that has not happened yet. */
+  needsDownload(ref: string): boolean {
+    const key = InferenceService.downloadKey(ref);
+    return key !== undefined && !this.#downloaded.has(key);
   }
 
   cancel(jobId: string): boolean {
