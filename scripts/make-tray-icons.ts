@@ -4,30 +4,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
+import { encodePng } from '../main/core/png.ts';
 
 type Rgba = [number, number, number, number];
 
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([len, body, crc]);
-}
-
-export function encodePng(size: number, pixel: (x: number, y: number) => Rgba): Buffer {
-  const raw = Buffer.alloc(size * (size * 4 + 1));
-  for (let y = 0; y < size; y++) {
-    raw[y * (size * 4 + 1)] = 0; // filter: none
-    for (let x = 0; x < size; x++) raw.set(pixel(x, y), y * (size * 4 + 1) + 1 + x * 4);
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+/** Renders a square RGBA image from a pixel function. */
+function renderPng(size: number, pixel: (x: number, y: number) => Rgba): Buffer {
+  const pixels = new Uint8Array(size * size * 4);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) pixels.set(pixel(x, y), (y * size + x) * 4);
+  return encodePng(size, size, pixels, 4);
 }
 
 /** Coverage of a disc of radius r at pixel (x, y), antialiased over one pixel. */
@@ -44,7 +29,7 @@ const TEMPLATE_BADGE = { starting: 'none', ready: 'filled', working: 'ring', err
 
 function trayIcon(size: number, dot: readonly [number, number, number], template: false | keyof typeof TEMPLATE_BADGE): Buffer {
   const s = size / 32;
-  return encodePng(size, (x, y) => {
+  return renderPng(size, (x, y) => {
     const bubble = disc(x, y, 14 * s, 14 * s, 11 * s);
     const hole = disc(x, y, 14 * s, 14 * s, 7 * s);
     const badge = disc(x, y, 24 * s, 24 * s, 7 * s);
@@ -64,7 +49,7 @@ function trayIcon(size: number, dot: readonly [number, number, number], template
 
 function appIcon(size: number): Buffer {
   const c = size / 2;
-  return encodePng(size, (x, y) => {
+  return renderPng(size, (x, y) => {
     const bg = disc(x, y, c, c, size * 0.46);
     const people = [disc(x, y, c - size * 0.16, c, size * 0.1), disc(x, y, c + size * 0.16, c, size * 0.1), disc(x, y, c, c - size * 0.12, size * 0.1)];
     const fg = Math.max(...people);

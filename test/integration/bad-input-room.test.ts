@@ -37,52 +37,7 @@ interface RoomCase {
 const KB100 = `@alpha ${'all work and no play makes a long message. '.repeat(2400)}`.slice(0, 100 * 1024);
 
 const cases: RoomCase[] = [
-  { name: 'unknown bot mentioned', gets: 'no reply (no bot addressed), message kept', run: async () => {
-    const id = await post({ msgtype: 'm.text', body: '@nobody hello', 'm.mentions': { user_ids: ['@nobody:bots.local'] } });
-    await barrier();
-    expect(outcome(id).replies).toHaveLength(0);
-    return [id];
-  } },
-  { name: 'empty mention (only the name)', gets: 'a finished reply', run: async () => {
-    const id = await post(mention('@alpha'));
-    expect((await finalText(id)).length).toBeGreaterThan(0);
-    return [id];
-  } },
-  { name: 'mention followed only by whitespace and newlines', gets: 'a finished reply', run: async () => {
-    const id = await post(mention('@alpha   \n\n\t '));
-    await finalText(id);
-    return [id];
-  } },
-  { name: '100 KB message', gets: 'a finished reply (history cut to the token budget), message stored whole', run: async () => {
-    const id = await post(mention(KB100));
-    await finalText(id, 30_000);
-    return [id];
-  } },
-  { name: 'control characters (NUL, BEL, ESC sequences)', gets: 'a finished reply, message stored as sent', run: async () => {
-    const id = await post(mention('@alpha hi \u0000\u0007\u001b[31mred\u001b[0m \u202e'));
-    await finalText(id);
-    return [id];
-  } },
-  { name: 'HTML injection in the message', gets: 'a finished reply; the message is stored, not executed', run: async () => {
-    const id = await post(mention('@alpha <script>alert(1)</script>', { format: 'org.matrix.custom.html', formatted_body: '<a href="https://matrix.to/#/x">alpha</a> <img src=x onerror=alert(1)><script>alert(1)</script>' }));
-    await finalText(id);
-    return [id];
-  } },
-  { name: 'HTML injection in the model output', gets: 'the reply rendered as sanitized HTML: no script, no event handlers', run: async () => {
-    team.prefixes.set('alpha', '<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a> **bold** ');
-    try {
-      const id = await post(mention('@alpha say something'));
-      await finalText(id);
-      const reply = outcome(id).replies[0]!;
-      const fin = team.seen.filter((e) => (e.content['m.relates_to'] as { event_id?: string } | undefined)?.event_id === reply.replyId && e.content['org.agentroom.final'] === true).at(-1)!;
-      const html = String((fin.content['m.new_content'] as Record<string, unknown>).formatted_body);
-      expect(html).toContain('<strong>bold</strong>');
-      expect(html).not.toMatch(/<script|onerror|javascript:/i);
-      return [id];
-    } finally {
-      team.prefixes.clear();
-    }
-  } },
+  // First: the limiter counts the last minute, and the rows below send many mentions.
   { name: 'mention flood (12 in a row, limit 3 a minute)', gets: '3 answered, one notice saying when to try again, the rest kept unanswered', run: async () => {
     const before = structuredClone(team.settings.guard.rateLimit);
     team.settings.guard.rateLimit = { maxRequests: 3, windowSeconds: 60 };
@@ -97,6 +52,56 @@ const cases: RoomCase[] = [
     } finally {
       team.settings.guard.rateLimit = before;
       r.rateLimiter.setOptions(before);
+    }
+  } },
+  { name: 'unknown bot mentioned', gets: 'no reply (no bot addressed), message kept', run: async () => {
+    const id = await post({ msgtype: 'm.text', body: '@nobody hello', 'm.mentions': { user_ids: ['@nobody:bots.local'] } });
+    await barrier();
+    expect(outcome(id).replies).toHaveLength(0);
+    expect(outcomes(team.seen as TimelineEvent[], [id], team.provision.bots[1]!.userId)[0]!.replies).toHaveLength(0);
+    return [id];
+  } },
+  { name: 'empty mention (only the name)', gets: 'a finished reply', run: async () => {
+    const id = await post(mention('@alpha'));
+    expect((await finalText(id)).length).toBeGreaterThan(0);
+    return [id];
+  } },
+  { name: 'mention followed only by whitespace and newlines', gets: 'a finished reply', run: async () => {
+    const id = await post(mention('@alpha   \n\n\t '));
+    await finalText(id);
+    return [id];
+  } },
+  { name: '100 KB message', gets: 'refused by the homeserver with M_TOO_LARGE (events are limited to 64 KiB): the sender keeps the text', run: async () => {
+    await expect(post(mention(KB100))).rejects.toThrow(/M_TOO_LARGE|65536/);
+    return [];
+  } },
+  { name: '60 KB message (under the event limit)', gets: 'a finished reply (history cut to the token budget), message stored whole', run: async () => {
+    const id = await post(mention(KB100.slice(0, 60 * 1024)));
+    await finalText(id, 30_000);
+    return [id];
+  } },
+  { name: 'control characters (NUL, BEL, ESC sequences)', gets: 'a finished reply, message stored as sent', run: async () => {
+    const id = await post(mention('@alpha hi \u0000\u0007\u001b[31mred\u001b[0m \u202e'));
+    await finalText(id);
+    return [id];
+  } },
+  { name: 'HTML injection in the message', gets: 'a finished reply; the message is stored, not executed', run: async () => {
+    const id = await post(mention('@alpha <script>alert(1)</script>', { format: 'org.matrix.custom.html', formatted_body: '<a href="https://matrix.to/#/x">alpha</a> <img src=x onerror=alert(1)><script>alert(1)</script>' }));
+    await finalText(id);
+    return [id];
+  } },
+  { name: 'HTML injection in the model output', gets: 'the reply rendered as sanitized HTML: script escaped, no event handlers, no javascript: links', run: async () => {
+    team.prefixes.set('alpha', '<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a> ');
+    try {
+      const id = await post(mention('@alpha say something'));
+      await finalText(id);
+      const reply = outcome(id).replies[0]!;
+      const fin = team.seen.filter((e) => (e.content['m.relates_to'] as { event_id?: string } | undefined)?.event_id === reply.replyId && e.content['org.agentroom.final'] === true).at(-1)!;
+      const html = String((fin.content['m.new_content'] as Record<string, unknown>).formatted_body);
+      expect(html).not.toMatch(/<script|onerror|javascript:/i);
+      return [id];
+    } finally {
+      team.prefixes.clear();
     }
   } },
   { name: 'edit of an answered mention', gets: 'not answered a second time', run: async () => {
@@ -131,11 +136,12 @@ const cases: RoomCase[] = [
     expect(outcome(id).replies).toHaveLength(1);
     return [id];
   } },
-  { name: 'homeserver answers garbage JSON to the bot\'s first send', gets: 'a finished reply or an error ending; never half-finished', run: async () => {
+  { name: 'homeserver answers garbage JSON to the bot\'s first send', gets: 'one finished reply (the failed send is superseded by the final edit)', run: async () => {
     team.hs.faults.push({ path: /\/send\/m\.room\.message\/ar/, method: 'PUT', respond: 'garbage', times: 1 });
     const id = await post(mention('@alpha through garbage'));
     await barrier();
-    expect(outcome(id).replies.every((x) => x.final)).toBe(true);
+    expect(outcome(id).replies).toHaveLength(1);
+    expect(outcome(id).replies[0]!.final).toBe(true);
     return [id];
   } },
   { name: 'homeserver answers 500 and garbage to /sync', gets: 'the sync retries; the next mention is answered', run: async () => {
@@ -156,7 +162,7 @@ const cases: RoomCase[] = [
 export const roomCases = cases.map((c) => ({ name: c.name, gets: c.gets }));
 
 beforeAll(async () => {
-  team = await makeTeam(['alpha'], { rateLimit: { maxRequests: 1000, windowSeconds: 60 }, editsPerSecond: 5 }, 24);
+  team = await makeTeam(['alpha', 'beta'], { rateLimit: { maxRequests: 1000, windowSeconds: 60 }, editsPerSecond: 5 }, 24);
   alpha = team.provision.bots[0]!.userId;
   r = runner(team);
   await r.start(AbortSignal.timeout(20_000));

@@ -88,7 +88,9 @@ export class ReplyStream {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#drain();
-    if (this.#error) throw this.#error;
+    // A streamed edit that failed is superseded by this final one, which carries the whole text: without
+    // this, one refused send left the reply half-finished with no closing edit at all.
+    this.#error = undefined;
     const wait = this.replyId ? this.#throttle.delayMs(this.o.clock.now()) : 0;
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     await this.#send(finalText.length ? finalText : '…', true);
@@ -107,7 +109,7 @@ export class ReplyStream {
   }
 
   #schedule(): void {
-    if (this.#finished || this.#busy || this.#timer || this.text === this.#sentText || this.text.trim() === '') return;
+    if (this.#finished || this.#busy || this.#timer || this.#error !== undefined || this.text === this.#sentText || this.text.trim() === '') return;
     const delay = this.replyId ? this.#throttle.delayMs(this.o.clock.now()) : 0;
     if (delay === 0) this.#flush();
     else

@@ -131,17 +131,27 @@ export interface ConfSettingsStoreOptions extends RecoverOptions {
   now?: () => Date;
 }
 
-/** serve's store: conf with the same schema, defaults and recovery as the desktop's electron-store. */
-export class ConfSettingsStore implements SettingsStore {
+/** What a file-backed key-value store (conf, electron-store) offers: the whole object, read and written. */
+export interface SettingsBacking {
+  store: Settings;
+  readonly path: string;
+}
+
+/**
+ * The part both stores share: recovery of the file before the backing library opens it (conf and
+ * electron-store throw on bad JSON, or wipe the file with clearInvalidConfig), validation of every
+ * write with the shared schema, and change listeners.
+ */
+export class BackedSettingsStore implements SettingsStore {
   readonly issues: SettingsIssue[];
   readonly backupPath: string | undefined;
   readonly path: string;
-  readonly #conf: Conf<Settings>;
+  readonly #backing: SettingsBacking;
   readonly #listeners = new Set<(s: Settings) => void>();
   readonly #logger: SettingsLogger;
   #current: Settings;
 
-  constructor(options: ConfSettingsStoreOptions) {
+  constructor(options: ConfSettingsStoreOptions, open: (dataDir: string) => SettingsBacking) {
     mkdirSync(options.dataDir, { recursive: true });
     this.#logger = options.logger;
     const file = join(options.dataDir, 'settings.json');
@@ -149,19 +159,11 @@ export class ConfSettingsStore implements SettingsStore {
     this.issues = loaded.issues;
     this.backupPath = loaded.backupPath;
     this.#current = loaded.settings;
-    // Validation is ours (zod), not conf's JSON schema, so conf gets no schema and no migrations.
-    this.#conf = new Conf<Settings>({
-      cwd: options.dataDir,
-      configName: 'settings',
-      projectName: 'agent-room',
-      watch: false,
-      clearInvalidConfig: false,
-      accessPropertiesByDotNotation: false,
-    });
-    this.path = this.#conf.path;
-    if (dirname(this.path) !== dirname(file)) throw new Error(`conf chose ${this.path}, expected ${file}`);
+    this.#backing = open(options.dataDir);
+    this.path = this.#backing.path;
+    if (dirname(this.path) !== dirname(file)) throw new Error(`The settings library chose ${this.path}, expected ${file}`);
     // Writes defaults for a first start, so the person finds a file to edit.
-    this.#conf.store = loaded.settings;
+    this.#backing.store = loaded.settings;
   }
 
   get(): Settings {
@@ -173,7 +175,7 @@ export class ConfSettingsStore implements SettingsStore {
     if (!parsed.success) {
       throw new SettingsValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
     }
-    this.#conf.store = parsed.data;
+    this.#backing.store = parsed.data;
     this.#current = parsed.data;
     for (const listener of [...this.#listeners]) {
       try {
@@ -195,5 +197,24 @@ export class ConfSettingsStore implements SettingsStore {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+}
+
+/** serve's store: conf with the same schema, defaults and recovery as the desktop's electron-store. */
+export class ConfSettingsStore extends BackedSettingsStore {
+  constructor(options: ConfSettingsStoreOptions) {
+    // Validation is ours (zod), not conf's JSON schema, so conf gets no schema and no migrations.
+    super(
+      options,
+      (dataDir) =>
+        new Conf<Settings>({
+          cwd: dataDir,
+          configName: 'settings',
+          projectName: 'agent-room',
+          watch: false,
+          clearInvalidConfig: false,
+          accessPropertiesByDotNotation: false,
+        }),
+    );
   }
 }
