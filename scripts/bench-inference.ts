@@ -3,9 +3,10 @@
 // Raw = a LlamaChatSession used directly; interface = LlamaBackend (pool, pooled sequences); router = the
 // InferenceRouter in front of it. Runs alternate (order rotated) and medians are compared. Then aggregate
 // throughput with 1, 2 and 4 parallel requests. The last line is `ratio: X` (interface ÷ raw tokens/s).
+import { planInference } from '../main/core/probe/plan.ts';
+import { probeHardware } from '../main/core/probe/probe.ts';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { availableParallelism } from 'node:os';
 import { getLlama, LlamaChatSession, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { LlamaBackend, type GpuChoice } from '../main/core/inference/llama/llama-backend.ts';
 import { InferenceRouter } from '../main/core/inference/router.ts';
@@ -27,7 +28,8 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     tokens: { type: 'string', default: '128' },
-    threads: { type: 'string', default: String(Math.min(2, availableParallelism())) },
+    /** Default: the hardware plan's thread count, as the app uses it. */
+    threads: { type: 'string' },
     runs: { type: 'string', default: '7' },
     gpu: { type: 'string', default: 'auto' },
     'context-size': { type: 'string', default: '2048' },
@@ -42,7 +44,7 @@ if (!values.model) {
 }
 const modelPath = resolve(values.model);
 const maxTokens = Number(values.tokens);
-const threads = Number(values.threads);
+const threads = values.threads ? Number(values.threads) : planInference(await probeHardware({ llamaProbe: false })).threads;
 const runs = Number(values.runs);
 const contextSize = Number(values['context-size']);
 const gpu = (values.gpu === 'false' ? false : values.gpu) as GpuChoice;

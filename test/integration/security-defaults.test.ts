@@ -121,7 +121,10 @@ describe('security defaults', () => {
     secretValues.push(API_KEY, stack.serve.token);
     const files = [join(dir, 'settings.json'), ...readdirSync(join(dir, 'logs')).map((f) => join(dir, 'logs', f))];
     const walk = (d: string): void => {
-      for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name)));
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else files.push(join(d, e.name));
+      }
     };
     walk(join(dir, 'state'));
     expect(files.some((f) => f.includes('app'))).toBe(true);

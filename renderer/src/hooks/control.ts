@@ -25,11 +25,16 @@ export function useStatus(): AppStatus | undefined {
   const [status, setStatus] = useState<AppStatus>();
   useEffect(() => {
     let live = true;
-    api.status.get().then((s) => live && setStatus(s), () => undefined);
+    const refetch = () => api.status.get().then((s) => live && setStatus(s), () => undefined);
+    void refetch();
     const off = api.onStatusChanged((s) => setStatus(s));
+    // Some status follows settings without a service changing state (the first-run wait ends when a
+    // downloaded model is given to the bot): refetch on every settings change.
+    const offSettings = api.onSettingsChanged(() => void refetch());
     return () => {
       live = false;
       off();
+      offSettings();
     };
   }, [api]);
   return status;
