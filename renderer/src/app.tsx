@@ -1,5 +1,5 @@
 // The chat window: finds the control API, starts the owner's Matrix client, applies the theme, and
-// shows first-run setup until a bot exists, then the rooms and panels.
+// shows first-run setup until the team has a usable model, then the rooms and panels.
 import { useEffect, useState } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import type { AgentRoomApi } from '../../main/common/contract-api.ts';
@@ -50,7 +50,14 @@ function Shell({ api }: { api: AgentRoomApi }) {
   const [view, setView] = useState<View>();
   useTheme(settings?.ui.theme);
 
-  const firstRun = settings !== undefined && settings.bots.length === 0;
+  // First run lasts while there is no bot, or while the core says the team waits for a model download.
+  // Once the room opened, a bot later set to a model that still downloads does not bring setup back.
+  const [teamReady, setTeamReady] = useState(false);
+  const statusKnown = status !== undefined;
+  const firstRun = settings !== undefined && statusKnown && (settings.bots.length === 0 || (status.firstRun !== undefined && !teamReady));
+  useEffect(() => {
+    if (settings && statusKnown && !firstRun) setTeamReady(true);
+  }, [settings, statusKnown, firstRun]);
 
   useEffect(() => {
     api.app.info().then(setInfo, () => undefined);
@@ -58,7 +65,7 @@ function Shell({ api }: { api: AgentRoomApi }) {
 
   // The Matrix session exists once the homeserver and provisioner ran; retry until then.
   useEffect(() => {
-    if (firstRun || session) return;
+    if (!statusKnown || firstRun || session) return;
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const attempt = () => {
@@ -76,7 +83,7 @@ function Shell({ api }: { api: AgentRoomApi }) {
       live = false;
       clearTimeout(timer);
     };
-  }, [api, firstRun, session]);
+  }, [api, statusKnown, firstRun, session]);
 
   useEffect(() => {
     if (!session) return;
@@ -100,8 +107,8 @@ function Shell({ api }: { api: AgentRoomApi }) {
 
   const running = [...jobs.values()].filter((j) => j.state === 'running' || j.state === 'queued').length;
 
-  if (!settings) return <div className="center-screen">Starting…</div>;
-  if (firstRun) return <FirstRun jobs={jobs} onDone={setSettings} />;
+  if (!settings || !status) return <div className="center-screen" role="status">Starting…</div>;
+  if (firstRun) return <FirstRun jobs={jobs} waiting={status.firstRun} onDone={setSettings} />;
   if (!client || !session || !view) {
     return (
       <div className="center-screen" role="status">

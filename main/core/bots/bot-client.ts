@@ -2,6 +2,7 @@
 // sends without local echo. Built through an injectable factory (fetch, store, logger) so tests can drive it.
 import { ClientEvent, ConnectionError, createClient, Direction, MemoryStore, Method, RoomEvent, RoomMemberEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
 import type { Logger } from '../logging/logger.ts';
+import { BotEncryption, ENCRYPTION_EVENT, type BotEncryptionOptions } from './bot-crypto-wiring.ts';
 import type { BotAccount, RawEvent } from './types.ts';
 
 /** A MemoryStore that hands the SDK our persisted sync token, so a restart resumes where it stopped. */
@@ -34,6 +35,8 @@ export interface BotClientOptions {
   logger?: Logger;
   /** Builds the SDK client; replace it in tests. */
   createMatrixClient?: (opts: ICreateClientOpts) => MatrixClient;
+  /** End-to-end encryption (Rust crypto, persistent store); without it encrypted rooms are unreadable. */
+  encryption?: BotEncryptionOptions;
 }
 
 export interface Member {
@@ -68,6 +71,12 @@ export class BotConnection {
    * token the SDK has no room state, so its own membership view would say "leave". */
   readonly #joined = new Set<string>();
   readonly #members = new Map<string, Promise<Member[]>>();
+  readonly #encryptionOptions: BotEncryptionOptions | undefined;
+  readonly #logger: Logger | undefined;
+  #encryption: BotEncryption | undefined;
+  /** Encrypted events are decrypted before delivery: later events wait behind them, so the runner sees room order. */
+  #delivery: Promise<void> = Promise.resolve();
+  #deliveriesPending = 0;
 
   constructor(options: BotClientOptions) {
     const { account } = options;
@@ -84,12 +93,45 @@ export class BotConnection {
     };
     if (options.fetchFn) opts.fetchFn = options.fetchFn;
     this.client = (options.createMatrixClient ?? createClient)(opts);
+    this.#encryptionOptions = options.encryption;
+    this.#logger = options.logger?.child({ bot: account.id });
   }
 
-  /** Learns the rooms the bot is in (before any bot syncs, so the first event can be routed to all). */
+  /** The bot's encryption, when it is on and started. */
+  get encryption(): BotEncryption | undefined {
+    return this.#encryption;
+  }
+
+  /** Learns the rooms the bot is in (before any bot syncs, so the first event can be routed to all), and opens its crypto store. */
   async prepare(): Promise<void> {
     const joined = await this.client.getJoinedRooms();
     for (const r of joined.joined_rooms) this.#joined.add(r);
+    if (this.#encryptionOptions && !this.#encryption) {
+      try {
+        this.#encryption = await BotEncryption.init(this.client, this.#encryptionOptions, this.#logger);
+      } catch (err) {
+        // A bot without crypto still answers in unencrypted rooms; the error says what to do about encrypted ones.
+        this.#logger?.error({ err: (err as Error).message }, 'encryption could not start for this bot');
+      }
+    }
+  }
+
+  /** Delivers in order: at once when nothing waits, else after the events before it (decrypted first). */
+  #deliver(run: () => void | Promise<void>): void {
+    if (this.#deliveriesPending === 0) {
+      const r = run();
+      if (!(r instanceof Promise)) return;
+      this.#track(r);
+      return;
+    }
+    this.#track(this.#delivery.then(run));
+  }
+
+  #track(p: Promise<void>): void {
+    this.#deliveriesPending++;
+    this.#delivery = p
+      .catch((err: unknown) => this.#logger?.warn({ err: (err as Error).message }, 'could not read an event'))
+      .finally(() => this.#deliveriesPending--);
   }
 
   /** Starts syncing; events come to onEvent, each finished batch's next token to onSynced. */
@@ -104,8 +146,23 @@ export class BotConnection {
           else this.#joined.delete(room.roomId);
         }
       }
-      onEvent(room.roomId, structuredClone(event.event) as RawEvent, this.#batchSince);
+      const since = this.#batchSince;
+      const enc = this.#encryption;
+      if (event.getType() === ENCRYPTION_EVENT) enc?.forget(room.roomId);
+      if (!enc || !event.isEncrypted()) {
+        this.#deliver(() => onEvent(room.roomId, structuredClone(event.event) as RawEvent, since));
+        return;
+      }
+      // Undecryptable events are left to the watcher, which hands them back when their key arrives.
+      this.#deliver(async () => {
+        const clear = await enc.readable(event);
+        if (clear) onEvent(room.roomId, clear, since);
+      });
     });
+    this.#encryption?.watch(
+      (roomId, text) => this.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: text }),
+      (roomId, clear) => this.#deliver(() => onEvent(roomId, clear, this.#batchSince)),
+    );
     let prepared!: () => void;
     let failed!: (err: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -117,7 +174,9 @@ export class BotConnection {
       if (state === 'ERROR' && (data?.error as { errcode?: string } | undefined)?.errcode === 'M_UNKNOWN_TOKEN') failed(new Error(`The access token of ${this.userId} was refused; the account needs provisioning again.`));
       if (data?.nextSyncToken) {
         this.#batchSince = data.nextSyncToken;
-        onSynced(data.nextSyncToken);
+        // After the batch's events are delivered: a saved token must not pass one still being decrypted.
+        const token = data.nextSyncToken;
+        this.#deliver(() => onSynced(token));
       }
     });
     this.client.on(RoomMemberEvent.Membership, (event: MatrixEvent, member: RoomMember) => {
@@ -126,6 +185,8 @@ export class BotConnection {
     // Threads off: thread messages stay in the main timeline, which is where the runner reads them.
     await this.client.startClient({ initialSyncLimit: 30, threadSupport: false, lazyLoadMembers: false });
     await ready;
+    // In the background: replies work meanwhile; the backup key it loads lets the SDK fetch missing room keys.
+    void this.#encryption?.startTrust();
   }
 
   /** Ends the sync long-poll at once (the SDK aborts its request) and every timer it holds. */
@@ -133,6 +194,13 @@ export class BotConnection {
     this.#stopped = true;
     this.client.stopClient();
     this.client.removeAllListeners();
+  }
+
+  /** After stop(): the crypto store's last write (same device and keys on the next start). */
+  async close(): Promise<void> {
+    const enc = this.#encryption;
+    this.#encryption = undefined;
+    await enc?.close();
   }
 
   isJoined(roomId: string): boolean {
@@ -149,8 +217,12 @@ export class BotConnection {
    * While the homeserver restarts (the supervisor brings it back within seconds) the send is retried with
    * the same transaction id, which the server answers once: a reply is finished, never posted twice.
    */
-  async send(roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
+  async send(roomId: string, clearType: string, clearContent: Record<string, unknown>): Promise<string> {
     const txn = `ar${Date.now().toString(36)}.${++this.#txn}`;
+    let type = clearType;
+    let content = clearContent;
+    // Encrypted once, before the retries: every retry sends the same ciphertext under the same transaction id.
+    if (this.#encryption && (await this.#encryption.roomEncrypted(roomId))) ({ type, content } = await this.#encryption.encrypt(roomId, clearType, clearContent));
     const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txn)}`;
     const deadline = Date.now() + SEND_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
@@ -171,16 +243,32 @@ export class BotConnection {
   /** The newest `limit` events of the room, oldest first. */
   async recentEvents(roomId: string, limit: number): Promise<RawEvent[]> {
     const res = await this.client.createMessagesRequest(roomId, null, limit, Direction.Backward);
-    return (res.chunk as unknown as RawEvent[]).slice().reverse();
+    const events = (res.chunk as unknown as RawEvent[]).slice().reverse();
+    return this.#encryption ? this.#encryption.readableRaw(events) : events;
   }
 
   async fetchEvent(roomId: string, eventId: string): Promise<RawEvent | undefined> {
     const local = this.client.getRoom(roomId)?.findEventById(eventId);
-    if (local) return local.event as RawEvent;
+    if (local) return this.#encryption && local.isEncrypted() ? this.#encryption.readable(local) : (local.event as RawEvent);
     try {
-      return (await this.client.fetchRoomEvent(roomId, eventId)) as RawEvent;
+      const raw = (await this.client.fetchRoomEvent(roomId, eventId)) as RawEvent;
+      return this.#encryption ? (await this.#encryption.readableRaw([raw]))[0] : raw;
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * In an encrypted room, waits (up to `timeoutMs`) until this bot can read the event: a message queued for it by
+   * another bot may still wait on its room key. True when readable (or the room is not encrypted).
+   */
+  async waitReadable(roomId: string, eventId: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (!this.#encryption || !(await this.#encryption.roomEncrypted(roomId))) return true;
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      if (await this.fetchEvent(roomId, eventId)) return true;
+      if (Date.now() > end || signal?.aborted || this.#stopped) return false;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 

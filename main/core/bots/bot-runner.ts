@@ -1,7 +1,10 @@
 // The bot runner service: one Matrix connection per bot in this process, each mention turned into one
 // queued reply per addressed bot (in the order mentioned), guarded against loops, floods and repeats.
+import { join } from 'node:path';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
+import { accountSecretNames } from '../provisioning/accounts.ts';
+import type { SecretStore } from '../settings/secret-store.ts';
 import { BotConnection, type BotClientOptions } from './bot-client.ts';
 import { handleCommand } from './runner-commands.ts';
 import type { Participant } from './context.ts';
@@ -33,6 +36,19 @@ export interface BotRunnerOptions {
   onModelChange?: (botId: string, model: string) => void | Promise<void>;
   /** Observes each finished reply (tests, benchmarks). */
   onReply?: (botId: string, eventId: string, outcome: ReplyOutcome) => void;
+  /** End-to-end encryption for every bot: its crypto store under <stateDir>/crypto/<id>, keys in these secrets. */
+  encryption?: RunnerEncryption;
+}
+
+export interface RunnerEncryption {
+  secrets: SecretStore;
+  /** How soon the crypto store is written after a change (ms); default 100. */
+  flushDelayMs?: number;
+}
+
+/** The secret names a bot's encryption uses (store key, backup key) and where its account password is. */
+export function botCryptoSecrets(botId: string): { secretPrefix: string; password: string } {
+  return { secretPrefix: `crypto.bot.${botId}`, password: accountSecretNames(`bot.${botId}`).password };
 }
 
 export interface BotStatus {
@@ -121,7 +137,12 @@ export class BotRunner extends BaseService {
       for (const account of this.options.provision.bots) {
         if (signal.aborted) throw signal.reason;
         const state = new BotStateStore(this.options.stateDir, account.id);
+        const enc = this.options.encryption;
+        const names = botCryptoSecrets(account.id);
         const conn = new BotConnection({
+          ...(enc
+            ? { encryption: { storeDir: join(this.options.stateDir, 'crypto', account.id), secrets: enc.secrets, secretPrefix: names.secretPrefix, password: await enc.secrets.get(names.password), flushDelayMs: enc.flushDelayMs } }
+            : {}),
           baseUrl: this.options.provision.homeserverUrl,
           account,
           savedSyncToken: state.syncToken,
@@ -162,6 +183,7 @@ export class BotRunner extends BaseService {
     this.#stopAll();
     await Promise.race([this.queue.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - 100)).unref())]);
     for (const w of this.workers) this.#saveToken(w);
+    await Promise.all(this.workers.map((w) => w.conn.close().catch((err: unknown) => this.#log?.warn({ bot: w.account.id, err: errorMessage(err) }, 'could not save the crypto store'))));
     this.setState({ status: 'stopped' });
   }
 
@@ -310,6 +332,8 @@ export class BotRunner extends BaseService {
           const bot = this.botConfig(botId);
           if (!bot) throw new Error(`The bot ${botId} has an account but no settings; add it under bots in settings.`);
           const g = this.options.getSettings().guard;
+          // Its room key may still be on its way (from key backup or the sender): the reply needs the message.
+          if (!(await t.conn.waitReadable(roomId, view.triggerId, 20_000, signal))) this.#log?.warn({ bot: botId, event: view.triggerId }, 'answering without being able to read the message');
           const outcome = await runReply({ roomId, trigger: view, cutoffTs: ev.origin_server_ts, turn: decision.turn }, {
             conn: t.conn, state: t.state, bot, displayName: t.account.displayName, inference: this.options.inference, guard: this.guard, clock: this.#clock,
             logger: this.#log, participants: (r) => this.participants(t, r), contextMessages: g.contextMessages, promptTokens: this.options.promptTokens ?? 3072, editsPerSecond: g.editsPerSecond,

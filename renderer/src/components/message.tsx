@@ -37,6 +37,7 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
       className={`msg${msg.pending ? ' msg-pending' : ''}${msg.failed ? ' msg-failed' : ''}${streaming ? ' msg-streaming' : ''}`}
       data-event-id={msg.eventId}
       data-sender={msg.sender}
+      data-final={msg.final || undefined}
       aria-label={`${sender.name} at ${time}`}
       tabIndex={-1}
     >

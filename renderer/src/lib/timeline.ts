@@ -29,7 +29,12 @@ export interface DisplayMessage {
   /** Number of thread replies when this message is a thread root. */
   threadReplies: number;
   latestThreadEventId?: string;
+  /** A bot marked this text complete (its last edit, or a first message that was whole). */
+  final: boolean;
 }
+
+/** The bot runner's marker on the edit (or first message) that carries a reply's whole text. */
+export const FINAL_KEY = 'org.agentroom.final';
 
 export interface ProjectedTimeline {
   /** Messages of the main timeline (thread replies excluded), oldest first. */
@@ -88,6 +93,7 @@ export function projectTimeline(events: readonly RawEvent[]): ProjectedTimeline 
       replyTo: typeof inReplyTo?.event_id === 'string' && !(threadRoot && rel?.is_falling_back === true) ? inReplyTo.event_id : undefined,
       threadRoot,
       threadReplies: 0,
+      final: !ev.redacted && (edit ? edit.content[FINAL_KEY] === true : ev.content[FINAL_KEY] === true),
     };
     byId.set(msg.eventId, msg);
     if (threadRoot) {

@@ -1,9 +1,28 @@
 // Status: services, homeserver, backend and GPU, loaded models, per-bot latency and speed, loop-guard trips.
+import { useEffect, useRef, useState } from 'react';
 import type { AppStatus } from '../../../main/common/contract.ts';
 import { useApi } from '../hooks/control.ts';
 
-export function StatusPanel({ status }: { status?: AppStatus }) {
+/** How often the open panel refreshes: per-bot numbers change with every reply, without a status event. */
+export const STATUS_REFRESH_MS = 2000;
+
+export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
   const api = useApi();
+  const [polled, setPolled] = useState<{ status: AppStatus; from: AppStatus | undefined }>();
+  const latestPushed = useRef(pushed);
+  latestPushed.current = pushed;
+  useEffect(() => {
+    let live = true;
+    const poll = () => api.status.get().then((s) => live && setPolled({ status: s, from: latestPushed.current }), () => undefined);
+    void poll();
+    const timer = setInterval(poll, STATUS_REFRESH_MS);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [api]);
+  // A status event newer than the last poll wins; otherwise the poll is the fresher of the two.
+  const status = polled && polled.from === pushed ? polled.status : pushed ?? polled?.status;
   if (!status) return <section className="panel" aria-label="Status"><p>Loading status…</p></section>;
   return (
     <section className="panel" aria-labelledby="status-title">

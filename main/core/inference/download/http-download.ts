@@ -178,7 +178,11 @@ function unavailable(url: string, cause: unknown): InferenceError {
   const why = cause instanceof Error ? cause.message : String(cause);
   return new InferenceError('BackendUnavailable', `Download of ${url} failed: ${why}.`, {
     cause,
-    hint: 'Check the network connection and the URL; running the same download again resumes where it stopped.',
+    // A full disk is not a network problem: the person must free space, not check the URL.
+    hint:
+      (cause as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC'
+        ? 'The disk is full: free some space (or choose a models folder on another disk); running the same download again resumes where it stopped.'
+        : 'Check the network connection and the URL; running the same download again resumes where it stopped.',
   });
 }
 

@@ -1,0 +1,151 @@
+// End-to-end encryption for one bot connection: the crypto module's persistent Rust crypto, readable (decrypted)
+// events for the runner, encryption of what the bot sends in encrypted rooms, and the decryption-failure watcher.
+// Unencrypted rooms keep the plain path: nothing here runs for them beyond one state lookup per room.
+import { MatrixEvent, type MatrixClient, type Room } from 'matrix-js-sdk';
+import type { CryptoBackend } from 'matrix-js-sdk/lib/common-crypto/CryptoBackend.js';
+import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
+import { readableEvent, watchDecryptionFailures, type DecryptionWatcher } from '../crypto/decryption-watcher.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { SecretStore } from '../settings/secret-store.ts';
+import type { RawEvent } from './types.ts';
+
+export interface BotEncryptionOptions {
+  /** This bot's folder for its crypto store: <data>/state/crypto/<bot id>. */
+  storeDir: string;
+  secrets: SecretStore;
+  /** e.g. "crypto.bot.mistral": names the store key and backup key secrets. */
+  secretPrefix: string;
+  /** The account password (cross-signing keys are replaced under user-interactive auth). */
+  password?: string;
+  flushDelayMs?: number;
+}
+
+export const ENCRYPTION_EVENT = 'm.room.encryption';
+
+/** The parts of SyncApi used to make a room the SDK never saw in this run (a restart resumes from a saved token). */
+interface RoomFactory {
+  createRoom(roomId: string): Room;
+}
+
+export class BotEncryption {
+  readonly #client: MatrixClient;
+  readonly #bc: BotCrypto;
+  readonly #log: Logger | undefined;
+  /** roomId → whether it is encrypted, once the SDK's room has its encryption state and encryptor. */
+  readonly #rooms = new Map<string, Promise<boolean>>();
+  #watcher: DecryptionWatcher | undefined;
+  #trust: Promise<void> | undefined;
+
+  private constructor(client: MatrixClient, bc: BotCrypto, log: Logger | undefined) {
+    this.#client = client;
+    this.#bc = bc;
+    this.#log = log;
+  }
+
+  /** Before startClient(): opens (or creates) the bot's crypto store and turns Rust crypto on. */
+  static async init(client: MatrixClient, opts: BotEncryptionOptions, log?: Logger): Promise<BotEncryption> {
+    const bc = await initBotCrypto(client, { ...opts, ...(log ? { logger: log } : {}) });
+    return new BotEncryption(client, bc, log);
+  }
+
+  get crypto(): BotCrypto {
+    return this.#bc;
+  }
+
+  /** Says once per room when a message cannot be decrypted; hands it back when its key arrives. Before startClient(). */
+  watch(notify: (roomId: string, text: string) => Promise<unknown>, onRecovered: (roomId: string, event: RawEvent) => void): void {
+    this.#watcher = watchDecryptionFailures(this.#client, {
+      notify,
+      onRecovered: (roomId, event) => {
+        void readableEvent(this.#client, event).then((clear) => clear && onRecovered(roomId, clear as unknown as RawEvent));
+      },
+      logger: { warn: (obj, msg) => this.#log?.warn(obj, msg) },
+    });
+  }
+
+  /** After the first sync: cross-signing and key backup (whose key lets the SDK fetch missing room keys), then a retry of failures. */
+  startTrust(): Promise<void> {
+    this.#trust ??= this.#bc
+      .ensureTrust()
+      .then(() => this.#watcher?.retry())
+      .catch((err: unknown) => this.#log?.warn({ err: (err as Error).message }, 'cross-signing or key backup could not be set up; messages still work'));
+    return this.#trust;
+  }
+
+  /** The event decrypted, as the runner reads raw events; undefined when it cannot be decrypted (yet). */
+  async readable(event: MatrixEvent): Promise<RawEvent | undefined> {
+    return (await readableEvent(this.#client, event)) as unknown as RawEvent | undefined;
+  }
+
+  /** Raw events from /messages or /event, decrypted where needed; undecryptable ones dropped. Not seen by the watcher. */
+  async readableRaw(events: RawEvent[]): Promise<RawEvent[]> {
+    if (!events.some((e) => e.type === 'm.room.encrypted')) return events;
+    const map = this.#client.getEventMapper({ preventReEmit: true });
+    const out: RawEvent[] = [];
+    for (const raw of events) {
+      if (raw.type !== 'm.room.encrypted') out.push(raw);
+      else {
+        const clear = await this.readable(map(raw as never));
+        if (clear) out.push(clear);
+      }
+    }
+    return out;
+  }
+
+  /** A room's encryption changed (an m.room.encryption state event came in): look again before the next send. */
+  forget(roomId: string): void {
+    this.#rooms.delete(roomId);
+  }
+
+  /** Whether the room is encrypted; when it is, the SDK's room exists with its encryptor, ready for encrypt(). */
+  roomEncrypted(roomId: string): Promise<boolean> {
+    let p = this.#rooms.get(roomId);
+    if (!p) {
+      p = this.#prepareRoom(roomId);
+      p.catch(() => this.#rooms.delete(roomId));
+      this.#rooms.set(roomId, p);
+    }
+    return p;
+  }
+
+  async #prepareRoom(roomId: string): Promise<boolean> {
+    const state = await this.#client.roomState(roomId);
+    const enc = state.find((e) => e.type === ENCRYPTION_EVENT && e.state_key === '');
+    if (!enc) return false;
+    // After a restart from a saved sync token the SDK holds no state for quiet rooms, and its sendEvent would send
+    // such a room's messages in clear: the room is made here with its state, and the encryptor set up for it.
+    let room = this.#client.getRoom(roomId);
+    if (!room) {
+      const factory = (this.#client as unknown as { syncApi?: RoomFactory }).syncApi;
+      if (!factory) throw new Error('The Matrix client is not syncing yet.');
+      room = factory.createRoom(roomId);
+      this.#client.store.storeRoom(room);
+    }
+    const map = this.#client.getEventMapper({ preventReEmit: true });
+    room.currentState.setStateEvents(state.map((e) => map(e as never)));
+    await this.#backend().onCryptoEvent(room, map(enc as never));
+    return true;
+  }
+
+  #backend(): CryptoBackend {
+    // getCrypto() is the Rust crypto backend; its encryptEvent is the step sendEvent runs before its PUT.
+    return this.#client.getCrypto() as unknown as CryptoBackend;
+  }
+
+  /** Encrypts one event for the room's members (sharing the room key with their devices as needed). */
+  async encrypt(roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> }> {
+    const room = this.#client.getRoom(roomId);
+    if (!room) throw new Error(`The room ${roomId} is not prepared for encryption.`);
+    const event = new MatrixEvent({ type, content, room_id: roomId, sender: this.#client.getUserId() ?? undefined, event_id: `~${roomId}:${Date.now()}` });
+    await this.#backend().encryptEvent(event, room);
+    return { type: event.getWireType(), content: event.getWireContent() };
+  }
+
+  /** After client.stopClient(): waits for the trust setup to settle, then writes the store one last time. */
+  async close(): Promise<void> {
+    this.#watcher?.stop();
+    // Bounded: a homeserver gone away must not hold the stop; what the setup did not finish, the next start redoes.
+    await Promise.race([this.#trust, new Promise((r) => setTimeout(r, 3000).unref())]);
+    await this.#bc.close();
+  }
+}

@@ -1,0 +1,103 @@
+// The real stack for the chat window's end-to-end test: `agent-room serve` (built dist/) as a child with
+// the protocol-faithful test homeserver, a fresh data folder and an empty home (so no model on this
+// machine is found), and a local download server holding generated GGUF models.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeGguf, type Preset } from '../../../scripts/gguf/model.ts';
+import type { Channel, ReqInput, Res } from '../../../main/common/contract.ts';
+import { repoRoot, startCli, type RunningCli } from '../../support/cli.ts';
+import { DownloadServer } from '../../support/download-server.ts';
+
+/**
+ * Slow enough to watch a reply grow: about 150–250 tokens/s on 1 thread here (the tiny preset runs at
+ * ~3000), 21 MB in f32 so a throttled download shows its progress bar moving.
+ */
+export const SLOW_PRESET: Preset = { layers: 8, embd: 256, ffn: 512, heads: 4, kvHeads: 4, vocab: 360, context: 2048 };
+export const SLOW_FILE = 'qwen-e2e-slow-f32.gguf';
+export const TINY_FILE = 'tiny-chat-f32.gguf';
+
+export interface Stack {
+  /** What serve printed: the chat window with its token in the fragment. */
+  chatUrl: string;
+  origin: string;
+  dataDir: string;
+  downloads: DownloadServer;
+  cli: RunningCli;
+  /** Calls the control API as the chat window does. */
+  api<K extends Channel>(channel: K, request?: ReqInput<K>): Promise<Res<K>>;
+  /** GET on the homeserver's client-server API as the owner. */
+  matrix<T>(path: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+function model(dir: string, name: string, preset: Preset | 'tiny', seed: number): Buffer {
+  const out = join(dir, name);
+  writeGguf({ preset, type: 'f32', seed, out, suppressEos: true, name: name.replace(/\.gguf$/, '') });
+  return readFileSync(out);
+}
+
+export async function startStack(): Promise<Stack> {
+  const work = mkdtempSync(join(tmpdir(), 'agent-room-e2e-'));
+  const dataDir = join(work, 'data');
+  const home = join(work, 'home');
+  const gen = join(work, 'gen');
+  for (const d of [dataDir, home, gen]) mkdirSync(d, { recursive: true });
+  // One inference thread: on 2 cores more threads collapse generation (docs: MEASURED.md).
+  writeFileSync(join(dataDir, 'settings.json'), JSON.stringify({ version: 1, inference: { threads: 1 } }));
+  const downloads = await DownloadServer.start({ [SLOW_FILE]: model(gen, SLOW_FILE, SLOW_PRESET, 7), [TINY_FILE]: model(gen, TINY_FILE, 'tiny', 3) });
+
+  const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0'], {
+    HOME: home,
+    AGENT_ROOM_CONDUIT: join(repoRoot, 'test/support/homeserver/conduit-stand-in.sh'),
+  });
+  let stopped = false;
+  const close = async () => {
+    if (stopped) return;
+    stopped = true;
+    cli.child.kill('SIGTERM');
+    const killer = setTimeout(() => cli.child.kill('SIGKILL'), 5000);
+    await cli.exited;
+    clearTimeout(killer);
+    await downloads.close();
+    rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    const [, chatUrl, origin, token] = await cli.waitFor(/Chat window: ((http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+))/, 30_000);
+    // Every service up (first-run setup made the team): what a person sees a few seconds after start.
+    await cli.waitFor(/"msg":"ready"/, 60_000);
+    const api = async <K extends Channel>(channel: K, request?: ReqInput<K>): Promise<Res<K>> => {
+      const res = await fetch(`${origin}/api/${channel}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: request === undefined ? '' : JSON.stringify(request),
+      });
+      const body = (await res.json()) as { ok: boolean; value?: Res<K>; error?: unknown };
+      if (!body.ok) throw new Error(`${channel}: ${JSON.stringify(body.error)}`);
+      return body.value as Res<K>;
+    };
+    const matrix = async <T>(path: string): Promise<T> => {
+      const session = await api('session.get');
+      const res = await fetch(`${session.homeserverUrl}/_matrix/client/v3${path}`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
+      if (!res.ok) throw new Error(`GET ${path} → ${res.status}`);
+      return (await res.json()) as T;
+    };
+    return { chatUrl: chatUrl!, origin: origin!, dataDir, downloads, cli, api, matrix, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export interface RoomEvent {
+  event_id: string;
+  type: string;
+  sender: string;
+  content: Record<string, unknown>;
+}
+
+/** The newest events of a room, newest first. */
+export async function recentEvents(stack: Stack, roomId: string, limit = 50): Promise<RoomEvent[]> {
+  const { chunk } = await stack.matrix<{ chunk: RoomEvent[] }>(`/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=${limit}`);
+  return chunk;
+}
