@@ -12,6 +12,7 @@ import type { InferenceService } from './inference/inference-service.ts';
 import { BaseService, errorMessage, type Service } from './lifecycle/service.ts';
 import type { Logger } from './logging/logger.ts';
 import type { DataPaths } from './paths.ts';
+import { roomShouldBeEncrypted } from './provisioning/encryption.ts';
 import { ProvisioningService } from './provisioning/provisioner.ts';
 import type { SecretStore } from './settings/secret-store.ts';
 import type { SettingsStore } from './settings/settings-store.ts';
@@ -97,6 +98,9 @@ export class BotsService extends BaseService {
       stateDir: this.o.paths.state,
       logger: this.o.logger,
       ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}),
+      // Rust crypto for every bot unless the person turned encryption off: an encrypted team room needs it, and
+      // so does a direct message from Element (encrypted by default). Unencrypted rooms keep the plain path.
+      ...(provision.encrypted || this.o.settings.get().room.encrypted !== false ? { encryption: { secrets: this.o.secrets } } : {}),
       onModelChange: (botId, model) => {
         this.o.settings.update((s) => ({ ...s, bots: s.bots.map((b) => (b.id === botId ? { ...b, model } : b)) }));
       },
@@ -154,6 +158,7 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
     stateDir: o.paths.state,
     secrets: o.secrets,
     logger: o.logger,
+    encrypt: () => roomShouldBeEncrypted(o.settings.get(), { external: externalUrl !== undefined }),
     ...(o.fetch ? { fetchFn: o.fetch } : {}),
   });
   const bots = o.overrides.bots === false ? undefined : new BotsService(o, provisioning);

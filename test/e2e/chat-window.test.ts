@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot } from '../support/cli.ts';
-import { recentEvents, SLOW_FILE, startStack, TINY_FILE, type RoomEvent, type Stack } from './support/stack.ts';
+import { recentEvents, SLOW_FILE, SLOW_REPLY_TOKENS, startStack, TINY_FILE, type RoomEvent, type Stack } from './support/stack.ts';
 
 const shots = join(repoRoot, 'test-results', 'e2e');
 const FINAL = 'org.agentroom.final';
@@ -63,12 +63,13 @@ describe('chat window on agent-room serve', () => {
     await shot('first-run');
 
     // Nothing leaves this machine in tests: "another model" from the local download server, slowed down.
-    stack.downloads.chunkDelayMs = 12;
+    stack.downloads.chunkDelayMs = 6;
     await page.getByLabel('Another model (hf:, URL or ollama:)').fill(stack.downloads.fileUrl(SLOW_FILE));
     await page.getByRole('button', { name: 'Download', exact: true }).click();
     const bar = page.getByRole('progressbar', { name: /Download of qwen-e2e-slow-f32/ });
-    await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(10);
     const before = Number(await bar.getAttribute('aria-valuenow'));
+    await page.waitForTimeout(250); // the bar's width eases for 0.2 s
     await shot('first-run-download');
     await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => '100')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(before);
 
@@ -97,7 +98,7 @@ describe('chat window on agent-room serve', () => {
   it('writes a mention through autocomplete: a pill and m.mentions as Element sends them', async () => {
     // Long enough to watch: a few seconds of tokens from the slow model.
     const current = await stack.api('settings.get');
-    await stack.api('settings.update', { bots: current.bots.map((b) => ({ ...b, maxTokens: 700 })) });
+    await stack.api('settings.update', { bots: current.bots.map((b) => ({ ...b, maxTokens: SLOW_REPLY_TOKENS })) });
 
     const composer = page.getByRole('textbox', { name: 'Message' });
     await composer.click();
@@ -160,7 +161,7 @@ describe('chat window on agent-room serve', () => {
     const second = botReplies().nth(1);
     await page.getByText('Stopped 1 answer.').waitFor({ timeout: 10_000 });
     await page.getByText('Qwen is thinking…').waitFor({ state: 'detached', timeout: 10_000 });
-    // Stopped well before the 700 tokens the slow model needs a few seconds for.
+    // Stopped well before the slow model's reply would have ended (several seconds).
     expect(Date.now() - t0).toBeLessThan(3000);
     await expect.poll(() => second.getAttribute('data-final'), { timeout: 10_000 }).toBe('true');
     const stopped = (await second.locator('.msg-body').textContent()) ?? '';
@@ -177,6 +178,7 @@ describe('chat window on agent-room serve', () => {
     const bar = page.getByRole('progressbar', { name: new RegExp(TINY_FILE) });
     await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 10_000 }).toBeGreaterThan(0);
     const before = Number(await bar.getAttribute('aria-valuenow'));
+    await page.waitForTimeout(220); // the bar's width eases for 0.2 s
     await shot('models-download');
     await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => '100')) ?? 0), { timeout: 10_000 }).toBeGreaterThan(before);
     const tinyName = TINY_FILE.replace(/\.gguf$/, '');
@@ -215,18 +217,23 @@ describe('chat window on agent-room serve', () => {
     await page.keyboard.type('thanks, *very* clear');
     await page.keyboard.press('Enter');
     await thread.locator('article em', { hasText: 'very' }).waitFor();
-    await page.locator('.chat-main').getByRole('button', { name: /Open thread of Qwen's message, 1 reply/ }).waitFor();
+    // A reply to a bot's message addresses that bot: it answers in the thread.
+    await thread.locator(`article[data-sender="${botUserId}"][data-final="true"]`).nth(1).waitFor({ timeout: 30_000 });
+    await page.locator('.chat-main').getByRole('button', { name: /Open thread of Qwen's message, 2 replies/ }).waitFor();
+    await page.getByText('Qwen is thinking…').waitFor({ state: 'detached' });
     await shot('thread');
     await thread.getByRole('button', { name: 'Close thread' }).click();
   });
 
-  it("shows the status panel with the bot's measured speed, and the settings panel", async () => {
+  it("shows the status panel with the bot's model and replies, and the settings panel", async () => {
     await page.getByRole('button', { name: 'Status' }).click();
     await page.getByRole('heading', { name: 'Status' }).waitFor();
     const { replies } = (await stack.api('status.get')).bots[0]!.stats;
     const row = page.getByRole('row', { name: /^Qwen/ });
     await expect.poll(async () => (await row.getByRole('cell').nth(5).textContent())?.trim(), { timeout: 10_000 }).toBe(String(replies));
-    expect(Number(await row.getByRole('cell').nth(4).textContent())).toBeGreaterThan(0);
+    expect(await row.getByRole('cell').nth(1).textContent()).toBe(TINY_FILE.replace(/\.gguf$/, ''));
+    expect(await row.getByRole('cell').nth(2).textContent()).toBe('idle');
+    await page.getByText('qwen-e2e-slow-f32', { exact: true }).waitFor();
     await shot('status');
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Allow devices on my network (LAN access)').waitFor();

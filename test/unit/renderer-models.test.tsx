@@ -92,7 +92,7 @@ describe('<ModelsPanel>', () => {
     render(<ApiContext.Provider value={api}><Harness onBotsChanged={onBotsChanged} /></ApiContext.Provider>);
     await screen.findByText('tiny');
     fireEvent.click(screen.getByRole('button', { name: 'Use tiny for the selected bot' }));
-    await screen.findByText('Qwen now uses llama:/models/tiny.gguf.');
+    await screen.findByText('Qwen now uses tiny.');
     expect(calls).toContainEqual(['bots.setModel', { botId: 'qwen', model: 'llama:/models/tiny.gguf' }]);
     expect(onBotsChanged).toHaveBeenCalled();
   });

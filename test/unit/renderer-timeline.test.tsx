@@ -25,6 +25,16 @@ describe('projectTimeline', () => {
     expect(t.main[0]!.edited).toBe(true);
   });
 
+  it('marks a reply complete only when its latest edit (or a whole first message) carries the final marker', () => {
+    const final = { 'org.agentroom.final': true };
+    const streaming = projectTimeline([msg('$a', BOT, 'Quick'), edit('$e1', '$a', 'Quicksort picks')]);
+    expect(streaming.main[0]!.final).toBe(false);
+    const done = projectTimeline([msg('$a', BOT, 'Quick'), edit('$e1', '$a', 'Quicksort picks'), { ...edit('$e2', '$a', 'Quicksort picks a pivot.'), content: { ...edit('$e2', '$a', 'Quicksort picks a pivot.').content, ...final } }]);
+    expect(done.main[0]!.final).toBe(true);
+    expect(projectTimeline([msg('$w', BOT, 'Whole answer.', final)]).main[0]!.final).toBe(true);
+    expect(projectTimeline([msg('$p', ME, 'no marker')]).main[0]!.final).toBe(false);
+  });
+
   it('groups thread replies under their root and links replies', () => {
     const t = projectTimeline([
       msg('$root', ME, 'root'),

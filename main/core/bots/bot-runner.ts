@@ -171,10 +171,38 @@ export class BotRunner extends BaseService {
         ),
       )]);
       this.setState({ status: 'running', detail: `${this.workers.length} bots` });
+      this.#resumePending();
     } catch (err) {
       this.#stopAll();
       this.setState({ status: 'failed', error: errorMessage(err), hint: 'Check that the homeserver runs and the bot accounts exist (agent-room serve re-provisions them).' });
       throw err;
+    }
+  }
+
+  /**
+   * Mentions that were queued or half-answered when the app stopped or crashed are routed again, whether
+   * or not the saved sync token still lets the homeserver send them: a reply already begun is finished by
+   * editing it, and the answered-set keeps anything from being answered twice.
+   */
+  #resumePending(): void {
+    for (const w of this.workers) {
+      for (const [eventId, roomId] of w.state.pendingEntries()) {
+        if (this.#seen.has(eventId)) continue;
+        void w.conn
+          .fetchEvent(roomId, eventId)
+          .then((ev) => {
+            if (!ev || this.#stopping || this.#seen.has(eventId)) {
+              if (!ev) w.state.markAnswered(eventId); // redacted or gone: nothing left to answer
+              return;
+            }
+            const view = messageView(ev, this.botUserIds);
+            if (!view) return w.state.markAnswered(eventId);
+            this.#seen.add(ev.event_id);
+            this.#log?.info({ bot: w.account.id, room: roomId, event: eventId }, 'resuming a mention left unanswered at the last stop');
+            return this.#route(w, roomId, ev, view);
+          })
+          .catch((err: unknown) => this.#log?.warn({ bot: w.account.id, event: eventId, err: errorMessage(err) }, 'could not resume a pending mention'));
+      }
     }
   }
 
@@ -322,6 +350,7 @@ export class BotRunner extends BaseService {
       return;
     }
     const key = `${view.triggerId}|${botId}`;
+    t.state.setPending(view.triggerId, roomId);
     const queued = this.queue.enqueue({
       key,
       roomId,

@@ -13,6 +13,8 @@ export interface BotStateData {
   answered: string[];
   /** Mention id → the reply message already sent for it. */
   inProgress: Record<string, string>;
+  /** Mention id → its room, from the moment it is queued until it is answered: a restart re-queues these. */
+  pending: Record<string, string>;
 }
 
 export class StateFileError extends Error {
@@ -49,10 +51,11 @@ export class BotStateStore {
         syncedAt: typeof raw.syncedAt === 'number' ? raw.syncedAt : undefined,
         answered: Array.isArray(raw.answered) ? raw.answered.filter((x) => typeof x === 'string') : [],
         inProgress: raw.inProgress && typeof raw.inProgress === 'object' ? { ...raw.inProgress } : {},
+        pending: raw.pending && typeof raw.pending === 'object' ? { ...raw.pending } : {},
       };
     } catch {
       // Missing or unreadable: start fresh (the history-age rule keeps old mentions unanswered).
-      return { version: 1, answered: [], inProgress: {} };
+      return { version: 1, answered: [], inProgress: {}, pending: {} };
     }
   }
 
@@ -74,8 +77,20 @@ export class BotStateStore {
     return this.#data.inProgress[eventId];
   }
 
+  /** Mentions queued or being answered when the app last stopped or crashed: [eventId, roomId]. */
+  pendingEntries(): Array<[string, string]> {
+    return Object.entries(this.#data.pending);
+  }
+
+  setPending(eventId: string, roomId: string): void {
+    if (this.#data.pending[eventId] === roomId) return;
+    this.#data.pending[eventId] = roomId;
+    this.save();
+  }
+
   markAnswered(eventId: string): void {
     delete this.#data.inProgress[eventId];
+    delete this.#data.pending[eventId];
     if (this.#answered.has(eventId)) return this.save();
     this.#answered.add(eventId);
     this.#data.answered.push(eventId);

@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
 import { describeFailure, ensureAccount, type AccountSession, type MatrixContext } from './accounts.ts';
 import { identiconPng } from './avatar.ts';
+import { ensureOwnerRecovery, ensureRoomEncrypted } from './encryption.ts';
 import { ProvisionError, ProvisionUnreachableError } from './errors.ts';
 import { createTeamRoomRequest, ensureJoined, ensureRemoved, findTeamRoom, syncRoomDetails } from './room.ts';
 import { checkWritable, readProvisionState, writeProvisionState, type ProvisionedBotState, type ProvisionState } from './state.ts';
@@ -33,6 +34,10 @@ export interface ProvisionResult {
   ownerPasswordCreated: boolean;
   /** User ids of bots removed from the room in this run. */
   removedBots: string[];
+  /** Whether the team room is encrypted (the bots then need encryption on). */
+  encrypted: boolean;
+  /** True on the run that made the owner's recovery key: the UI shows it (secret OWNER_RECOVERY_SECRET) once. */
+  ownerRecoveryKeyCreated: boolean;
 }
 
 export interface ProvisionOptions {
@@ -45,6 +50,8 @@ export interface ProvisionOptions {
   fetchFn?: typeof fetch;
   timeoutMs?: number;
   logger?: Logger;
+  /** Encrypt the team room (new rooms from the start, an existing one switched) and set up the owner's keys; see roomShouldBeEncrypted. */
+  encrypt?: boolean;
 }
 
 function serverNameOf(userId: string): string {
@@ -124,11 +131,15 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
 
   let roomId = await step('looking for the team room', () => findTeamRoom(owner.client, owner.userId, previous?.roomId));
   if (!roomId) {
-    roomId = (await step('creating the team room', () => owner.client.createRoom(createTeamRoomRequest(o.settings.room, owner.userId, botUserIds)))).room_id;
-    log?.info({ roomId }, 'created the team room');
+    roomId = (await step('creating the team room', () => owner.client.createRoom(createTeamRoomRequest(o.settings.room, owner.userId, botUserIds, { encrypted: o.encrypt === true })))).room_id;
+    log?.info({ roomId, encrypted: o.encrypt === true }, 'created the team room');
   } else {
     await step('updating the room name and topic', () => syncRoomDetails(owner.client, roomId!, o.settings.room));
+    if (o.encrypt && (await step('turning on encryption in the team room', () => ensureRoomEncrypted(owner.client, roomId!)))) log?.info({ roomId }, 'encryption turned on in the team room');
   }
+  const recovery = o.encrypt
+    ? await step('setting up the owner\'s encryption keys', () => ensureOwnerRecovery({ ctx, ownerLocalpart: o.settings.owner.localpart, stateDir: o.stateDir, ...(log ? { logger: log } : {}) }))
+    : { created: false };
   state.roomId = roomId;
   // Saved before the joins: a failure below must not lose which room is ours.
   await writeProvisionState(o.stateDir, { ...state, bots: [...(previous?.bots.filter((p) => !state.bots.some((b) => b.id === p.id)) ?? []), ...state.bots] });
@@ -152,7 +163,18 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     bots: bots.map((b) => ({ id: b.config.id, userId: b.session.userId, deviceId: b.session.deviceId, accessToken: b.session.accessToken, displayName: b.config.displayName })),
     ownerPasswordCreated: owner.passwordCreated,
     removedBots,
+    encrypted: o.encrypt === true || (await isEncrypted(owner.client, roomId)),
+    ownerRecoveryKeyCreated: recovery.created,
   };
+}
+
+/** An existing room may have been encrypted from elsewhere (Element): the bots need to know either way. */
+async function isEncrypted(client: MatrixClient, roomId: string): Promise<boolean> {
+  try {
+    return typeof (await client.getStateEvent(roomId, 'm.room.encryption', '')).algorithm === 'string';
+  } catch {
+    return false;
+  }
 }
 
 /** Where the homeserver is, known only once the homeserver service has started. */
@@ -161,9 +183,11 @@ export interface HomeserverEndpoint {
   readonly registrationToken: string | undefined;
 }
 
-export interface ProvisioningServiceOptions extends Omit<ProvisionOptions, 'homeserverUrl' | 'registrationToken' | 'settings'> {
+export interface ProvisioningServiceOptions extends Omit<ProvisionOptions, 'homeserverUrl' | 'registrationToken' | 'settings' | 'encrypt'> {
   homeserver: HomeserverEndpoint;
   settings: () => Pick<Settings, 'owner' | 'bots' | 'room'>;
+  /** Read on every run (settings may change): whether the team room should be encrypted. */
+  encrypt?: () => boolean;
 }
 
 /** Provisioning as a Service, started after the homeserver; `result` holds what the bots and the UI need. */
@@ -185,7 +209,8 @@ export class ProvisioningService extends BaseService {
       signal.throwIfAborted();
       const url = this.options.homeserver.url;
       if (!url) throw new ProvisionUnreachableError('(unknown)', 'the homeserver has not started');
-      this.#result = await provision({ ...this.options, homeserverUrl: url, registrationToken: this.options.homeserver.registrationToken, settings: this.options.settings() });
+      const { encrypt, ...rest } = this.options;
+      this.#result = await provision({ ...rest, homeserverUrl: url, registrationToken: this.options.homeserver.registrationToken, settings: this.options.settings(), encrypt: encrypt?.() ?? false });
       this.setState({ status: 'running', detail: this.#result.roomId });
     } catch (err) {
       this.setState({ status: 'failed', error: errorMessage(err), hint: err instanceof ProvisionError ? err.hint : undefined });

@@ -39,7 +39,7 @@ export function teamPowerLevels(ownerId: string, botIds: readonly string[]): Rec
   };
 }
 
-export function createTeamRoomRequest(room: RoomSettings, ownerId: string, botIds: readonly string[]): Parameters<MatrixClient['createRoom']>[0] {
+export function createTeamRoomRequest(room: RoomSettings, ownerId: string, botIds: readonly string[], opts: { encrypted?: boolean } = {}): Parameters<MatrixClient['createRoom']>[0] {
   return {
     preset: 'private_chat' as never,
     visibility: 'private' as never,
@@ -52,6 +52,8 @@ export function createTeamRoomRequest(room: RoomSettings, ownerId: string, botId
       { type: 'm.room.guest_access', state_key: '', content: { guest_access: 'forbidden' } },
       { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
       { type: TEAM_ROOM_MARKER, state_key: '', content: { version: 1 } },
+      // Encrypted from its first message: switching later leaves the history before it in clear on the server.
+      ...(opts.encrypted ? [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] : []),
     ],
   };
 }

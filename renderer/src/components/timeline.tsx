@@ -74,7 +74,7 @@ export function Timeline(props: TimelineProps) {
               client={client}
               sender={senderInfo(msg.sender)}
               quoted={msg.replyTo ? { msg: quotedMsg, senderName: quotedMsg ? senderInfo(quotedMsg.sender).name : 'a message' } : undefined}
-              streaming={Boolean(streamingSenders?.has(msg.sender) && lastBySender.get(msg.sender) === msg.eventId)}
+              streaming={!msg.final && Boolean(streamingSenders?.has(msg.sender) && lastBySender.get(msg.sender) === msg.eventId)}
               onReply={onReply}
               onOpenThread={msg.threadRoot ? undefined : onOpenThread}
               onJumpTo={(id) => scroller.current?.querySelector<HTMLElement>(`[data-event-id="${CSS.escape(id)}"]`)?.focus()}

@@ -34,11 +34,11 @@ export function ModelsPanel({ bots, jobs, onBotsChanged }: { bots: BotInfo[]; jo
       setError(errorText(err));
     }
   };
-  const assign = async (botId: string, model: string) => {
+  const assign = async (botId: string, model: ModelInfo) => {
     setError(undefined);
     try {
-      const bot = await api.bots.setModel({ botId, model });
-      setMessage(`${bot.config.displayName} now uses ${model}.`);
+      const bot = await api.bots.setModel({ botId, model: model.ref });
+      setMessage(`${bot.config.displayName} now uses ${model.name}.`);
       onBotsChanged();
     } catch (err) {
       setError(errorText(err));
@@ -112,7 +112,7 @@ export function ModelsPanel({ bots, jobs, onBotsChanged }: { bots: BotInfo[]; jo
   );
 }
 
-function AssignControl({ model, bots, onAssign }: { model: ModelInfo; bots: BotInfo[]; onAssign: (botId: string, ref: string) => void }) {
+function AssignControl({ model, bots, onAssign }: { model: ModelInfo; bots: BotInfo[]; onAssign: (botId: string, model: ModelInfo) => void }) {
   const eligible = bots.filter((b) => model.local || !b.config.localOnly);
   const [botId, setBotId] = useState(eligible[0]?.config.id ?? '');
   if (eligible.length === 0) return null;
@@ -126,7 +126,7 @@ function AssignControl({ model, bots, onAssign }: { model: ModelInfo; bots: BotI
           </option>
         ))}
       </select>
-      <button type="button" className="button" onClick={() => onAssign(botId, model.ref)} aria-label={`Use ${model.name} for the selected bot`}>
+      <button type="button" className="button" onClick={() => onAssign(botId, model)} aria-label={`Use ${model.name} for the selected bot`}>
         Use
       </button>
     </div>

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { AppStatus } from '../../../main/common/contract.ts';
 import { useApi } from '../hooks/control.ts';
+import { shortModelName } from '../lib/format.ts';
 
 /** How often the open panel refreshes: per-bot numbers change with every reply, without a status event. */
 export const STATUS_REFRESH_MS = 2000;
@@ -53,7 +54,12 @@ export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
           <dl className="facts">
             <dt>Backend</dt><dd>{status.inference.backend}</dd>
             <dt>GPU</dt><dd>{status.inference.gpu ?? 'none (CPU)'}</dd>
-            <dt>Loaded models</dt><dd>{status.inference.loadedModels.length ? status.inference.loadedModels.join(', ') : 'none'}</dd>
+            <dt>Loaded models</dt>
+            <dd>
+              {status.inference.loadedModels.length === 0
+                ? 'none'
+                : status.inference.loadedModels.map((m) => <div key={m} title={m}>{shortModelName(m)}</div>)}
+            </dd>
             <dt>Loop-guard trips</dt><dd data-testid="loop-guard-trips">{status.loopGuardTrips}</dd>
           </dl>
         </div>
@@ -67,7 +73,7 @@ export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
           {status.bots.map((b) => (
             <tr key={b.id}>
               <td>{b.displayName}</td>
-              <td>{b.model}</td>
+              <td title={b.model}>{shortModelName(b.model)}</td>
               <td>{b.lastError ? <span className="error-text">{b.lastError}</span> : b.busy ? 'replying' : 'idle'}</td>
               <td>{b.stats.lastLatencyMs !== undefined ? `${Math.round(b.stats.lastLatencyMs)} ms` : '—'}</td>
               <td>{b.stats.tokensPerSecond !== undefined ? b.stats.tokensPerSecond.toFixed(1) : '—'}</td>

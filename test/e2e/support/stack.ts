@@ -10,10 +10,13 @@ import { repoRoot, startCli, type RunningCli } from '../../support/cli.ts';
 import { DownloadServer } from '../../support/download-server.ts';
 
 /**
- * Slow enough to watch a reply grow: about 150–250 tokens/s on 1 thread here (the tiny preset runs at
- * ~3000), 21 MB in f32 so a throttled download shows its progress bar moving.
+ * Slow enough to watch a reply grow: measured 220 tokens/s on 1 thread on a quiet 2-core machine here
+ * (the tiny preset runs at ~3000; 8 layers of d 256 ran at 470), 42 MB in f32 so a throttled download
+ * shows its progress bar moving.
  */
-export const SLOW_PRESET: Preset = { layers: 8, embd: 256, ffn: 512, heads: 4, kvHeads: 4, vocab: 360, context: 2048 };
+export const SLOW_PRESET: Preset = { layers: 10, embd: 320, ffn: 640, heads: 4, kvHeads: 4, vocab: 360, context: 4096 };
+/** About 4.5 s of streaming at the speed above, longer when the machine is busy. */
+export const SLOW_REPLY_TOKENS = 1000;
 export const SLOW_FILE = 'qwen-e2e-slow-f32.gguf';
 export const TINY_FILE = 'tiny-chat-f32.gguf';
 

@@ -1,0 +1,107 @@
+// Encryption of the team room: whether it should be encrypted (a pure decision on settings), turning it on for a
+// new or existing room, and the owner's cross-signing, recovery key and key backup, set up once by the app.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClientEvent, createClient, MatrixError, type MatrixClient } from 'matrix-js-sdk';
+import { initBotCrypto } from '../crypto/bot-crypto.ts';
+import { recoveryCallbacks, setupOwnerRecovery } from '../crypto/owner-recovery.ts';
+import type { Logger } from '../logging/logger.ts';
+import { OWNER_SECRETS, type MatrixContext } from './accounts.ts';
+import { ProvisionHomeserverError } from './errors.ts';
+
+/** The owner's recovery key (shown to the person once; the chat window opens secret storage with it). */
+export const OWNER_RECOVERY_SECRET = 'crypto.owner.recoveryKey';
+/** The device the app uses once to set up the owner's keys; the chat window keeps its own device. */
+export const OWNER_KEYS_DEVICE = 'AGENTROOMKEYS';
+
+export const ENCRYPTION_STATE = { type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } } as const;
+
+export interface EncryptionInputs {
+  room: { encrypted?: boolean | undefined };
+  homeserver: { mode: 'bundled'; lanAccess: boolean } | { mode: 'external' } | { mode: string; lanAccess?: boolean };
+}
+
+/**
+ * The setting when the person chose; otherwise on as soon as anything but this machine can reach the room:
+ * LAN access to the bundled homeserver, or an external homeserver (`external` covers `serve --homeserver-url`).
+ */
+export function roomShouldBeEncrypted(s: EncryptionInputs, opts: { external?: boolean } = {}): boolean {
+  if (s.room.encrypted !== undefined) return s.room.encrypted;
+  return opts.external === true || s.homeserver.mode === 'external' || (s.homeserver as { lanAccess?: boolean }).lanAccess === true;
+}
+
+/** Turns encryption on in an existing room (never off: the spec does not allow it). True when it was switched now. */
+export async function ensureRoomEncrypted(owner: MatrixClient, roomId: string): Promise<boolean> {
+  try {
+    const content = await owner.getStateEvent(roomId, ENCRYPTION_STATE.type, '');
+    if (typeof content.algorithm === 'string') return false;
+  } catch (err) {
+    if (!(err instanceof MatrixError && err.httpStatus === 404)) throw err;
+  }
+  await owner.sendStateEvent(roomId, ENCRYPTION_STATE.type as never, { ...ENCRYPTION_STATE.content } as never, '');
+  return true;
+}
+
+export interface OwnerKeysOptions {
+  ctx: MatrixContext;
+  ownerLocalpart: string;
+  stateDir: string;
+  logger?: Logger;
+  /** How long the first sync may take; default 30 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Once per owner: cross-signing, secret storage under a recovery key (kept in the secret store) and key backup,
+ * made from a short-lived device of the owner's account (signed in with the owner's password and signed out after).
+ * Returns whether the recovery key was made now, so the app shows it once.
+ */
+export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ created: boolean }> {
+  const { secrets } = o.ctx;
+  if ((await secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
+  const password = await secrets.get(OWNER_SECRETS.password);
+  if (password === undefined) throw new ProvisionHomeserverError('setting up the owner\'s encryption keys', 'the owner\'s password is not in the secret store');
+  const login = await createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn }).loginRequest({
+    type: 'm.login.password',
+    identifier: { type: 'm.id.user', user: o.ownerLocalpart },
+    password,
+    device_id: OWNER_KEYS_DEVICE,
+    initial_device_display_name: 'Agent Room (key setup)',
+  });
+  const storeDir = join(o.stateDir, 'crypto', 'owner-keys');
+  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild: () => quiet };
+  const client = createClient({
+    baseUrl: o.ctx.baseUrl,
+    fetchFn: o.ctx.fetchFn,
+    userId: login.user_id,
+    deviceId: login.device_id,
+    accessToken: login.access_token,
+    logger: quiet,
+    cryptoCallbacks: recoveryCallbacks(secrets, OWNER_RECOVERY_SECRET),
+  });
+  const bc = await initBotCrypto(client, { storeDir, secrets, secretPrefix: 'crypto.owner-keys', password });
+  try {
+    // The device's keys are uploaded by the first sync; cross-signing signs them.
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ProvisionHomeserverError('setting up the owner\'s encryption keys', 'the first sync did not finish in time')), o.timeoutMs ?? 30_000);
+      client.on(ClientEvent.Sync, (state) => {
+        if (state === 'PREPARED') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
+    await ready;
+    const { created } = await setupOwnerRecovery(client, { password, secrets, secretName: OWNER_RECOVERY_SECRET });
+    o.logger?.info({ created }, 'owner cross-signing, recovery key and key backup ready');
+    return { created };
+  } finally {
+    client.stopClient();
+    await bc.close();
+    // The keys live on the homeserver (cross-signing, secret storage, backup); this device has done its job.
+    await client.logout(true).catch((err: unknown) => o.logger?.warn({ err: (err as Error).message }, 'could not sign out the key setup device'));
+    await rm(storeDir, { recursive: true, force: true });
+    await secrets.delete('crypto.owner-keys.storeKey');
+  }
+}
