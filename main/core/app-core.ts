@@ -99,6 +99,8 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
 
+  // Declared before the services that call it; assigned once status() exists.
+  let emitStatus: () => void = () => undefined;
   const matrix = buildMatrixServices({
     paths,
     logger,
@@ -109,6 +111,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     resourcesDir: options.resourcesDir ?? join(import.meta.dirname, '..', '..', 'resources'),
     overrides: options.overrides ?? {},
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    onStatusChange: () => emitStatus(),
   });
 
   // The homeserver may be missing (no Conduit binary yet): the rest still starts and status says why.
@@ -154,8 +157,15 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
       loopGuardTrips: matrix.loopGuardTrips(),
     };
   };
-  host.onChange(() => events.emit('status.changed', status()));
-  settings.onChange((s) => events.emit('settings.changed', s));
+  host.onChange(() => emitStatus());
+  settings.onChange((s) => {
+    events.emit('settings.changed', s);
+    if (!firstRunStatus().firstRun) setup.settle();
+    // Bots, their models and the first-run wait all show in the status.
+    emitStatus();
+  });
+
+  emitStatus = () => events.emit('status.changed', status());
 
   const health = (): Health => {
     const services = host.report();

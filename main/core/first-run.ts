@@ -96,6 +96,13 @@ export class FirstRunService extends BaseService {
     this.setState({ status: 'running', detail: `first run: ${team.reason}` });
   }
 
+  /** The team's models are ready (downloaded or replaced): the status stops talking about the first run. */
+  settle(): void {
+    if (this.reason === undefined || this.state.status !== 'running') return;
+    this.reason = undefined;
+    this.setState({ status: 'running', detail: 'team ready' });
+  }
+
   async stop(): Promise<void> {
     this.setState({ status: 'stopped' });
   }

@@ -25,6 +25,12 @@ export interface MatrixOverrides {
   bots?: boolean | undefined;
 }
 
+/** What the status panel shows per bot, from its last finished reply. */
+interface ReplyStats {
+  lastLatencyMs?: number;
+  tokensPerSecond?: number;
+}
+
 export interface MatrixServicesOptions {
   paths: DataPaths;
   logger: Logger;
@@ -35,6 +41,8 @@ export interface MatrixServicesOptions {
   resourcesDir: string;
   overrides: MatrixOverrides;
   fetch?: typeof fetch;
+  /** Called when something the status shows changed outside the services' states (a reply's stats). */
+  onStatusChange?: () => void;
 }
 
 type Homeserver = (HomeserverSupervisor | ExternalHomeserver) & Service;
@@ -65,6 +73,7 @@ function botInference(inference: InferenceService): BotInference {
 export class BotsService extends BaseService {
   readonly name = 'bots';
   runner: BotRunner | undefined;
+  readonly stats = new Map<string, ReplyStats>();
   #paused = false;
 
   get paused(): boolean {
@@ -106,8 +115,11 @@ export class BotsService extends BaseService {
       },
       onReply: (botId, eventId, outcome) => {
         const bot = this.o.settings.get().bots.find((b) => b.id === botId);
-        const text = (outcome as { text?: string }).text ?? '';
-        this.o.events.emit('bots.replied', { botId, displayName: bot?.displayName ?? botId, roomId: provision.roomId, eventId, preview: text.slice(0, 140) });
+        if (outcome.kind === 'done' && outcome.stats) {
+          this.stats.set(botId, { lastLatencyMs: Math.round(outcome.stats.timeToFirstTokenMs), tokensPerSecond: Math.round(outcome.stats.tokensPerSecond * 10) / 10 });
+        }
+        this.o.events.emit('bots.replied', { botId, displayName: bot?.displayName ?? botId, roomId: provision.roomId, eventId: outcome.kind === 'done' && outcome.replyId ? outcome.replyId : eventId, preview: outcome.text.slice(0, 140) });
+        this.o.onStatusChange?.();
       },
     });
     this.runner = runner;
@@ -120,6 +132,20 @@ export class BotsService extends BaseService {
       throw err;
     }
     this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
+    if (provision.ownerPasswordCreated) await this.#welcome(runner, provision.roomId);
+  }
+
+  /** On the very first start each bot says hello once, so the person sees who is there and how to ask. */
+  async #welcome(runner: BotRunner, roomId: string): Promise<void> {
+    for (const w of runner.workers) {
+      const bot = this.o.settings.get().bots.find((b) => b.id === w.account.id);
+      if (!bot) continue;
+      const model = bot.model.replace(/^llama:/, '').split(/[\\/]/).pop() ?? bot.model;
+      const body = `Hi, I'm ${bot.displayName} (${model}). Mention me with @${w.account.id} and I'll answer here; !help lists the commands.`;
+      await w.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body }).catch((err: unknown) => {
+        this.o.logger.warn({ bot: bot.id, err: errorMessage(err) }, 'could not post the welcome message');
+      });
+    }
   }
 
   async stop(deadlineMs: number): Promise<void> {
@@ -197,7 +223,7 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
       ...(prov ? { userId: prov.userId } : {}),
       model: runner?.model ?? bot.model,
       busy: (runner?.running ?? 0) > 0,
-      stats: { replies: runner?.answered ?? 0 },
+      stats: { replies: runner?.answered ?? 0, ...bots?.stats.get(bot.id) },
     };
   };
 

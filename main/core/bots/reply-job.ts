@@ -1,5 +1,6 @@
 // One bot answering one message: context from the homeserver, a stream from inference, the reply
 // streamed as edits, typing while it works, and an honest last edit when it fails or is stopped.
+import type { GenerationStats } from '../../common/inference-types.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { BotConnection } from './bot-client.ts';
 import { buildContext, type Participant } from './context.ts';
@@ -33,7 +34,7 @@ export interface ReplyJobDeps {
   editsPerSecond: number;
 }
 
-export type ReplyOutcome = { kind: 'done'; text: string; edits: number; replyId: string | undefined } | { kind: 'cancelled' | 'failed' | 'shutdown'; text: string };
+export type ReplyOutcome = { kind: 'done'; text: string; edits: number; replyId: string | undefined; stats?: GenerationStats } | { kind: 'cancelled' | 'failed' | 'shutdown'; text: string };
 
 /** Events of the thread rooted at `root` (the root, its thread messages, and edits/redactions of those). */
 export function threadEvents(events: readonly RawEvent[], root: string): RawEvent[] {
@@ -94,12 +95,14 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
       countTokens: (text) => deps.inference.countTokens(bot, text),
     });
     let finalText: string | undefined;
+    let stats: GenerationStats | undefined;
     let tokens = 0;
     for await (const chunk of deps.inference.chat({ bot, messages, sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens }, signal })) {
       if (signal.aborted) break;
       if (chunk.type === 'text') stream.push(chunk.text);
       else {
         finalText = chunk.text || stream.text;
+        stats = chunk.stats;
         tokens = chunk.stats.promptTokens + chunk.stats.completionTokens;
       }
     }
@@ -108,7 +111,7 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
     await stream.finish(finalText ?? stream.text);
     state.markAnswered(input.trigger.triggerId);
     log?.info({ edits: stream.edits, chars: stream.text.length }, 'reply sent');
-    return { kind: 'done', text: finalText ?? stream.text, edits: stream.edits, replyId: stream.replyId };
+    return { kind: 'done', text: finalText ?? stream.text, edits: stream.edits, replyId: stream.replyId, ...(stats ? { stats } : {}) };
   } catch (err) {
     const reason = signal.aborted ? signal.reason : err;
     if (reason instanceof CancelledError && reason.reason === 'shutdown') {
