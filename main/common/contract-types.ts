@@ -82,6 +82,12 @@ export interface OwnerSession {
   roomId: string;
 }
 
+/** The owner's recovery key (Base58 in groups of four); `created` on the run that made it, so the window shows it once. */
+export interface OwnerRecoveryKey {
+  recoveryKey: string;
+  created: boolean;
+}
+
 /** A bot's settings with what the running app knows about it. */
 export interface BotInfo {
   config: BotConfig;

@@ -11,6 +11,7 @@ import type {
   BotInfo,
   BotReply,
   ModelInfo,
+  OwnerRecoveryKey,
   OwnerSession,
   ProbeResult,
   PullJob,
@@ -31,6 +32,8 @@ export const requestSchemas = {
   'app.info': noRequest,
   'status.get': noRequest,
   'session.get': noRequest,
+  /** The owner's recovery key for secret storage (encrypted rooms): the chat window opens the cross-signing keys and key backup with it. */
+  'session.recoveryKey': noRequest,
   'settings.get': noRequest,
   'settings.update': settingsPatchSchema,
   'bots.list': noRequest,
@@ -54,6 +57,7 @@ export interface Responses {
   'app.info': AppInfo;
   'status.get': AppStatus;
   'session.get': OwnerSession;
+  'session.recoveryKey': OwnerRecoveryKey;
   'settings.get': Settings;
   /** The settings as stored after the patch. */
   'settings.update': Settings;

@@ -18,6 +18,7 @@ import { toContractProbe } from './probe/contract-probe.ts';
 import { FileSecretStore, type SecretStore } from './settings/secret-store.ts';
 import { ConfSettingsStore, type SettingsStore } from './settings/settings-store.ts';
 import { FirstRunService } from './first-run.ts';
+import { OWNER_RECOVERY_SECRET } from './provisioning/encryption.ts';
 import { buildMatrixServices, type MatrixServices, type MatrixOverrides } from './matrix-services.ts';
 
 export interface AppCoreOptions {
@@ -185,6 +186,14 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     'app.info': async () => ({ version, shell: options.shell ?? 'serve', platform: process.platform, dataDir: paths.root }),
     'status.get': async () => status(),
     'session.get': async () => requireRunning(await matrix.ownerSession(), 'The Matrix session'),
+    'session.recoveryKey': async () => {
+      const prov = requireRunning(matrix.provisioning.result, 'The Matrix session');
+      const recoveryKey = await secrets.get(OWNER_RECOVERY_SECRET);
+      if (recoveryKey === undefined) {
+        throw new ControlError('NotFound', 'The owner has no recovery key: the team room is not encrypted.', { hint: 'Turn on room encryption in the settings; the app then makes one.' });
+      }
+      return { recoveryKey, created: prov.ownerRecoveryKeyCreated };
+    },
     'settings.get': async () => settings.get(),
     'settings.update': async (patch) => {
       const next: Settings = applySettingsPatch(settings.get(), patch);

@@ -132,7 +132,8 @@ export class BotsService extends BaseService {
       throw err;
     }
     this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
-    if (provision.ownerPasswordCreated) await this.#welcome(runner, provision.roomId);
+    // In an encrypted room the owner's window has no device yet, so it could never read a welcome sent now.
+    if (provision.ownerPasswordCreated && !provision.encrypted) await this.#welcome(runner, provision.roomId);
   }
 
   /** On the very first start each bot says hello once, so the person sees who is there and how to ask. */

@@ -27,6 +27,7 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'app.info': () => Promise.resolve({ version: '0.1.0', shell: 'desktop', platform: process.platform, dataDir: options.dataDir }),
     'status.get': () => Promise.resolve(status()),
     'session.get': unavailable('The chat session'),
+    'session.recoveryKey': unavailable('The recovery key'),
     'settings.get': () => Promise.resolve(options.settingsStore.get()),
     'settings.update': (patch) => Promise.resolve(options.settingsStore.update((s) => applySettingsPatch(s, patch))),
     'bots.list': () => Promise.resolve([]),

@@ -1,13 +1,15 @@
 // The chat window: finds the control API, starts the owner's Matrix client, applies the theme, and
-// shows first-run setup until the team has a usable model, then the rooms and panels.
-import { useEffect, useState } from 'react';
-import type { MatrixClient } from 'matrix-js-sdk';
+// shows first-run setup until the team has a usable model, then the rooms and panels (and, on the run that made
+// it, the owner's recovery key once).
+import { useEffect, useRef, useState } from 'react';
 import type { AgentRoomApi } from '../../main/common/contract-api.ts';
-import type { AppInfo, OwnerSession } from '../../main/common/contract.ts';
+import type { AppInfo, OwnerRecoveryKey, OwnerSession } from '../../main/common/contract.ts';
 import { ChatView } from './components/chat-view.tsx';
+import { dismissRecoveryKey, RecoveryKeyCard, recoveryKeyDismissed } from './components/recovery-key-card.tsx';
 import { Sidebar, type View } from './components/sidebar.tsx';
 import { ApiContext, errorText, useBots, useJobs, useSettings, useStatus } from './hooks/control.ts';
-import { startMatrixClient } from './matrix/client.ts';
+import { startMatrixClient, type StartedClient } from './matrix/client.ts';
+import { useEncryptionState } from './matrix/use-encryption.ts';
 import { BotsPanel } from './panels/bots-panel.tsx';
 import { FirstRun } from './panels/first-run.tsx';
 import { ModelsPanel } from './panels/models-panel.tsx';
@@ -45,9 +47,15 @@ function Shell({ api }: { api: AgentRoomApi }) {
   const jobs = useJobs();
   const [info, setInfo] = useState<AppInfo>();
   const [session, setSession] = useState<OwnerSession>();
-  const [client, setClient] = useState<MatrixClient>();
   const [error, setError] = useState<string>();
   const [view, setView] = useState<View>();
+  const [started, setStarted] = useState<StartedClient>();
+  const encryption = useEncryptionState(started);
+  const client = started?.client;
+  const [recovery, setRecovery] = useState<OwnerRecoveryKey>();
+  const [recoverySaved, setRecoverySaved] = useState(false);
+  // One client at a time on the crypto store: a restart of the effect waits for the previous client to stop.
+  const clientChain = useRef<Promise<void>>(Promise.resolve());
   useTheme(settings?.ui.theme);
 
   // First run lasts while there is no bot, or while the core says the team waits for a model download.
@@ -87,23 +95,37 @@ function Shell({ api }: { api: AgentRoomApi }) {
 
   useEffect(() => {
     if (!session) return;
-    let stop: (() => void) | undefined;
     let live = true;
-    startMatrixClient(session).then(
-      (started) => {
-        if (!live) return started.stop();
-        stop = started.stop;
-        setError(undefined);
-        setClient(started.client);
-        setView((v) => v ?? { kind: 'room', roomId: session.roomId });
-      },
-      (err: unknown) => live && setError(errorText(err)),
+    let current: StartedClient | undefined;
+    // No recovery key (an unencrypted team, or an older core): the window still reads rooms it has keys for.
+    const recoveryKey = api.session.recoveryKey().then(
+      (r) => r,
+      () => undefined,
     );
+    void recoveryKey.then((r) => {
+      if (!live || !r) return;
+      setRecovery(r);
+      setRecoverySaved(recoveryKeyDismissed(window.localStorage, session.userId));
+    });
+    const run = clientChain.current.then(async () => {
+      if (!live) return;
+      try {
+        current = await startMatrixClient(session, { recoveryKey: () => recoveryKey.then((r) => r?.recoveryKey) });
+      } catch (err) {
+        if (live) setError(errorText(err));
+        return;
+      }
+      if (!live) return current.stop();
+      setError(undefined);
+      setStarted(current);
+      setView((v) => v ?? { kind: 'room', roomId: session.roomId });
+    });
+    clientChain.current = run;
     return () => {
       live = false;
-      stop?.();
+      current?.stop();
     };
-  }, [session]);
+  }, [api, session]);
 
   const running = [...jobs.values()].filter((j) => j.state === 'running' || j.state === 'queued').length;
 
@@ -121,7 +143,16 @@ function Shell({ api }: { api: AgentRoomApi }) {
     <div className="layout">
       <Sidebar client={client} teamRoomId={session.roomId} view={view} onView={setView} downloads={running} />
       <div className="content">
-        {view.kind === 'room' && <ChatView key={view.roomId} client={client} roomId={view.roomId} bots={bots} status={status} />}
+        {recovery?.created && !recoverySaved && (
+          <RecoveryKeyCard
+            recoveryKey={recovery.recoveryKey}
+            onDismiss={() => {
+              dismissRecoveryKey(window.localStorage, session.userId);
+              setRecoverySaved(true);
+            }}
+          />
+        )}
+        {view.kind === 'room' && <ChatView key={view.roomId} client={client} roomId={view.roomId} bots={bots} status={status} encryption={encryption} />}
         {view.kind === 'status' && <StatusPanel status={status} />}
         {view.kind === 'models' && <ModelsPanel bots={bots} jobs={jobs} onBotsChanged={refreshBots} />}
         {view.kind === 'bots' && <BotsPanel settings={settings} bots={bots} />}

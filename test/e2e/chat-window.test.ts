@@ -19,7 +19,8 @@ let roomId: string;
 let botUserId: string;
 const pageErrors: string[] = [];
 const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
-const botReplies = () => page.locator(`.chat-main article[data-sender="${botUserId}"]`);
+// Replies, not the bot's notices (its first-start welcome, command answers).
+const botReplies = () => page.locator(`.chat-main article[data-sender="${botUserId}"]:not([data-msgtype="m.notice"])`);
 const finalReplies = () => page.locator(`.chat-main article[data-sender="${botUserId}"][data-final="true"]`);
 
 /** The event that marked the reply `replyId` complete (its final edit), once the runner sent it. */

@@ -32,6 +32,7 @@ export function fakeHandlers(): CoreHandlers {
     'status.get': () => Promise.resolve(fakeStatus({ botsPaused: paused })),
     'session.get': () =>
       Promise.resolve({ homeserverUrl: 'http://127.0.0.1:6167', userId: '@owner:agent-room.localhost', accessToken: 'tok', deviceId: 'DEV', roomId: '!team:agent-room.localhost' }),
+    'session.recoveryKey': () => Promise.resolve({ recoveryKey: 'EsTc 1234 5678', created: false }),
     'settings.get': () => Promise.resolve(settings),
     'settings.update': (patch) => {
       settings = applySettingsPatch(settings, patch);

@@ -1,5 +1,5 @@
 // A room: header (name, topic, status dot), timeline with edits applied live, typing line, composer,
-// and a thread panel beside it. Reads receipts as the person reads.
+// and a thread panel beside it, a lock in the header of an encrypted room. Reads receipts as the person reads.
 import { useEffect, useMemo, useState } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import type { AppStatus, BotInfo } from '../../../main/common/contract.ts';
@@ -7,8 +7,9 @@ import type { MentionCandidate } from '../lib/autocomplete.ts';
 import { localpart, shortModelName } from '../lib/format.ts';
 import { buildMessageContent, type MessageContent } from '../lib/mention-content.ts';
 import { firstUnreadIndex, messageText, projectTimeline, type DisplayMessage } from '../lib/timeline.ts';
-import { useRoomEvents, useScrollback, useTyping } from '../matrix/hooks.ts';
+import { useRoomEncrypted, useRoomEvents, useScrollback, useTyping } from '../matrix/hooks.ts';
 import { Composer } from './composer.tsx';
+import { LockIcon } from './lock-icon.tsx';
 import type { SenderInfo } from './message.tsx';
 import { StatusDot } from './status-dot.tsx';
 import { Timeline } from './timeline.tsx';
@@ -18,6 +19,25 @@ export interface ChatViewProps {
   roomId: string;
   bots: BotInfo[];
   status?: AppStatus;
+  /** This window's encryption: what failed, and whether this device is cross-signed (trusted by the app's devices). */
+  encryption?: EncryptionState;
+}
+
+export interface EncryptionState {
+  /** Encryption did not start in this window. */
+  error?: string;
+  /** Cross-signing or the key backup could not be set up for this device. */
+  trustError?: string;
+  crossSigned?: boolean;
+}
+
+/** The header's lock: what it says about the room and this device. */
+export function encryptionLabel(encrypted: boolean, state: EncryptionState | undefined): { text: string; title: string; warn: boolean } | undefined {
+  if (!encrypted) return undefined;
+  if (state?.error) return { text: 'Encrypted', title: `End-to-end encrypted, but not readable here: ${state.error}`, warn: true };
+  if (state?.trustError) return { text: 'Encrypted', title: `End-to-end encrypted. This window could not be verified: ${state.trustError}`, warn: true };
+  if (state?.crossSigned) return { text: 'Encrypted', title: 'End-to-end encrypted. This window is a verified device of yours (cross-signed).', warn: false };
+  return { text: 'Encrypted', title: 'End-to-end encrypted. This window is not verified yet.', warn: false };
 }
 
 export function typingLine(names: { name: string; isBot: boolean }[]): string {
@@ -29,10 +49,11 @@ export function typingLine(names: { name: string; isBot: boolean }[]): string {
   return `${names.length} participants are ${verb}…`;
 }
 
-export function ChatView({ client, roomId, bots, status }: ChatViewProps) {
+export function ChatView({ client, roomId, bots, status, encryption }: ChatViewProps) {
   const room = client.getRoom(roomId);
   const me = client.getUserId() ?? '';
-  const events = useRoomEvents(room);
+  const events = useRoomEvents(room, client);
+  const lock = encryptionLabel(useRoomEncrypted(room), encryption);
   const timeline = useMemo(() => projectTimeline(events), [events]);
   const typing = useTyping(client, room);
   const scroll = useScrollback(client, room);
@@ -97,7 +118,16 @@ export function ChatView({ client, roomId, bots, status }: ChatViewProps) {
       <main className="chat-main" aria-label={`Room ${room.name}`}>
         <header className="room-header">
           <div>
-            <h1 className="room-name">{room.name}</h1>
+            <div className="room-title">
+              <h1 className="room-name">{room.name}</h1>
+              {lock && (
+                <span className={`badge badge-e2e${lock.warn ? ' badge-warn' : ''}`} title={lock.title} role="img" aria-label={lock.title} data-testid="room-encrypted">
+                  <span aria-hidden="true">
+                    <LockIcon warn={lock.warn} /> {lock.text}
+                  </span>
+                </span>
+              )}
+            </div>
             {topic && <p className="room-topic">{topic}</p>}
           </div>
           <StatusDot status={status} client={client} />

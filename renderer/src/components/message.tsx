@@ -5,6 +5,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { renderMessageHtml } from '../lib/markdown.ts';
 import { messageText, type DisplayMessage } from '../lib/timeline.ts';
 import { Avatar } from './avatar.tsx';
+import { LockIcon } from './lock-icon.tsx';
 
 export interface SenderInfo {
   name: string;
@@ -30,6 +31,26 @@ function MessageBody({ content }: { content: Record<string, unknown> }) {
   return <div className="msg-body" dangerouslySetInnerHTML={{ __html: html }} />;
 }
 
+/** A message whose keys are missing: matrix-js-sdk decrypts it again when they arrive, and this placeholder goes. */
+function EncryptedPlaceholder({ decryption }: { decryption: DisplayMessage['decryption'] }) {
+  if (decryption === 'pending') return <div className="msg-body msg-utd" role="status">Decrypting…</div>;
+  if (decryption === 'failed') {
+    return (
+      <div className="msg-body msg-utd" title="The keys for this message have not reached this window yet. It shows as soon as they arrive (from the sender or the key backup).">
+        <LockIcon />{' '}Unable to decrypt this message yet: waiting for its keys.
+      </div>
+    );
+  }
+  if (decryption === 'historical') {
+    return (
+      <div className="msg-body msg-utd" title="This message was sent before this window's device could receive its key, and the key is not in your key backup.">
+        <LockIcon />{' '}Unable to decrypt: sent before this window could read the room.
+      </div>
+    );
+  }
+  return <div className="msg-body msg-deleted">Encrypted message (this window cannot decrypt it)</div>;
+}
+
 export const Message = memo(function Message({ msg, sender, quoted, client, streaming, onReply, onOpenThread, onJumpTo }: MessageProps) {
   const time = new Date(msg.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   return (
@@ -38,6 +59,7 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
       data-event-id={msg.eventId}
       data-sender={msg.sender}
       data-final={msg.final || undefined}
+      data-msgtype={typeof msg.content.msgtype === 'string' ? msg.content.msgtype : undefined}
       aria-label={`${sender.name} at ${time}`}
       tabIndex={-1}
     >
@@ -65,7 +87,7 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
         {msg.redacted ? (
           <div className="msg-body msg-deleted">Message deleted</div>
         ) : msg.encrypted ? (
-          <div className="msg-body msg-deleted">Encrypted message (this window cannot decrypt it)</div>
+          <EncryptedPlaceholder decryption={msg.decryption} />
         ) : (
           <MessageBody content={msg.content} />
         )}

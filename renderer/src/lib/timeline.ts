@@ -1,5 +1,6 @@
 // The timeline as shown: edits (m.replace) applied so a streaming reply grows in place, edit events
-// hidden, thread replies grouped under their root, replies linked to the message they quote.
+// hidden, thread replies grouped under their root, replies linked to the message they quote. Encrypted events
+// arrive already decrypted; one whose keys are missing shows as a placeholder until they arrive.
 
 export interface RawEvent {
   eventId: string;
@@ -11,6 +12,13 @@ export interface RawEvent {
   /** Local echo not yet confirmed by the server. */
   pending?: boolean;
   failed?: boolean;
+  /** Sent end-to-end encrypted (whether or not it could be decrypted). */
+  e2e?: boolean;
+  /**
+   * Clear content not available: keys still on their way, decryption failed (waiting for keys), or sent before
+   * this device existed and its key is not in the key backup.
+   */
+  decryption?: 'pending' | 'failed' | 'historical';
 }
 
 export interface DisplayMessage {
@@ -23,7 +31,11 @@ export interface DisplayMessage {
   redacted: boolean;
   pending: boolean;
   failed: boolean;
+  /** Its content cannot be shown: still encrypted (see `decryption`). */
   encrypted: boolean;
+  decryption?: RawEvent['decryption'];
+  /** Sent end-to-end encrypted. */
+  e2e: boolean;
   replyTo?: string;
   threadRoot?: string;
   /** Number of thread replies when this message is a thread root. */
@@ -62,7 +74,8 @@ export function projectTimeline(events: readonly RawEvent[]): ProjectedTimeline 
   const senders = new Map(events.map((e) => [e.eventId, e.sender]));
   for (const ev of events) {
     const target = isEdit(ev);
-    if (!target || ev.redacted) continue;
+    // An edit not decrypted yet has no m.new_content: it must not hide an earlier edit's text meanwhile.
+    if (!target || ev.redacted || ev.decryption) continue;
     if (senders.has(target) && senders.get(target) !== ev.sender) continue;
     const prev = latestEdit.get(target);
     if (!prev || ev.ts >= prev.ts) latestEdit.set(target, ev);
@@ -88,7 +101,9 @@ export function projectTimeline(events: readonly RawEvent[]): ProjectedTimeline 
       redacted: Boolean(ev.redacted),
       pending: Boolean(ev.pending),
       failed: Boolean(ev.failed),
-      encrypted: ev.type === 'm.room.encrypted',
+      encrypted: ev.type === 'm.room.encrypted' && !(newContent && typeof newContent === 'object'),
+      ...(ev.decryption ? { decryption: ev.decryption } : {}),
+      e2e: Boolean(ev.e2e),
       // In a thread, a reply that only falls back to the previous thread event is not a real reply.
       replyTo: typeof inReplyTo?.event_id === 'string' && !(threadRoot && rel?.is_falling_back === true) ? inReplyTo.event_id : undefined,
       threadRoot,

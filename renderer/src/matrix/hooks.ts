@@ -1,27 +1,44 @@
-// React hooks over matrix-js-sdk: rooms, a room's events (re-read on every timeline change, so edits
-// and local echoes show at once), typing members, unread counts, scrollback.
+// React hooks over matrix-js-sdk: rooms, a room's events (re-read on every timeline change and decryption, so
+// edits, local echoes and late room keys show at once), typing members, unread counts, scrollback.
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import {
   ClientEvent,
   Direction,
   EventStatus,
   KnownMembership,
+  MatrixEventEvent,
   RoomEvent,
   RoomMemberEvent,
+  RoomStateEvent,
   type MatrixClient,
   type MatrixEvent,
   type Room,
 } from 'matrix-js-sdk';
 import type { RawEvent } from '../lib/timeline.ts';
 
+function decryptionState(ev: MatrixEvent, failed: boolean): NonNullable<RawEvent['decryption']> {
+  if (!failed) return 'pending';
+  // Sent before this device existed: only the key backup can still bring its key.
+  return String(ev.decryptionFailureReason ?? '').startsWith('HISTORICAL_MESSAGE') ? 'historical' : 'failed';
+}
+
 export function toRawEvent(ev: MatrixEvent): RawEvent {
+  // An encrypted event without clear content (its keys have not arrived, or decryption failed) is shown as
+  // m.room.encrypted with its wire content; m.relates_to stays readable there, so an edit is still known as one.
+  const failed = ev.isDecryptionFailure();
+  const undecrypted = failed || (ev.isEncrypted() && ev.getClearContent() === null);
+  const wire = ev.getWireContent() as Record<string, unknown>;
+  // The original content: the timeline projection applies edits itself, the same way for every source.
+  const clear = undecrypted ? wire : ((ev.getOriginalContent() ?? {}) as Record<string, unknown>);
+  const content = clear['m.relates_to'] === undefined && wire['m.relates_to'] !== undefined ? { ...clear, 'm.relates_to': wire['m.relates_to'] } : clear;
   return {
     eventId: ev.getId() ?? ev.getTxnId() ?? '',
-    type: ev.getType(),
+    type: undecrypted ? 'm.room.encrypted' : ev.getType(),
     sender: ev.getSender() ?? '',
     ts: ev.getTs(),
-    // The original content: the timeline projection applies edits itself, the same way for every source.
-    content: (ev.getOriginalContent() ?? {}) as Record<string, unknown>,
+    content,
+    ...(ev.isEncrypted() ? { e2e: true } : {}),
+    ...(undecrypted ? { decryption: decryptionState(ev, failed) } : {}),
     redacted: ev.isRedacted(),
     pending: ev.status !== null && ev.status !== EventStatus.SENT,
     failed: ev.status === EventStatus.NOT_SENT,
@@ -98,19 +115,36 @@ export function useRooms(client: MatrixClient, teamRoomId: string): RoomSummary[
     .sort((a, b) => Number(b.roomId === teamRoomId) - Number(a.roomId === teamRoomId) || a.name.localeCompare(b.name));
 }
 
-/** The room's loaded events, re-read whenever the timeline, an echo or a redaction changes. */
-export function useRoomEvents(room: Room | null): RawEvent[] {
+/** The room's loaded events, re-read whenever the timeline, an echo, a redaction or a decryption changes. */
+export function useRoomEvents(room: Room | null, client?: MatrixClient): RawEvent[] {
   const subscribe = useCallback(
     (bump: () => void) => {
       if (!room) return () => undefined;
-      return listenAll(room, [RoomEvent.Timeline, RoomEvent.TimelineReset, RoomEvent.LocalEchoUpdated, RoomEvent.Redaction, RoomEvent.RedactionCancelled], bump);
+      const off = listenAll(room, [RoomEvent.Timeline, RoomEvent.TimelineReset, RoomEvent.LocalEchoUpdated, RoomEvent.Redaction, RoomEvent.RedactionCancelled], bump);
+      // A message (or a streaming edit) that arrives encrypted is decrypted after it joined the timeline; a
+      // room key that arrives later (to-device, key backup) decrypts it again: both re-render.
+      const onDecrypted = (ev: MatrixEvent) => {
+        if (ev.getRoomId() === room.roomId) bump();
+      };
+      client?.on(MatrixEventEvent.Decrypted, onDecrypted);
+      return () => {
+        off();
+        client?.off(MatrixEventEvent.Decrypted, onDecrypted);
+      };
     },
-    [room],
+    [room, client],
   );
   const version = useVersion(subscribe);
   void version;
   if (!room) return [];
   return room.getLiveTimeline().getEvents().map(toRawEvent);
+}
+
+/** Whether the room is end-to-end encrypted (its m.room.encryption state); re-read on state changes. */
+export function useRoomEncrypted(room: Room | null): boolean {
+  const subscribe = useCallback((bump: () => void) => (room ? listenAll(room, [RoomStateEvent.Events], bump) : () => undefined), [room]);
+  useVersion(subscribe);
+  return room?.hasEncryptionStateEvent() ?? false;
 }
 
 /** User ids typing in the room, me excluded. */

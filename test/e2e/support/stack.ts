@@ -40,15 +40,34 @@ function model(dir: string, name: string, preset: Preset | 'tiny', seed: number)
   return readFileSync(out);
 }
 
-export async function startStack(): Promise<Stack> {
+/** Writes a generated GGUF into `dir` (e.g. <data>/models) and returns its path. */
+export function generateModel(dir: string, name: string, preset: Preset | 'tiny', seed: number): string {
+  mkdirSync(dir, { recursive: true });
+  model(dir, name, preset, seed);
+  return join(dir, name);
+}
+
+export interface StackOptions {
+  /**
+   * The settings.json serve starts with, made once the data folder exists (a test may put a model there first).
+   * Default: one inference thread and no bot, so first run downloads a model from `downloads`.
+   */
+  settings?: (dirs: { dataDir: string }) => Record<string, unknown>;
+  /** Files the local download server holds; default the slow and the tiny generated models. */
+  downloadFiles?: (gen: string) => Record<string, Buffer>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const work = mkdtempSync(join(tmpdir(), 'agent-room-e2e-'));
   const dataDir = join(work, 'data');
   const home = join(work, 'home');
   const gen = join(work, 'gen');
   for (const d of [dataDir, home, gen]) mkdirSync(d, { recursive: true });
   // One inference thread: on 2 cores more threads collapse generation (docs: MEASURED.md).
-  writeFileSync(join(dataDir, 'settings.json'), JSON.stringify({ version: 1, inference: { threads: 1 } }));
-  const downloads = await DownloadServer.start({ [SLOW_FILE]: model(gen, SLOW_FILE, SLOW_PRESET, 7), [TINY_FILE]: model(gen, TINY_FILE, 'tiny', 3) });
+  const settings = options.settings?.({ dataDir }) ?? { version: 1, inference: { threads: 1 } };
+  writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings));
+  const files = options.downloadFiles?.(gen) ?? { [SLOW_FILE]: model(gen, SLOW_FILE, SLOW_PRESET, 7), [TINY_FILE]: model(gen, TINY_FILE, 'tiny', 3) };
+  const downloads = await DownloadServer.start(files);
 
   const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0'], {
     HOME: home,

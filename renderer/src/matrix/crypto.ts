@@ -1,0 +1,95 @@
+// End-to-end encryption for the chat window: matrix-js-sdk's Rust crypto over the browser's IndexedDB (one store
+// per owner device, so a reload keeps the device and its keys), secret storage opened with the owner's recovery key
+// from the control API, then this device cross-signed with the existing keys and the key backup turned on.
+import type { ICreateClientOpts, MatrixClient } from 'matrix-js-sdk';
+import { decodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
+
+type CryptoCallbacks = NonNullable<ICreateClientOpts['cryptoCallbacks']>;
+
+/** Where the window's crypto store lives; the device id is in the name, so a new device never opens another's store. */
+export function cryptoStorePrefix(userId: string, deviceId: string): string {
+  return `agent-room:${userId}:${deviceId}`;
+}
+
+/**
+ * Secret storage asks for its key here: the recovery key decoded. `getRecoveryKey` is called lazily, so the window
+ * asks the control API only when a secret is actually read.
+ */
+export function recoveryKeyCallbacks(getRecoveryKey: () => Promise<string | undefined>): CryptoCallbacks {
+  return {
+    getSecretStorageKey: async ({ keys }) => {
+      const keyId = Object.keys(keys)[0];
+      const recoveryKey = await getRecoveryKey();
+      if (keyId === undefined || recoveryKey === undefined) return null;
+      return [keyId, new Uint8Array(decodeRecoveryKey(recoveryKey))];
+    },
+  };
+}
+
+export class CryptoStartError extends Error {
+  override readonly name = 'CryptoStartError';
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Rust crypto on, before startClient. The store stays in the browser profile; a reload reopens it. */
+export async function initWindowCrypto(client: MatrixClient): Promise<void> {
+  const userId = client.getUserId();
+  const deviceId = client.getDeviceId();
+  if (!userId || !deviceId) throw new CryptoStartError('The session has no user or device id.', 'Restart Agent Room: it issues a fresh session.');
+  try {
+    await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: cryptoStorePrefix(userId, deviceId) });
+  } catch (err) {
+    throw new CryptoStartError(
+      `Encryption could not start in this window: ${(err as Error).message}`,
+      'Encrypted rooms stay unreadable here. Reload the window; if it repeats, clear this site\'s data in the browser.',
+      { cause: err },
+    );
+  }
+}
+
+export interface TrustResult {
+  /** This device is signed by the owner's self-signing key (other devices of the app trust it). */
+  crossSigned: boolean;
+  /** The key backup version this device reads and writes, or null. */
+  backupVersion: string | null;
+}
+
+/**
+ * After the first sync: cross-signs this device with the owner's keys from secret storage (never makes new keys:
+ * the provisioner made them) and turns on the key backup with its key from secret storage, so history sent before
+ * this device existed can be read. Does nothing when the account has no secret storage (an unencrypted team).
+ */
+export async function establishOwnerTrust(client: MatrixClient): Promise<TrustResult> {
+  const crypto = client.getCrypto();
+  if (!crypto) return { crossSigned: false, backupVersion: null };
+  const secretStorage = client.secretStorage;
+  const userId = client.getUserId() ?? '';
+  if (await secretStorage.isStored('m.cross_signing.master')) {
+    // The private keys import only against the public identity, which a new device has not queried yet.
+    await crypto.userHasCrossSigningKeys(userId, true);
+    // bootstrapCrossSigning would make new keys when none are found: only call it when secret storage holds them.
+    await crypto.bootstrapCrossSigning({});
+  }
+  if (await secretStorage.isStored('m.megolm_backup.v1')) {
+    await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
+  }
+  const check = await crypto.checkKeyBackupAndEnable();
+  return { crossSigned: await ownDeviceCrossSigned(client), backupVersion: check?.backupInfo.version ?? null };
+}
+
+/**
+ * Whether this device carries the owner's self-signing signature, as this device knows it: right after signing, that
+ * is only known once the next sync reports the owner's keys changed and they are queried again (DevicesUpdated).
+ */
+export async function ownDeviceCrossSigned(client: MatrixClient): Promise<boolean> {
+  const crypto = client.getCrypto();
+  if (!crypto) return false;
+  const status = await crypto.getDeviceVerificationStatus(client.getUserId() ?? '', client.getDeviceId() ?? '');
+  return status?.crossSigningVerified ?? false;
+}

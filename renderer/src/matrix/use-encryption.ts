@@ -1,0 +1,37 @@
+// The window's encryption state for the header's lock: whether crypto started, whether cross-signing and the key
+// backup were set up, and whether this device is cross-signed (re-read whenever the owner's devices are re-queried).
+import { useEffect, useState } from 'react';
+import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/CryptoEvent.js';
+import type { EncryptionState } from '../components/chat-view.tsx';
+import { errorText } from '../hooks/control.ts';
+import type { StartedClient } from './client.ts';
+import { ownDeviceCrossSigned } from './crypto.ts';
+
+export function useEncryptionState(started: StartedClient | undefined): EncryptionState | undefined {
+  const [state, setState] = useState<EncryptionState>();
+  useEffect(() => {
+    if (!started) return;
+    let live = true;
+    const { client } = started;
+    setState(started.cryptoError ? { error: errorText(started.cryptoError) } : {});
+    const recheck = () => {
+      ownDeviceCrossSigned(client).then(
+        (crossSigned) => live && setState((s) => (s?.crossSigned === crossSigned ? s : { ...s, crossSigned })),
+        () => undefined,
+      );
+    };
+    started.trust.then(
+      (t) => live && setState((s) => ({ ...s, crossSigned: t.crossSigned })),
+      (err: unknown) => live && setState((s) => ({ ...s, trustError: errorText(err) })),
+    );
+    // The signature made by the trust setup shows here once the sync reports the owner's keys changed.
+    client.on(CryptoEvent.DevicesUpdated, recheck);
+    client.on(CryptoEvent.KeysChanged, recheck);
+    return () => {
+      live = false;
+      client.off(CryptoEvent.DevicesUpdated, recheck);
+      client.off(CryptoEvent.KeysChanged, recheck);
+    };
+  }, [started]);
+  return state;
+}
