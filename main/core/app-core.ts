@@ -12,7 +12,7 @@ import type { ServiceState } from './lifecycle/service.ts';
 import type { Logger } from './logging/logger.ts';
 import type { DataPaths } from './paths.ts';
 import { planInference, type InferencePlan } from './probe/plan.ts';
-import { probeHardware } from './probe/probe.ts';
+import { probeWithCache } from './probe/probe-cache.ts';
 import type { HardwareReport } from './probe/report.ts';
 import { toContractProbe } from './probe/contract-probe.ts';
 import { FileSecretStore, type SecretStore } from './settings/secret-store.ts';
@@ -78,7 +78,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   let probed: Promise<{ report: HardwareReport; plan: InferencePlan }> | undefined;
   const getPlan = (refresh = false) => {
     if (!probed || refresh) {
-      probed = (options.probe ?? (() => probeHardware()))().then((report) => {
+      probed = (options.probe ?? (() => probeWithCache(join(paths.state, 'probe.json'), { refresh })))().then((report) => {
         const inf = settings.get().inference;
         return { report, plan: planInference(report, { preferOllama: inf.preferOllama, threads: inf.threads, maxLoadedModels: inf.maxLoadedModels, memoryBudgetMiB: inf.memoryBudgetMiB }) };
       });

@@ -2,6 +2,7 @@
 // gateway, the tray, notifications, start at login, and a quit that waits for every service.
 import { join } from 'node:path';
 import { app, session, shell } from 'electron';
+import { chatCsp } from '../common/chat-csp.ts';
 import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
 import { ControlError } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
@@ -16,7 +17,8 @@ import { createElectronSecretStore } from './secret-store-electron.ts';
 import { ElectronSettingsStore } from './settings-adapter.ts';
 import { TrayController } from './tray.ts';
 import type { TrayAction } from './tray-menu.ts';
-import { installSessionPolicy, rendererCsp } from './web-security.ts';
+import { registerAppScheme, serveAppProtocol } from './app-protocol.ts';
+import { installSessionPolicy } from './web-security.ts';
 import { ChatWindow, type ChatPage } from './windows.ts';
 
 export interface DesktopAppOptions {
@@ -53,8 +55,10 @@ export class DesktopApp {
   /** Returns false when another instance holds the lock (this one then quits). */
   async run(): Promise<boolean> {
     if (!acquireSingleInstance(() => this.#focus())) return false;
-    // Before ready: every renderer, present and future, runs sandboxed.
+    // Before ready: every renderer, present and future, runs sandboxed; app:// is privileged (Electron
+    // accepts both only now).
     app.enableSandbox();
+    registerAppScheme();
     await app.whenReady();
     await this.#startShell();
     return true;
@@ -85,8 +89,11 @@ export class DesktopApp {
     quitGuard.install();
 
     const ui = settingsStore.get().ui;
+    // One policy for every response: app:// answers carry it and the session header sets it on the dev server's.
     const devServerUrl = 'url' in o.page ? o.page.url : undefined;
-    installSessionPolicy(session.defaultSession, () => rendererCsp({ devServerUrl, homeserverUrl: this.#status?.homeserver.mode === 'external' ? this.#status.homeserver.url : undefined }));
+    const csp = () => chatCsp({ devServerUrl, homeserverUrls: this.#homeserverUrls(settingsStore.get()) });
+    installSessionPolicy(session.defaultSession, csp);
+    if ('rendererDir' in o.page) serveAppProtocol({ rootDir: o.page.rendererDir, csp, logger });
 
     const notifier = new ReplyNotifier({
       isWindowSeen: () => !!this.window?.isVisible() && this.window.isFocused(),
@@ -98,6 +105,7 @@ export class DesktopApp {
       page: o.page,
       settings: settingsStore,
       isQuitting: () => quitGuard.quitting,
+      logger,
       onVisibilityChange: (visible) => {
         if (visible) notifier.seen();
       },
@@ -130,6 +138,12 @@ export class DesktopApp {
     this.#updateTray(settingsStore.get());
 
     core.host.start().catch((err: unknown) => logger.error({ err: String(err) }, 'the core did not start; the tray shows what failed'));
+  }
+
+  /** Homeservers beyond loopback the page may reach: the external one from settings (known before status), and the status's URLs. */
+  #homeserverUrls(settings: Settings): string[] {
+    const hs = this.#status?.homeserver;
+    return [settings.homeserver.mode === 'external' ? settings.homeserver.url : undefined, hs?.url, hs?.lanUrl].filter((u): u is string => !!u);
   }
 
   #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, 'app.openDataFolder' | 'app.openLogsFolder'> {

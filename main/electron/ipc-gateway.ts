@@ -23,6 +23,7 @@ import { isAppUrl } from './web-security.ts';
 export interface TrustedPage {
   webContentsId: number;
   mainFrame: WebFrameMain;
+  /** The URL the window loaded: app://agent-room/index.html, or the dev server's page in development. */
   appUrl: string;
 }
 
@@ -44,6 +45,7 @@ export function senderRefusal(event: SenderFacts, trusted: TrustedPage | undefin
   if (!frame) return 'the calling frame is gone';
   // Identity with mainFrame is the check that counts; parent === null guards against a stale cache.
   if (frame !== trusted.mainFrame || frame.parent !== null) return 'the call came from a subframe';
+  // Our origin only (app://agent-room): file:, http(s) and other custom schemes are never the app.
   if (!isAppUrl(frame.url, trusted.appUrl)) return `the page ${safeUrl(frame.url)} is not the app`;
   return undefined;
 }

@@ -24,7 +24,8 @@ const desktop = new DesktopApp({
   dataDir: defaultDataDir(),
   resourcesDir: app.isPackaged ? process.resourcesPath : join(dist, '..', 'resources'),
   preloadPath: join(dist, 'preload', 'preload.cjs'),
-  page: devServerUrl ? { url: devServerUrl } : { file: join(dist, 'renderer', 'index.html') },
+  // The built page is served as app://agent-room from dist/renderer (inside app.asar when packaged).
+  page: devServerUrl ? { url: devServerUrl } : { rendererDir: join(dist, 'renderer') },
   createLogger: (logDir) => createLogger({ logDir, name: 'app', console: !app.isPackaged }),
   platform: process.platform,
   argv: process.argv,

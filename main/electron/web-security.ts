@@ -1,52 +1,19 @@
-// What the chat window may load, reach and open: the CSP, navigation and window.open rules, permissions.
-// Pure rule functions first (tested without Electron), then the one function that wires them to a session.
+// What the chat window may reach and open: navigation and window.open rules, permissions, and the CSP
+// header (the policy itself is chatCsp in main/common). Pure rule functions first (tested without
+// Electron), then the functions that wire them to a window and a session.
 import type { Session, WebContents } from 'electron';
 
-export interface CspOptions {
-  /** The Vite dev server in development (adds its origin and HMR socket, and inline styles Vite injects). */
-  devServerUrl?: string;
-  /** An external homeserver's URL, when settings use one (the bundled one is on loopback). */
-  homeserverUrl?: string;
-}
-
 /**
- * The policy the renderer runs under. The packaged page is file://, where response headers do not
- * apply, so renderer/index.html must carry the same policy as a meta tag (rendererCsp() with no options);
- * the header set by installCsp covers the dev server. 'wasm-unsafe-eval' allows WebAssembly compilation
- * only (matrix-sdk-crypto-wasm for encrypted rooms), never eval().
+ * True when url is on the app's own origin (app://agent-room, or the dev server's origin): the only place
+ * the window may be and the only page that may call the gateway. Compared as scheme and host, not as
+ * URL.origin, which Node gives as "null" for every custom scheme. file: is never the app.
  */
-export function rendererCsp(options: CspOptions = {}): string {
-  const extra = (...urls: Array<string | undefined>) => urls.filter((u): u is string => !!u).map((u) => new URL(u).origin);
-  const dev = options.devServerUrl ? new URL(options.devServerUrl) : undefined;
-  const devWs = dev ? `${dev.protocol === 'https:' ? 'wss' : 'ws'}://${dev.host}` : undefined;
-  const homeserver = extra(options.homeserverUrl);
-  const connect = ["'self'", 'http://127.0.0.1:*', 'http://localhost:*', 'ws://127.0.0.1:*', ...homeserver, ...extra(options.devServerUrl), ...(devWs ? [devWs] : [])];
-  if (!options.homeserverUrl) connect.push('https:', 'wss:');
-  const self = ["'self'", ...extra(options.devServerUrl)];
-  return [
-    "default-src 'none'",
-    `script-src ${[...self, "'wasm-unsafe-eval'"].join(' ')}`,
-    `style-src ${[...self, ...(dev ? ["'unsafe-inline'"] : [])].join(' ')}`,
-    `img-src ${[...self, 'data:', 'blob:', 'http://127.0.0.1:*', ...homeserver].join(' ')}`,
-    `media-src ${[...self, 'blob:', 'http://127.0.0.1:*', ...homeserver].join(' ')}`,
-    `font-src ${[...self, 'data:'].join(' ')}`,
-    `connect-src ${[...new Set(connect)].join(' ')}`,
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-src 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
-/** True when url is the app's own page (same file, or the dev server's origin): the only place the window may be. */
 export function isAppUrl(url: string, appUrl: string): boolean {
   try {
     const target = new URL(url);
     const app = new URL(appUrl);
-    if (app.protocol === 'file:') return target.protocol === 'file:' && target.pathname === app.pathname;
-    return target.origin === app.origin;
+    if (target.protocol === 'file:' || app.protocol === 'file:' || !app.host) return false;
+    return target.protocol === app.protocol && target.host.toLowerCase() === app.host.toLowerCase();
   } catch {
     return false;
   }
@@ -88,7 +55,10 @@ export function guardNavigation(contents: WebContents, options: GuardOptions): v
   });
 }
 
-/** Sets the CSP header on every response of the session (dev server; file:// uses the meta tag) and denies permissions. */
+/**
+ * Sets the CSP header on every response of the session (the dev server's pages; app:// responses carry the
+ * same policy from the protocol handler) and grants only the permissions above.
+ */
 export function installSessionPolicy(session: Session, csp: () => string): void {
   session.webRequest.onHeadersReceived((details, callback) => {
     const headers = { ...details.responseHeaders };

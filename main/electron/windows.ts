@@ -3,6 +3,7 @@
 import { BrowserWindow, screen, shell } from 'electron';
 import type { Settings } from '../common/settings-schema.ts';
 import type { SettingsStore } from '../core/settings/settings-store.ts';
+import { APP_PAGE_URL } from './app-protocol.ts';
 import { guardNavigation } from './web-security.ts';
 
 export type WindowBounds = Settings['ui']['window'];
@@ -22,7 +23,11 @@ export function restoreBounds(saved: WindowBounds, workAreas: Rect[]): WindowBou
   return visible ? { x, y, width, height } : { width, height };
 }
 
-export type ChatPage = { file: string } | { url: string };
+/**
+ * Where the page comes from: the built files under rendererDir, served as app://agent-room (never file://,
+ * whose opaque origin breaks the crypto wasm fetch and IndexedDB), or a dev server's URL in development.
+ */
+export type ChatPage = { rendererDir: string } | { url: string };
 
 export interface ChatWindowOptions {
   preloadPath: string;
@@ -33,6 +38,7 @@ export interface ChatWindowOptions {
   /** Called when the window shows or hides (notifications and the badge depend on it). */
   onVisibilityChange?: (visible: boolean) => void;
   saveDelayMs?: number;
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 export class ChatWindow {
@@ -41,10 +47,10 @@ export class ChatWindow {
 
   constructor(private readonly options: ChatWindowOptions) {}
 
-  /** The page's URL as loaded: the origin the IPC gateway accepts. */
+  /** The page's URL as loaded: its origin is the one the IPC gateway and the navigation guard accept. */
   get appUrl(): string {
     const page = this.options.page;
-    return 'url' in page ? page.url : new URL(`file://${page.file.replace(/\\/g, '/').replace(/^([A-Za-z]):/, '/$1:')}`).href;
+    return 'url' in page ? page.url : APP_PAGE_URL;
   }
 
   get window(): BrowserWindow | undefined {
@@ -102,8 +108,8 @@ export class ChatWindow {
     win.on('hide', () => this.options.onVisibilityChange?.(false));
     win.on('focus', () => this.options.onVisibilityChange?.(true));
     for (const event of ['resize', 'move'] as const) win.on(event as 'resize', () => this.#scheduleSave());
-    const page = this.options.page;
-    void ('url' in page ? win.loadURL(page.url) : win.loadFile(page.file));
+    // A failed load rejects (ERR_ABORTED on a quick reload too): log it rather than leave it unhandled.
+    win.loadURL(this.appUrl).catch((err: unknown) => this.options.logger?.warn({ url: this.appUrl, err: String(err) }, 'the chat window did not load'));
     return win;
   }
 

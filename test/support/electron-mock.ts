@@ -18,7 +18,9 @@ export class MockWebFrame {
   get origin(): string {
     try {
       const u = new URL(this.url);
-      return u.protocol === 'file:' ? 'file://' : u.origin;
+      if (u.protocol === 'file:') return 'file://';
+      // Node gives "null" for custom schemes; Chromium gives a registered standard scheme a tuple origin.
+      return u.origin === 'null' && u.host ? `${u.protocol}//${u.host}` : u.origin;
     } catch {
       return 'null';
     }
@@ -314,6 +316,34 @@ function createState() {
     listenerCount: (channel: string) => rendererListeners.get(channel)?.size ?? 0,
   };
 
+  type ProtocolHandler = (request: Request) => Response | Promise<Response>;
+  const protocol = {
+    privileged: [] as Array<{ scheme: string; privileges?: Record<string, boolean> }>,
+    handlers: new Map<string, ProtocolHandler>(),
+    // Like Electron: privileges only before ready, handlers only after.
+    registerSchemesAsPrivileged: (schemes: Array<{ scheme: string; privileges?: Record<string, boolean> }>) => {
+      if (appApi.isReady()) throw new Error('protocol.registerSchemesAsPrivileged should be called before app is ready');
+      protocol.privileged.push(...schemes);
+    },
+    handle: (scheme: string, handler: ProtocolHandler) => {
+      if (!appApi.isReady()) throw new Error('The protocol module can not be used before app is ready');
+      if (protocol.handlers.has(scheme)) throw new Error(`Failed to register protocol: ${scheme}`);
+      protocol.handlers.set(scheme, handler);
+    },
+    unhandle: (scheme: string) => void protocol.handlers.delete(scheme),
+    isProtocolHandled: (scheme: string) => protocol.handlers.has(scheme),
+    /** Test helper: what the page gets for url (initiatorOrigin as Electron sets it for web content's requests). */
+    request: async (url: string, init: RequestInit & { initiatorOrigin?: string } = {}): Promise<Response> => {
+      const scheme = new URL(url).protocol.slice(0, -1);
+      const handler = protocol.handlers.get(scheme);
+      if (!handler) throw new Error(`net::ERR_UNKNOWN_URL_SCHEME (${scheme})`);
+      const { initiatorOrigin, ...rest } = init;
+      const request = new Request(url, rest);
+      if (initiatorOrigin !== undefined) Object.defineProperty(request, 'initiatorOrigin', { value: initiatorOrigin });
+      return handler(request);
+    },
+  };
+
   const screen = {
     displays: [{ id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1040 } }],
     getAllDisplays: () => screen.displays,
@@ -325,6 +355,7 @@ function createState() {
     ipcMain,
     safeStorage,
     shell,
+    protocol,
     session: { defaultSession },
     contextBridge: { exposeInMainWorld: (key: string, api: unknown) => void (exposed[key] = api) },
     exposed,
@@ -372,6 +403,9 @@ export function electronModule(): Record<string, unknown> {
     },
     get session() {
       return electronMock.session;
+    },
+    get protocol() {
+      return electronMock.protocol;
     },
     get contextBridge() {
       return electronMock.contextBridge;

@@ -9,7 +9,7 @@ import { MockWebContents, electronMock, resetElectronMock } from '../support/ele
 import { fakeDesktopHandlers, fakeStatus } from '../support/contract-fake-handlers.ts';
 import type { AgentRoomApi } from '../../main/common/contract-api.ts';
 
-const APP_URL = 'file:///opt/agent-room/resources/app.asar/dist/renderer/index.html';
+const APP_URL = 'app://agent-room/index.html';
 
 function setup(handlers: Handlers = fakeDesktopHandlers()) {
   const contents = new MockWebContents();
@@ -38,7 +38,7 @@ describe('IpcGateway', () => {
     expect(await electronMock.ipcMain.invoke(ipcChannelName('app.openLogsFolder'), ours)).toEqual({ ok: true, value: { opened: '/tmp/data/logs' } });
   });
 
-  it('refuses a foreign webContents, a subframe and a foreign origin, without running the handler', async () => {
+  it('refuses a foreign webContents, a subframe and any origin but app://agent-room, without running the handler', async () => {
     const handlers = fakeDesktopHandlers();
     const spy = vi.spyOn(handlers, 'session.get');
     const { contents, warnings } = setup(handlers);
@@ -59,11 +59,25 @@ describe('IpcGateway', () => {
       ok: false,
       error: { code: 'Forbidden', message: 'Refused: the page https://evil.example/phish is not the app.' },
     });
-    // Another file:// page is not our page either.
-    contents.mainFrame.url = 'file:///tmp/downloaded.html';
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('session.get'), { sender: contents, senderFrame: contents.mainFrame })).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+    // Our origin is app://agent-room: file:// pages (the built files opened directly), loopback http
+    // (the homeserver or serve's page), other hosts and other schemes are not the app.
+    const foreignPages = [
+      'file:///opt/agent-room/resources/app.asar/dist/renderer/index.html',
+      'file:///tmp/downloaded.html',
+      'http://127.0.0.1:8008/_matrix/client',
+      'http://localhost:7071/',
+      'app://other-host/index.html',
+      'evil://agent-room/index.html',
+    ];
+    for (const url of foreignPages) {
+      contents.mainFrame.url = url;
+      expect(await electronMock.ipcMain.invoke(ipcChannelName('session.get'), { sender: contents, senderFrame: contents.mainFrame }), url).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+    }
     expect(spy).not.toHaveBeenCalled();
-    expect(warnings.length).toBe(5);
+    expect(warnings.length).toBe(4 + foreignPages.length);
+    // Any path or fragment on our origin is our page.
+    contents.mainFrame.url = 'app://agent-room/index.html#/room/!abc';
+    expect(await electronMock.ipcMain.invoke(ipcChannelName('status.get'), { sender: contents, senderFrame: contents.mainFrame })).toMatchObject({ ok: true });
   });
 
   it('refuses everything while no window exists', async () => {

@@ -1,6 +1,6 @@
 // The desktop shell against the shared electron mock: window security and close-to-tray, the tray
 // controller, notifications and badge, start at login, the CSP, and the whole app started and quit.
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -11,7 +11,8 @@ import { LoginItems, launchedHidden, xdgAutostartEntry } from '../../main/electr
 import { ReplyNotifier } from '../../main/electron/notifications.ts';
 import { createPlaceholderCore } from '../../main/electron/placeholder-core.ts';
 import { TrayController, trayImagePath } from '../../main/electron/tray.ts';
-import { isAppUrl, isExternalWebUrl, rendererCsp } from '../../main/electron/web-security.ts';
+import { isAppUrl, isExternalWebUrl } from '../../main/electron/web-security.ts';
+import { chatCsp } from '../../main/common/chat-csp.ts';
 import { ChatWindow, restoreBounds } from '../../main/electron/windows.ts';
 import { ElectronSettingsStore } from '../../main/electron/settings-adapter.ts';
 import { MockBrowserWindow, MockNotification, MockTray, electronMock, resetElectronMock } from '../support/electron-mock.ts';
@@ -28,7 +29,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('chat window', () => {
   function open(quitting = false) {
     const settings = new ElectronSettingsStore({ dataDir: dir, logger });
-    const win = new ChatWindow({ preloadPath: '/app/dist/preload/preload.cjs', page: { file: '/app/dist/renderer/index.html' }, settings, isQuitting: () => quitting, saveDelayMs: 0 });
+    const win = new ChatWindow({ preloadPath: '/app/dist/preload/preload.cjs', page: { rendererDir: '/app/dist/renderer' }, settings, isQuitting: () => quitting, saveDelayMs: 0 });
     win.create(true);
     return { settings, win, bw: MockBrowserWindow.all[0]! };
   }
@@ -36,8 +37,9 @@ describe('chat window', () => {
   it('is sandboxed, context-isolated and without Node', () => {
     const { bw, win } = open();
     expect(bw.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false, preload: '/app/dist/preload/preload.cjs' });
-    expect(bw.loaded.file).toBe('/app/dist/renderer/index.html');
-    expect(win.appUrl).toBe('file:///app/dist/renderer/index.html');
+    // Never file:// (an opaque origin): the privileged app:// scheme, served from the renderer folder.
+    expect(bw.loaded).toEqual({ url: 'app://agent-room/index.html' });
+    expect(win.appUrl).toBe('app://agent-room/index.html');
   });
 
   it('denies window.open and navigation; web links open in the system browser', () => {
@@ -51,7 +53,9 @@ describe('chat window', () => {
     };
     expect(nav('https://evil.example/')).toBe(true);
     expect(nav('javascript:alert(1)')).toBe(true);
-    expect(nav('file:///app/dist/renderer/index.html#/room')).toBe(false);
+    expect(nav('app://agent-room/index.html#/room')).toBe(false);
+    expect(nav('file:///app/dist/renderer/index.html')).toBe(true);
+    expect(nav('app://other-host/index.html')).toBe(true);
     expect(electronMock.shell.external).toEqual(['https://example.org/a', 'https://evil.example/']);
   });
 
@@ -85,23 +89,18 @@ describe('chat window', () => {
 });
 
 describe('web security rules', () => {
-  it('the CSP is strict and names the dev server only in development', () => {
-    const csp = rendererCsp();
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'");
-    expect(csp).toContain("object-src 'none'");
-    expect(csp).not.toContain('unsafe-inline');
-    expect(csp).not.toContain("'unsafe-eval'");
-    const dev = rendererCsp({ devServerUrl: 'http://localhost:5173/' });
-    expect(dev).toContain('ws://localhost:5173');
-    expect(rendererCsp({ homeserverUrl: 'https://matrix.example.org/' })).toContain('connect-src \'self\' http://127.0.0.1:* http://localhost:* ws://127.0.0.1:* https://matrix.example.org');
-  });
+  // The CSP itself (chatCsp) is tested with the app:// protocol in electron-app-protocol.test.ts.
   it.each([
-    ['file:///app/index.html#x', 'file:///app/index.html', true],
-    ['file:///other.html', 'file:///app/index.html', false],
+    ['app://agent-room/index.html#/room', 'app://agent-room/index.html', true],
+    ['app://agent-room/assets/x.js', 'app://agent-room/index.html', true],
+    ['app://other/index.html', 'app://agent-room/index.html', false],
+    ['evil://agent-room/index.html', 'app://agent-room/index.html', false],
+    ['file:///app/index.html', 'app://agent-room/index.html', false],
+    ['file:///app/index.html', 'file:///app/index.html', false],
+    ['http://127.0.0.1:8008/', 'app://agent-room/index.html', false],
     ['http://localhost:5173/room', 'http://localhost:5173/', true],
     ['http://localhost:5174/', 'http://localhost:5173/', false],
-    ['not a url', 'file:///app/index.html', false],
+    ['not a url', 'app://agent-room/index.html', false],
   ])('isAppUrl(%s, %s) = %s', (url, app, ok) => expect(isAppUrl(url, app)).toBe(ok));
   it('only web and mail links leave for the system browser', () => {
     expect(['https://a.b', 'http://a.b', 'mailto:x@y.z', 'file:///x', 'javascript:1', 'smb://x'].map(isExternalWebUrl)).toEqual([true, true, true, false, false, false]);
@@ -185,7 +184,7 @@ describe('DesktopApp', () => {
       dataDir: dir,
       resourcesDir: '/res',
       preloadPath: '/app/preload.cjs',
-      page: { file: '/app/index.html' },
+      page: { rendererDir: join(dir, 'renderer') },
       createLogger: () => logger,
       platform: 'linux',
       argv: ['agent-room'],
@@ -193,8 +192,13 @@ describe('DesktopApp', () => {
       homeDir: dir,
       quitDeadlineMs: 500,
     });
+    mkdirSync(join(dir, 'renderer'));
+    writeFileSync(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Agent Room</title>');
+    // An external homeserver in settings: the page's CSP must let it connect.
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ homeserver: { mode: 'external', url: 'https://matrix.example.org' } }));
     const running = desktop.run();
     expect(electronMock.app.sandboxEnabled).toBe(true);
+    expect(electronMock.protocol.privileged.map((p) => p.scheme)).toEqual(['app']);
     electronMock.app.fireReady();
     expect(await running).toBe(true);
     await vi.waitFor(() => expect(desktop.core?.host.phase).toBe('running'));
@@ -202,6 +206,21 @@ describe('DesktopApp', () => {
     expect(MockTray.all.length).toBe(1);
     expect(electronMock.ipcMain.handlers.size).toBeGreaterThan(10);
     expect(electronMock.session.defaultSession.headersListener).toBeDefined();
+
+    // The page comes from app://agent-room with the CSP; the session header (dev server) is the same policy.
+    const bw0 = MockBrowserWindow.all[0]!;
+    expect(bw0.loaded).toEqual({ url: 'app://agent-room/index.html' });
+    const page = await electronMock.protocol.request('app://agent-room/index.html');
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy');
+    expect(csp).toBe(chatCsp({ homeserverUrls: ['https://matrix.example.org'] }));
+    let headerCsp: string[] | undefined;
+    electronMock.session.defaultSession.headersListener?.({ url: 'http://localhost:5173/', responseHeaders: { 'content-security-policy': ['none'] } }, (r) => (headerCsp = r.responseHeaders?.['Content-Security-Policy']));
+    expect(headerCsp).toEqual([csp]);
+    // The gateway takes calls from that page only: not from a file:// page in the same window.
+    bw0.webContents.mainFrame.url = 'file:///app/dist/renderer/index.html';
+    expect(await electronMock.ipcMain.invoke('agent-room:status.get', { sender: bw0.webContents, senderFrame: bw0.webContents.mainFrame })).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+    bw0.webContents.mainFrame.url = 'app://agent-room/index.html';
 
     const bw = MockBrowserWindow.all[0]!;
     bw.hide();
@@ -223,7 +242,7 @@ describe('DesktopApp', () => {
   it('a second instance starts nothing', async () => {
     electronMock.app.lockHeld = false;
     const createCore = vi.fn(createPlaceholderCore);
-    const desktop = new DesktopApp({ createCore, dataDir: dir, resourcesDir: '/res', preloadPath: '/p', page: { file: '/i.html' }, createLogger: () => logger, platform: 'linux', argv: [], env: {}, homeDir: dir });
+    const desktop = new DesktopApp({ createCore, dataDir: dir, resourcesDir: '/res', preloadPath: '/p', page: { rendererDir: '/r' }, createLogger: () => logger, platform: 'linux', argv: [], env: {}, homeDir: dir });
     expect(await desktop.run()).toBe(false);
     expect(createCore).not.toHaveBeenCalled();
     expect(MockBrowserWindow.all.length).toBe(0);

@@ -3,8 +3,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { chatContentType, chatCsp } from '../../common/chat-csp.ts';
 import { ControlError, dispatch, EVENTS, type ControlErrorCode, type EventSource, type Handlers } from '../../common/contract.ts';
 import type { Logger } from '../logging/logger.ts';
 import { renderStatusPage } from './status-page.ts';
@@ -33,21 +34,8 @@ export class ControlServerError extends Error {
   }
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
-
-/** Content-Security-Policy for the chat window: scripts from us only; Matrix and the API on loopback. */
-export const CHAT_CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: http://127.0.0.1:* http://localhost:*; connect-src 'self' ws://127.0.0.1:* ws://localhost:* http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/** The chat window's policy: the same one the desktop shell's app:// protocol sends (main/common/chat-csp.ts). */
+export const CHAT_CSP = chatCsp();
 
 export class ControlServer {
   readonly token: string;
@@ -151,7 +139,7 @@ export class ControlServer {
       return;
     }
     if (url.pathname === '/status' && req.method === 'GET') {
-      res.writeHead(200, { 'Content-Type': MIME['.html']!, 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
+      res.writeHead(200, { 'Content-Type': chatContentType('status.html'), 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
       res.end(renderStatusPage(this.options.health()));
       return;
     }
@@ -214,7 +202,7 @@ export class ControlServer {
       return;
     }
     if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, 'index.html');
-    const type = MIME[extname(file)] ?? 'application/octet-stream';
+    const type = chatContentType(file);
     const headers: Record<string, string> = { 'Content-Type': type };
     if (type.startsWith('text/html')) headers['Content-Security-Policy'] = CHAT_CSP;
     res.writeHead(200, headers);
