@@ -5,6 +5,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createLogger } from '../core/logging/logger.ts';
 import { dataPaths } from '../core/paths.ts';
 import { createAppCore } from '../core/app-core.ts';
+import { chatCsp } from '../core/control/chat-csp.ts';
 import { ControlServer } from '../core/control/http-server.ts';
 import { distDir } from './dist-dir.ts';
 import { serveRecordFile, type ServeRecord } from './status-command.ts';
@@ -55,6 +56,8 @@ export async function runServe(options: ServeOptions): Promise<number> {
     events: core.events,
     health: () => core.health(),
     staticDir: distDir('renderer'),
+    // An external homeserver (--homeserver-url) must be reachable from the page; loopback always is.
+    csp: () => chatCsp({ homeserverUrls: [core.matrix.homeserverUrl()] }),
     logger,
   });
   try {

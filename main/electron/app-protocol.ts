@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve, isAbsolute, sep } from 'node:path';
 import { protocol, type CustomScheme, type Protocol } from 'electron';
-import { chatContentType } from '../common/chat-csp.ts';
+import { chatContentType } from '../core/control/chat-csp.ts';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'agent-room';

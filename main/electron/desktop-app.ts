@@ -2,10 +2,10 @@
 // gateway, the tray, notifications, start at login, and a quit that waits for every service.
 import { join } from 'node:path';
 import { app, session, shell } from 'electron';
-import { chatCsp } from '../common/chat-csp.ts';
 import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
 import { ControlError } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
+import { chatCsp } from '../core/control/chat-csp.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { dataPaths } from '../core/paths.ts';
 import type { AppCore, CreateCore } from './core-port.ts';

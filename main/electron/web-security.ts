@@ -1,6 +1,6 @@
 // What the chat window may reach and open: navigation and window.open rules, permissions, and the CSP
-// header (the policy itself is chatCsp in main/common). Pure rule functions first (tested without
-// Electron), then the functions that wire them to a window and a session.
+// header (the policy itself is chatCsp in main/core/control/chat-csp.ts). Pure rule functions first
+// (tested without Electron), then the functions that wire them to a window and a session.
 import type { Session, WebContents } from 'electron';
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('electron', async () => (await import('../support/electron-mock.ts')).electronModule());
-import { chatContentType, chatCsp } from '../../main/common/chat-csp.ts';
+import { chatContentType, chatCsp } from '../../main/core/control/chat-csp.ts';
 import { APP_PAGE_URL, registerAppScheme, resolveAppFile, serveAppProtocol } from '../../main/electron/app-protocol.ts';
 import { electronMock, resetElectronMock } from '../support/electron-mock.ts';
 

@@ -12,7 +12,7 @@ import { ReplyNotifier } from '../../main/electron/notifications.ts';
 import { createPlaceholderCore } from '../../main/electron/placeholder-core.ts';
 import { TrayController, trayImagePath } from '../../main/electron/tray.ts';
 import { isAppUrl, isExternalWebUrl } from '../../main/electron/web-security.ts';
-import { chatCsp } from '../../main/common/chat-csp.ts';
+import { chatCsp } from '../../main/core/control/chat-csp.ts';
 import { ChatWindow, restoreBounds } from '../../main/electron/windows.ts';
 import { ElectronSettingsStore } from '../../main/electron/settings-adapter.ts';
 import { MockBrowserWindow, MockNotification, MockTray, electronMock, resetElectronMock } from '../support/electron-mock.ts';

@@ -207,9 +207,22 @@ export class BotConnection {
     return this.#joined.has(roomId);
   }
 
+  /**
+   * Joins through the SDK's joinRoom: when the SDK knows who invited us, it imports the room key bundle that an
+   * inviter holding the room's keys sent with the invite (MSC4268), so history from before the join is readable.
+   */
   async join(roomId: string): Promise<void> {
+    await this.#inviteKnown(roomId);
     await this.client.joinRoom(roomId);
     this.#joined.add(roomId);
+  }
+
+  /** The invite's membership event is emitted before the SDK stores the invited room; joinRoom reads the inviter from there. */
+  async #inviteKnown(roomId: string, timeoutMs = 2000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!this.client.getRoom(roomId)?.getMember(this.userId)?.events.member && Date.now() < end && !this.#stopped) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /**

@@ -4,9 +4,11 @@
 import { MatrixEvent, type MatrixClient, type Room } from 'matrix-js-sdk';
 import type { CryptoBackend } from 'matrix-js-sdk/lib/common-crypto/CryptoBackend.js';
 import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
+import { inviteWithHistory, pickInviter, type HistoryInviteOutcome, type HistoryInviter } from '../crypto/history-share.ts';
 import { readableEvent, watchDecryptionFailures, type DecryptionWatcher } from '../crypto/decryption-watcher.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
+import type { BotConnection } from './bot-client.ts';
 import type { RawEvent } from './types.ts';
 
 export interface BotEncryptionOptions {
@@ -148,4 +150,31 @@ export class BotEncryption {
     await Promise.race([this.#trust, new Promise((r) => setTimeout(r, 3000).unref())]);
     await this.#bc.close();
   }
+}
+
+/** A running bot connection as a history inviter; undefined when its encryption is off. */
+export function historyInviter(conn: BotConnection): HistoryInviter | undefined {
+  const enc = conn.encryption;
+  if (!enc) return undefined;
+  return { userId: conn.userId, client: conn.client, isJoined: (roomId) => conn.isJoined(roomId), trustReady: () => enc.startTrust() };
+}
+
+/**
+ * Bots added to an encrypted room after it began (provisioning leaves them out): a bot already in the room, which
+ * holds its keys, invites each with the history keys; the invitee's runner joins on the invite and imports them.
+ */
+export async function inviteLateBots(
+  conns: readonly BotConnection[],
+  roomId: string,
+  userIds: readonly string[],
+  log?: Logger,
+): Promise<Map<string, HistoryInviteOutcome>> {
+  const inviters = conns.map(historyInviter).filter((i): i is HistoryInviter => i !== undefined);
+  const out = new Map<string, HistoryInviteOutcome>();
+  for (const userId of userIds) {
+    const inviter = pickInviter(inviters, roomId, userId);
+    if (!inviter) throw new Error(`No bot with encryption is in ${roomId} to invite ${userId}.`);
+    out.set(userId, await inviteWithHistory(inviter, roomId, userId, log));
+  }
+  return out;
 }

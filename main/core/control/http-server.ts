@@ -5,9 +5,9 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { chatContentType, chatCsp } from '../../common/chat-csp.ts';
 import { ControlError, dispatch, EVENTS, type ControlErrorCode, type EventSource, type Handlers } from '../../common/contract.ts';
 import type { Logger } from '../logging/logger.ts';
+import { chatContentType, chatCsp } from './chat-csp.ts';
 import { renderStatusPage } from './status-page.ts';
 
 export interface ControlServerOptions {
@@ -23,6 +23,8 @@ export interface ControlServerOptions {
   /** Folder of the built chat window (dist/renderer); when missing, / shows the status page. */
   staticDir?: string;
   logger?: Logger;
+  /** The chat page's Content-Security-Policy; serve passes one that names an external homeserver. */
+  csp?: () => string;
   /** Largest request body accepted, bytes. */
   maxBodyBytes?: number;
 }
@@ -34,7 +36,7 @@ export class ControlServerError extends Error {
   }
 }
 
-/** The chat window's policy: the same one the desktop shell's app:// protocol sends (main/common/chat-csp.ts). */
+/** The chat window's policy: the same one the desktop shell's app:// protocol sends (chat-csp.ts). */
 export const CHAT_CSP = chatCsp();
 
 export class ControlServer {
@@ -204,7 +206,7 @@ export class ControlServer {
     if (!existsSync(file) || statSync(file).isDirectory()) file = join(root, 'index.html');
     const type = chatContentType(file);
     const headers: Record<string, string> = { 'Content-Type': type };
-    if (type.startsWith('text/html')) headers['Content-Security-Policy'] = CHAT_CSP;
+    if (type.startsWith('text/html')) headers['Content-Security-Policy'] = this.options.csp?.() ?? CHAT_CSP;
     res.writeHead(200, headers);
     createReadStream(file).pipe(res);
   }

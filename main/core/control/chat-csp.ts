@@ -1,5 +1,6 @@
 // The chat window's Content-Security-Policy and the content types of its files: one definition shared
-// by the desktop shell's app:// protocol and serve's HTTP server, so the two cannot drift apart.
+// by the desktop shell's app:// protocol (main/electron/app-protocol.ts) and serve's HTTP server, so the
+// two cannot drift apart. Here in core rather than common because it parses URLs (a Node/browser global).
 
 export interface ChatCspOptions {
   /** The Vite dev server in development (adds its origin, its HMR socket and the inline styles Vite injects). */
