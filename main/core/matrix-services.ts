@@ -3,6 +3,7 @@
 import type { BotInfo, BotStatus as ContractBotStatus, OwnerSession } from '../common/contract-types.ts';
 import type { ModelInfo } from '../common/inference-types.ts';
 import type { BotConfig } from '../common/settings-schema.ts';
+import { inviteLateBots } from './bots/bot-crypto-wiring.ts';
 import { BotRunner } from './bots/bot-runner.ts';
 import type { BotInference } from './bots/types.ts';
 import type { EventHub } from './control/event-hub.ts';
@@ -132,8 +133,19 @@ export class BotsService extends BaseService {
       throw err;
     }
     this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
+    // In the background: the inviter first finishes its cross-signing, which the SDK needs before it shares keys.
+    if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites);
     // In an encrypted room the owner's window has no device yet, so it could never read a welcome sent now.
     if (provision.ownerPasswordCreated && !provision.encrypted) await this.#welcome(runner, provision.roomId);
+  }
+
+  /** Bots new to the encrypted room: a bot in it invites them with the room's history keys; they join on the invite. */
+  async #inviteLate(runner: BotRunner, roomId: string, userIds: string[]): Promise<void> {
+    try {
+      await inviteLateBots(runner.workers.map((w) => w.conn), roomId, userIds, this.o.logger);
+    } catch (err) {
+      this.o.logger.error({ err: errorMessage(err), bots: userIds }, 'could not invite the new bots into the encrypted room; check the room\'s power levels (bots need the invite level)');
+    }
   }
 
   /** On the very first start each bot says hello once, so the person sees who is there and how to ask. */
@@ -186,6 +198,7 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
     secrets: o.secrets,
     logger: o.logger,
     encrypt: () => roomShouldBeEncrypted(o.settings.get(), { external: externalUrl !== undefined }),
+    botsInvite: o.overrides.bots !== false,
     ...(o.fetch ? { fetchFn: o.fetch } : {}),
   });
   const bots = o.overrides.bots === false ? undefined : new BotsService(o, provisioning);

@@ -90,4 +90,27 @@ describe('provisioning with encryption', () => {
     const off = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: settingsFor('boss') });
     expect(off.encrypted).toBe(true);
   }, 30_000);
+
+  it('leaves a bot added later to the encrypted room for a bot to invite with the history keys, and lets bots invite', async () => {
+    const secrets = new MemorySecretStore();
+    const stateDir = join(dir, 'c');
+    const one = settingsFor('chief');
+    const first = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: one, encrypt: true, botsInvite: true });
+    expect(first.historyInvites).toEqual([]); // a new room: nothing said yet, the owner invites
+    const two = settingsSchema.parse({ ...one, bots: [...one.bots, { id: 'chief-late', displayName: 'Late', model: 'ollama:tiny' }] });
+    const second = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: two, encrypt: true, botsInvite: true });
+    const late = second.bots.find((b) => b.id === 'chief-late')!;
+    expect(second.historyInvites).toEqual([late.userId]);
+    const token = first.owner.accessToken;
+    const room = encodeURIComponent(first.roomId);
+    expect((await api('GET', `/rooms/${room}/state/m.room.member/${encodeURIComponent(late.userId)}`, token)).status).toBe(404);
+    const pl = (await api('GET', `/rooms/${room}/state/m.room.power_levels/`, token)).json as { users: Record<string, number>; invite: number; kick: number; state_default: number };
+    for (const b of second.bots) expect(pl.users[b.userId]).toBeGreaterThanOrEqual(pl.invite);
+    expect(pl.invite).toBeGreaterThan(0); // not every member: only the owner and the bots
+    expect([pl.kick, pl.state_default]).toEqual([50, 50]);
+    // Without a bot runner to do it (serve --no-bots), the owner adds the bot as before.
+    const third = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: two, encrypt: true });
+    expect(third.historyInvites).toEqual([]);
+    expect((await api('GET', `/rooms/${room}/state/m.room.member/${encodeURIComponent(late.userId)}`, token)).json.membership).toBe('join');
+  }, 30_000);
 });

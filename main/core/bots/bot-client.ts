@@ -213,7 +213,10 @@ export class BotConnection {
    */
   async join(roomId: string): Promise<void> {
     await this.#inviteKnown(roomId);
-    await this.client.joinRoom(roomId);
+    // The join resolves once the bundle is imported; the earlier messages synced meanwhile are not news to announce.
+    const joined = this.client.joinRoom(roomId);
+    this.#encryption?.holdNotices(roomId, joined);
+    await joined;
     this.#joined.add(roomId);
   }
 

@@ -65,6 +65,11 @@ export class BotEncryption {
     });
   }
 
+  /** A join under way may import the room's history keys: failures there are announced only if it did not help. */
+  holdNotices(roomId: string, join: Promise<unknown>): void {
+    this.#watcher?.hold(roomId, join);
+  }
+
   /** After the first sync: cross-signing and key backup (whose key lets the SDK fetch missing room keys), then a retry of failures. */
   startTrust(): Promise<void> {
     this.#trust ??= this.#bc

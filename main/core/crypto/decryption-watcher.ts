@@ -36,6 +36,11 @@ export interface DecryptionWatcher {
   pending(): string[];
   /** Tries the pending events again (e.g. after a backup key was loaded). */
   retry(): Promise<void>;
+  /**
+   * Failures in the room wait for `until` (a join that imports the room's history keys) before being announced;
+   * then they are tried again, and only what still fails is announced.
+   */
+  hold(roomId: string, until: Promise<unknown>): void;
   stop(): void;
 }
 
@@ -45,6 +50,7 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
   const cooldownMs = opts.cooldownMs ?? 10 * 60_000;
   const announced = new Map<string, number>();
   const pending = new Map<string, MatrixEvent>();
+  const holds = new Map<string, Promise<unknown>>();
   let requestSeq = 0;
 
   const requestKey = async (event: MatrixEvent): Promise<void> => {
@@ -73,6 +79,12 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
     }
     if (pending.has(id) || !caresAbout({ sender: event.getSender(), ts: event.getTs(), redacted: event.isRedacted() }, client.getUserId() ?? '', notBefore)) return;
     pending.set(id, event);
+    if (holds.has(roomId)) return;
+    announce(roomId, event);
+  };
+
+  const announce = (roomId: string, event: MatrixEvent): void => {
+    const id = event.getId() ?? '';
     if (opts.requestKeys !== false) requestKey(event).catch((err: unknown) => opts.logger?.warn({ err: String(err), eventId: id }, 'room key request failed'));
     if (!shouldAnnounce(announced.get(roomId), now(), cooldownMs)) return;
     announced.set(roomId, now());
@@ -86,6 +98,20 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
     pending: () => [...pending.keys()],
     retry: async () => {
       for (const e of [...pending.values()]) await client.decryptEventIfNeeded(e, { isRetry: true });
+    },
+    hold: (roomId, until) => {
+      const settled = until.then(
+        () => undefined,
+        () => undefined,
+      );
+      holds.set(roomId, settled);
+      void settled.then(async () => {
+        if (holds.get(roomId) !== settled) return;
+        holds.delete(roomId);
+        const waiting = [...pending.values()].filter((e) => e.getRoomId() === roomId);
+        for (const e of waiting) await client.decryptEventIfNeeded(e, { isRetry: true });
+        for (const e of waiting) if (pending.has(e.getId() ?? '') && e.isDecryptionFailure()) announce(roomId, e);
+      });
     },
     stop: () => {
       client.off(MatrixEventEvent.Decrypted, onDecrypted);

@@ -13,7 +13,7 @@ import { describeFailure, ensureAccount, type AccountSession, type MatrixContext
 import { identiconPng } from './avatar.ts';
 import { ensureOwnerRecovery, ensureRoomEncrypted } from './encryption.ts';
 import { ProvisionError, ProvisionUnreachableError } from './errors.ts';
-import { createTeamRoomRequest, ensureJoined, ensureRemoved, findTeamRoom, syncRoomDetails } from './room.ts';
+import { createTeamRoomRequest, ensureBotsMayInvite, ensureJoined, ensureRemoved, findTeamRoom, membershipOf, syncRoomDetails } from './room.ts';
 import { checkWritable, readProvisionState, writeProvisionState, type ProvisionedBotState, type ProvisionState } from './state.ts';
 
 export interface ProvisionedBot {
@@ -38,6 +38,11 @@ export interface ProvisionResult {
   encrypted: boolean;
   /** True on the run that made the owner's recovery key: the UI shows it (secret OWNER_RECOVERY_SECRET) once. */
   ownerRecoveryKeyCreated: boolean;
+  /**
+   * Bots added to the encrypted room after it began, left out here: a running bot that holds the room's keys
+   * invites each with them (inviteLateBots), so they can read what was said before. Empty unless botsInvite.
+   */
+  historyInvites: string[];
 }
 
 export interface ProvisionOptions {
@@ -52,6 +57,8 @@ export interface ProvisionOptions {
   logger?: Logger;
   /** Encrypt the team room (new rooms from the start, an existing one switched) and set up the owner's keys; see roomShouldBeEncrypted. */
   encrypt?: boolean;
+  /** The bot runner (with encryption) runs after provisioning and invites late bots into an encrypted room. */
+  botsInvite?: boolean;
 }
 
 function serverNameOf(userId: string): string {
@@ -144,7 +151,19 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   // Saved before the joins: a failure below must not lose which room is ours.
   await writeProvisionState(o.stateDir, { ...state, bots: [...(previous?.bots.filter((p) => !state.bots.some((b) => b.id === p.id)) ?? []), ...state.bots] });
 
+  const encrypted = o.encrypt === true || (await isEncrypted(owner.client, roomId));
+  if (encrypted) await step('letting the bots invite', () => ensureBotsMayInvite(owner.client, roomId!, botUserIds));
+  const membership = new Map<string, string | undefined>();
+  for (const bot of bots) membership.set(bot.session.userId, await step('reading the room members', () => membershipOf(owner.client, roomId!, bot.session.userId)));
+  // A bot joining a room with history it could not read: a bot already in it, which holds the keys, brings it in.
+  const keyHolder = encrypted && o.botsInvite === true && botUserIds.some((id) => membership.get(id) === 'join');
+  const historyInvites: string[] = [];
   for (const bot of bots) {
+    const m = membership.get(bot.session.userId);
+    if (keyHolder && m !== 'join' && m !== 'invite' && m !== 'ban') {
+      historyInvites.push(bot.session.userId);
+      continue;
+    }
     await step(`adding ${bot.session.userId} to the room`, () => ensureJoined(owner.client, bot.session.client, roomId!, bot.session.userId));
   }
   const removedBots: string[] = [];
@@ -163,8 +182,9 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     bots: bots.map((b) => ({ id: b.config.id, userId: b.session.userId, deviceId: b.session.deviceId, accessToken: b.session.accessToken, displayName: b.config.displayName })),
     ownerPasswordCreated: owner.passwordCreated,
     removedBots,
-    encrypted: o.encrypt === true || (await isEncrypted(owner.client, roomId)),
+    encrypted,
     ownerRecoveryKeyCreated: recovery.created,
+    historyInvites,
   };
 }
 
@@ -188,6 +208,8 @@ export interface ProvisioningServiceOptions extends Omit<ProvisionOptions, 'home
   settings: () => Pick<Settings, 'owner' | 'bots' | 'room'>;
   /** Read on every run (settings may change): whether the team room should be encrypted. */
   encrypt?: () => boolean;
+  /** Whether a bot runner follows that invites late bots with the room's history keys. */
+  botsInvite?: boolean;
 }
 
 /** Provisioning as a Service, started after the homeserver; `result` holds what the bots and the UI need. */

@@ -11,14 +11,24 @@ export interface RoomSettings {
   topic: string;
 }
 
-/** Owner is admin; bots (and anyone else) may post but not change state. */
-export function teamPowerLevels(ownerId: string, botIds: readonly string[]): Record<string, unknown> {
+/**
+ * Bots stand one level above other members so that they, and not any guest of the owner's, may invite: a bot added
+ * later to an encrypted room is invited by a bot that holds the room's keys and hands them over with the invite.
+ */
+export const BOT_POWER_LEVEL = 1;
+
+/**
+ * Owner is admin; bots (and anyone else) may post but not change state, kick, ban or redact. In an encrypted room
+ * bots may also invite (an unencrypted room needs no key handover, so there they stay at the default level).
+ */
+export function teamPowerLevels(ownerId: string, botIds: readonly string[], opts: { encrypted?: boolean } = {}): Record<string, unknown> {
+  const botLevel = opts.encrypted ? BOT_POWER_LEVEL : 0;
   return {
-    users: { [ownerId]: 100, ...Object.fromEntries(botIds.map((id) => [id, 0])) },
+    users: { [ownerId]: 100, ...Object.fromEntries(botIds.map((id) => [id, botLevel])) },
     users_default: 0,
     events_default: 0,
     state_default: 50,
-    invite: 50,
+    invite: opts.encrypted ? BOT_POWER_LEVEL : 50,
     kick: 50,
     ban: 50,
     redact: 50,
@@ -46,7 +56,7 @@ export function createTeamRoomRequest(room: RoomSettings, ownerId: string, botId
     name: room.name,
     topic: room.topic,
     invite: [...botIds],
-    power_level_content_override: teamPowerLevels(ownerId, botIds),
+    power_level_content_override: teamPowerLevels(ownerId, botIds, opts),
     initial_state: [
       { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'shared' } },
       { type: 'm.room.guest_access', state_key: '', content: { guest_access: 'forbidden' } },
@@ -101,6 +111,26 @@ export async function ensureJoined(owner: MatrixClient, bot: MatrixClient, roomI
   if (membership === 'ban') await owner.unban(roomId, botId);
   if (membership !== 'invite') await owner.invite(roomId, botId);
   await bot.joinRoom(roomId);
+}
+
+/**
+ * A room made before bots could invite (or with bots added since) gets the bots' level and an invite level they
+ * meet; nothing is sent when it is already so. Other levels are left as the person may have set them.
+ */
+export async function ensureBotsMayInvite(owner: MatrixClient, roomId: string, botIds: readonly string[]): Promise<boolean> {
+  const pl = ((await stateOrUndefined(owner, roomId, 'm.room.power_levels', '')) ?? {}) as { users?: Record<string, number>; invite?: number };
+  const users = { ...pl.users };
+  let changed = false;
+  for (const id of botIds) {
+    if ((users[id] ?? 0) < BOT_POWER_LEVEL) {
+      users[id] = BOT_POWER_LEVEL;
+      changed = true;
+    }
+  }
+  const invite = Math.min(pl.invite ?? 0, BOT_POWER_LEVEL);
+  if (!changed && invite === (pl.invite ?? 0)) return false;
+  await owner.sendStateEvent(roomId, 'm.room.power_levels' as never, { ...pl, users, invite } as never, '');
+  return true;
 }
 
 /** A bot removed from settings leaves the room: the owner kicks it (its account stays, for a later return). */
