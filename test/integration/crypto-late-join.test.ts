@@ -121,11 +121,11 @@ describe('a bot added later to an encrypted team room', () => {
     roomId = (await owner.createRoom(createTeamRoomRequest({ name: 'AI Team', topic: 't' }, owner.getUserId()!, [alpha.userId], { encrypted: true }))).room_id;
     await createClient({ baseUrl: hs.url, ...alpha, logger: quiet }).joinRoom(roomId);
     await startRunner([alpha]);
-    await until("the owner's client to know alpha's device", async () => (await owner.getCrypto()!.getUserDeviceInfo([alpha.userId], true)).get(alpha.userId)?.has(alpha.deviceId) || undefined, 10_000);
+    await until("the owner's client to know alpha's device", async () => (await owner.getCrypto()!.getUserDeviceInfo([alpha.userId], true)).get(alpha.userId)?.has(alpha.deviceId) || undefined, 30_000);
 
     const secret = (await owner.sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body: 'For later: the code word is PINEAPPLE-42.' } as never)).event_id;
     const alphaConn = runner!.workers[0]!.conn;
-    await until('alpha to read the earlier message', async () => (await alphaConn.fetchEvent(roomId, secret))?.content.body, 10_000);
+    await until('alpha to read the earlier message', async () => (await alphaConn.fetchEvent(roomId, secret))?.content.body, 30_000);
 
     // Later the person adds beta: the runner restarts with both bots, and alpha invites beta.
     const beta = await addBot('beta');
@@ -134,12 +134,12 @@ describe('a bot added later to an encrypted team room', () => {
     const [alphaW, betaW] = runner!.workers;
     const outcome = await inviteLateBots([alphaW!.conn, betaW!.conn], roomId, [beta.userId], quiet as never);
     expect(outcome.get(beta.userId)).toBe('shared');
-    await waitFor('beta to join on the invite', () => betaW!.conn.isJoined(roomId) || undefined, 10_000);
+    await waitFor('beta to join on the invite', () => betaW!.conn.isJoined(roomId) || undefined, 30_000);
     // Beta's new device never received the room key for that message: it can read it only from the bundle.
-    const read = await until('beta to read the message from before it joined', async () => (await betaW!.conn.fetchEvent(roomId, secret))?.content.body, 15_000);
+    const read = await until('beta to read the message from before it joined', async () => (await betaW!.conn.fetchEvent(roomId, secret))?.content.body, 40_000);
     expect(read).toBe('For later: the code word is PINEAPPLE-42.');
 
-    await until("the owner's client to know beta's device", async () => (await owner.getCrypto()!.getUserDeviceInfo([beta.userId], true)).get(beta.userId)?.has(beta.deviceId) || undefined, 10_000);
+    await until("the owner's client to know beta's device", async () => (await owner.getCrypto()!.getUserDeviceInfo([beta.userId], true)).get(beta.userId)?.has(beta.deviceId) || undefined, 30_000);
     const mention = (await owner.sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.text', body: 'Beta: what was the code word?', 'm.mentions': { user_ids: [beta.userId] } } as never)).event_id;
     const reply = await waitFor('beta to answer', () => seen.find((e) => e.sender === beta.userId && (e.content['m.relates_to'] as { 'm.in_reply_to'?: { event_id?: string } } | undefined)?.['m.in_reply_to']?.event_id === mention), 25_000);
     expect(reply.failed).toBe(false);
@@ -147,5 +147,5 @@ describe('a bot added later to an encrypted team room', () => {
     expect(prompt?.text).toContain('PINEAPPLE-42');
     // The earlier messages were readable on arrival: beta never said it could not read one.
     expect(seen.filter((e) => e.sender === beta.userId && e.content.msgtype === 'm.notice')).toEqual([]);
-  }, 90_000);
+  }, 180_000);
 });
