@@ -2,7 +2,7 @@
 // Studio, Jan and configured folders, Ollama's models, endpoints' models) with sizes and where each is from.
 // `agent-room models pull <ref>`: downloads an hf: URI or URL into <data>/models, or pulls an Ollama tag,
 // with a progress bar; Ctrl+C cancels and keeps what arrived, so the same command resumes.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { PullJob } from '../common/contract-types.ts';
 import type { ModelInfo, ModelSource } from '../common/inference-types.ts';
@@ -117,6 +117,13 @@ export async function runPull(ref: string, options: PullOptions, io: CliIo = def
   const finished = new Promise<{ job: PullJob; path: string | undefined }>((resolve) => (settle = resolve));
   const jobId = service.pull(ref, (job, path) => settle({ job, path }));
   let cancelling = false;
+  let reported = false;
+  const cancelledLine = () => `Cancelled. ${keptNote(ref, inf.paths.models)} Run \`agent-room models pull ${ref}\` again to resume.`;
+  // Another library's signal handler may end the process before the cancel settles: say what was kept anyway.
+  const onExit = () => {
+    if (cancelling && !reported) writeSync(2, `${cancelledLine()}\n`);
+  };
+  process.on('exit', onExit);
   const cancel = () => {
     // A second Ctrl+C while the cancel settles means "now".
     if (cancelling) process.exit(130);
@@ -141,12 +148,14 @@ export async function runPull(ref: string, options: PullOptions, io: CliIo = def
       return 0;
     }
     if (job.state === 'cancelled') {
-      io.err(`Cancelled. ${keptNote(ref, inf.paths.models)} Run \`agent-room models pull ${ref}\` again to resume.`);
+      reported = true;
+      io.err(cancelledLine());
       return 130;
     }
     io.err(`Pull of ${ref} failed: ${job.error ?? 'unknown error'}`);
     return 1;
   } finally {
+    process.off('exit', onExit);
     if (external) external.removeEventListener('abort', cancel);
     else process.off('SIGINT', cancel);
     await inf.close();

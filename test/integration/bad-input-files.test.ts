@@ -107,9 +107,9 @@ beforeAll(async () => {
   llama = new LlamaBackend({ threads: 1, gpu: false, sequences: 1, contextSize: 256 });
 });
 afterAll(async () => {
-  await ollama?.close();
-  await openai?.close();
-  await llama?.close();
+  // Closed together and bounded: on a loaded 2-core CI machine one slow close must not time the hook out.
+  const bounded = (p: Promise<void> | undefined) => Promise.race([p, new Promise<void>((r) => setTimeout(r, 15_000).unref())]);
+  await Promise.all([bounded(ollama?.close()), bounded(openai?.close()), bounded(llama?.close())]);
 });
 
 async function drain(it: AsyncIterable<unknown>): Promise<void> {

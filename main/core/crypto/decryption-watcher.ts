@@ -25,6 +25,8 @@ export interface DecryptionWatcherOptions {
   /** Failures of events older than this (ms since epoch) are ignored: old history is not news. Default: start time minus 5 minutes. */
   notBefore?: number;
   cooldownMs?: number;
+  /** After a hold ends, how long failures keep being retried before one is announced. Default 10 s. */
+  holdGraceMs?: number;
   /** Send m.room_key_request to the sender's devices; default true. */
   requestKeys?: boolean;
   now?: () => number;
@@ -109,8 +111,16 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
         if (holds.get(roomId) !== settled) return;
         holds.delete(roomId);
         const waiting = [...pending.values()].filter((e) => e.getRoomId() === roomId);
-        for (const e of waiting) await client.decryptEventIfNeeded(e, { isRetry: true });
-        for (const e of waiting) if (pending.has(e.getId() ?? '') && e.isDecryptionFailure()) announce(roomId, e);
+        const failing = () => waiting.filter((e) => pending.has(e.getId() ?? '') && e.isDecryptionFailure());
+        // The history bundle is imported after the join, in the background: give it a moment (longer on a
+        // busy machine) before telling the room a message cannot be read.
+        const end = now() + (opts.holdGraceMs ?? 10_000);
+        do {
+          for (const e of failing()) await client.decryptEventIfNeeded(e, { isRetry: true });
+          if (failing().length === 0 || now() >= end) break;
+          await new Promise((r) => setTimeout(r, 500));
+        } while (holds.get(roomId) === undefined);
+        for (const e of failing()) announce(roomId, e);
       });
     },
     stop: () => {
