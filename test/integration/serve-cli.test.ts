@@ -28,7 +28,7 @@ describe('agent-room serve', () => {
     const health = (await (await fetch(`${url}/health`)).json()) as { status: string; services: Array<{ name: string; state: { status: string } }> };
     expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference']);
     expect(['starting', 'ok', 'degraded']).toContain(health.status);
-    await cli.waitFor(/"msg":"ready"/);
+    await cli.waitFor(/Agent Room is ready\./);
     const t0 = Date.now();
     cli.child.kill('SIGTERM');
     const { code } = await cli.exited;

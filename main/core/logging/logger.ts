@@ -57,7 +57,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     });
   }
-  if (options.console) targets.push({ target: 'pino/file', level, options: { destination: 2 } });
+  // The console gets readable lines (pino-pretty); the files keep JSON for tools. AGENT_ROOM_LOG_FORMAT=json
+  // keeps JSON on the console too (for log shippers).
+  if (options.console) {
+    targets.push(
+      process.env.AGENT_ROOM_LOG_FORMAT === 'json'
+        ? { target: 'pino/file', level, options: { destination: 2 } }
+        : { target: 'pino-pretty', level, options: { destination: 2, colorize: Boolean(process.stderr.isTTY), translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+    );
+  }
   if (targets.length === 0) return pino({ level: 'silent' });
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.transport({ targets }));
 }

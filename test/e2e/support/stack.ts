@@ -87,7 +87,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     const [, chatUrl, origin, token] = await cli.waitFor(/Chat window: ((http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+))/, 30_000);
     // Every service up (first-run setup made the team): what a person sees a few seconds after start.
-    await cli.waitFor(/"msg":"ready"/, 60_000);
+    await cli.waitFor(/Agent Room is ready\./, 60_000);
     const api = async <K extends Channel>(channel: K, request?: ReqInput<K>): Promise<Res<K>> => {
       const res = await fetch(`${origin}/api/${channel}`, {
         method: 'POST',
