@@ -39,6 +39,11 @@ export async function runServe(options: ServeOptions): Promise<number> {
     return 1;
   }
   const logger = createLogger({ logDir: paths.logs, name: 'app', console: true });
+  // A library's stray promise (matrix-js-sdk's crypto request loop rejects one nobody awaits when it stops)
+  // must not take down the homeserver, the bots and everything with it: log it and keep running.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) }, 'unhandled promise rejection (kept running)');
+  });
   const core = await createAppCore({
     paths,
     logger,

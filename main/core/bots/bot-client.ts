@@ -74,6 +74,7 @@ export class BotConnection {
   readonly #encryptionOptions: BotEncryptionOptions | undefined;
   readonly #logger: Logger | undefined;
   #encryption: BotEncryption | undefined;
+  readonly #encrypting = new Set<Promise<unknown>>();
   /** Encrypted events are decrypted before delivery: later events wait behind them, so the runner sees room order. */
   #delivery: Promise<void> = Promise.resolve();
   #deliveriesPending = 0;
@@ -200,6 +201,8 @@ export class BotConnection {
   async close(): Promise<void> {
     const enc = this.#encryption;
     this.#encryption = undefined;
+    // Closing crypto under an encryption in flight makes the SDK reject a promise nobody awaits: let it finish.
+    if (this.#encrypting.size > 0) await Promise.race([Promise.allSettled([...this.#encrypting]), new Promise((r) => setTimeout(r, 5000).unref())]);
     await enc?.close();
   }
 
@@ -238,7 +241,16 @@ export class BotConnection {
     let type = clearType;
     let content = clearContent;
     // Encrypted once, before the retries: every retry sends the same ciphertext under the same transaction id.
-    if (this.#encryption && (await this.#encryption.roomEncrypted(roomId))) ({ type, content } = await this.#encryption.encrypt(roomId, clearType, clearContent));
+    const enc = this.#encryption;
+    if (enc && (await enc.roomEncrypted(roomId))) {
+      const encrypting = enc.encrypt(roomId, clearType, clearContent);
+      this.#encrypting.add(encrypting);
+      try {
+        ({ type, content } = await encrypting);
+      } finally {
+        this.#encrypting.delete(encrypting);
+      }
+    }
     const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txn)}`;
     const deadline = Date.now() + SEND_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
