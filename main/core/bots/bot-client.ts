@@ -236,8 +236,9 @@ export class BotConnection {
    * While the homeserver restarts (the supervisor brings it back within seconds) the send is retried with
    * the same transaction id, which the server answers once: a reply is finished, never posted twice.
    */
-  async send(roomId: string, clearType: string, clearContent: Record<string, unknown>): Promise<string> {
-    const txn = `ar${Date.now().toString(36)}.${++this.#txn}`;
+  /** Sends an event; `txnId` makes the send idempotent across restarts (same device, same id → same event). */
+  async send(roomId: string, clearType: string, clearContent: Record<string, unknown>, txnId?: string): Promise<string> {
+    const txn = txnId ?? `ar${Date.now().toString(36)}.${++this.#txn}`;
     let type = clearType;
     let content = clearContent;
     // Encrypted once, before the retries: every retry sends the same ciphertext under the same transaction id.

@@ -73,7 +73,8 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
   const { conn, state, bot, clock } = deps;
   const log = deps.logger?.child({ bot: bot.id, room: input.roomId, event: input.trigger.triggerId });
   const stream = new ReplyStream({
-    send: (roomId, type, content) => conn.send(roomId, type, content),
+    send: (roomId, type, content, txnId) => conn.send(roomId, type, content, txnId),
+    firstTxnId: `reply.${input.trigger.triggerId}`,
     target: { roomId: input.roomId, eventId: input.trigger.triggerId, threadRoot: input.trigger.threadRoot },
     turn: input.turn.thread || !input.trigger.threadRoot ? input.turn : { ...input.turn, thread: input.trigger.threadRoot },
     editsPerSecond: deps.editsPerSecond,

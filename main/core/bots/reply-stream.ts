@@ -12,7 +12,7 @@ export interface ReplyTarget {
   threadRoot?: string;
 }
 
-export type SendFn = (roomId: string, type: string, content: Record<string, unknown>) => Promise<string>;
+export type SendFn = (roomId: string, type: string, content: Record<string, unknown>, txnId?: string) => Promise<string>;
 
 /** Content of the first message: a reply to the mention, in its thread if it has one. */
 export function firstContent(text: string, target: ReplyTarget, turn: TurnInfo, final = false): Record<string, unknown> {
@@ -51,6 +51,12 @@ export interface ReplyStreamOptions {
   existingReplyId?: string;
   /** Called once the reply message exists (to persist it as in progress). */
   onReplyId?: (replyId: string) => void;
+  /**
+   * Transaction id of the first message, the same for every attempt at this reply: if the app died after the
+   * server took the message but before its id was saved, the retry after restart gets the same event back
+   * (the spec makes a transaction id idempotent per device) instead of posting a second reply.
+   */
+  firstTxnId?: string;
 }
 
 export class ReplyStream {
@@ -134,7 +140,7 @@ export class ReplyStream {
   async #send(text: string, final: boolean): Promise<void> {
     const { roomId } = this.o.target;
     if (!this.replyId) {
-      this.replyId = await this.o.send(roomId, 'm.room.message', firstContent(text, this.o.target, this.o.turn, final));
+      this.replyId = await this.o.send(roomId, 'm.room.message', firstContent(text, this.o.target, this.o.turn, final), this.o.firstTxnId);
       this.o.onReplyId?.(this.replyId);
       if (final) {
         // A reply complete in its first message still gets its final edit: clients and bots key on it.
