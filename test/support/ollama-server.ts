@@ -2,6 +2,7 @@
 // the real error bodies and status codes, pull progress, /api/ps with keep_alive, and injectable faults.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { json as sendJson, readBody, sleep, write } from './http-helpers.ts';
 
 export interface FakeOllamaModel {
   name: string;
@@ -303,25 +304,5 @@ export function keepAliveMs(v: unknown): number {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (data += c));
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
-  });
-}
-
-/** Writes and waits until the bytes left, so a later cut does not swallow them. */
-function write(res: ServerResponse, data: string): Promise<void> {
-  return new Promise((resolve) => res.write(data, () => resolve()));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  sendJson(res, status, body, {}, 'application/json; charset=utf-8');
 }

@@ -3,6 +3,7 @@
 // Retry-After, 5xx, a connection cut mid-stream and garbage, all injectable as faults.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { json, readBody, sleep, write } from './http-helpers.ts';
 
 export type OpenAIFault =
   | { kind: 'delay'; ms: number }
@@ -235,28 +236,4 @@ export function hostMappingFetch(map: Record<string, string>, base: typeof fetch
     }
     return base(url, init);
   };
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (data += c));
-    req.on('end', () => resolve(data));
-    req.on('error', reject);
-  });
-}
-
-/** Writes and waits until the bytes left, so a later cut does not swallow them. */
-function write(res: ServerResponse, data: string): Promise<void> {
-  return new Promise((resolve) => res.write(data, () => resolve()));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,0 +1,26 @@
+// Small HTTP helpers shared by the protocol-faithful local servers (Ollama, OpenAI-compatible).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): void {
+  res.writeHead(status, { 'content-type': contentType, ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (data += c));
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
+
+/** Writes and waits until the bytes left, so a later cut does not swallow them. */
+export function write(res: ServerResponse, data: string): Promise<void> {
+  return new Promise((resolve) => res.write(data, () => resolve()));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
