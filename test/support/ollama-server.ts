@@ -2,7 +2,7 @@
 // the real error bodies and status codes, pull progress, /api/ps with keep_alive, and injectable faults.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { json as sendJson, readBody, sleep, write } from './http-helpers.ts';
+import { json as sendJson, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
 
 export interface FakeOllamaModel {
   name: string;
@@ -94,14 +94,12 @@ export class OllamaTestServer {
     return this.requests.filter((r) => r.path === path);
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.#server);
   }
 
   #takeFault(path: string): OllamaFault | undefined {
-    const i = this.faults.findIndex((f) => f.path === undefined || f.path === path);
-    return i < 0 ? undefined : this.faults.splice(i, 1)[0]?.fault;
+    return takeFault(this.faults, path);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,7 +3,7 @@
 // Retry-After, 5xx, a connection cut mid-stream and garbage, all injectable as faults.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { json, readBody, sleep, write } from './http-helpers.ts';
+import { json, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
 
 export type OpenAIFault =
   | { kind: 'delay'; ms: number }
@@ -72,14 +72,12 @@ export class OpenAITestServer {
     return this.requests.filter((r) => r.path === '/v1/chat/completions');
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  close(): Promise<void> {
+    return closeServer(this.#server);
   }
 
   #takeFault(path: string): OpenAIFault | undefined {
-    const i = this.faults.findIndex((f) => f.path === undefined || f.path === path);
-    return i < 0 ? undefined : this.faults.splice(i, 1)[0]?.fault;
+    return takeFault(this.faults, path);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,9 +3,7 @@
 import { join } from 'node:path';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
-import { accountSecretNames } from '../provisioning/accounts.ts';
-import type { SecretStore } from '../settings/secret-store.ts';
-import { BotConnection, type BotClientOptions } from './bot-client.ts';
+import { BotConnection } from './bot-client.ts';
 import { handleCommand } from './runner-commands.ts';
 import type { Participant } from './context.ts';
 import { LoopGuard } from './loop-guard.ts';
@@ -13,69 +11,12 @@ import { addressedBots, messageView, relationOf, type MentionTarget, type Messag
 import { parseCommand } from './commands.ts';
 import { RoomQueues } from './queue.ts';
 import { SenderRateLimiter, rateLimitNotice } from './rate-limit.ts';
-import { runReply, type ReplyOutcome } from './reply-job.ts';
+import { runReply } from './reply-job.ts';
+import { botCryptoSecrets, type BotRunnerOptions, type BotRunnerStatus, type Worker } from './runner-types.ts';
 import { BotStateStore } from './state-store.ts';
-import { systemClock, type BotAccount, type BotConfig, type BotInference, type Clock, type ProvisionLike, type RawEvent, type Settings } from './types.ts';
+import { systemClock, type BotConfig, type Clock, type RawEvent } from './types.ts';
 
-export interface BotRunnerOptions {
-  provision: ProvisionLike;
-  getSettings: () => Settings;
-  inference: BotInference;
-  /** <data>/state; each bot's file is <stateDir>/bots/<id>.json. */
-  stateDir: string;
-  logger?: Logger;
-  clock?: Clock;
-  fetchFn?: typeof globalThis.fetch;
-  /** Replaces the SDK client constructor (tests). */
-  createMatrixClient?: BotClientOptions['createMatrixClient'];
-  /** Token budget for a prompt (system + history). Default 3072. */
-  promptTokens?: number;
-  /** Most replies generated at once across rooms. Default 2. */
-  maxConcurrent?: number;
-  /** Persists `!model <bot> <model>`; without it the change lasts until restart. */
-  onModelChange?: (botId: string, model: string) => void | Promise<void>;
-  /** Observes each finished reply (tests, benchmarks). */
-  onReply?: (botId: string, eventId: string, outcome: ReplyOutcome) => void;
-  /** End-to-end encryption for every bot: its crypto store under <stateDir>/crypto/<id>, keys in these secrets. */
-  encryption?: RunnerEncryption;
-}
-
-export interface RunnerEncryption {
-  secrets: SecretStore;
-  /** How soon the crypto store is written after a change (ms); default 100. */
-  flushDelayMs?: number;
-}
-
-/** The secret names a bot's encryption uses (store key, backup key) and where its account password is. */
-export function botCryptoSecrets(botId: string): { secretPrefix: string; password: string } {
-  return { secretPrefix: `crypto.bot.${botId}`, password: accountSecretNames(`bot.${botId}`).password };
-}
-
-export interface BotStatus {
-  id: string;
-  userId: string;
-  model: string;
-  queued: number;
-  running: number;
-  answered: number;
-}
-
-export interface BotRunnerStatus {
-  bots: BotStatus[];
-  loopGuardTrips: { self: number; hops: number; budget: number };
-  rateLimited: number;
-}
-
-export interface Worker {
-  account: BotAccount;
-  conn: BotConnection;
-  state: BotStateStore;
-  /** Mention id → the since-token of the batch it came in: the saved token must not pass it before it is answered. */
-  unfinished: Map<string, string | undefined>;
-  latestToken: string | undefined;
-  /** Event id → the since-token of the batch this bot saw it in (recent events only). */
-  sinceOf: Map<string, string | undefined>;
-}
+export { botCryptoSecrets, type BotRunnerOptions, type BotRunnerStatus, type BotStatus, type RunnerEncryption, type Worker } from './runner-types.ts';
 
 export class BotRunner extends BaseService {
   readonly name = 'bots';

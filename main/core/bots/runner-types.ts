@@ -1,0 +1,68 @@
+// The bot runner's options, status and per-bot worker shapes, kept apart so the runner file holds behaviour.
+import type { Logger } from '../logging/logger.ts';
+import { accountSecretNames } from '../provisioning/accounts.ts';
+import type { SecretStore } from '../settings/secret-store.ts';
+import type { BotClientOptions, BotConnection } from './bot-client.ts';
+import type { ReplyOutcome } from './reply-job.ts';
+import type { BotStateStore } from './state-store.ts';
+import type { BotAccount, BotInference, Clock, ProvisionLike, Settings } from './types.ts';
+
+export interface BotRunnerOptions {
+  provision: ProvisionLike;
+  getSettings: () => Settings;
+  inference: BotInference;
+  /** <data>/state; each bot's file is <stateDir>/bots/<id>.json. */
+  stateDir: string;
+  logger?: Logger;
+  clock?: Clock;
+  fetchFn?: typeof globalThis.fetch;
+  /** Replaces the SDK client constructor (tests). */
+  createMatrixClient?: BotClientOptions['createMatrixClient'];
+  /** Token budget for a prompt (system + history). Default 3072. */
+  promptTokens?: number;
+  /** Most replies generated at once across rooms. Default 2. */
+  maxConcurrent?: number;
+  /** Persists `!model <bot> <model>`; without it the change lasts until restart. */
+  onModelChange?: (botId: string, model: string) => void | Promise<void>;
+  /** Observes each finished reply (tests, benchmarks). */
+  onReply?: (botId: string, eventId: string, outcome: ReplyOutcome) => void;
+  /** End-to-end encryption for every bot: its crypto store under <stateDir>/crypto/<id>, keys in these secrets. */
+  encryption?: RunnerEncryption;
+}
+
+export interface RunnerEncryption {
+  secrets: SecretStore;
+  /** How soon the crypto store is written after a change (ms); default 100. */
+  flushDelayMs?: number;
+}
+
+/** The secret names a bot's encryption uses (store key, backup key) and where its account password is. */
+export function botCryptoSecrets(botId: string): { secretPrefix: string; password: string } {
+  return { secretPrefix: `crypto.bot.${botId}`, password: accountSecretNames(`bot.${botId}`).password };
+}
+
+export interface BotStatus {
+  id: string;
+  userId: string;
+  model: string;
+  queued: number;
+  running: number;
+  answered: number;
+}
+
+export interface BotRunnerStatus {
+  bots: BotStatus[];
+  loopGuardTrips: { self: number; hops: number; budget: number };
+  rateLimited: number;
+}
+
+export interface Worker {
+  account: BotAccount;
+  conn: BotConnection;
+  state: BotStateStore;
+  /** Mention id → the since-token of the batch it came in: the saved token must not pass it before it is answered. */
+  unfinished: Map<string, string | undefined>;
+  latestToken: string | undefined;
+  /** Event id → the since-token of the batch this bot saw it in (recent events only). */
+  sinceOf: Map<string, string | undefined>;
+}
