@@ -10,6 +10,7 @@ import { InferenceService } from './inference/inference-service.ts';
 import { ServiceHost } from './lifecycle/service-host.ts';
 import type { ServiceState } from './lifecycle/service.ts';
 import type { Logger } from './logging/logger.ts';
+import { routeSdkLogs } from './logging/sdk-logging.ts';
 import type { DataPaths } from './paths.ts';
 import { planInference, type InferencePlan } from './probe/plan.ts';
 import { probeWithCache } from './probe/probe-cache.ts';
@@ -68,6 +69,7 @@ export function appVersion(): string {
 
 export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const { paths, logger } = options;
+  routeSdkLogs(logger);
   const settings = options.settingsStore ?? new ConfSettingsStore({ dataDir: paths.root, logger });
   for (const issue of settings.issues) logger.warn({ key: issue.path, reason: issue.message }, `settings: ${issue.path}: ${issue.message}`);
   const secrets = options.secretStore ?? new FileSecretStore({ file: paths.secrets });

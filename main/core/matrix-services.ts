@@ -14,6 +14,7 @@ import { BaseService, errorMessage, type Service } from './lifecycle/service.ts'
 import type { Logger } from './logging/logger.ts';
 import type { DataPaths } from './paths.ts';
 import { roomShouldBeEncrypted } from './provisioning/encryption.ts';
+import { SasRendezvous, vouchForBots, type VouchResult } from './provisioning/owner-trust.ts';
 import { ProvisioningService } from './provisioning/provisioner.ts';
 import type { SecretStore } from './settings/secret-store.ts';
 import type { SettingsStore } from './settings/settings-store.ts';
@@ -75,6 +76,10 @@ export class BotsService extends BaseService {
   readonly name = 'bots';
   runner: BotRunner | undefined;
   readonly stats = new Map<string, ReplyStats>();
+  /** The owner's verification of the bots after the last start (tests and status wait on it). */
+  ownerTrust: Promise<VouchResult | undefined> | undefined;
+  readonly #rendezvous = new SasRendezvous();
+  #vouching = new AbortController();
   #paused = false;
 
   get paused(): boolean {
@@ -110,7 +115,7 @@ export class BotsService extends BaseService {
       ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}),
       // Rust crypto for every bot unless the person turned encryption off: an encrypted team room needs it, and
       // so does a direct message from Element (encrypted by default). Unencrypted rooms keep the plain path.
-      ...(provision.encrypted || this.o.settings.get().room.encrypted !== false ? { encryption: { secrets: this.o.secrets } } : {}),
+      ...(provision.encrypted || this.o.settings.get().room.encrypted !== false ? { encryption: { secrets: this.o.secrets, rendezvous: this.#rendezvous } } : {}),
       onModelChange: (botId, model) => {
         this.o.settings.update((s) => ({ ...s, bots: s.bots.map((b) => (b.id === botId ? { ...b, model } : b)) }));
       },
@@ -135,6 +140,10 @@ export class BotsService extends BaseService {
     this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
     // In the background: the inviter first finishes its cross-signing, which the SDK needs before it shares keys.
     if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites);
+    if (provision.encrypted) {
+      this.#vouching = new AbortController();
+      this.ownerTrust = this.#vouch(runner, provision);
+    }
     // In an encrypted room the owner's window has no device yet, so it could never read a welcome sent now.
     if (provision.ownerPasswordCreated && !provision.encrypted) await this.#welcome(runner, provision.roomId);
   }
@@ -145,6 +154,32 @@ export class BotsService extends BaseService {
       await inviteLateBots(runner.workers.map((w) => w.conn), roomId, userIds, this.o.logger);
     } catch (err) {
       this.o.logger.error({ err: errorMessage(err), bots: userIds }, 'could not invite the new bots into the encrypted room; check the room\'s power levels (bots need the invite level)');
+    }
+  }
+
+  /**
+   * In the background, once each bot's cross-signing is set up: the owner signs the bots it has not signed yet, so
+   * the owner's devices show them verified. A failure is logged and retried at the next start.
+   */
+  async #vouch(runner: BotRunner, provision: NonNullable<ProvisioningService['result']>): Promise<VouchResult | undefined> {
+    try {
+      await Promise.all(runner.workers.map((w) => w.conn.encryption?.startTrust()));
+      if (runner !== this.runner) return undefined;
+      const result = await vouchForBots({
+        ctx: { baseUrl: provision.homeserverUrl, secrets: this.o.secrets, ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}) },
+        ownerLocalpart: this.o.settings.get().owner.localpart,
+        stateDir: this.o.paths.state,
+        logger: this.o.logger,
+        owner: provision.owner,
+        bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
+        rendezvous: this.#rendezvous,
+        signal: this.#vouching.signal,
+      }, this.o.logger);
+      if (result.failed.length > 0) this.o.logger.warn({ failed: result.failed }, 'the owner could not verify some bots; retrying at the next start');
+      return result;
+    } catch (err) {
+      this.o.logger.warn({ err: errorMessage(err) }, 'the owner could not verify the bots; retrying at the next start');
+      return undefined;
     }
   }
 
@@ -162,6 +197,9 @@ export class BotsService extends BaseService {
   }
 
   async stop(deadlineMs: number): Promise<void> {
+    // A verification under way ends first, so its key device is signed out while the homeserver still runs.
+    this.#vouching.abort();
+    await Promise.race([this.ownerTrust, new Promise((r) => setTimeout(r, Math.min(3000, deadlineMs / 2)).unref())]);
     await this.runner?.stop(deadlineMs);
     this.setState({ status: 'stopped' });
   }

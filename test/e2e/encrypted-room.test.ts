@@ -1,7 +1,8 @@
 // The chat window in an encrypted team room, end to end in Debian Chromium against the real `agent-room serve`
 // (test homeserver with keys, to-device and key backup; the real bot runner with Rust crypto; node-llama-cpp on a
 // generated model): the recovery key shown once, this device cross-signed, a mention sent encrypted, the bot's
-// encrypted reply shown decrypted while it streams, and the history still readable after a reload on the same device.
+// encrypted reply shown decrypted while it streams, and the history still readable after a reload on the same device,
+// with the bot shown verified (the app signed its identity with the owner's keys).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,8 @@ describe('chat window in an encrypted team room', () => {
     // The card was dismissed: it does not come back on reload.
     expect(await page.getByRole('region', { name: 'Recovery key' }).count()).toBe(0);
     await expect.poll(() => page.getByTestId('room-encrypted').getAttribute('title'), { timeout: 20_000 }).toMatch(/cross-signed/);
+    // The app vouched for its bot with the owner's keys: this window (a cross-signed owner device) trusts it.
+    await expect.poll(() => reply.getByTestId('sender-verified').count(), { timeout: 20_000 }).toBe(1);
     const devicesAfter = (await stack.matrix<{ devices: { device_id: string }[] }>('/devices')).devices.map((d) => d.device_id).sort();
     expect(devicesAfter).toEqual(devicesBefore);
     expect(devicesAfter).toContain((await stack.api('session.get')).deviceId);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHomeserver, type Homeserver } from '../support/homeserver/index.ts';
 import { betterKey } from '../support/homeserver/encryption-backup.ts';
+import { edKey } from '../support/ed25519.ts';
 
 interface Session { userId: string; deviceId: string; token: string }
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -20,6 +21,11 @@ const deviceKeys = (s: Session): Body => ({
 });
 const otk = (key: string): Body => ({ key, signatures: { '@alice:example.com': { 'ed25519:JLAFKJWSCS': 'IQeCEPb9HFk217cU9kw9EOiusC6kMIkoIRnbnfOh5Oc63S1ghgyjShBGpu34blQomoalCyXWyhaaT3MrLZYQAA' } } });
 const csKey = (userId: string, usage: string, pub: string): Body => ({ user_id: userId, usage: [usage], keys: { [`ed25519:${pub}`]: pub } });
+// Real ed25519 keys: the server checks signatures, as Synapse does.
+const master1 = edKey();
+const master2 = edKey();
+const selfSigning = edKey();
+const userSigning = edKey();
 
 describe('test homeserver: end-to-end encryption endpoints', () => {
   let hs: Homeserver;
@@ -94,31 +100,65 @@ describe('test homeserver: end-to-end encryption endpoints', () => {
   });
 
   it('uploads cross-signing keys: the first time freely, a replacement only with the account password', async () => {
-    await ok(alice, 'POST', '/keys/device_signing/upload', {
-      master_key: csKey(alice.userId, 'master', 'MASTERPUB1'), self_signing_key: csKey(alice.userId, 'self_signing', 'SELFPUB1'), user_signing_key: csKey(alice.userId, 'user_signing', 'USERPUB1'),
-    });
-    const replace = { master_key: csKey(alice.userId, 'master', 'MASTERPUB2') };
+    const ssk = master1.sign(csKey(alice.userId, 'self_signing', selfSigning.pub), alice.userId);
+    const usk = master1.sign(csKey(alice.userId, 'user_signing', userSigning.pub), alice.userId);
+    // A self-signing key not signed by the master key is refused.
+    const forged = await call(alice, 'POST', '/keys/device_signing/upload', { master_key: csKey(alice.userId, 'master', master1.pub), self_signing_key: selfSigning.sign(csKey(alice.userId, 'self_signing', selfSigning.pub), alice.userId) });
+    expect([forged.status, forged.body.errcode]).toEqual([400, 'M_INVALID_SIGNATURE']);
+    await ok(alice, 'POST', '/keys/device_signing/upload', { master_key: csKey(alice.userId, 'master', master1.pub), self_signing_key: ssk, user_signing_key: usk });
+    const replace = { master_key: csKey(alice.userId, 'master', master2.pub) };
     const first = await call(alice, 'POST', '/keys/device_signing/upload', replace);
     expect(first.status).toBe(401);
     expect(first.body.flows).toEqual([{ stages: ['m.login.password'] }]);
     const identifier = { type: 'm.id.user', user: alice.userId };
     const wrong = await call(alice, 'POST', '/keys/device_signing/upload', { ...replace, auth: { type: 'm.login.password', session: first.body.session, identifier, password: 'nope' } });
     expect([wrong.status, wrong.body.errcode]).toEqual([401, 'M_FORBIDDEN']);
-    await ok(alice, 'POST', '/keys/device_signing/upload', { ...replace, auth: { type: 'm.login.password', session: first.body.session, identifier, password: 'pw-alice' } });
+    await ok(alice, 'POST', '/keys/device_signing/upload', {
+      ...replace,
+      self_signing_key: master2.sign(csKey(alice.userId, 'self_signing', selfSigning.pub), alice.userId),
+      user_signing_key: master2.sign(csKey(alice.userId, 'user_signing', userSigning.pub), alice.userId),
+      auth: { type: 'm.login.password', session: first.body.session, identifier, password: 'pw-alice' },
+    });
     const mine = await ok(alice, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
-    expect(mine.master_keys[alice.userId].keys).toEqual({ 'ed25519:MASTERPUB2': 'MASTERPUB2' });
+    expect(mine.master_keys[alice.userId].keys).toEqual({ [`ed25519:${master2.pub}`]: master2.pub });
     expect(mine.user_signing_keys[alice.userId]).toBeDefined();
     const theirs = await ok(bob, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
-    expect(theirs.self_signing_keys[alice.userId].keys).toEqual({ 'ed25519:SELFPUB1': 'SELFPUB1' });
+    expect(theirs.self_signing_keys[alice.userId].keys).toEqual({ [`ed25519:${selfSigning.pub}`]: selfSigning.pub });
     expect(theirs.user_signing_keys[alice.userId]).toBeUndefined();
   });
 
-  it('merges uploaded signatures into device keys and reports unknown keys as failures', async () => {
-    const signed = { ...deviceKeys(alice), signatures: { [alice.userId]: { 'ed25519:SELFPUB1': 'c2lnbmF0dXJl' } } };
+  it('checks uploaded signatures: own devices by the self-signing key, another user\'s master key by the user-signing key', async () => {
+    const signed = selfSigning.sign(deviceKeys(alice), alice.userId);
+    const tampered = { ...signed, algorithms: ['m.olm.v1.curve25519-aes-sha2'] };
+    const wrongSigner = master2.sign(deviceKeys(alice), alice.userId);
     const res = await ok(alice, 'POST', '/keys/signatures/upload', { [alice.userId]: { [alice.deviceId]: signed, NOPE: signed } });
     expect(res.failures[alice.userId].NOPE.errcode).toBe('M_NOT_FOUND');
+    expect(res.failures[alice.userId][alice.deviceId]).toBeUndefined();
+    const bad = await ok(alice, 'POST', '/keys/signatures/upload', { [alice.userId]: { [alice2.deviceId]: { ...wrongSigner, device_id: alice2.deviceId } } });
+    expect(bad.failures[alice.userId][alice2.deviceId].errcode).toMatch(/M_NOT_FOUND|M_INVALID_SIGNATURE/);
+    const changed = await ok(alice, 'POST', '/keys/signatures/upload', { [alice.userId]: { [alice.deviceId]: tampered } });
+    expect(changed.failures[alice.userId][alice.deviceId]).toMatchObject({ errcode: 'M_INVALID_SIGNATURE', error: 'Key does not match' });
     const q = await ok(bob, 'POST', '/keys/query', { device_keys: { [alice.userId]: [alice.deviceId] } });
-    expect(q.device_keys[alice.userId][alice.deviceId].signatures[alice.userId]).toMatchObject({ [`ed25519:${alice.deviceId}`]: expect.any(String), 'ed25519:SELFPUB1': 'c2lnbmF0dXJl' });
+    expect(q.device_keys[alice.userId][alice.deviceId].signatures[alice.userId]).toMatchObject({
+      [`ed25519:${alice.deviceId}`]: expect.any(String),
+      [`ed25519:${selfSigning.pub}`]: signed.signatures[alice.userId]![`ed25519:${selfSigning.pub}`],
+    });
+
+    // Bob vouches for Alice: his user-signing key signs her master key; only Bob sees that signature.
+    const bobMaster = edKey();
+    const bobUsk = edKey();
+    await ok(bob, 'POST', '/keys/device_signing/upload', { master_key: csKey(bob.userId, 'master', bobMaster.pub), user_signing_key: bobMaster.sign(csKey(bob.userId, 'user_signing', bobUsk.pub), bob.userId) });
+    const aliceMaster = (await ok(bob, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } })).master_keys[alice.userId];
+    const forgedVouch = await ok(bob, 'POST', '/keys/signatures/upload', { [alice.userId]: { [master2.pub]: bobMaster.sign(aliceMaster, bob.userId, `ed25519:${bobUsk.pub}`) } });
+    expect(forgedVouch.failures[alice.userId][master2.pub].errcode).toBe('M_INVALID_SIGNATURE');
+    const device = await ok(bob, 'POST', '/keys/signatures/upload', { [alice.userId]: { [alice.deviceId]: bobUsk.sign(deviceKeys(alice), bob.userId) } });
+    expect(device.failures[alice.userId][alice.deviceId].errcode).toBe('M_INVALID_PARAM');
+    const vouch = await ok(bob, 'POST', '/keys/signatures/upload', { [alice.userId]: { [master2.pub]: bobUsk.sign(aliceMaster, bob.userId) } });
+    expect(vouch.failures).toEqual({});
+    const bobView = await ok(bob, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
+    expect(Object.keys(bobView.master_keys[alice.userId].signatures[bob.userId])).toEqual([`ed25519:${bobUsk.pub}`]);
+    const aliceView = await ok(alice2, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
+    expect(aliceView.master_keys[alice.userId].signatures?.[bob.userId]).toBeUndefined();
   });
 
   it('delivers to-device messages until the next since token is used, once per transaction id, to every device for "*"', async () => {
@@ -183,7 +223,7 @@ describe('test homeserver: end-to-end encryption endpoints', () => {
     hs = await startHomeserver({ serverName: 'example.com', dataDir: dir });
     const q = await ok(alice, 'POST', '/keys/query', { device_keys: { [alice.userId]: [] } });
     expect(q.device_keys[alice.userId][alice.deviceId].keys).toEqual(deviceKeys(alice).keys);
-    expect(q.master_keys[alice.userId].keys).toEqual({ 'ed25519:MASTERPUB2': 'MASTERPUB2' });
+    expect(q.master_keys[alice.userId].keys).toEqual({ [`ed25519:${master2.pub}`]: master2.pub });
     expect((await ok(alice, 'GET', '/room_keys/version')).version).toBe('2');
   });
 

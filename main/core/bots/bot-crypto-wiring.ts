@@ -6,6 +6,7 @@ import type { CryptoBackend } from 'matrix-js-sdk/lib/common-crypto/CryptoBacken
 import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
 import { inviteWithHistory, pickInviter, type HistoryInviteOutcome, type HistoryInviter } from '../crypto/history-share.ts';
 import { readableEvent, watchDecryptionFailures, type DecryptionWatcher } from '../crypto/decryption-watcher.ts';
+import { acceptOwnerVerifications, type SasRendezvous } from '../crypto/verification.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
 import type { BotConnection } from './bot-client.ts';
@@ -20,6 +21,8 @@ export interface BotEncryptionOptions {
   /** The account password (cross-signing keys are replaced under user-interactive auth). */
   password?: string;
   flushDelayMs?: number;
+  /** The owner's account and the rendezvous through which the app's own verifications of this bot are confirmed. */
+  owner?: { userId: string; rendezvous: SasRendezvous };
 }
 
 export const ENCRYPTION_EVENT = 'm.room.encryption';
@@ -37,17 +40,21 @@ export class BotEncryption {
   readonly #rooms = new Map<string, Promise<boolean>>();
   #watcher: DecryptionWatcher | undefined;
   #trust: Promise<void> | undefined;
+  readonly #stopAccepting: () => void;
 
-  private constructor(client: MatrixClient, bc: BotCrypto, log: Logger | undefined) {
+  private constructor(client: MatrixClient, bc: BotCrypto, log: Logger | undefined, owner: BotEncryptionOptions['owner']) {
     this.#client = client;
     this.#bc = bc;
     this.#log = log;
+    this.#stopAccepting = owner
+      ? acceptOwnerVerifications(client, { ownerUserId: owner.userId, rendezvous: owner.rendezvous, ...(log ? { log } : {}) })
+      : () => undefined;
   }
 
   /** Before startClient(): opens (or creates) the bot's crypto store and turns Rust crypto on. */
   static async init(client: MatrixClient, opts: BotEncryptionOptions, log?: Logger): Promise<BotEncryption> {
     const bc = await initBotCrypto(client, { ...opts, ...(log ? { logger: log } : {}) });
-    return new BotEncryption(client, bc, log);
+    return new BotEncryption(client, bc, log, opts.owner);
   }
 
   get crypto(): BotCrypto {
@@ -151,6 +158,7 @@ export class BotEncryption {
   /** After client.stopClient(): waits for the trust setup to settle, then writes the store one last time. */
   async close(): Promise<void> {
     this.#watcher?.stop();
+    this.#stopAccepting();
     // Bounded: a homeserver gone away must not hold the stop; what the setup did not finish, the next start redoes.
     await Promise.race([this.#trust, new Promise((r) => setTimeout(r, 3000).unref())]);
     await this.#bc.close();

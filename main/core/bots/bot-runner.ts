@@ -82,7 +82,7 @@ export class BotRunner extends BaseService {
         const names = botCryptoSecrets(account.id);
         const conn = new BotConnection({
           ...(enc
-            ? { encryption: { storeDir: join(this.options.stateDir, 'crypto', account.id), secrets: enc.secrets, secretPrefix: names.secretPrefix, password: await enc.secrets.get(names.password), flushDelayMs: enc.flushDelayMs } }
+            ? { encryption: { storeDir: join(this.options.stateDir, 'crypto', account.id), secrets: enc.secrets, secretPrefix: names.secretPrefix, password: await enc.secrets.get(names.password), flushDelayMs: enc.flushDelayMs, ...(enc.rendezvous ? { owner: { userId: this.options.provision.owner.userId, rendezvous: enc.rendezvous } } : {}) } }
             : {}),
           baseUrl: this.options.provision.homeserverUrl,
           account,

@@ -1,4 +1,5 @@
 // The bot runner's options, status and per-bot worker shapes, kept apart so the runner file holds behaviour.
+import type { SasRendezvous } from '../crypto/verification.ts';
 import type { Logger } from '../logging/logger.ts';
 import { accountSecretNames } from '../provisioning/accounts.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
@@ -34,6 +35,8 @@ export interface RunnerEncryption {
   secrets: SecretStore;
   /** How soon the crypto store is written after a change (ms); default 100. */
   flushDelayMs?: number;
+  /** Shared with the owner's key device: the bots confirm the owner's verifications announced through it. */
+  rendezvous?: SasRendezvous;
 }
 
 /** The secret names a bot's encryption uses (store key, backup key) and where its account password is. */

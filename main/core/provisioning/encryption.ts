@@ -1,5 +1,6 @@
 // Encryption of the team room: whether it should be encrypted (a pure decision on settings), turning it on for a
 // new or existing room, and the owner's cross-signing, recovery key and key backup, set up once by the app.
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClientEvent, createClient, MatrixError, type MatrixClient } from 'matrix-js-sdk';
@@ -11,8 +12,10 @@ import { ProvisionHomeserverError } from './errors.ts';
 
 /** The owner's recovery key (shown to the person once; the chat window opens secret storage with it). */
 export const OWNER_RECOVERY_SECRET = 'crypto.owner.recoveryKey';
-/** The device the app uses once to set up the owner's keys; the chat window keeps its own device. */
+/** Prefix of the short-lived devices the app signs in to set up the owner's keys; the chat window keeps its own device. */
 export const OWNER_KEYS_DEVICE = 'AGENTROOMKEYS';
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild: () => quietLogger };
 
 export const ENCRYPTION_STATE = { type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } } as const;
 
@@ -51,32 +54,57 @@ export interface OwnerKeysOptions {
   timeoutMs?: number;
 }
 
+/** The owner's short-lived key device, signed in and synced, with its crypto on. */
+export interface OwnerKeysDevice {
+  client: MatrixClient;
+  password: string;
+}
+
 /**
- * Once per owner: cross-signing, secret storage under a recovery key (kept in the secret store) and key backup,
- * made from a short-lived device of the owner's account (signed in with the owner's password and signed out after).
- * Returns whether the recovery key was made now, so the app shows it once.
+ * Signs in a key device with a new id each time: Synapse answers an initial sync for the same user and device from
+ * a cache for a while, so a reused id could be handed the sync from before the owner's secret storage existed.
+ * Key devices left by a crash (signed in, never signed out) are deleted (user-interactive auth with the password).
  */
-export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ created: boolean }> {
-  const { secrets } = o.ctx;
-  if ((await secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
-  const password = await secrets.get(OWNER_SECRETS.password);
-  if (password === undefined) throw new ProvisionHomeserverError('setting up the owner\'s encryption keys', 'the owner\'s password is not in the secret store');
-  const login = await createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn }).loginRequest({
+async function signInKeysDevice(o: OwnerKeysOptions, password: string): Promise<{ user_id: string; device_id: string; access_token: string }> {
+  const login = await createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn, logger: quietLogger }).loginRequest({
     type: 'm.login.password',
     identifier: { type: 'm.id.user', user: o.ownerLocalpart },
     password,
-    device_id: OWNER_KEYS_DEVICE,
+    device_id: `${OWNER_KEYS_DEVICE}${randomBytes(4).toString('hex').toUpperCase()}`,
     initial_device_display_name: 'Agent Room (key setup)',
   });
+  const client = createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn, logger: quietLogger, userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token });
+  const stale = (await client.getDevices()).devices.map((d) => d.device_id).filter((id) => id.startsWith(OWNER_KEYS_DEVICE) && id !== login.device_id);
+  if (stale.length > 0) {
+    o.logger?.info({ devices: stale }, 'deleting the owner\'s key devices left by an earlier run');
+    await client.deleteMultipleDevices(stale, { type: 'm.login.password', identifier: { type: 'm.id.user', user: login.user_id }, password } as never).catch((err: unknown) => {
+      o.logger?.warn({ err: (err as Error).message }, 'could not delete old key devices; remove them in a Matrix client\'s session list');
+    });
+  }
+  return login;
+}
+
+/**
+ * Signs in a short-lived device of the owner's account (with the owner's password), turns its crypto on, syncs once
+ * (members loaded, so Rust crypto tracks the team room's devices), runs `work`, then signs the device out and
+ * deletes its store. The keys that matter live on the homeserver (cross-signing, secret storage, backup).
+ */
+export async function withOwnerKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) => Promise<T>): Promise<T> {
+  const { secrets } = o.ctx;
+  const password = await secrets.get(OWNER_SECRETS.password);
+  if (password === undefined) throw new ProvisionHomeserverError('setting up the owner\'s encryption keys', 'the owner\'s password is not in the secret store');
+  const login = await signInKeysDevice(o, password);
   const storeDir = join(o.stateDir, 'crypto', 'owner-keys');
-  const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild: () => quiet };
+  // A store left by a crash belongs to a device signed out since: start clean.
+  await rm(storeDir, { recursive: true, force: true });
+  await secrets.delete('crypto.owner-keys.storeKey');
   const client = createClient({
     baseUrl: o.ctx.baseUrl,
     fetchFn: o.ctx.fetchFn,
     userId: login.user_id,
     deviceId: login.device_id,
     accessToken: login.access_token,
-    logger: quiet,
+    logger: quietLogger,
     cryptoCallbacks: recoveryCallbacks(secrets, OWNER_RECOVERY_SECRET),
   });
   const bc = await initBotCrypto(client, { storeDir, secrets, secretPrefix: 'crypto.owner-keys', password });
@@ -91,17 +119,27 @@ export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ create
         }
       });
     });
-    await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
+    await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: false });
     await ready;
-    const { created } = await setupOwnerRecovery(client, { password, secrets, secretName: OWNER_RECOVERY_SECRET });
-    o.logger?.info({ created }, 'owner cross-signing, recovery key and key backup ready');
-    return { created };
+    return await work({ client, password });
   } finally {
     client.stopClient();
     await bc.close();
-    // The keys live on the homeserver (cross-signing, secret storage, backup); this device has done its job.
-    await client.logout(true).catch((err: unknown) => o.logger?.warn({ err: (err as Error).message }, 'could not sign out the key setup device'));
+    await client.logout(true).catch((err: unknown) => o.logger?.warn({ err: (err as Error).message }, 'could not sign out the owner\'s key device'));
     await rm(storeDir, { recursive: true, force: true });
     await secrets.delete('crypto.owner-keys.storeKey');
   }
+}
+
+/**
+ * Once per owner: cross-signing, secret storage under a recovery key (kept in the secret store) and key backup,
+ * made from the owner's short-lived key device. Returns whether the recovery key was made now, so the app shows it once.
+ */
+export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ created: boolean }> {
+  if ((await o.ctx.secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
+  return withOwnerKeysDevice(o, async ({ client, password }) => {
+    const { created } = await setupOwnerRecovery(client, { password, secrets: o.ctx.secrets, secretName: OWNER_RECOVERY_SECRET });
+    o.logger?.info({ created }, 'owner cross-signing, recovery key and key backup ready');
+    return { created };
+  });
 }

@@ -8,6 +8,7 @@ import { localpart, shortModelName } from '../lib/format.ts';
 import { buildMessageContent, type MessageContent } from '../lib/mention-content.ts';
 import { firstUnreadIndex, messageText, projectTimeline, type DisplayMessage } from '../lib/timeline.ts';
 import { useRoomEncrypted, useRoomEvents, useScrollback, useTyping } from '../matrix/hooks.ts';
+import { useVerifiedUsers } from '../matrix/use-encryption.ts';
 import { Composer } from './composer.tsx';
 import { LockIcon } from './lock-icon.tsx';
 import type { SenderInfo } from './message.tsx';
@@ -78,6 +79,7 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
   }, [client, room, me, lastEvent]);
 
   const botByUser = useMemo(() => new Map(bots.filter((b) => b.userId).map((b) => [b.userId!, b])), [bots]);
+  const verifiedBots = useVerifiedUsers(client, [...botByUser.keys()]);
   const senderInfo = (userId: string): SenderInfo => {
     const bot = botByUser.get(userId);
     const member = room?.getMember(userId);
@@ -85,6 +87,7 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
       name: member?.name ?? bot?.config.displayName ?? localpart(userId),
       avatarMxc: member?.getMxcAvatarUrl() ?? null,
       model: bot ? shortModelName(bot.status.model || bot.config.model) : undefined,
+      verified: verifiedBots.has(userId),
     };
   };
 

@@ -12,6 +12,8 @@ export interface SenderInfo {
   avatarMxc?: string | null;
   /** The model of a bot, shown as a badge. */
   model?: string;
+  /** The sender's identity is signed by the owner's keys (the app vouches for its bots). */
+  verified?: boolean;
 }
 
 export interface MessageProps {
@@ -67,6 +69,11 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
       <div className="msg-main">
         <header className="msg-head">
           <span className="msg-sender">{sender.name}</span>
+          {sender.verified && (
+            <span className="badge badge-verified" data-testid="sender-verified" title="Verified: Agent Room signed this bot's identity with your keys, so your devices trust it.">
+              Verified
+            </span>
+          )}
           {sender.model && (
             <span className="badge badge-model" title={`Model: ${sender.model}`}>
               {sender.model}

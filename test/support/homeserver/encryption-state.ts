@@ -36,10 +36,12 @@ export interface EncryptionData {
   keyChanges: Record<string, number>;
   /** user → backups; version strings are increasing integers */
   backups: Record<string, BackupVersion[]>;
+  /** target user → signing user → that user's user-signing signature of the target's master key (shown to the signer only) */
+  otherSignatures: Record<string, Record<string, Record<string, string>>>;
 }
 
 const empty = (): EncryptionData => ({
-  deviceKeys: {}, oneTimeKeys: {}, fallbackKeys: {}, crossSigning: {}, toDevice: {}, toDeviceTxns: {}, keyChanges: {}, backups: {},
+  deviceKeys: {}, oneTimeKeys: {}, fallbackKeys: {}, crossSigning: {}, toDevice: {}, toDeviceTxns: {}, keyChanges: {}, backups: {}, otherSignatures: {},
 });
 
 export class EncryptionState {

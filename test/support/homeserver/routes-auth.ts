@@ -136,6 +136,34 @@ export function authRoutes(hs: Hs): Route[] {
     return out;
   };
 
+  // Deleting devices needs user-interactive auth with the account password (spec: DELETE /devices/{deviceId},
+  // POST /delete_devices). As Synapse does, auth without a session starts one and completes it in one request.
+  const uiaSessions = new Set<string>();
+  const requirePassword = (ctx: Ctx): void => {
+    const auth = optObject(asObject(ctx.body ?? {}), 'auth');
+    const flows = [{ stages: ['m.login.password'] }];
+    if (!auth) {
+      const session = randomId(18);
+      uiaSessions.add(session);
+      throw new MatrixError(401, 'M_UNAUTHORIZED', 'Additional authentication required', { flows, params: {}, session, completed: [] });
+    }
+    const session = optString(auth, 'session') ?? randomId(18);
+    if (auth.session !== undefined && !uiaSessions.has(session)) throw new MatrixError(400, 'M_UNKNOWN', `Unknown session ID: ${session}`);
+    if (auth.type !== 'm.login.password') throw new MatrixError(401, 'M_UNKNOWN', `Auth type ${String(auth.type)} is not part of any flow`, { flows, params: {}, session, completed: [] });
+    const identifier = optObject(auth, 'identifier');
+    const user = String(identifier?.user ?? auth.user ?? '');
+    const userOk = user === ctx.caller.userId || user === ctx.caller.userId.slice(1).split(':')[0];
+    if (!userOk || !checkPassword(String(auth.password ?? ''), hs.store.users.get(ctx.caller.userId)?.passwordHash)) {
+      throw new MatrixError(401, 'M_FORBIDDEN', 'Invalid username or password', { flows, params: {}, session, completed: [] });
+    }
+    uiaSessions.delete(session);
+  };
+  const deleteDevices = (ctx: Ctx, ids: string[]): void => {
+    requirePassword(ctx);
+    // Unknown ids are ignored, as in Synapse.
+    for (const id of ids) if (hs.store.devices.has(`${ctx.caller.userId}\u0000${id}`)) hs.store.commit({ k: 'device-del', userId: ctx.caller.userId, deviceId: id });
+  };
+
   const device = (d: { deviceId: string; displayName?: string; lastSeenTs: number }): Record<string, unknown> => ({
     device_id: d.deviceId, display_name: d.displayName, last_seen_ip: '127.0.0.1', last_seen_ts: d.lastSeenTs,
   });
@@ -177,6 +205,17 @@ export function authRoutes(hs: Hs): Route[] {
       if (!d) throw notFound('Device not found');
       const name = optString(asObject(ctx.body), 'display_name');
       hs.store.commit({ k: 'device', userId: d.userId, deviceId: d.deviceId, displayName: name ?? d.displayName, ts: d.lastSeenTs });
+      return { body: {} };
+    } },
+    { method: 'DELETE', pattern: 'client:/devices/:deviceId', auth: 'required', handler: (ctx) => {
+      if (!hs.store.devices.has(`${ctx.caller.userId}\u0000${ctx.params.deviceId}`)) throw notFound('Device not found');
+      deleteDevices(ctx, [ctx.params.deviceId as string]);
+      return { body: {} };
+    } },
+    { method: 'POST', pattern: 'client:/delete_devices', auth: 'required', handler: (ctx) => {
+      const ids = asObject(ctx.body).devices;
+      if (!Array.isArray(ids) || ids.some((d) => typeof d !== 'string')) throw new MatrixError(400, 'M_BAD_JSON', "'devices' must be a list of device ids");
+      deleteDevices(ctx, ids as string[]);
       return { body: {} };
     } },
     { method: 'GET', pattern: 'client:/profile/:userId', auth: 'optional', handler: (ctx) => ({ body: profile(ctx.params.userId as string) }) },

@@ -1,0 +1,98 @@
+// The owner vouches for the bots: each bot's master key signed by the owner's user-signing key, so the owner's
+// devices (the chat window, Element once it has the recovery key) show the bots as verified. Done by SAS
+// verification from the owner's short-lived key device, only for bots whose current identity is not signed yet.
+import { SasRendezvous, verifyBotDevice } from '../crypto/verification.ts';
+import type { Logger } from '../logging/logger.ts';
+import { withOwnerKeysDevice, type OwnerKeysOptions } from './encryption.ts';
+
+export interface BotIdentity {
+  userId: string;
+  deviceId: string;
+}
+
+interface CrossSigningKey {
+  keys?: Record<string, string>;
+  signatures?: Record<string, Record<string, string>>;
+}
+
+export interface KeysQueryAnswer {
+  master_keys?: Record<string, CrossSigningKey>;
+  user_signing_keys?: Record<string, CrossSigningKey>;
+}
+
+/**
+ * Pure: the bots whose master key carries no signature by the owner's current user-signing key. A bot without a
+ * master key yet (its cross-signing not set up) is left out: there is nothing to sign.
+ */
+export function botsToVouchFor<T extends { userId: string }>(answer: KeysQueryAnswer, ownerUserId: string, bots: readonly T[]): T[] {
+  const uskId = Object.keys(answer.user_signing_keys?.[ownerUserId]?.keys ?? {})[0];
+  if (uskId === undefined) return [];
+  return bots.filter((b) => {
+    const master = answer.master_keys?.[b.userId];
+    return master !== undefined && master.signatures?.[ownerUserId]?.[uskId] === undefined;
+  });
+}
+
+export interface VouchOptions extends OwnerKeysOptions {
+  /** The owner's session, for the key query (no device is signed in for it). */
+  owner: { userId: string; accessToken: string };
+  bots: readonly BotIdentity[];
+  /** Shared with the bots' runner: its bots confirm only verifications announced here. */
+  rendezvous: SasRendezvous;
+  /** Per verification; default 30 s. */
+  verifyTimeoutMs?: number;
+  /** Aborted when the app stops: the verification under way ends and the key device is signed out. */
+  signal?: AbortSignal;
+}
+
+export interface VouchResult {
+  verified: string[];
+  already: string[];
+  failed: Array<{ userId: string; error: string }>;
+}
+
+async function queryKeys(o: VouchOptions): Promise<KeysQueryAnswer> {
+  const fetchFn = o.ctx.fetchFn ?? fetch;
+  const wanted = Object.fromEntries([o.owner.userId, ...o.bots.map((b) => b.userId)].map((u) => [u, []]));
+  const res = await fetchFn(`${o.ctx.baseUrl.replace(/\/$/, '')}/_matrix/client/v3/keys/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${o.owner.accessToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ device_keys: wanted }),
+  });
+  if (!res.ok) throw new Error(`the homeserver answered the key query with HTTP ${res.status}`);
+  return (await res.json()) as KeysQueryAnswer;
+}
+
+/**
+ * Signs the bots that need it. Idempotent and cheap when nothing is to do (one key query, no device signed in).
+ * A bot that fails is reported and retried at the next start; the others are still signed.
+ */
+export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<VouchResult> {
+  const todo = botsToVouchFor(await queryKeys(o), o.owner.userId, o.bots);
+  const result: VouchResult = { verified: [], already: o.bots.filter((b) => !todo.includes(b)).map((b) => b.userId), failed: [] };
+  if (todo.length === 0) return result;
+  await withOwnerKeysDevice(o, async ({ client }) => {
+    const crypto = client.getCrypto();
+    if (!crypto) throw new Error('the owner\'s key device has no crypto');
+    // bootstrapCrossSigning would make new keys when none are stored: only go on when secret storage holds them.
+    if (!(await client.secretStorage.isStored('m.cross_signing.user_signing'))) throw new Error('the owner\'s secret storage holds no user-signing key');
+    // A new device knows the owner's identity only once queried; then the private keys import from secret storage.
+    await crypto.userHasCrossSigningKeys(o.owner.userId, true);
+    await crypto.bootstrapCrossSigning({});
+    const status = await crypto.getCrossSigningStatus();
+    if (!status.privateKeysCachedLocally.userSigningKey) throw new Error('the owner\'s user-signing key could not be read from secret storage');
+    for (const bot of todo) {
+      if (o.signal?.aborted) break;
+      try {
+        await verifyBotDevice(crypto, bot.userId, bot.deviceId, { rendezvous: o.rendezvous, timeoutMs: o.verifyTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) });
+        result.verified.push(bot.userId);
+      } catch (err) {
+        result.failed.push({ userId: bot.userId, error: (err as Error).message });
+      }
+    }
+  });
+  log?.info({ ...result }, 'the owner vouched for the bots');
+  return result;
+}
+
+export { SasRendezvous };
