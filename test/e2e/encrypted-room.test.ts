@@ -32,13 +32,13 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   [stack, browser] = await Promise.all([
     startStack({
-      settings: ({ dataDir }) => {
+      settings: ({ dataDir, suffix }) => {
         const model = generateModel(join(dataDir, 'models'), SLOW_FILE, SLOW_PRESET, 7);
         return {
           version: 1,
           inference: { threads: 1 },
           room: { encrypted: true },
-          bots: [{ id: 'qwen', displayName: 'Qwen', model: `llama:${model}`, maxTokens: REPLY_TOKENS }],
+          bots: [{ id: `qwen${suffix}`, displayName: 'Qwen', model: `llama:${model}`, maxTokens: REPLY_TOKENS }],
         };
       },
       downloadFiles: () => ({}),
@@ -132,7 +132,8 @@ describe('chat window in an encrypted team room', () => {
     await ownerMessage().filter({ hasText: 'explain quicksort' }).waitFor({ timeout: 20_000 });
     const reply = botReply().first();
     await reply.locator('.msg-body').filter({ hasText: replyText.slice(0, 40) }).waitFor({ timeout: 20_000 });
-    expect((await reply.locator('.msg-body').textContent()) ?? '').toBe(replyText);
+    // Edits decrypt one by one after the reload: the final one may land a moment after an earlier one shows.
+    await expect.poll(async () => (await reply.locator('.msg-body').textContent()) ?? '', { timeout: 20_000 }).toBe(replyText);
     expect(await reply.getAttribute('data-final')).toBe('true');
     // The card was dismissed: it does not come back on reload.
     expect(await page.getByRole('region', { name: 'Recovery key' }).count()).toBe(0);

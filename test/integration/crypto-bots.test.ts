@@ -14,13 +14,13 @@ import { recoveryCallbacks, setupOwnerRecovery } from '../../main/core/crypto/ow
 import { LlamaBackend } from '../../main/core/inference/llama/llama-backend.ts';
 import { InferenceRouter } from '../../main/core/inference/router.ts';
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
-import { startHomeserver, type Homeserver } from '../support/homeserver/index.ts';
+import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
 import { tinyModel } from '../support/models.ts';
 import { quiet, waitFor } from './bots-harness.ts';
 
 interface Seen { id: string; sender: string; wireType: string; content: Record<string, unknown>; failed: boolean }
 
-let hs: Homeserver;
+let hs: MatrixTarget;
 let dir: string;
 let owner: MatrixClient;
 let ownerCrypto: BotCrypto;
@@ -43,8 +43,7 @@ const finalOf = (replyId: string) => seen.find((e) => rel(e.content).rel_type ==
 async function register(name: string): Promise<{ userId: string; deviceId: string; accessToken: string }> {
   const password = `pw-${name}-0123456789`;
   passwords.set(name, password);
-  const res = await createClient({ baseUrl: hs.url, logger: quiet }).registerRequest({ username: name, password, auth: { type: 'm.login.dummy' } });
-  return { userId: res.user_id, deviceId: res.device_id!, accessToken: res.access_token! };
+  return hs.register(name, password);
 }
 
 async function devicesOf(token: string): Promise<string[]> {
@@ -55,7 +54,7 @@ async function devicesOf(token: string): Promise<string[]> {
 
 function startRunner(): Promise<void> {
   runner = new BotRunner({
-    provision: { homeserverUrl: hs.url, serverName: 'e2e.local', roomId, owner: { userId: owner.getUserId()! }, bots },
+    provision: { homeserverUrl: hs.url, serverName: hs.serverName, roomId, owner: { userId: owner.getUserId()! }, bots },
     getSettings: () => settings,
     inference,
     stateDir: join(dir, 'state'),
@@ -93,7 +92,7 @@ async function mention(botId: string, text: string): Promise<string> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crypto-bots-'));
-  hs = await startHomeserver({ serverName: 'e2e.local' });
+  hs = await startMatrixTarget({ serverName: 'e2e.local' });
   const model = `llama:${await tinyModel()}`;
   const ownerAcc = await register('owner');
   for (const id of ['alpha', 'beta']) {
@@ -155,7 +154,8 @@ describe('encrypted team room through the bot runner', () => {
     expect((fin.content['m.new_content'] as { body: string }).body).toBe(generated!.text);
     expect(seen.filter((e) => rel(e.content).event_id === reply.id).length).toBeGreaterThanOrEqual(2); // streamed: edits before the final one
     // On the server: ciphertext only, with the relation in clear so edits can be aggregated.
-    const stored = [...(hs.hs.store.rooms.get(roomId)?.timeline ?? [])].map((s) => s.event).find((e) => e.event_id === fin.id)!;
+    const res = await fetch(`${hs.url}/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${encodeURIComponent(fin.id)}`, { headers: { authorization: `Bearer ${owner.getAccessToken()}` } });
+    const stored = (await res.json()) as { type: string; content: Record<string, unknown> };
     expect(stored.type).toBe('m.room.encrypted');
     expect(JSON.stringify(stored.content)).not.toContain(generated!.text.slice(0, 12));
     expect((stored.content as { 'm.relates_to'?: { rel_type?: string } })['m.relates_to']?.rel_type).toBe('m.replace');
@@ -198,7 +198,7 @@ describe('encrypted team room through the bot runner', () => {
     // Sent while beta is away: encrypted with a session only beta's old device (and its backup) holds.
     const id = await mention('beta', 'did you miss this one?');
     await rm(join(dir, 'state', 'crypto', 'beta'), { recursive: true, force: true });
-    const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'beta' }, password: passwords.get('beta')! });
+    const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: `beta${hs.suffix}` }, password: passwords.get('beta')! });
     bots[1] = { ...beta, deviceId: login.device_id, accessToken: login.access_token };
     const from = seen.length;
     await startRunner();

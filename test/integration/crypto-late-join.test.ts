@@ -16,13 +16,13 @@ import { LlamaBackend } from '../../main/core/inference/llama/llama-backend.ts';
 import { InferenceRouter } from '../../main/core/inference/router.ts';
 import { createTeamRoomRequest } from '../../main/core/provisioning/room.ts';
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
-import { startHomeserver, type Homeserver } from '../support/homeserver/index.ts';
+import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
 import { tinyModel } from '../support/models.ts';
 import { quiet, waitFor } from './bots-harness.ts';
 
 interface Seen { id: string; sender: string; content: Record<string, unknown>; failed: boolean }
 
-let hs: Homeserver;
+let hs: MatrixTarget;
 let dir: string;
 let owner: MatrixClient;
 let ownerCrypto: BotCrypto;
@@ -52,8 +52,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 async function register(name: string): Promise<{ userId: string; deviceId: string; accessToken: string }> {
   const password = `pw-${name}-0123456789`;
   passwords.set(name, password);
-  const res = await createClient({ baseUrl: hs.url, logger: quiet }).registerRequest({ username: name, password, auth: { type: 'm.login.dummy' } });
-  return { userId: res.user_id, deviceId: res.device_id!, accessToken: res.access_token! };
+  return hs.register(name, password);
 }
 
 async function addBot(id: string): Promise<BotAccount> {
@@ -67,7 +66,7 @@ async function addBot(id: string): Promise<BotAccount> {
 
 function startRunner(bots: BotAccount[]): Promise<void> {
   runner = new BotRunner({
-    provision: { homeserverUrl: hs.url, serverName: 'late.local', roomId, owner: { userId: owner.getUserId()! }, bots },
+    provision: { homeserverUrl: hs.url, serverName: hs.serverName, roomId, owner: { userId: owner.getUserId()! }, bots },
     getSettings: () => settings,
     inference,
     stateDir: join(dir, 'state'),
@@ -79,7 +78,7 @@ function startRunner(bots: BotAccount[]): Promise<void> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crypto-late-'));
-  hs = await startHomeserver({ serverName: 'late.local' });
+  hs = await startMatrixTarget({ serverName: 'late.local' });
   model = `llama:${await tinyModel()}`;
   const base = defaultSettings();
   settings = { ...base, bots: [], guard: { ...base.guard, rateLimit: { maxRequests: 100, windowSeconds: 60 } } };

@@ -17,11 +17,11 @@ import { OWNER_KEYS_DEVICE, OWNER_RECOVERY_SECRET } from '../../main/core/provis
 import { botsToVouchFor, vouchForBots, type VouchOptions } from '../../main/core/provisioning/owner-trust.ts';
 import { provision, type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
-import { startHomeserver, type Homeserver } from '../support/homeserver/index.ts';
+import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
 import { quiet } from './bots-harness.ts';
 
 const TOKEN = 'trust-registration-token';
-let hs: Homeserver;
+let hs: MatrixTarget;
 let dir: string;
 let result: ProvisionResult;
 let runner: BotRunner;
@@ -57,7 +57,7 @@ const vouchOptions = (): VouchOptions => ({
 /** A new device of the owner's, set up as the chat window does: secret storage opened with the recovery key. */
 async function newOwnerDevice(): Promise<{ client: MatrixClient; bc: BotCrypto }> {
   const password = (await secrets.get('matrix.owner.password'))!;
-  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'owner' }, password });
+  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: settings.owner.localpart }, password });
   const client = createClient({ baseUrl: hs.url, userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token, logger: quiet, cryptoCallbacks: recoveryCallbacks(secrets, OWNER_RECOVERY_SECRET) });
   const bc = await initBotCrypto(client, { storeDir: join(dir, `window-${login.device_id}`), secrets, secretPrefix: `crypto.window.${login.device_id}`, flushDelayMs: 20 });
   const ready = new Promise<void>((r) => client.on(ClientEvent.Sync, (s) => s === 'PREPARED' && r()));
@@ -75,9 +75,10 @@ async function newOwnerDevice(): Promise<{ client: MatrixClient; bc: BotCrypto }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crypto-owner-trust-'));
-  hs = await startHomeserver({ serverName: 'trust.local', registrationToken: TOKEN });
-  settings = settingsSchema.parse({ bots: [{ id: 'alpha', displayName: 'Alpha', model: 'ollama:tiny' }, { id: 'beta', displayName: 'Beta', model: 'ollama:tiny' }] });
-  result = await provision({ homeserverUrl: hs.url, registrationToken: TOKEN, stateDir: join(dir, 'state'), secrets, settings, encrypt: true });
+  hs = await startMatrixTarget({ serverName: 'trust.local', registrationToken: TOKEN });
+  const x = hs.suffix;
+  settings = settingsSchema.parse({ owner: { localpart: `owner${x}` }, bots: [{ id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' }, { id: `beta${x}`, displayName: 'Beta', model: 'ollama:tiny' }] });
+  result = await provision({ homeserverUrl: hs.url, registrationToken: hs.registrationToken, stateDir: join(dir, 'state'), secrets, settings, encrypt: true });
   runner = new BotRunner({
     provision: result,
     getSettings: () => settings,
@@ -99,7 +100,7 @@ afterAll(async () => {
 describe('the owner vouches for the bots', () => {
   it('verifies each bot by SAS and signs its master key with the owner\'s user-signing key', async () => {
     const before = await api('POST', '/keys/query', result.owner.accessToken, { device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])) });
-    expect(botsToVouchFor(before, result.owner.userId, result.bots).map((b) => b.id)).toEqual(['alpha', 'beta']);
+    expect(botsToVouchFor(before, result.owner.userId, result.bots).map((b) => b.id)).toEqual([`alpha${hs.suffix}`, `beta${hs.suffix}`]);
 
     const vouched = await vouchForBots(vouchOptions());
     expect(vouched).toEqual({ verified: result.bots.map((b) => b.userId), already: [], failed: [] });
@@ -150,12 +151,12 @@ describe('the owner vouches for the bots', () => {
   it('deletes a key device left by a crash before signing in another', async () => {
     const password = (await secrets.get('matrix.owner.password'))!;
     // A key device that was never signed out (the app was killed while it worked).
-    await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'owner' }, password, device_id: `${OWNER_KEYS_DEVICE}DEAD` });
+    await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: settings.owner.localpart }, password, device_id: `${OWNER_KEYS_DEVICE}DEAD` });
     // A bot whose identity changed (its keys were reset) needs the owner's signature again.
     const alpha = result.bots[0]!;
-    const w = runner.workers.find((x) => x.account.id === 'alpha')!;
+    const w = runner.workers.find((x) => x.account.id === alpha.id)!;
     await w.conn.encryption!.crypto.crypto.resetEncryption(async (makeRequest) => {
-      await makeRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: alpha.userId }, password: (await secrets.get('matrix.bot.alpha.password'))! });
+      await makeRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: alpha.userId }, password: (await secrets.get(`matrix.bot.${alpha.id}.password`))! });
     });
     const redo = await vouchForBots(vouchOptions());
     expect(redo.verified).toEqual([alpha.userId]);

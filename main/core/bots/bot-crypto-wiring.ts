@@ -187,6 +187,9 @@ export async function inviteLateBots(
   for (const userId of userIds) {
     const inviter = pickInviter(inviters, roomId, userId);
     if (!inviter) throw new Error(`No bot with encryption is in ${roomId} to invite ${userId}.`);
+    // The SDK sends the keys only to devices signed by their owner's identity: the newcomer's cross-signing first
+    // (on a real homeserver it can still be on its way when the inviter is ready).
+    await conns.find((c) => c.userId === userId)?.encryption?.startTrust();
     out.set(userId, await inviteWithHistory(inviter, roomId, userId, log));
   }
   return out;

@@ -47,12 +47,21 @@ export function generateModel(dir: string, name: string, preset: Preset | 'tiny'
   return join(dir, name);
 }
 
+/**
+ * A real homeserver to run against instead of the test one (e.g. Synapse from scripts/real-synapse.sh): its URL and
+ * registration token. Accounts there outlive a run, so each run names its owner and bots with a fresh suffix.
+ */
+export const externalHomeserver = process.env.AGENT_ROOM_E2E_HOMESERVER_URL
+  ? { url: process.env.AGENT_ROOM_E2E_HOMESERVER_URL, token: process.env.AGENT_ROOM_E2E_REGISTRATION_TOKEN ?? '' }
+  : undefined;
+
 export interface StackOptions {
   /**
    * The settings.json serve starts with, made once the data folder exists (a test may put a model there first).
-   * Default: one inference thread and no bot, so first run downloads a model from `downloads`.
+   * Default: one inference thread and no bot, so first run downloads a model from `downloads`. `suffix` is to be
+   * appended to bot ids ('' against the test homeserver, fresh per run against an external one).
    */
-  settings?: (dirs: { dataDir: string }) => Record<string, unknown>;
+  settings?: (dirs: { dataDir: string; suffix: string }) => Record<string, unknown>;
   /** Files the local download server holds; default the slow and the tiny generated models. */
   downloadFiles?: (gen: string) => Record<string, Buffer>;
 }
@@ -64,12 +73,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const gen = join(work, 'gen');
   for (const d of [dataDir, home, gen]) mkdirSync(d, { recursive: true });
   // One inference thread: on 2 cores more threads collapse generation (docs: MEASURED.md).
-  const settings = options.settings?.({ dataDir }) ?? { version: 1, inference: { threads: 1 } };
+  const suffix = externalHomeserver ? `x${Date.now().toString(36)}` : '';
+  const settings: Record<string, unknown> = options.settings?.({ dataDir, suffix }) ?? { version: 1, inference: { threads: 1 } };
+  if (externalHomeserver) settings.owner = { ...(settings.owner as object | undefined), localpart: `owner${suffix}` };
   writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings));
   const files = options.downloadFiles?.(gen) ?? { [SLOW_FILE]: model(gen, SLOW_FILE, SLOW_PRESET, 7), [TINY_FILE]: model(gen, TINY_FILE, 'tiny', 3) };
   const downloads = await DownloadServer.start(files);
 
-  const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0'], {
+  const hsArgs = externalHomeserver ? ['--homeserver-url', externalHomeserver.url, '--registration-token', externalHomeserver.token] : [];
+  const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0', ...hsArgs], {
     HOME: home,
     AGENT_ROOM_CONDUIT: join(repoRoot, 'test/support/homeserver/conduit-stand-in.sh'),
   });
