@@ -1,8 +1,8 @@
 // Key distribution (spec "End-to-end encryption" → "Key management API"): /keys/upload, /keys/query,
 // /keys/claim, /keys/changes, /keys/device_signing/upload (user-interactive auth as Synapse does it) and
 // /keys/signatures/upload.
-import { createPublicKey, scryptSync, timingSafeEqual, verify } from 'node:crypto';
-import anotherJson from 'another-json';
+import { scryptSync, timingSafeEqual } from 'node:crypto';
+import { hasValidSignature, otherSignature, publicKeyOf, selfSignature, type Failure } from './encryption-signatures.ts';
 import { MatrixError, asObject, badJson, invalidParam, missingParam, optObject, optString } from './errors.ts';
 import { parseStreamToken, randomId, type Hs } from './context.ts';
 import type { EncryptionState, Json } from './encryption-state.ts';
@@ -16,36 +16,6 @@ function passwordMatches(password: string, stored: string | undefined): boolean 
   const [salt, hash] = stored.split(':') as [string, string];
   return timingSafeEqual(scryptSync(password, Buffer.from(salt, 'hex'), 32, { N: 1024 }), Buffer.from(hash, 'hex'));
 }
-
-/** Merges signatures (user → key id → signature) from `from` into `into`. */
-function mergeSignatures(into: Json, from: unknown): void {
-  if (typeof from !== 'object' || from === null) return;
-  const sigs = (into.signatures ??= {}) as Record<string, Record<string, string>>;
-  for (const [user, byKey] of Object.entries(from as Record<string, Record<string, string>>)) sigs[user] = { ...sigs[user], ...byKey };
-}
-
-/** The signed part of a key object (spec "Signing JSON"): without `signatures` and `unsigned`, as canonical JSON. */
-const signedPart = (obj: Json): string => {
-  const { signatures: _s, unsigned: _u, ...rest } = obj;
-  return anotherJson.stringify(rest) as string;
-};
-
-/** Whether `obj` carries a valid ed25519 signature by `signer` with the key `ed25519:<publicKey>` (unpadded base64). */
-export function hasValidSignature(obj: Json, signer: string, keyId: string, publicKey: string): boolean {
-  const sig = (obj.signatures as Record<string, Record<string, string>> | undefined)?.[signer]?.[keyId];
-  if (typeof sig !== 'string') return false;
-  try {
-    const raw = Buffer.from(publicKey, 'base64');
-    if (raw.length !== 32) return false;
-    const key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });
-    return verify(null, Buffer.from(signedPart(obj)), key, Buffer.from(sig, 'base64'));
-  } catch {
-    return false;
-  }
-}
-
-/** The first public key of a cross-signing key object ("keys": {"ed25519:<pub>": "<pub>"}). */
-const publicKeyOf = (key: Json | undefined): string | undefined => Object.values((key?.keys ?? {}) as Record<string, string>)[0];
 
 export function otkCounts(st: EncryptionState, userId: string, deviceId: string): Record<string, number> {
   const counts: Record<string, number> = { signed_curve25519: 0 };
@@ -220,51 +190,6 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
     return { body: {} };
   };
 
-  type Failure = { status: number; errcode: string; error: string };
-  const fail = (errcode: string, error: string, status = 400): Failure => ({ status, errcode, error });
-  /** The uploaded object must be the stored one, signatures aside (Synapse: "Key does not match"). */
-  const sameKey = (stored: Json, uploaded: Json): boolean => signedPart(stored) === signedPart(uploaded);
-
-  /** The caller's own keys: devices signed by the self-signing key, or the master key signed by one of the caller's devices. */
-  const selfSignature = (userId: string, keyId: string, signed: Json): Failure | undefined => {
-    const cs = st.data.crossSigning[userId] ?? {};
-    const sigs = (signed.signatures as Record<string, Record<string, string>> | undefined)?.[userId];
-    if (!sigs || Object.keys(sigs).length === 0) return fail('M_MISSING_PARAM', 'Missing signature');
-    if (cs.master && keyId === publicKeyOf(cs.master)) {
-      if (!sameKey(cs.master, signed)) return fail('M_INVALID_SIGNATURE', 'Key does not match');
-      for (const sigKeyId of Object.keys(sigs)) {
-        const deviceId = sigKeyId.slice('ed25519:'.length);
-        const device = st.data.deviceKeys[userId]?.[deviceId];
-        const pub = (device?.keys as Record<string, string> | undefined)?.[sigKeyId];
-        if (pub === undefined || !st.deviceExists(userId, deviceId)) return fail('M_NOT_FOUND', 'Unknown device');
-        if (!hasValidSignature(signed, userId, sigKeyId, pub)) return fail('M_INVALID_SIGNATURE', 'Invalid signature');
-      }
-      mergeSignatures(cs.master, { [userId]: sigs });
-      return undefined;
-    }
-    const device = st.data.deviceKeys[userId]?.[keyId];
-    if (!device || !st.deviceExists(userId, keyId)) return fail('M_NOT_FOUND', 'Unknown device', 404);
-    const ssk = publicKeyOf(cs.self_signing);
-    if (ssk === undefined) return fail('M_MISSING_PARAM', 'No self-signing key is uploaded');
-    if (!sameKey(device, signed)) return fail('M_INVALID_SIGNATURE', 'Key does not match');
-    if (!hasValidSignature(signed, userId, `ed25519:${ssk}`, ssk)) return fail('M_INVALID_SIGNATURE', 'Invalid signature');
-    mergeSignatures(device, { [userId]: { [`ed25519:${ssk}`]: (sigs as Record<string, string>)[`ed25519:${ssk}`] } });
-    return undefined;
-  };
-
-  /** Another user's keys: only their master key, signed by the caller's user-signing key. */
-  const otherSignature = (caller: string, userId: string, keyId: string, signed: Json): Failure | undefined => {
-    const usk = publicKeyOf(st.data.crossSigning[caller]?.user_signing);
-    if (usk === undefined) return fail('M_MISSING_PARAM', 'No user-signing key is uploaded');
-    const master = st.data.crossSigning[userId]?.master;
-    if (!master) return fail('M_NOT_FOUND', 'No master key is uploaded for that user', 404);
-    if (keyId !== publicKeyOf(master)) return fail('M_INVALID_PARAM', "Only another user's master key can be signed");
-    if (!sameKey(master, signed)) return fail('M_INVALID_SIGNATURE', 'Key does not match');
-    if (!hasValidSignature(signed, caller, `ed25519:${usk}`, usk)) return fail('M_INVALID_SIGNATURE', 'Invalid signature');
-    ((st.data.otherSignatures[userId] ??= {})[caller] = { [`ed25519:${usk}`]: (signed.signatures as Record<string, Record<string, string>>)[caller]![`ed25519:${usk}`]! });
-    return undefined;
-  };
-
   const signaturesUpload = (ctx: Ctx): { body: unknown } => {
     const body = asObject(ctx.body);
     const caller = ctx.caller.userId;
@@ -273,7 +198,7 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
       if (typeof byKey !== 'object' || byKey === null) throw badJson(`Signatures for ${userId} must be an object`);
       for (const [keyId, signed] of Object.entries(byKey as Record<string, Json>)) {
         if (typeof signed !== 'object' || signed === null) throw badJson(`The signed key ${keyId} must be an object`);
-        const failure = userId === caller ? selfSignature(userId, keyId, signed) : otherSignature(caller, userId, keyId, signed);
+        const failure = userId === caller ? selfSignature(st, userId, keyId, signed) : otherSignature(st, caller, userId, keyId, signed);
         if (failure) (failures[userId] ??= {})[keyId] = failure;
         else st.keysChanged(userId);
       }

@@ -1,0 +1,173 @@
+// The bot runner as a service: started once provisioning has produced the accounts and the room, with what runs
+// in the background after each start in an encrypted team (late bots invited with the history keys, the owner
+// vouching for the bots), per-bot reply stats for the status view, and pause.
+import { MatrixError } from 'matrix-js-sdk';
+import { inviteLateBots } from './bots/bot-crypto-wiring.ts';
+import { BotRunner } from './bots/bot-runner.ts';
+import type { BotInference } from './bots/types.ts';
+import type { InferenceService } from './inference/inference-service.ts';
+import { BaseService, errorMessage } from './lifecycle/service.ts';
+import type { MatrixServicesOptions } from './matrix-services.ts';
+import { SasRendezvous, vouchForBots, type VouchResult } from './provisioning/owner-trust.ts';
+import type { ProvisioningService } from './provisioning/provisioner.ts';
+
+export interface ReplyStats {
+  lastLatencyMs?: number;
+  tokensPerSecond?: number;
+}
+
+/** Adapts the inference router to what the bot runner asks of inference. */
+function botInference(inference: InferenceService): BotInference {
+  return {
+    chat: (req) => inference.router.chat({ bot: req.bot, messages: req.messages, sampling: req.sampling, signal: req.signal }),
+    countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
+    listModels: (signal) => inference.listModels(signal),
+  };
+}
+
+/** Starts the bot runner once provisioning has produced the accounts and the room. */
+export class BotsService extends BaseService {
+  readonly name = 'bots';
+  runner: BotRunner | undefined;
+  readonly stats = new Map<string, ReplyStats>();
+  /** The owner's verification of the bots after the last start (tests and status wait on it). */
+  ownerTrust: Promise<VouchResult | undefined> | undefined;
+  readonly #rendezvous = new SasRendezvous();
+  /** Aborted at stop: the background work of the last start (owner's verification, late invites) ends. */
+  #background = new AbortController();
+  #paused = false;
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  set paused(value: boolean) {
+    this.#paused = value;
+    if (this.runner) this.runner.paused = value;
+  }
+
+  constructor(
+    private readonly o: MatrixServicesOptions,
+    private readonly provisioning: ProvisioningService,
+  ) {
+    super();
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.setState({ status: 'starting' });
+    const provision = this.provisioning.result;
+    if (!provision) {
+      const error = 'The bots cannot start: the homeserver or provisioning failed (see those services).';
+      this.setState({ status: 'failed', error, hint: 'Fix the homeserver first; the bots start with it.' });
+      throw new Error(error);
+    }
+    const runner = new BotRunner({
+      provision,
+      getSettings: () => this.o.settings.get(),
+      inference: botInference(this.o.inference),
+      stateDir: this.o.paths.state,
+      logger: this.o.logger,
+      ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}),
+      // Rust crypto for every bot unless the person turned encryption off: an encrypted team room needs it, and
+      // so does a direct message from Element (encrypted by default). Unencrypted rooms keep the plain path.
+      ...(provision.encrypted || this.o.settings.get().room.encrypted !== false ? { encryption: { secrets: this.o.secrets, rendezvous: this.#rendezvous } } : {}),
+      onModelChange: (botId, model) => {
+        this.o.settings.update((s) => ({ ...s, bots: s.bots.map((b) => (b.id === botId ? { ...b, model } : b)) }));
+      },
+      onReply: (botId, eventId, outcome) => {
+        const bot = this.o.settings.get().bots.find((b) => b.id === botId);
+        if (outcome.kind === 'done' && outcome.stats) {
+          this.stats.set(botId, { lastLatencyMs: Math.round(outcome.stats.timeToFirstTokenMs), tokensPerSecond: Math.round(outcome.stats.tokensPerSecond * 10) / 10 });
+        }
+        this.o.events.emit('bots.replied', { botId, displayName: bot?.displayName ?? botId, roomId: provision.roomId, eventId: outcome.kind === 'done' && outcome.replyId ? outcome.replyId : eventId, preview: outcome.text.slice(0, 140) });
+        this.o.onStatusChange?.();
+      },
+    });
+    this.runner = runner;
+    runner.paused = this.#paused;
+    runner.onStateChange((s) => this.setState(s));
+    try {
+      await runner.start(signal);
+    } catch (err) {
+      this.setState({ status: 'failed', error: errorMessage(err) });
+      throw err;
+    }
+    this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
+    // In the background: the inviter first finishes its cross-signing, which the SDK needs before it shares keys.
+    this.#background = new AbortController();
+    if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites, this.#background.signal, this.o.inviteRetryDelaysMs);
+    if (provision.encrypted) this.ownerTrust = this.#vouch(runner, provision);
+    // In an encrypted room the owner's window has no device yet, so it could never read a welcome sent now.
+    if (provision.ownerPasswordCreated && !provision.encrypted) await this.#welcome(runner, provision.roomId);
+  }
+
+  /**
+   * Bots new to the encrypted room: a bot in it invites them with the room's history keys; they join on the invite.
+   * Tried again after 5 s and 30 s (a homeserver busy or restarting); an invite refused by power levels is not.
+   */
+  async #inviteLate(runner: BotRunner, roomId: string, userIds: string[], signal: AbortSignal, delays = [5000, 30_000]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await inviteLateBots(runner.workers.map((w) => w.conn), roomId, userIds, this.o.logger);
+        return;
+      } catch (err) {
+        const refused = err instanceof MatrixError && err.httpStatus === 403;
+        const delay = delays[attempt];
+        if (refused || delay === undefined || signal.aborted) {
+          this.o.logger.error({ err: errorMessage(err), bots: userIds }, 'could not invite the new bots into the encrypted room; check the room\'s power levels (bots need the invite level)');
+          return;
+        }
+        this.o.logger.warn({ err: errorMessage(err), bots: userIds, retryInMs: delay }, 'inviting the new bots failed; trying again');
+        await new Promise((r) => setTimeout(r, delay).unref());
+        if (signal.aborted || runner !== this.runner) return;
+      }
+    }
+  }
+
+  /**
+   * In the background, once each bot's cross-signing is set up: the owner signs the bots it has not signed yet, so
+   * the owner's devices show them verified. A failure is logged and retried at the next start.
+   */
+  async #vouch(runner: BotRunner, provision: NonNullable<ProvisioningService['result']>): Promise<VouchResult | undefined> {
+    try {
+      await Promise.all(runner.workers.map((w) => w.conn.encryption?.startTrust()));
+      if (runner !== this.runner) return undefined;
+      const result = await vouchForBots({
+        ctx: { baseUrl: provision.homeserverUrl, secrets: this.o.secrets, ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}) },
+        ownerLocalpart: this.o.settings.get().owner.localpart,
+        stateDir: this.o.paths.state,
+        logger: this.o.logger,
+        owner: provision.owner,
+        bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
+        rendezvous: this.#rendezvous,
+        signal: this.#background.signal,
+      }, this.o.logger);
+      if (result.failed.length > 0) this.o.logger.warn({ failed: result.failed }, 'the owner could not verify some bots; retrying at the next start');
+      return result;
+    } catch (err) {
+      this.o.logger.warn({ err: errorMessage(err) }, 'the owner could not verify the bots; retrying at the next start');
+      return undefined;
+    }
+  }
+
+  /** On the very first start each bot says hello once, so the person sees who is there and how to ask. */
+  async #welcome(runner: BotRunner, roomId: string): Promise<void> {
+    for (const w of runner.workers) {
+      const bot = this.o.settings.get().bots.find((b) => b.id === w.account.id);
+      if (!bot) continue;
+      const model = bot.model.replace(/^llama:/, '').split(/[\\/]/).pop() ?? bot.model;
+      const body = `Hi, I'm ${bot.displayName} (${model}). Mention me with @${w.account.id} and I'll answer here; !help lists the commands.`;
+      await w.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body }).catch((err: unknown) => {
+        this.o.logger.warn({ bot: bot.id, err: errorMessage(err) }, 'could not post the welcome message');
+      });
+    }
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    // A verification under way ends first, so its key device is signed out while the homeserver still runs.
+    this.#background.abort();
+    await Promise.race([this.ownerTrust, new Promise((r) => setTimeout(r, Math.min(3000, deadlineMs / 2)).unref())]);
+    await this.runner?.stop(deadlineMs);
+    this.setState({ status: 'stopped' });
+  }
+}
