@@ -130,14 +130,14 @@ const cases: RoomCase[] = [
     return [id];
   } },
   { name: 'homeserver answers 500 to the bot\'s sends (twice)', gets: 'retried with the same transaction: one finished reply', run: async () => {
-    team.hs.faults.push({ path: /\/send\/m\.room\.message\/ar/, method: 'PUT', respond: 'error500', times: 2 });
+    team.hs.local!.faults.push({ path: /\/send\/m\.room\.message\/ar/, method: 'PUT', respond: 'error500', times: 2 });
     const id = await post(mention('@alpha through errors'));
     await finalText(id);
     expect(outcome(id).replies).toHaveLength(1);
     return [id];
   } },
   { name: 'homeserver answers garbage JSON to the bot\'s first send', gets: 'one finished reply (the failed send is superseded by the final edit)', run: async () => {
-    team.hs.faults.push({ path: /\/send\/m\.room\.message\/ar/, method: 'PUT', respond: 'garbage', times: 1 });
+    team.hs.local!.faults.push({ path: /\/send\/m\.room\.message\/ar/, method: 'PUT', respond: 'garbage', times: 1 });
     const id = await post(mention('@alpha through garbage'));
     await barrier();
     expect(outcome(id).replies).toHaveLength(1);
@@ -145,13 +145,13 @@ const cases: RoomCase[] = [
     return [id];
   } },
   { name: 'homeserver answers 500 and garbage to /sync', gets: 'the sync retries; the next mention is answered', run: async () => {
-    team.hs.faults.push({ path: /\/sync/, respond: 'error500', times: 2 }, { path: /\/sync/, respond: 'garbage', times: 1 });
+    team.hs.local!.faults.push({ path: /\/sync/, respond: 'error500', times: 2 }, { path: /\/sync/, respond: 'garbage', times: 1 });
     const id = await post(mention('@alpha after sync trouble'));
     await finalText(id, 30_000);
     return [id];
   } },
   { name: 'homeserver answers 500 to the history request (/messages)', gets: 'a finished reply or an error ending saying what failed', run: async () => {
-    team.hs.faults.push({ path: /\/messages/, respond: 'error500', times: 3 });
+    team.hs.local!.faults.push({ path: /\/messages/, respond: 'error500', times: 3 });
     const id = await post(mention('@alpha with no history'));
     const text = await finalText(id, 30_000);
     expect(text.length).toBeGreaterThan(0);

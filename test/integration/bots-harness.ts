@@ -10,14 +10,14 @@ import { BotRunner, type BotRunnerOptions } from '../../main/core/bots/bot-runne
 import type { BotAccount, BotInference, ProvisionLike, RawEvent } from '../../main/core/bots/types.ts';
 import { LlamaBackend } from '../../main/core/inference/llama/llama-backend.ts';
 import { InferenceRouter } from '../../main/core/inference/router.ts';
-import { startHomeserver, type Homeserver } from '../support/homeserver/index.ts';
+import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
 import { tinyModel } from '../support/models.ts';
 
 (sdkGlobalLogger as unknown as { setLevel(level: string): void }).setLevel('error');
 export const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild() { return quiet; } };
 
 export interface Team {
-  hs: Homeserver;
+  hs: MatrixTarget;
   provision: ProvisionLike;
   owner: MatrixClient;
   settings: Settings;
@@ -31,14 +31,10 @@ export interface Team {
   close(): Promise<void>;
 }
 
-async function register(hs: Homeserver, username: string): Promise<{ userId: string; deviceId: string; accessToken: string }> {
-  const reg = createClient({ baseUrl: hs.url, logger: quiet });
-  const res = await reg.registerRequest({ username, password: `pw-${username}`, auth: { type: 'm.login.dummy' } });
-  return { userId: res.user_id, deviceId: res.device_id!, accessToken: res.access_token! };
-}
+const register = (hs: MatrixTarget, username: string) => hs.register(username, `pw-${username}-0123456789`);
 
 export async function makeTeam(botNames: string[], guard: Partial<Settings['guard']> = {}, maxTokens = 400): Promise<Team> {
-  const hs = await startHomeserver({ serverName: 'bots.local' });
+  const hs = await startMatrixTarget({ serverName: 'bots.local' });
   const model = `llama:${await tinyModel()}`;
   const ownerAcc = await register(hs, 'owner');
   const owner = createClient({ baseUrl: hs.url, ...ownerAcc, logger: quiet });
@@ -79,7 +75,7 @@ export async function makeTeam(botNames: string[], guard: Partial<Settings['guar
   const stateDir = mkdtempSync(join(tmpdir(), 'bots-state-'));
   return {
     hs,
-    provision: { homeserverUrl: hs.url, serverName: 'bots.local', roomId, owner: ownerAcc, bots },
+    provision: { homeserverUrl: hs.url, serverName: hs.serverName, roomId, owner: ownerAcc, bots },
     owner,
     settings,
     backend,
