@@ -176,7 +176,7 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
       if (publicKeyOf(k) === undefined) throw invalidParam(`${field}.keys must hold one ed25519 key`);
       next[slot] = k;
     }
-    if (!next.master && (next.self_signing || next.user_signing)) throw new MatrixError(400, 'M_INVALID_PARAM', 'A master key must be uploaded first');
+    if (!next.master && (next.self_signing || next.user_signing)) throw new MatrixError(400, 'M_MISSING_PARAM', 'No master key available');
     // As Synapse checks: the self-signing and user-signing keys uploaded now must be signed by the master key.
     const masterPub = publicKeyOf(next.master)!;
     for (const [field, slot] of [['self_signing_key', 'self_signing'], ['user_signing_key', 'user_signing']] as const) {

@@ -1,7 +1,7 @@
 // The encryption module of the test homeserver: send-to-device messaging, the encryption parts of /sync
 // (to_device, device_lists, one-time key counts, unused fallback key types), and the key and backup routes.
 // index.ts wires it in by default.
-import { asObject, badJson, optObject } from './errors.ts';
+import { MatrixError, asObject, badJson, optObject } from './errors.ts';
 import type { Hs } from './context.ts';
 import { backupRoutes } from './encryption-backup.ts';
 import { keyRoutes, otkCounts, unusedFallbackTypes } from './encryption-keys.ts';
@@ -25,7 +25,8 @@ export function createEncryption(hs: Hs, dataDir: string | undefined): Encryptio
     const { userId, deviceId } = ctx.caller;
     const txnKey = `${userId}\u0000${deviceId}\u0000${ctx.params.txnId as string}`;
     if (st.data.toDeviceTxns[txnKey]) return { body: {} };
-    const messages = optObject(asObject(ctx.body), 'messages') ?? {};
+    const messages = optObject(asObject(ctx.body), 'messages');
+    if (!messages) throw new MatrixError(400, 'M_MISSING_PARAM', "Missing params: ['messages']");
     const stream = st.bump();
     for (const [target, byDevice] of Object.entries(messages)) {
       if (typeof byDevice !== 'object' || byDevice === null) throw badJson('messages must map user ids to device maps');

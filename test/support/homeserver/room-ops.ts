@@ -1,5 +1,5 @@
 // Creating events under the spec's authorization rules: membership, power levels, size, redaction rights.
-import { forbidden, notFound, tooLarge } from './errors.ts';
+import { forbidden, MatrixError, notFound, tooLarge } from './errors.ts';
 import { newEventId, type Hs } from './context.ts';
 import { actionLevel, eventLevel, powerLevelsChangeAllowed, userLevel, type PowerLevels } from './power-levels.ts';
 import type { ClientEvent, StoredEvent } from './store.ts';
@@ -39,6 +39,20 @@ export function commitEvent(hs: Hs, roomId: string, sender: string, type: string
   return stored;
 }
 
+/** As Synapse validates it: every level is an integer (top-level levels, and the users, events and notifications maps). */
+function checkPowerLevelsShape(content: Record<string, unknown>): void {
+  const isLevel = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v);
+  for (const key of ['ban', 'invite', 'kick', 'redact', 'state_default', 'events_default', 'users_default']) {
+    if (content[key] !== undefined && !isLevel(content[key])) throw new MatrixError(400, 'M_BAD_JSON', `${key} must be an integer`);
+  }
+  for (const key of ['users', 'events', 'notifications']) {
+    const map = content[key];
+    if (map === undefined) continue;
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new MatrixError(400, 'M_BAD_JSON', `${key} must be an object`);
+    for (const [k, v] of Object.entries(map)) if (!isLevel(v)) throw new MatrixError(400, 'M_BAD_JSON', `${key}.${k} must be an integer`);
+  }
+}
+
 function requireJoined(hs: Hs, roomId: string, userId: string): void {
   if (!hs.store.rooms.has(roomId)) throw forbidden(`User ${userId} not in room ${roomId}, or the room does not exist`);
   if (hs.store.membership(roomId, userId)?.membership !== 'join') throw forbidden(`User ${userId} not in room ${roomId}`);
@@ -55,6 +69,7 @@ export function sendUserEvent(hs: Hs, roomId: string, sender: string, type: stri
   const needed = eventLevel(pl, type, isState);
   if (level < needed) throw forbidden(`You don't have permission to post that to the room. user_level (${level}) < send_level (${needed})`);
   if (isState && stateKey.startsWith('@') && stateKey !== sender) throw forbidden('You cannot set state keyed by another user id');
+  if (type === 'm.room.power_levels') checkPowerLevelsShape(content);
   if (type === 'm.room.power_levels' && !powerLevelsChangeAllowed(pl, content, sender, creatorOf(hs, roomId))) {
     throw forbidden('You cannot change power levels above your own level or for users at or above your level');
   }
