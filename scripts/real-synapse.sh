@@ -27,6 +27,7 @@
 #   SYNAPSE_SERVER_NAME  server_name            (default synapse.test; cannot change once the DB exists)
 #   SYNAPSE_MIRROR       Debian mirror          (default http://deb.debian.org/debian)
 #   SYNAPSE_SUITE        Debian suite           (default sid)
+#   SYNAPSE_STOCK_LIMITS 1: keep Synapse's default rate limits (default: generous limits for test runs)
 #
 # Files inside the chroot:
 #   /etc/agent-room-synapse/homeserver.yaml  config, rewritten on setup/start
@@ -156,6 +157,10 @@ allow_guest_access: false
 enable_metrics: false
 user_directory:
   search_all_users: true
+EOF
+  # SYNAPSE_STOCK_LIMITS=1 keeps Synapse's own rate limits (as a default install has them).
+  if [ "${SYNAPSE_STOCK_LIMITS:-}" != 1 ]; then
+    cat >>"$R$CONF_DIR/homeserver.yaml" <<EOF
 rc_message: $RL
 rc_registration: $RL
 rc_registration_token_validity: $RL
@@ -183,6 +188,7 @@ rc_reports: $RL
 rc_user_directory: $RL
 rc_admin_redaction: $RL
 EOF
+  fi
 }
 
 cmd_setup() {

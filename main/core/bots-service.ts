@@ -11,6 +11,13 @@ import type { MatrixServicesOptions } from './matrix-services.ts';
 import { SasRendezvous, vouchForBots, type VouchResult } from './provisioning/owner-trust.ts';
 import type { ProvisioningService } from './provisioning/provisioner.ts';
 
+/** The wait a 429 M_LIMIT_EXCEEDED asks for (at least 1 s, at most 20 min); undefined for any other failure. */
+export function rateLimitWait(err: unknown): number | undefined {
+  if (!(err instanceof MatrixError) || err.httpStatus !== 429) return undefined;
+  const asked = (err.data as { retry_after_ms?: unknown } | undefined)?.retry_after_ms;
+  return Math.min(20 * 60_000, Math.max(1000, typeof asked === 'number' ? asked + 500 : 60_000));
+}
+
 export interface ReplyStats {
   lastLatencyMs?: number;
   tokensPerSecond?: number;
@@ -126,27 +133,40 @@ export class BotsService extends BaseService {
 
   /**
    * In the background, once each bot's cross-signing is set up: the owner signs the bots it has not signed yet, so
-   * the owner's devices show them verified. A failure is logged and retried at the next start.
+   * the owner's devices show them verified. When the homeserver limits sign-ins (a stock Synapse allows a few, then
+   * one every few minutes) it is tried again after the wait it asks for; another failure waits for the next start.
    */
   async #vouch(runner: BotRunner, provision: NonNullable<ProvisioningService['result']>): Promise<VouchResult | undefined> {
-    try {
-      await Promise.all(runner.workers.map((w) => w.conn.encryption?.startTrust()));
-      if (runner !== this.runner) return undefined;
-      const result = await vouchForBots({
-        ctx: { baseUrl: provision.homeserverUrl, secrets: this.o.secrets, ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}) },
-        ownerLocalpart: this.o.settings.get().owner.localpart,
-        stateDir: this.o.paths.state,
-        logger: this.o.logger,
-        owner: provision.owner,
-        bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
-        rendezvous: this.#rendezvous,
-        signal: this.#background.signal,
-      }, this.o.logger);
-      if (result.failed.length > 0) this.o.logger.warn({ failed: result.failed }, 'the owner could not verify some bots; retrying at the next start');
-      return result;
-    } catch (err) {
-      this.o.logger.warn({ err: errorMessage(err) }, 'the owner could not verify the bots; retrying at the next start');
-      return undefined;
+    const signal = this.#background.signal;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await Promise.all(runner.workers.map((w) => w.conn.encryption?.startTrust()));
+        if (runner !== this.runner || signal.aborted) return undefined;
+        const result = await vouchForBots({
+          ctx: { baseUrl: provision.homeserverUrl, secrets: this.o.secrets, ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}) },
+          ownerLocalpart: this.o.settings.get().owner.localpart,
+          stateDir: this.o.paths.state,
+          logger: this.o.logger,
+          owner: provision.owner,
+          bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
+          rendezvous: this.#rendezvous,
+          signal,
+        }, this.o.logger);
+        if (result.failed.length > 0) this.o.logger.warn({ failed: result.failed }, 'the owner could not verify some bots; retrying at the next start');
+        return result;
+      } catch (err) {
+        const waitMs = rateLimitWait(err);
+        if (waitMs === undefined || attempt >= 2 || signal.aborted) {
+          this.o.logger.warn({ err: errorMessage(err) }, 'the owner could not verify the bots; retrying at the next start');
+          return undefined;
+        }
+        this.o.logger.info({ inSeconds: Math.ceil(waitMs / 1000) }, 'the homeserver limits sign-ins: the owner verifies the bots after its wait');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          timer.unref();
+          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        });
+      }
     }
   }
 

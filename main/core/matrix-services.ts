@@ -4,6 +4,7 @@ import type { BotInfo, BotStatus as ContractBotStatus, OwnerSession } from '../c
 import type { ModelInfo } from '../common/inference-types.ts';
 import type { BotConfig } from '../common/settings-schema.ts';
 import { BotsService } from './bots-service.ts';
+import { rateLimitedFetch } from './matrix-fetch.ts';
 import type { EventHub } from './control/event-hub.ts';
 import { ExternalHomeserver } from './homeserver/external.ts';
 import { HomeserverSupervisor } from './homeserver/supervisor.ts';
@@ -57,6 +58,8 @@ export interface MatrixServices {
 }
 
 export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
+  // Provisioning, the owner's key device and the bots wait out the homeserver's rate limits (stock Synapse has them).
+  const matrixFetch = rateLimitedFetch(o.fetch ?? globalThis.fetch, { logger: o.logger });
   const hsSettings = o.settings.get().homeserver;
   const externalUrl = o.overrides.homeserverUrl ?? (hsSettings.mode === 'external' ? hsSettings.url : undefined);
   const homeserver: Homeserver = externalUrl
@@ -88,9 +91,9 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
     logger: o.logger,
     encrypt: () => roomShouldBeEncrypted(o.settings.get(), { external: externalUrl !== undefined }),
     botsInvite: o.overrides.bots !== false,
-    ...(o.fetch ? { fetchFn: o.fetch } : {}),
+    fetchFn: matrixFetch,
   });
-  const bots = o.overrides.bots === false ? undefined : new BotsService(o, provisioning);
+  const bots = o.overrides.bots === false ? undefined : new BotsService({ ...o, fetch: matrixFetch }, provisioning);
 
   // A bot added, removed or renamed in settings: provision its account, then restart the runner with
   // the new accounts. Model and persona changes need neither (the runner reads settings per message).

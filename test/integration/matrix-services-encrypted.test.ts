@@ -1,4 +1,5 @@
-// The Matrix services as the app wires them (homeserver, provisioning, bots) on an encrypted team: the owner vouches
+// The Matrix services as the app wires them (homeserver, provisioning, bots) on an encrypted team: registration
+// waits out the homeserver's rate limit; the owner vouches
 // for the bots after the start; a bot added in settings is provisioned, the runner restarts, a bot already in the
 // room invites it with the history keys (tried again when the homeserver fails), and the owner vouches for it too.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,7 +55,10 @@ beforeAll(async () => {
     inviteRetryDelaysMs: [300, 300],
   });
   host = new ServiceHost().add(services.homeserver).add(services.provisioning).add(services.bots!);
+  // As a stock Synapse does: few registrations in a row. Provisioning waits them out.
+  hs.setRateLimit({ maxRequests: 1, windowMs: 400, path: '/register' });
   await host.start();
+  hs.setRateLimit(undefined);
 }, 60_000);
 
 afterAll(async () => {
@@ -64,6 +68,11 @@ afterAll(async () => {
 });
 
 describe('Matrix services on an encrypted team', () => {
+  it('waited out the homeserver\'s rate limit while registering the team', () => {
+    expect(records.filter((r) => r.msg === 'the homeserver asks to slow down; sending again after the wait').length).toBeGreaterThanOrEqual(1);
+    expect(services.provisioning.result!.bots.map((b) => b.userId)).toEqual(['@alpha:svc.local']);
+  });
+
   it('vouches for the bots once they have started', async () => {
     const result = await services.bots!.ownerTrust;
     expect(result).toEqual({ verified: ['@alpha:svc.local'], already: [], failed: [] });

@@ -1,0 +1,72 @@
+// The fetch every Matrix client of the app uses: a 429 M_LIMIT_EXCEEDED answer is waited out (Retry-After, or the
+// body's retry_after_ms) and the same request sent again, so provisioning a team, the owner's key device and the
+// bots' sends keep working on a homeserver with stock rate limits (a default Synapse allows 3 registrations in a
+// burst, then one every 6 s). Waits are bounded; past the bound the 429 goes back to the caller as it came.
+
+export interface RateLimitLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+export interface RateLimitOptions {
+  logger?: RateLimitLogger;
+  /** The longest single wait asked for that is honoured; default 60 s. */
+  maxWaitMs?: number;
+  /** All waits of one request together; default 3 min. */
+  maxTotalMs?: number;
+  /** Without an answer on how long: 1 s, doubling. */
+  defaultWaitMs?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** How long the server asked to wait: the Retry-After header (seconds), else the body's retry_after_ms. */
+export async function retryAfterMs(res: Response): Promise<number | undefined> {
+  const header = res.headers.get('retry-after');
+  if (header !== null && /^\d+(\.\d+)?$/.test(header.trim())) return Math.round(Number(header) * 1000);
+  try {
+    const body = (await res.clone().json()) as { retry_after_ms?: unknown };
+    return typeof body.retry_after_ms === 'number' && body.retry_after_ms >= 0 ? body.retry_after_ms : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const pathOf = (input: Parameters<typeof fetch>[0]): string => {
+  try {
+    return new URL(input instanceof Request ? input.url : String(input)).pathname;
+  } catch {
+    return '?';
+  }
+};
+
+export function rateLimitedFetch(base: typeof fetch, opts: RateLimitOptions = {}): typeof fetch {
+  const maxWait = opts.maxWaitMs ?? 60_000;
+  const maxTotal = opts.maxTotalMs ?? 180_000;
+  const sleep = opts.sleep ?? abortableSleep;
+  return async (input, init) => {
+    // A streamed body cannot be sent twice: such a request gets one try, as before.
+    const resendable = init?.body === undefined || init.body === null || !(init.body instanceof ReadableStream);
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      const res = await base(input, init);
+      if (res.status !== 429 || !resendable) return res;
+      const wait = (await retryAfterMs(res)) ?? (opts.defaultWaitMs ?? 1000) * 2 ** attempt;
+      if (wait > maxWait || waited + wait > maxTotal || init?.signal?.aborted) return res;
+      opts.logger?.warn({ path: pathOf(input), waitMs: wait }, 'the homeserver asks to slow down; sending again after the wait');
+      await res.body?.cancel().catch(() => undefined);
+      await sleep(wait, init?.signal ?? undefined);
+      waited += wait;
+      if (init?.signal?.aborted) return base(input, init);
+    }
+  };
+}
