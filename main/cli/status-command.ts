@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataPaths } from '../core/paths.ts';
+import { OWNER_RECOVERY_SECRET } from '../core/provisioning/encryption.ts';
 import { OWNER_SECRETS } from '../core/provisioning/accounts.ts';
 import { readProvisionState } from '../core/provisioning/state.ts';
 import { FileSecretStore } from '../core/settings/secret-store.ts';
@@ -79,13 +80,17 @@ export async function runLoginInfo(paths: DataPaths, options: { showPassword?: b
   }
   out(`Homeserver URL: ${prov.homeserverUrl}`);
   out(`User ID:        ${prov.owner.userId}`);
+  const secrets = new FileSecretStore({ file: paths.secrets });
+  const recoveryKey = await secrets.get(OWNER_RECOVERY_SECRET);
   if (options.showPassword) {
-    const password = await new FileSecretStore({ file: paths.secrets }).get(OWNER_SECRETS.password);
+    const password = await secrets.get(OWNER_SECRETS.password);
     out(`Password:       ${password ?? '(not stored: it was set outside Agent Room)'}`);
+    if (recoveryKey !== undefined) out(`Recovery key:   ${recoveryKey}`);
   } else {
-    out('Password:       hidden (add --show-password to print it)');
+    out(`Password:       hidden (add --show-password to print it${recoveryKey !== undefined ? ' and the recovery key' : ''})`);
   }
   if (prov.roomId) out(`Team room:      ${prov.roomId}`);
   out('In Element: "Sign in" → "Edit" the homeserver → paste the URL → sign in with the user ID and password.');
+  if (recoveryKey !== undefined) out('The team room is encrypted: when Element asks to verify this session, choose the recovery key; it then shows your bots as verified.');
   return 0;
 }
