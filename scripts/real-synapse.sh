@@ -2,9 +2,9 @@
 # real-synapse.sh: run a real Matrix Synapse homeserver on loopback, so Agent
 # Room can be checked against it by hand.
 #
-# OPTIONAL. It is not part of CI and no test depends on it. The automated tests
-# use their own fake or bundled homeservers. This is for checking the product
-# against the reference server.
+# Used by `npm run test:synapse` (part of `npm test`, see scripts/test-synapse.sh)
+# and by hand: the Matrix tests that speak only the client-server API run
+# against it, to check the product against the reference server.
 #
 # How it works: PyPI may not be reachable, but a Debian mirror is. `setup` uses
 # debootstrap to build a Debian sid chroot (sid carries a recent matrix-synapse
@@ -193,7 +193,16 @@ EOF
 
 cmd_setup() {
   need_root
-  if [ ! -x "$R/usr/bin/apt-get" ]; then
+  local marker="$R/.agent-room-debootstrap-done"
+  # A root from an older run of this script, complete but unmarked: keep it.
+  if [ ! -f "$marker" ] && [ -x "$R/usr/bin/apt-get" ] && [ -z "$(chroot "$R" dpkg --audit 2>&1)" ]; then touch "$marker"; fi
+  if [ ! -f "$marker" ]; then
+    if [ -e "$R" ]; then
+      # What a failed debootstrap left: never descend into a mount while removing it.
+      umount_fs
+      log "removing the incomplete chroot at $R"
+      rm -rf --one-file-system "$R"
+    fi
     command -v debootstrap >/dev/null || {
       log "installing debootstrap on the host"
       DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap ||
@@ -202,6 +211,7 @@ cmd_setup() {
     log "debootstrap $SYNAPSE_SUITE into $R (a minute or so)"
     mkdir -p "$R"
     nice -n 10 debootstrap --variant=minbase "$SYNAPSE_SUITE" "$R" "$SYNAPSE_MIRROR"
+    touch "$marker"
   else
     log "chroot exists at $R, skipping debootstrap"
   fi
@@ -214,6 +224,8 @@ cmd_setup() {
   chmod +x "$R/usr/sbin/policy-rc.d"
 
   mount_fs
+  # Whatever fails below (mirror, package), the host's /dev is not left bind-mounted in the chroot.
+  trap 'running_pid >/dev/null || umount_fs' EXIT
   if ! in_root dpkg-query -W -f='${Status}' matrix-synapse 2>/dev/null | grep -q 'install ok installed'; then
     log "installing matrix-synapse in the chroot"
     printf '%s\n' \

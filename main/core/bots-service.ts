@@ -62,6 +62,10 @@ export class BotsService extends BaseService {
 
   async start(signal: AbortSignal): Promise<void> {
     this.setState({ status: 'starting' });
+    // This start's background work; a stop() from here on aborts it, even before it begins.
+    const background = new AbortController();
+    this.#background = background;
+    this.ownerTrust = undefined;
     const provision = this.provisioning.result;
     if (!provision) {
       const error = 'The bots cannot start: the homeserver or provisioning failed (see those services).';
@@ -100,9 +104,9 @@ export class BotsService extends BaseService {
       throw err;
     }
     this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
+    if (background.signal.aborted) return;
     // In the background: the inviter first finishes its cross-signing, which the SDK needs before it shares keys.
-    this.#background = new AbortController();
-    if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites, this.#background.signal, this.o.inviteRetryDelaysMs);
+    if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites, background.signal, this.o.inviteRetryDelaysMs);
     if (provision.encrypted) this.ownerTrust = this.#vouch(runner, provision);
     // In an encrypted room the owner's window has no device yet, so it could never read a welcome sent now.
     if (provision.ownerPasswordCreated && !provision.encrypted) await this.#welcome(runner, provision.roomId);

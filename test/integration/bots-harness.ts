@@ -28,6 +28,9 @@ export interface Team {
   seen: RawEvent[];
   /** Text a bot's model output starts with (to make bots mention each other); by bot id. */
   prefixes: Map<string, string>;
+  /** A pause after each generated chunk (ms): the tiny model writes 400 tokens in a fifth of a second, faster than
+   * a real homeserver takes one send, so a test that must see a reply grow slows it down. */
+  pace: { chunkDelayMs: number };
   close(): Promise<void>;
 }
 
@@ -64,11 +67,15 @@ export async function makeTeam(botNames: string[], guard: Partial<Settings['guar
   const backend = new LlamaBackend({ threads: 1, gpu: false, sequences: 2, contextSize: 2048 });
   const router = new InferenceRouter({ backends: [backend], getSettings: () => settings });
   const prefixes = new Map<string, string>();
+  const pace = { chunkDelayMs: 0 };
   const inference: BotInference = {
     async *chat(r) {
       const prefix = prefixes.get(r.bot.id) ?? '';
       if (prefix) yield { type: 'text', text: prefix, tokens: 1 };
-      for await (const c of router.chat(r)) yield c.type === 'done' ? { ...c, text: prefix + c.text } : c;
+      for await (const c of router.chat(r)) {
+        if (pace.chunkDelayMs > 0 && c.type === 'text') await new Promise((res) => setTimeout(res, pace.chunkDelayMs));
+        yield c.type === 'done' ? { ...c, text: prefix + c.text } : c;
+      }
     },
     countTokens: (bot, text) => backend.countTokens(bot.model, text),
   };
@@ -83,6 +90,7 @@ export async function makeTeam(botNames: string[], guard: Partial<Settings['guar
     stateDir,
     seen,
     prefixes,
+    pace,
     async close() {
       owner.stopClient();
       await backend.close();

@@ -33,10 +33,11 @@ afterAll(async () => {
 
 describe('bot runner', () => {
   it('answers a mention with a streamed reply: first message, throttled edits, final text = generated text', async () => {
-    team.settings.bots[0]!.maxTokens = 1200;
+    // About 2 s of streaming (400 chunks, 5 ms apart), as a real model on a real homeserver would.
+    team.pace.chunkDelayMs = 5;
     const id = await say(team, { msgtype: 'm.text', body: '@qwen tell me a story' });
     const { reply, fin } = await answered('qwen', id);
-    team.settings.bots[0]!.maxTokens = 400;
+    team.pace.chunkDelayMs = 0;
     const edits = editsOf(team, reply.event_id);
     const generated = outcomes.get(`${id}|qwen`);
     expect(generated?.kind).toBe('done');

@@ -103,7 +103,7 @@ describe('the owner vouches for the bots', () => {
     expect(botsToVouchFor(before, result.owner.userId, result.bots).map((b) => b.id)).toEqual([`alpha${hs.suffix}`, `beta${hs.suffix}`]);
 
     const vouched = await vouchForBots(vouchOptions());
-    expect(vouched).toEqual({ verified: result.bots.map((b) => b.userId), already: [], failed: [] });
+    expect(vouched).toEqual({ verified: result.bots.map((b) => b.userId), already: [], skipped: [], failed: [] });
 
     // On the server, as the owner sees it: each bot's master key carries the owner's user-signing signature.
     const after = await api('POST', '/keys/query', result.owner.accessToken, { device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])) });
@@ -136,7 +136,7 @@ describe('the owner vouches for the bots', () => {
       return fetch(input, init);
     };
     const again = await vouchForBots({ ...vouchOptions(), ctx: { baseUrl: hs.url, secrets, fetchFn } });
-    expect(again).toEqual({ verified: [], already: result.bots.map((b) => b.userId), failed: [] });
+    expect(again).toEqual({ verified: [], already: result.bots.map((b) => b.userId), skipped: [], failed: [] });
     expect(seen.map((u) => new URL(u).pathname)).toEqual(['/_matrix/client/v3/keys/query']);
   });
 
@@ -145,7 +145,7 @@ describe('the owner vouches for the bots', () => {
     const { client } = await newOwnerDevice();
     const beta = result.bots[1]!;
     const unannounced = new SasRendezvous(); // not the runner's: the bot never hears of this verification
-    await expect(verifyBotDevice(client.getCrypto()!, beta.userId, beta.deviceId, { rendezvous: unannounced, timeoutMs: 1500 })).rejects.toThrow(/did not answer/);
+    await expect(verifyBotDevice(client.getCrypto()!, beta.userId, beta.deviceId, { rendezvous: unannounced, ownerDeviceId: client.getDeviceId()!, timeoutMs: 1500 })).rejects.toThrow(/did not answer/);
   }, 30_000);
 
   it('deletes a key device left by a crash before signing in another', async () => {

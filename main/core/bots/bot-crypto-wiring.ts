@@ -82,8 +82,18 @@ export class BotEncryption {
     this.#trust ??= this.#bc
       .ensureTrust()
       .then(() => this.#watcher?.retry())
-      .catch((err: unknown) => this.#log?.warn({ err: (err as Error).message }, 'cross-signing or key backup could not be set up; messages still work'));
+      .catch((err: unknown) => {
+        this.#log?.warn({ err: (err as Error).message }, 'cross-signing or key backup could not be set up; messages still work');
+        // The next call tries again (a late invite, the next start).
+        this.#trust = undefined;
+      });
     return this.#trust;
+  }
+
+  /** After startTrust(): whether this device is cross-signed by its account's identity (others share keys with it). */
+  async crossSigned(): Promise<boolean> {
+    await this.startTrust();
+    return (await this.#client.getCrypto()?.isCrossSigningReady()) ?? false;
   }
 
   /** The event decrypted, as the runner reads raw events; undefined when it cannot be decrypted (yet). */
@@ -189,7 +199,8 @@ export async function inviteLateBots(
     if (!inviter) throw new Error(`No bot with encryption is in ${roomId} to invite ${userId}.`);
     // The SDK sends the keys only to devices signed by their owner's identity: the newcomer's cross-signing first
     // (on a real homeserver it can still be on its way when the inviter is ready).
-    await conns.find((c) => c.userId === userId)?.encryption?.startTrust();
+    const invitee = conns.find((c) => c.userId === userId)?.encryption;
+    if (invitee && !(await invitee.crossSigned())) throw new Error(`${userId} is not cross-signed yet, so the room's keys cannot be shared with it`);
     out.set(userId, await inviteWithHistory(inviter, roomId, userId, log));
   }
   return out;

@@ -25,29 +25,43 @@ const sasOf = (sas: ShowSasCallbacks): string => (sas.sas.decimal ?? []).join('-
 
 type Side = 'owner' | 'bot';
 
-/** In-process stand-in for the person comparing two screens: one entry per verification (keyed by the bot device). */
-export class SasRendezvous {
-  readonly #waiting = new Map<string, { side: Side; sas: string; settle: (match: boolean) => void }>();
-  readonly #expected = new Set<string>();
+interface Waiting {
+  side: Side;
+  sas: string;
+  settle: (match: boolean) => void;
+}
 
-  /** The owner's side announces a verification before sending the request; a bot accepts only announced ones. */
-  expect(botUserId: string, botDeviceId: string): () => void {
+/**
+ * In-process stand-in for the person comparing two screens, one verification per bot device at a time. The owner's
+ * side announces the verification with the id of its own (key) device; the bot answers only a request from that
+ * device, and each side confirms only when the other reported the same SAS.
+ */
+export class SasRendezvous {
+  readonly #waiting = new Map<string, Waiting>();
+  /** bot device key → the owner device that announced it, with a token so an old forget() cannot end a newer one. */
+  readonly #expected = new Map<string, { ownerDeviceId: string; token: symbol }>();
+
+  expect(botUserId: string, botDeviceId: string, ownerDeviceId: string): () => void {
     const key = `${botUserId}|${botDeviceId}`;
-    this.#expected.add(key);
+    this.#settle(key, false);
+    const token = Symbol(key);
+    this.#expected.set(key, { ownerDeviceId, token });
     return () => {
+      if (this.#expected.get(key)?.token !== token) return;
       this.#expected.delete(key);
-      this.#waiting.get(key)?.settle(false);
-      this.#waiting.delete(key);
+      this.#settle(key, false);
     };
   }
 
-  isExpected(botUserId: string, botDeviceId: string): boolean {
-    return this.#expected.has(`${botUserId}|${botDeviceId}`);
+  /** Whether a request to this bot device from `ownerDeviceId` was announced. */
+  isExpected(botUserId: string, botDeviceId: string, ownerDeviceId: string | undefined): boolean {
+    return ownerDeviceId !== undefined && this.#expected.get(`${botUserId}|${botDeviceId}`)?.ownerDeviceId === ownerDeviceId;
   }
 
-  /** Resolves true when the other side reported the same SAS, false when it reported another or gave up. */
+  /** Resolves true when the other side reported the same SAS, false when it reported another, or either gave up. */
   compare(botUserId: string, botDeviceId: string, side: Side, sas: ShowSasCallbacks): Promise<boolean> {
     const key = `${botUserId}|${botDeviceId}`;
+    if (!this.#expected.has(key)) return Promise.resolve(false);
     const mine = sasOf(sas);
     const other = this.#waiting.get(key);
     if (other && other.side !== side) {
@@ -56,8 +70,49 @@ export class SasRendezvous {
       other.settle(match);
       return Promise.resolve(match);
     }
+    // A second report from the same side replaces the first, which is refused.
+    this.#settle(key, false);
     return new Promise((settle) => this.#waiting.set(key, { side, sas: mine, settle }));
   }
+
+  #settle(key: string, match: boolean): void {
+    const waiting = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    waiting?.settle(match);
+  }
+}
+
+/** `promise`, or a rejection with `message` as soon as `signal` is aborted (also when it already is). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal, message: string): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(new VerificationError(message));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new VerificationError(message));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e as Error)),
+    );
+  });
+}
+
+/** Resolves once `ready()` is true after a change of the request, rejects when it is cancelled. */
+function whenPhase(request: VerificationRequest, ready: () => boolean, who: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (request.phase === VerificationPhase.Cancelled) {
+        request.off(VerificationRequestEvent.Change, check);
+        reject(new VerificationError(`${who} cancelled the verification (${request.cancellationCode ?? 'no code'})`));
+      } else if (ready()) {
+        request.off(VerificationRequestEvent.Change, check);
+        resolve();
+      }
+    };
+    request.on(VerificationRequestEvent.Change, check);
+    check();
+  });
 }
 
 export interface VerifyLogger {
@@ -65,36 +120,19 @@ export interface VerifyLogger {
   warn(obj: object, msg?: string): void;
 }
 
-/** Resolves with the verifier once the request reached `Started` (the other side chose SAS), or fails on cancel. */
-function whenStarted(request: VerificationRequest, signal: AbortSignal): Promise<Verifier> {
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (request.verifier && request.phase >= VerificationPhase.Started && request.phase !== VerificationPhase.Cancelled) {
-        done();
-        resolve(request.verifier);
-      } else if (request.phase === VerificationPhase.Cancelled) {
-        done();
-        reject(new VerificationError(`the verification was cancelled (${request.cancellationCode ?? 'no code'})`));
-      }
-    };
-    const abort = (): void => {
-      done();
-      reject(new VerificationError('timed out waiting for the other side'));
-    };
-    const done = (): void => {
-      request.off(VerificationRequestEvent.Change, check);
-      signal.removeEventListener('abort', abort);
-    };
-    request.on(VerificationRequestEvent.Change, check);
-    signal.addEventListener('abort', abort, { once: true });
-    check();
-  });
-}
-
 /** Runs the SAS exchange on `verifier`, confirming only what the rendezvous says matched. */
 async function runSas(verifier: Verifier, compare: (sas: ShowSasCallbacks) => Promise<boolean>): Promise<void> {
   const onSas = (sas: ShowSasCallbacks): void => {
-    void compare(sas).then((match) => (match ? sas.confirm() : sas.mismatch()), () => sas.cancel());
+    // confirm() sends to-device messages and may fail (server gone, client stopping): the exchange then ends.
+    compare(sas)
+      .then((match) => (match ? sas.confirm() : sas.mismatch()))
+      .catch(() => {
+        try {
+          sas.cancel();
+        } catch {
+          // Already over.
+        }
+      });
   };
   verifier.on(VerifierEvent.ShowSas, onSas);
   try {
@@ -115,12 +153,13 @@ export function acceptOwnerVerifications(client: MatrixClient, opts: { ownerUser
   const me = client.getUserId() ?? '';
   const myDevice = client.getDeviceId() ?? '';
   const onRequest = (request: VerificationRequest): void => {
-    if (request.otherUserId !== opts.ownerUserId || request.initiatedByMe || !opts.rendezvous.isExpected(me, myDevice)) return;
+    if (request.otherUserId !== opts.ownerUserId || request.initiatedByMe || !opts.rendezvous.isExpected(me, myDevice, request.otherDeviceId)) return;
     const signal = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
+    const timedOut = 'the verification with the owner timed out';
     void (async () => {
-      await request.accept();
-      const verifier = await whenStarted(request, signal);
-      await runSas(verifier, (sas) => opts.rendezvous.compare(me, myDevice, 'bot', sas));
+      await abortable(request.accept(), signal, timedOut);
+      await abortable(whenPhase(request, () => request.phase >= VerificationPhase.Started && request.verifier !== undefined, 'the owner'), signal, timedOut);
+      await abortable(runSas(request.verifier!, (sas) => opts.rendezvous.compare(me, myDevice, 'bot', sas)), signal, timedOut);
       opts.log?.info({ owner: opts.ownerUserId }, 'verified by the owner');
     })().catch((err: unknown) => {
       opts.log?.warn({ owner: opts.ownerUserId, err: (err as Error).message }, 'verification with the owner failed');
@@ -156,35 +195,19 @@ export async function verifyBotDevice(
   crypto: CryptoApi,
   botUserId: string,
   botDeviceId: string,
-  opts: { rendezvous: SasRendezvous; timeoutMs?: number; signal?: AbortSignal },
+  opts: { rendezvous: SasRendezvous; ownerDeviceId: string; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<void> {
-  const forget = opts.rendezvous.expect(botUserId, botDeviceId);
+  const forget = opts.rendezvous.expect(botUserId, botDeviceId, opts.ownerDeviceId);
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let request: VerificationRequest | undefined;
   try {
     await deviceKnown(crypto, botUserId, botDeviceId, signal);
-    request = await crypto.requestDeviceVerification(botUserId, botDeviceId);
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (request!.phase === VerificationPhase.Ready) finish(resolve);
-        else if (request!.phase === VerificationPhase.Cancelled) finish(() => reject(new VerificationError(`${botUserId} declined (${request!.cancellationCode ?? 'no code'})`)));
-      };
-      const onAbort = (): void => finish(() => reject(new VerificationError(`${botUserId} did not answer the verification request`)));
-      const finish = (then: () => void): void => {
-        request!.off(VerificationRequestEvent.Change, check);
-        signal.removeEventListener('abort', onAbort);
-        then();
-      };
-      request!.on(VerificationRequestEvent.Change, check);
-      signal.addEventListener('abort', onAbort, { once: true });
-      check();
-    });
-    const verifier = await request.startVerification('m.sas.v1');
-    await Promise.race([
-      runSas(verifier, (sas) => opts.rendezvous.compare(botUserId, botDeviceId, 'owner', sas)),
-      new Promise((_, reject) => signal.addEventListener('abort', () => reject(new VerificationError(`the SAS exchange with ${botUserId} timed out`)), { once: true })),
-    ]);
+    request = await abortable(crypto.requestDeviceVerification(botUserId, botDeviceId), signal, `sending the verification request to ${botUserId} timed out`);
+    const req = request;
+    await abortable(whenPhase(req, () => req.phase === VerificationPhase.Ready, botUserId), signal, `${botUserId} did not answer the verification request`);
+    const verifier = await abortable(req.startVerification('m.sas.v1'), signal, `starting the SAS with ${botUserId} timed out`);
+    await abortable(runSas(verifier, (sas) => opts.rendezvous.compare(botUserId, botDeviceId, 'owner', sas)), signal, `the SAS exchange with ${botUserId} timed out`);
     // Rust crypto signs the bot's master key and uploads the signature after the exchange: wait for it to land.
     while (!(await crypto.getUserVerificationStatus(botUserId)).isCrossSigningVerified()) {
       if (signal.aborted) throw new VerificationError(`the SAS with ${botUserId} matched but its identity was not signed (is the owner's user-signing key on this device?)`);

@@ -1,6 +1,7 @@
 // matrix-js-sdk logs through `loglevel` straight to the console, at debug level, for every client and child logger
 // (MatrixRTCSession, FetchHttpApi…). The app routes the SDK's warnings and errors into its own log (files with
 // redaction, readable console lines) and drops its debug and info chatter.
+import { inspect } from 'node:util';
 import { logger as sdkRootLogger } from 'matrix-js-sdk/lib/logger.js';
 import type { Logger } from './logger.ts';
 
@@ -9,7 +10,25 @@ interface LoglevelLogger {
   rebuild(): void;
 }
 
-const text = (args: unknown[]): string => args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a) ?? String(a))).join(' ');
+const one = (a: unknown): string => {
+  if (a instanceof Error) return a.message;
+  if (typeof a === 'string') return a;
+  try {
+    return inspect(a, { depth: 3, breakLength: Infinity });
+  } catch {
+    return String(a);
+  }
+};
+
+/** pino redacts by key, not inside a message: access tokens in SDK text (URLs, headers) are masked here. */
+export function scrubTokens(text: string): string {
+  return text
+    .replace(/\b(syt|syl|mct)_[A-Za-z0-9_-]+/g, '$1_[redacted]')
+    .replace(/(access_token=)[^&\s"']+/gi, '$1[redacted]')
+    .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[redacted]');
+}
+
+const text = (args: unknown[]): string => scrubTokens(args.map(one).join(' '));
 
 /** Call once at start: loggers the SDK makes after this (each client's children) inherit the routing. */
 export function routeSdkLogs(log: Logger): void {
@@ -17,7 +36,11 @@ export function routeSdkLogs(log: Logger): void {
   root.methodFactory = (methodName) =>
     function (this: { prefix?: string }, ...args: unknown[]): void {
       if (methodName !== 'warn' && methodName !== 'error') return;
-      log[methodName]({ sdk: this?.prefix ?? 'matrix' }, text(args).slice(0, 2000));
+      try {
+        log[methodName]({ sdk: this?.prefix ?? 'matrix' }, text(args).slice(0, 2000));
+      } catch {
+        // Logging must never break the SDK's own error handling.
+      }
     };
   root.rebuild();
 }

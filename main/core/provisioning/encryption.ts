@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClientEvent, createClient, MatrixError, type MatrixClient } from 'matrix-js-sdk';
-import { initBotCrypto } from '../crypto/bot-crypto.ts';
+import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
 import { recoveryCallbacks, setupOwnerRecovery } from '../crypto/owner-recovery.ts';
 import type { Logger } from '../logging/logger.ts';
 import { OWNER_SECRETS, type MatrixContext } from './accounts.ts';
@@ -52,6 +52,8 @@ export interface OwnerKeysOptions {
   logger?: Logger;
   /** How long the first sync may take; default 30 s. */
   timeoutMs?: number;
+  /** Aborted when the app stops: the work under way ends and the key device is signed out. */
+  signal?: AbortSignal;
 }
 
 /** The owner's short-lived key device, signed in and synced, with its crypto on. */
@@ -63,41 +65,50 @@ export interface OwnerKeysDevice {
 /**
  * Signs in a key device with a new id each time: Synapse answers an initial sync for the same user and device from
  * a cache for a while, so a reused id could be handed the sync from before the owner's secret storage existed.
- * Key devices left by a crash (signed in, never signed out) are deleted (user-interactive auth with the password).
  */
-async function signInKeysDevice(o: OwnerKeysOptions, password: string): Promise<{ user_id: string; device_id: string; access_token: string }> {
-  const login = await createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn, logger: quietLogger }).loginRequest({
+function signInKeysDevice(o: OwnerKeysOptions, password: string): Promise<{ user_id: string; device_id: string; access_token: string }> {
+  return createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn, logger: quietLogger }).loginRequest({
     type: 'm.login.password',
     identifier: { type: 'm.id.user', user: o.ownerLocalpart },
     password,
     device_id: `${OWNER_KEYS_DEVICE}${randomBytes(4).toString('hex').toUpperCase()}`,
     initial_device_display_name: 'Agent Room (key setup)',
   });
-  const client = createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn, logger: quietLogger, userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token });
-  const stale = (await client.getDevices()).devices.map((d) => d.device_id).filter((id) => id.startsWith(OWNER_KEYS_DEVICE) && id !== login.device_id);
-  if (stale.length > 0) {
-    o.logger?.info({ devices: stale }, 'deleting the owner\'s key devices left by an earlier run');
-    await client.deleteMultipleDevices(stale, { type: 'm.login.password', identifier: { type: 'm.id.user', user: login.user_id }, password } as never).catch((err: unknown) => {
-      o.logger?.warn({ err: (err as Error).message }, 'could not delete old key devices; remove them in a Matrix client\'s session list');
-    });
-  }
-  return login;
 }
+
+/** Key devices left by a crash (signed in, never signed out) are deleted (user-interactive auth with the password). */
+async function deleteStaleKeysDevices(o: OwnerKeysOptions, client: MatrixClient, password: string): Promise<void> {
+  const mine = client.getDeviceId();
+  const stale = (await client.getDevices()).devices.map((d) => d.device_id).filter((id) => id.startsWith(OWNER_KEYS_DEVICE) && id !== mine);
+  if (stale.length === 0) return;
+  o.logger?.info({ devices: stale }, 'deleting the owner\'s key devices left by an earlier run');
+  await client.deleteMultipleDevices(stale, { type: 'm.login.password', identifier: { type: 'm.id.user', user: client.getUserId() ?? '' }, password } as never).catch((err: unknown) => {
+    o.logger?.warn({ err: (err as Error).message }, 'could not delete old key devices; remove them in a Matrix client\'s session list');
+  });
+}
+
+/** One key device at a time in this process: two would share the store folder and delete each other as stale. */
+let keysDeviceQueue: Promise<unknown> = Promise.resolve();
 
 /**
  * Signs in a short-lived device of the owner's account (with the owner's password), turns its crypto on, syncs once
  * (members loaded, so Rust crypto tracks the team room's devices), runs `work`, then signs the device out and
  * deletes its store. The keys that matter live on the homeserver (cross-signing, secret storage, backup).
  */
-export async function withOwnerKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) => Promise<T>): Promise<T> {
+export function withOwnerKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) => Promise<T>): Promise<T> {
+  const run = keysDeviceQueue.then(() => runKeysDevice(o, work));
+  keysDeviceQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) => Promise<T>): Promise<T> {
+  const what = 'setting up the owner\'s encryption keys';
+  if (o.signal?.aborted) throw new ProvisionHomeserverError(what, 'the app is stopping');
   const { secrets } = o.ctx;
   const password = await secrets.get(OWNER_SECRETS.password);
-  if (password === undefined) throw new ProvisionHomeserverError('setting up the owner\'s encryption keys', 'the owner\'s password is not in the secret store');
+  if (password === undefined) throw new ProvisionHomeserverError(what, 'the owner\'s password is not in the secret store');
   const login = await signInKeysDevice(o, password);
   const storeDir = join(o.stateDir, 'crypto', 'owner-keys');
-  // A store left by a crash belongs to a device signed out since: start clean.
-  await rm(storeDir, { recursive: true, force: true });
-  await secrets.delete('crypto.owner-keys.storeKey');
   const client = createClient({
     baseUrl: o.ctx.baseUrl,
     fetchFn: o.ctx.fetchFn,
@@ -107,24 +118,34 @@ export async function withOwnerKeysDevice<T>(o: OwnerKeysOptions, work: (d: Owne
     logger: quietLogger,
     cryptoCallbacks: recoveryCallbacks(secrets, OWNER_RECOVERY_SECRET),
   });
-  const bc = await initBotCrypto(client, { storeDir, secrets, secretPrefix: 'crypto.owner-keys', password });
+  let bc: BotCrypto | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  // From here on the device exists on the server: whatever happens, it is signed out again.
   try {
+    await deleteStaleKeysDevices(o, client, password);
+    // A store left by a crash belongs to a device signed out since: start clean.
+    await rm(storeDir, { recursive: true, force: true });
+    await secrets.delete('crypto.owner-keys.storeKey');
+    bc = await initBotCrypto(client, { storeDir, secrets, secretPrefix: 'crypto.owner-keys', password });
     // The device's keys are uploaded by the first sync; cross-signing signs them.
     const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ProvisionHomeserverError('setting up the owner\'s encryption keys', 'the first sync did not finish in time')), o.timeoutMs ?? 30_000);
+      timer = setTimeout(() => reject(new ProvisionHomeserverError(what, 'the first sync did not finish in time')), o.timeoutMs ?? 30_000);
+      onAbort = () => reject(new ProvisionHomeserverError(what, 'the app is stopping'));
+      o.signal?.addEventListener('abort', onAbort, { once: true });
       client.on(ClientEvent.Sync, (state) => {
-        if (state === 'PREPARED') {
-          clearTimeout(timer);
-          resolve();
-        }
+        if (state === 'PREPARED') resolve();
       });
     });
+    ready.catch(() => undefined);
     await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: false });
     await ready;
     return await work({ client, password });
   } finally {
+    clearTimeout(timer);
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort);
     client.stopClient();
-    await bc.close();
+    await bc?.close();
     await client.logout(true).catch((err: unknown) => o.logger?.warn({ err: (err as Error).message }, 'could not sign out the owner\'s key device'));
     await rm(storeDir, { recursive: true, force: true });
     await secrets.delete('crypto.owner-keys.storeKey');

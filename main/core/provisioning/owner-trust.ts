@@ -20,17 +20,32 @@ export interface KeysQueryAnswer {
   user_signing_keys?: Record<string, CrossSigningKey>;
 }
 
-/**
- * Pure: the bots whose master key carries no signature by the owner's current user-signing key. A bot without a
- * master key yet (its cross-signing not set up) is left out: there is nothing to sign.
- */
-export function botsToVouchFor<T extends { userId: string }>(answer: KeysQueryAnswer, ownerUserId: string, bots: readonly T[]): T[] {
+export interface VouchPlan<T> {
+  /** Master key not signed by the owner's current user-signing key. */
+  todo: T[];
+  /** Signed already. */
+  already: T[];
+  /** Nothing to sign yet, with why. */
+  skipped: Array<{ bot: T; reason: string }>;
+}
+
+/** Pure: which bots need the owner's signature, which have it, and which cannot get it (yet). */
+export function planVouches<T extends { userId: string }>(answer: KeysQueryAnswer, ownerUserId: string, bots: readonly T[]): VouchPlan<T> {
+  const plan: VouchPlan<T> = { todo: [], already: [], skipped: [] };
   const uskId = Object.keys(answer.user_signing_keys?.[ownerUserId]?.keys ?? {})[0];
-  if (uskId === undefined) return [];
-  return bots.filter((b) => {
-    const master = answer.master_keys?.[b.userId];
-    return master !== undefined && master.signatures?.[ownerUserId]?.[uskId] === undefined;
-  });
+  for (const bot of bots) {
+    const master = answer.master_keys?.[bot.userId];
+    if (uskId === undefined) plan.skipped.push({ bot, reason: 'the owner has no cross-signing keys (set up when the team room is encrypted)' });
+    else if (master === undefined) plan.skipped.push({ bot, reason: 'its cross-signing is not set up yet' });
+    else if (master.signatures?.[ownerUserId]?.[uskId] === undefined) plan.todo.push(bot);
+    else plan.already.push(bot);
+  }
+  return plan;
+}
+
+/** The bots whose master key carries no signature by the owner's current user-signing key. */
+export function botsToVouchFor<T extends { userId: string }>(answer: KeysQueryAnswer, ownerUserId: string, bots: readonly T[]): T[] {
+  return planVouches(answer, ownerUserId, bots).todo;
 }
 
 export interface VouchOptions extends OwnerKeysOptions {
@@ -41,13 +56,12 @@ export interface VouchOptions extends OwnerKeysOptions {
   rendezvous: SasRendezvous;
   /** Per verification; default 30 s. */
   verifyTimeoutMs?: number;
-  /** Aborted when the app stops: the verification under way ends and the key device is signed out. */
-  signal?: AbortSignal;
 }
 
 export interface VouchResult {
   verified: string[];
   already: string[];
+  skipped: Array<{ userId: string; reason: string }>;
   failed: Array<{ userId: string; error: string }>;
 }
 
@@ -68,8 +82,9 @@ async function queryKeys(o: VouchOptions): Promise<KeysQueryAnswer> {
  * A bot that fails is reported and retried at the next start; the others are still signed.
  */
 export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<VouchResult> {
-  const todo = botsToVouchFor(await queryKeys(o), o.owner.userId, o.bots);
-  const result: VouchResult = { verified: [], already: o.bots.filter((b) => !todo.includes(b)).map((b) => b.userId), failed: [] };
+  const { todo, already, skipped } = planVouches(await queryKeys(o), o.owner.userId, o.bots);
+  const result: VouchResult = { verified: [], already: already.map((b) => b.userId), skipped: skipped.map((s) => ({ userId: s.bot.userId, reason: s.reason })), failed: [] };
+  if (skipped.length > 0) log?.warn({ skipped: result.skipped }, 'the owner cannot vouch for some bots');
   if (todo.length === 0) return result;
   await withOwnerKeysDevice(o, async ({ client }) => {
     const crypto = client.getCrypto();
@@ -84,7 +99,7 @@ export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<Vouch
     for (const bot of todo) {
       if (o.signal?.aborted) break;
       try {
-        await verifyBotDevice(crypto, bot.userId, bot.deviceId, { rendezvous: o.rendezvous, timeoutMs: o.verifyTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) });
+        await verifyBotDevice(crypto, bot.userId, bot.deviceId, { rendezvous: o.rendezvous, ownerDeviceId: client.getDeviceId() ?? '', timeoutMs: o.verifyTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) });
         result.verified.push(bot.userId);
       } catch (err) {
         result.failed.push({ userId: bot.userId, error: (err as Error).message });
