@@ -1,6 +1,7 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultDataDir } from './core/paths.ts';
+import { runSetPassword, runSetRecoveryKey } from './cli/account-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
 import { runModels, runPull } from './cli/models-command.ts';
@@ -59,6 +60,21 @@ export function buildProgram(): Command {
     .option('--show-password', 'also print the password from the secret store')
     .action(async (opts: { showPassword?: boolean }) => {
       process.exitCode = await runLoginInfo(dataPaths(dataDir(program)), opts);
+    });
+
+  program
+    .command('set-password')
+    .description('use an account that already exists on the homeserver: store its password (read without echo, or from stdin)')
+    .argument('<who>', '"owner" or a bot id')
+    .action(async (who: string) => {
+      process.exitCode = await runSetPassword(dataPaths(dataDir(program)), who);
+    });
+
+  program
+    .command('set-recovery-key')
+    .description("use the owner account's existing encryption keys: store its recovery key (read without echo, or from stdin)")
+    .action(async () => {
+      process.exitCode = await runSetRecoveryKey(dataPaths(dataDir(program)));
     });
 
   const models = program

@@ -89,7 +89,10 @@ export class ServiceHost {
       } catch (err) {
         if (this.#abort.signal.aborted) throw new StartRefusedError();
         const reason = errorMessage(err);
-        log?.error({ service: service.name, err: reason }, 'service failed to start');
+        // A typed error's hint (what the person can do) goes to the log too, not only to the status page.
+        const hint = service.state.status === 'failed' ? service.state.hint : undefined;
+        const errHint = typeof (err as { hint?: unknown })?.hint === 'string' ? (err as { hint: string }).hint : undefined;
+        log?.error({ service: service.name, err: reason, ...(hint ?? errHint ? { hint: hint ?? errHint } : {}) }, 'service failed to start');
         if (this.options.optional?.has(service.name) || this.options.failFast === false) continue;
         await this.stop(10_000);
         throw new ServiceStartError(service.name, reason);

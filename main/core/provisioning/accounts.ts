@@ -39,6 +39,9 @@ export function accountSecretNames(key: string): { password: string; accessToken
 
 export const OWNER_SECRETS = accountSecretNames('owner');
 
+/** Set by `agent-room set-password owner`: the owner is the person's own account, whose profile the app leaves alone. */
+export const OWNER_ADOPTED_SECRET = 'matrix.owner.adopted';
+
 type SdkLogger = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['logger']>;
 const noop = (): void => undefined;
 /** matrix-js-sdk logs every request at debug level to the console; provisioning reports through its own errors. */

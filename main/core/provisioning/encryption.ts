@@ -152,14 +152,32 @@ async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) 
   }
 }
 
+/** Set before the app makes the owner's keys: keys found later without it were made elsewhere (Element). */
+export const OWNER_KEYS_SETUP_SECRET = 'crypto.owner.setupStarted';
+
 /**
  * Once per owner: cross-signing, secret storage under a recovery key (kept in the secret store) and key backup,
  * made from the owner's short-lived key device. Returns whether the recovery key was made now, so the app shows it once.
+ * An account whose keys were made elsewhere (your own account, set up in Element) is left alone: replacing them would
+ * cut your other devices off from your history. `agent-room set-recovery-key` lets the app use them instead.
  */
-export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ created: boolean }> {
-  if ((await o.ctx.secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
+export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ created: boolean; foreignKeys?: boolean }> {
+  const { secrets } = o.ctx;
+  if ((await secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
   return withOwnerKeysDevice(o, async ({ client, password }) => {
-    const { created } = await setupOwnerRecovery(client, { password, secrets: o.ctx.secrets, secretName: OWNER_RECOVERY_SECRET });
+    if ((await secrets.get(OWNER_KEYS_SETUP_SECRET)) === undefined) {
+      const hasIdentity = await client.getCrypto()!.userHasCrossSigningKeys(client.getUserId() ?? '', true);
+      const hasSecretStorage = (await client.secretStorage.getDefaultKeyId()) !== null;
+      if (hasIdentity || hasSecretStorage) {
+        o.logger?.warn(
+          { hint: 'Run `agent-room set-recovery-key` and enter the recovery key of this account; the next start then verifies the bots with your keys.' },
+          'the owner account already has encryption keys made elsewhere; Agent Room leaves them alone',
+        );
+        return { created: false, foreignKeys: true };
+      }
+      await secrets.set(OWNER_KEYS_SETUP_SECRET, new Date().toISOString());
+    }
+    const { created } = await setupOwnerRecovery(client, { password, secrets, secretName: OWNER_RECOVERY_SECRET });
     o.logger?.info({ created }, 'owner cross-signing, recovery key and key backup ready');
     return { created };
   });

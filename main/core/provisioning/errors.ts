@@ -36,7 +36,7 @@ export class AccountPasswordUnknownError extends ProvisionError {
   constructor(userId: string) {
     super(
       `The account ${userId} already exists on the homeserver, but this app holds no working password for it.`,
-      'Choose another account name in settings (owner.localpart or the bot id), or reset the password on the homeserver and store it under the secret the app names in `agent-room login-info`.',
+      'If it is your account, run `agent-room set-password owner` (or `set-password <bot id>`) and type its password; otherwise choose another name in settings (owner.localpart or the bot id).',
     );
     this.name = 'AccountPasswordUnknownError';
   }

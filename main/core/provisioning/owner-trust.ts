@@ -3,7 +3,7 @@
 // verification from the owner's short-lived key device, only for bots whose current identity is not signed yet.
 import { SasRendezvous, verifyBotDevice } from '../crypto/verification.ts';
 import type { Logger } from '../logging/logger.ts';
-import { withOwnerKeysDevice, type OwnerKeysOptions } from './encryption.ts';
+import { OWNER_RECOVERY_SECRET, withOwnerKeysDevice, type OwnerKeysOptions } from './encryption.ts';
 
 export interface BotIdentity {
   userId: string;
@@ -84,7 +84,11 @@ async function queryKeys(o: VouchOptions): Promise<KeysQueryAnswer> {
 export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<VouchResult> {
   const { todo, already, skipped } = planVouches(await queryKeys(o), o.owner.userId, o.bots);
   const result: VouchResult = { verified: [], already: already.map((b) => b.userId), skipped: skipped.map((s) => ({ userId: s.bot.userId, reason: s.reason })), failed: [] };
-  if (skipped.length > 0) log?.warn({ skipped: result.skipped }, 'the owner cannot vouch for some bots');
+  // Without the recovery key the owner's private keys cannot be read: no device is signed in for nothing.
+  if (todo.length > 0 && (await o.ctx.secrets.get(OWNER_RECOVERY_SECRET)) === undefined) {
+    for (const bot of todo.splice(0)) result.skipped.push({ userId: bot.userId, reason: 'the app does not know the owner\'s recovery key (run `agent-room set-recovery-key`)' });
+  }
+  if (result.skipped.length > 0) log?.warn({ skipped: result.skipped }, 'the owner cannot vouch for some bots');
   if (todo.length === 0) return result;
   await withOwnerKeysDevice(o, async ({ client }) => {
     const crypto = client.getCrypto();

@@ -9,7 +9,7 @@ import { fetchVersions } from '../homeserver/probe.ts';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
-import { describeFailure, ensureAccount, type AccountSession, type MatrixContext } from './accounts.ts';
+import { describeFailure, ensureAccount, OWNER_ADOPTED_SECRET, type AccountSession, type MatrixContext } from './accounts.ts';
 import { identiconPng } from './avatar.ts';
 import { ensureOwnerRecovery, ensureRoomEncrypted } from './encryption.ts';
 import { ProvisionError, ProvisionUnreachableError } from './errors.ts';
@@ -120,7 +120,8 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   };
 
   const owner = await ensureAccount(ctx, { key: 'owner', localpart: o.settings.owner.localpart, deviceName: 'Agent Room (owner)' });
-  await step('setting the owner profile', () => ensureProfile(owner.client, owner.userId, o.settings.owner.displayName));
+  // Your own account (given with set-password) keeps the name you chose; an account the app made gets the one in settings.
+  if ((await o.secrets.get(OWNER_ADOPTED_SECRET)) === undefined) await step('setting the owner profile', () => ensureProfile(owner.client, owner.userId, o.settings.owner.displayName));
   const serverName = serverNameOf(owner.userId);
   const state: ProvisionState = { version: 1, homeserverUrl: baseUrl, serverName, roomId: previous?.roomId, owner: { userId: owner.userId }, bots: [] };
 
