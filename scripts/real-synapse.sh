@@ -198,10 +198,16 @@ cmd_setup() {
   if [ ! -f "$marker" ] && [ -x "$R/usr/bin/apt-get" ] && [ -z "$(chroot "$R" dpkg --audit 2>&1)" ]; then touch "$marker"; fi
   if [ ! -f "$marker" ]; then
     if [ -e "$R" ]; then
-      # What a failed debootstrap left: never descend into a mount while removing it.
-      umount_fs
-      log "removing the incomplete chroot at $R"
-      rm -rf --one-file-system "$R"
+      running_pid >/dev/null && die "a Synapse runs from $R; stop it first"
+      mountpoint -q "$R" && die "$R is a mount point; choose another SYNAPSE_ROOT"
+      # Only what a failed debootstrap left (its own work folder), or an empty folder, is removed.
+      if [ -d "$R/debootstrap" ] || [ -z "$(ls -A "$R")" ]; then
+        umount_fs
+        log "removing the incomplete chroot at $R"
+        rm -rf --one-file-system "$R"
+      else
+        die "$R exists but is not a chroot this script finished; remove it yourself or choose another SYNAPSE_ROOT"
+      fi
     fi
     command -v debootstrap >/dev/null || {
       log "installing debootstrap on the host"
@@ -321,7 +327,7 @@ cmd_start() {
     : >>"$R$LOG_DIR/stdout.log"
     setsid nohup chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
       python3 -m synapse.app.homeserver -c "$CONF_DIR/homeserver.yaml" -c "$CONF_DIR/secrets.yaml" \
-      >>"$R$LOG_DIR/stdout.log" 2>&1 </dev/null &
+      >>"$R$LOG_DIR/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$PID_FILE"
     log "started (pid $!), waiting for $URL/_matrix/client/versions"
   fi

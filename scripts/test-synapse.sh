@@ -21,6 +21,7 @@ not_run() {
 }
 
 [ "$(id -u)" -eq 0 ] || not_run "Building the Synapse chroot needs root (debootstrap, chroot, mount)."
+mkdir -p "$(dirname "$SYNAPSE_ROOT")"
 exec 9>"$SYNAPSE_ROOT.lock"
 flock -w 600 9 || not_run "Another run holds $SYNAPSE_ROOT.lock."
 

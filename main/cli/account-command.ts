@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import { decodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
 import type { DataPaths } from '../core/paths.ts';
 import { accountSecretNames, OWNER_ADOPTED_SECRET } from '../core/provisioning/accounts.ts';
-import { OWNER_RECOVERY_SECRET } from '../core/provisioning/encryption.ts';
+import { OWNER_KEYS_SETUP_SECRET, OWNER_RECOVERY_SECRET } from '../core/provisioning/encryption.ts';
+import { loadSettings } from '../core/settings/settings-store.ts';
 import { FileSecretStore } from '../core/settings/secret-store.ts';
 
 /** One line from the terminal with echo off, or from piped stdin. */
@@ -17,7 +18,7 @@ export async function readSecretLine(prompt: string, input: NodeJS.ReadableStrea
   const silent = new Writable({ write: (_chunk, _enc, done) => done() });
   const rl = createInterface({ input, output: silent, terminal: tty });
   try {
-    for await (const line of rl) return line.trim();
+    for await (const line of rl) return line;
     return '';
   } finally {
     rl.close();
@@ -32,22 +33,53 @@ export interface AccountCommandIo {
 
 const defaultIo: AccountCommandIo = { read: (p) => readSecretLine(p), out: (l) => console.log(l) };
 
+/** Strips only the line ending: a password may begin or end with spaces. */
+const withoutNewline = (s: string): string => s.replace(/\r?\n$/, '').replace(/\r$/, '');
+
+/** Keeps the value a secret had under `<name>.previous`, when it changes: nothing the app made is lost. */
+async function replaceSecret(secrets: FileSecretStore, name: string, value: string): Promise<boolean> {
+  const before = await secrets.get(name);
+  if (before !== undefined && before !== value) await secrets.set(`${name}.previous`, before);
+  await secrets.set(name, value);
+  return before !== undefined && before !== value;
+}
+
+const quietLog = { warn: () => undefined, info: () => undefined, error: () => undefined };
+
 /** Stores the password of an existing account (`owner` or a bot id) for provisioning to sign in with. */
 export async function runSetPassword(paths: DataPaths, who: string, io: AccountCommandIo = defaultIo): Promise<number> {
-  if (!/^[a-z0-9._=\-/]+$/.test(who)) {
-    io.out(`"${who}" is not an account name here: use "owner" or a bot id from settings.`);
+  const settings = loadSettings({ file: paths.settings, logger: quietLog, rewrite: false }).settings;
+  if (who !== 'owner' && !settings.bots.some((b) => b.id === who)) {
+    const ids = settings.bots.map((b) => b.id);
+    io.out(`"${who}" is not an account here: use "owner"${ids.length > 0 ? ` or a bot id (${ids.join(', ')})` : ''}. A new bot goes into settings first.`);
     return 2;
   }
   const key = who === 'owner' ? 'owner' : `bot.${who}`;
-  const password = await io.read(`Password of the ${who === 'owner' ? 'owner' : `bot "${who}"`} account (not shown): `);
+  const password = withoutNewline(await io.read(`Password of the ${who === 'owner' ? `owner account "${settings.owner.localpart}"` : `bot "${who}"`} (not shown): `));
   if (password === '') {
     io.out('No password given: nothing changed.');
     return 1;
   }
   const secrets = new FileSecretStore({ file: paths.secrets });
-  await secrets.set(accountSecretNames(key).password, password);
-  if (who === 'owner') await secrets.set(OWNER_ADOPTED_SECRET, new Date().toISOString());
-  io.out(`Saved in ${paths.secrets} (owner-only file). The next start of agent-room serve signs in with it.`);
+  const names = accountSecretNames(key);
+  if (who === 'owner') {
+    // Another account than the one the app signed in as: its session and encryption setup do not carry over.
+    const current = await secrets.get(names.userId);
+    if (current !== undefined && current.slice(1, current.indexOf(':')) !== settings.owner.localpart) {
+      for (const name of [names.accessToken, names.deviceId, names.userId, OWNER_KEYS_SETUP_SECRET]) await secrets.delete(name);
+      const recovery = await secrets.get(OWNER_RECOVERY_SECRET);
+      if (recovery !== undefined) {
+        await secrets.set(`${OWNER_RECOVERY_SECRET}.previous`, recovery);
+        await secrets.delete(OWNER_RECOVERY_SECRET);
+      }
+      io.out(`The owner changes from ${current} to "${settings.owner.localpart}"; the old account's recovery key is kept as ${OWNER_RECOVERY_SECRET}.previous.`);
+    }
+    await secrets.set(OWNER_ADOPTED_SECRET, new Date().toISOString());
+  } else {
+    io.out('Agent Room manages this bot\'s encryption: keys made elsewhere for this account are replaced at its next start.');
+  }
+  const replaced = await replaceSecret(secrets, names.password, password);
+  io.out(`Saved in ${paths.secrets} (owner-only file)${replaced ? `; the previous password is kept as ${names.password}.previous` : ''}. The next start of agent-room serve signs in with it.`);
   return 0;
 }
 
@@ -60,7 +92,7 @@ export async function runSetRecoveryKey(paths: DataPaths, io: AccountCommandIo =
     io.out(`That is not a recovery key (${(err as Error).message}). It looks like "EsTc 1234 …": 12 groups of 4, as Element showed when you set up encryption.`);
     return 1;
   }
-  await new FileSecretStore({ file: paths.secrets }).set(OWNER_RECOVERY_SECRET, key);
-  io.out('Saved. The next start uses your existing encryption keys: it verifies the bots with them, and the chat window opens your key backup.');
+  const replaced = await replaceSecret(new FileSecretStore({ file: paths.secrets }), OWNER_RECOVERY_SECRET, key);
+  io.out(`Saved${replaced ? ` (the key it replaces is kept as ${OWNER_RECOVERY_SECRET}.previous)` : ''}. The next start uses your existing encryption keys: it verifies the bots with them, and the chat window opens your key backup.`);
   return 0;
 }

@@ -103,8 +103,9 @@ export class BotsService extends BaseService {
       this.setState({ status: 'failed', error: errorMessage(err) });
       throw err;
     }
-    this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
+    // A stop during the start: no background work, and the state stays what stop() set.
     if (background.signal.aborted) return;
+    this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
     // In the background: the inviter first finishes its cross-signing, which the SDK needs before it shares keys.
     if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites, background.signal, this.o.inviteRetryDelaysMs);
     if (provision.encrypted) this.ownerTrust = this.#vouch(runner, provision);
@@ -125,7 +126,8 @@ export class BotsService extends BaseService {
         const refused = err instanceof MatrixError && err.httpStatus === 403;
         const delay = delays[attempt];
         if (refused || delay === undefined || signal.aborted) {
-          this.o.logger.error({ err: errorMessage(err), bots: userIds }, 'could not invite the new bots into the encrypted room; check the room\'s power levels (bots need the invite level)');
+          const hint = refused ? 'check the room\'s power levels: bots need the invite level' : 'the next start tries again';
+          this.o.logger.error({ err: errorMessage(err), bots: userIds, hint }, 'could not invite the new bots into the encrypted room');
           return;
         }
         this.o.logger.warn({ err: errorMessage(err), bots: userIds, retryInMs: delay }, 'inviting the new bots failed; trying again');
@@ -152,6 +154,7 @@ export class BotsService extends BaseService {
           stateDir: this.o.paths.state,
           logger: this.o.logger,
           owner: provision.owner,
+          roomId: provision.roomId,
           bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
           rendezvous: this.#rendezvous,
           signal,

@@ -49,6 +49,7 @@ const vouchOptions = (): VouchOptions => ({
   ownerLocalpart: settings.owner.localpart,
   stateDir: join(dir, 'state'),
   owner: result.owner,
+  roomId: result.roomId,
   bots: result.bots.map((b) => ({ userId: b.userId, deviceId: b.deviceId })),
   rendezvous,
   verifyTimeoutMs: 20_000,

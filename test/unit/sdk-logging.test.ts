@@ -9,6 +9,9 @@ describe('SDK log routing', () => {
     expect(scrubTokens('GET /sync?access_token=syt_b3duZXI_KvUTmjIZ_0abc&since=s1')).toBe('GET /sync?access_token=[redacted]&since=s1');
     expect(scrubTokens('Authorization: Bearer abc.DEF-123')).toBe('Authorization: Bearer [redacted]');
     expect(scrubTokens('token syt_Ym90_xyz_1 refused')).toBe('token syt_[redacted] refused');
+    expect(scrubTokens('refresh syr_abc and mat_Qx9 (MAS)')).toBe('refresh syr_[redacted] and mat_[redacted] (MAS)');
+    expect(scrubTokens(`{"access_token":"abcdef123","user_id":"@a:x"}`)).toBe(`{"access_token":"[redacted]","user_id":"@a:x"}`);
+    expect(scrubTokens(`{ access_token: 'conduitStyleToken', password: 'hunter2' }`)).toBe(`{ access_token: '[redacted]', password: '[redacted]' }`);
   });
 
   it('passes warnings and errors on (masked), drops debug and info, and survives odd arguments', () => {

@@ -93,7 +93,8 @@ export class BotEncryption {
   /** After startTrust(): whether this device is cross-signed by its account's identity (others share keys with it). */
   async crossSigned(): Promise<boolean> {
     await this.startTrust();
-    return (await this.#client.getCrypto()?.isCrossSigningReady()) ?? false;
+    const status = await this.#client.getCrypto()?.getDeviceVerificationStatus(this.#client.getUserId() ?? '', this.#client.getDeviceId() ?? '');
+    return status?.crossSigningVerified ?? false;
   }
 
   /** The event decrypted, as the runner reads raw events; undefined when it cannot be decrypted (yet). */

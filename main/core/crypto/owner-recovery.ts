@@ -66,3 +66,27 @@ export async function setupOwnerRecovery(client: MatrixClient, opts: { password:
   if (recoveryKey === undefined) throw new CryptoSetupError('Secret storage exists but its recovery key is not in the secret store.', 'Enter the recovery key shown at setup, or reset encryption for the owner.');
   return { recoveryKey, created: created !== undefined };
 }
+
+const CROSS_SIGNING_SECRETS = ['m.cross_signing.master', 'm.cross_signing.self_signing', 'm.cross_signing.user_signing'] as const;
+
+/**
+ * A new device of the owner's takes the owner's existing identity: the three private keys from secret storage,
+ * then this device signed. Never makes new keys: the SDK would replace the identity (and write new keys into the
+ * person's secret storage) when one of them is missing, so all three must be there, and a replacement is refused.
+ */
+export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
+  const crypto = client.getCrypto();
+  if (!crypto) throw new CryptoSetupError('The owner client has no crypto.', 'Call initBotCrypto on it first.');
+  for (const name of CROSS_SIGNING_SECRETS) {
+    if (!(await client.secretStorage.isStored(name))) {
+      throw new CryptoSetupError(`The owner's secret storage holds no ${name} key.`, 'Set up encryption for this account in Element (or give Agent Room its recovery key); the app does not replace keys.');
+    }
+  }
+  // A new device knows the owner's identity only once queried; the private keys import against it.
+  await crypto.userHasCrossSigningKeys(client.getUserId() ?? '', true);
+  await crypto.bootstrapCrossSigning({
+    authUploadDeviceSigningKeys: async () => {
+      throw new CryptoSetupError("Refusing to replace the owner's cross-signing keys.", 'The keys in secret storage did not match the published identity; check the recovery key.');
+    },
+  });
+}

@@ -23,8 +23,8 @@ const one = (a: unknown): string => {
 /** pino redacts by key, not inside a message: access tokens in SDK text (URLs, headers) are masked here. */
 export function scrubTokens(text: string): string {
   return text
-    .replace(/\b(syt|syl|mct)_[A-Za-z0-9_-]+/g, '$1_[redacted]')
-    .replace(/(access_token=)[^&\s"']+/gi, '$1[redacted]')
+    .replace(/\b(syt|syr|syl|mct|mat|mar|mcr)_[A-Za-z0-9_-]+/g, '$1_[redacted]')
+    .replace(/\b(access_token|refresh_token|password)(["']?\s*[:=]\s*["']?)[^"'\s,&}]+/gi, '$1$2[redacted]')
     .replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/g, '$1[redacted]');
 }
 

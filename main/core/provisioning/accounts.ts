@@ -138,7 +138,9 @@ async function login(ctx: MatrixContext, spec: AccountSpec, password: string, de
 export async function ensureAccount(ctx: MatrixContext, spec: AccountSpec): Promise<AccountSession> {
   const names = accountSecretNames(spec.key);
   const [token, deviceId, userId] = await Promise.all([ctx.secrets.get(names.accessToken), ctx.secrets.get(names.deviceId), ctx.secrets.get(names.userId)]);
-  if (token && deviceId && userId) {
+  // A saved session of another account (the owner was switched to another name in settings) is not reused.
+  const sameAccount = userId !== undefined && userId.slice(1, userId.indexOf(':')) === spec.localpart;
+  if (token && deviceId && userId && sameAccount) {
     const client = newClient(ctx, { userId, deviceId, accessToken: token });
     try {
       const who = await client.whoami();
@@ -157,12 +159,12 @@ export async function ensureAccount(ctx: MatrixContext, spec: AccountSpec): Prom
   // "Created" means this run made the account: its password has not been shown to anyone yet.
   let passwordCreated = false;
   try {
-    session = await register(ctx, spec, password, deviceId);
+    session = await register(ctx, spec, password, sameAccount ? deviceId : undefined);
     passwordCreated = true;
   } catch (err) {
     if (!(err instanceof MatrixError && err.errcode === 'M_USER_IN_USE')) throw err;
     try {
-      session = await login(ctx, spec, password, deviceId);
+      session = await login(ctx, spec, password, sameAccount ? deviceId : undefined);
     } catch (loginErr) {
       if (loginErr instanceof MatrixError) throw new AccountPasswordUnknownError(`@${spec.localpart}`);
       throw loginErr;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClientEvent, createClient, MatrixError, type MatrixClient } from 'matrix-js-sdk';
+import { ClientEvent, createClient, Filter, MatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
 import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
 import { recoveryCallbacks, setupOwnerRecovery } from '../crypto/owner-recovery.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -54,6 +54,8 @@ export interface OwnerKeysOptions {
   timeoutMs?: number;
   /** Aborted when the app stops: the work under way ends and the key device is signed out. */
   signal?: AbortSignal;
+  /** The one room the key device syncs (the team room, whose members' devices it must know); none when omitted. */
+  roomId?: string;
 }
 
 /** The owner's short-lived key device, signed in and synced, with its crypto on. */
@@ -138,7 +140,11 @@ async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) 
       });
     });
     ready.catch(() => undefined);
-    await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: false });
+    // Only the team room (or none), its members in full: an owner who is a person's own account may be in
+    // thousands of rooms, none of which this device needs.
+    const filter = new Filter(login.user_id);
+    filter.setDefinition({ room: { rooms: o.roomId ? [o.roomId] : [], timeline: { limit: 1 }, ephemeral: { types: [] } }, presence: { types: [] } });
+    await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: false, filter });
     await ready;
     return await work({ client, password });
   } finally {
@@ -152,31 +158,54 @@ async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) 
   }
 }
 
-/** Set before the app makes the owner's keys: keys found later without it were made elsewhere (Element). */
+/** Holds the owner's user id once the app starts making that account's keys: keys found without it were made elsewhere. */
 export const OWNER_KEYS_SETUP_SECRET = 'crypto.owner.setupStarted';
+
+/**
+ * What the account already has that encryption setup would replace: a published identity, secret storage, a key
+ * backup. Asked with the owner's existing session, so no device is signed in for it.
+ */
+export async function ownerKeysOnServer(owner: MatrixClient): Promise<string[]> {
+  const userId = owner.getUserId() ?? '';
+  const found: string[] = [];
+  const keys = await owner.downloadKeysForUsers([userId]);
+  if (keys.master_keys?.[userId]) found.push('cross-signing keys');
+  const defaultKey = await owner.getAccountDataFromServer('m.secret_storage.default_key' as never).catch((err: unknown) => {
+    if (err instanceof MatrixError && err.httpStatus === 404) return null;
+    throw err;
+  });
+  if (defaultKey) found.push('secret storage');
+  const backup = await owner.http.authedRequest(Method.Get, '/room_keys/version').catch((err: unknown) => {
+    if (err instanceof MatrixError && err.httpStatus === 404) return null;
+    throw err;
+  });
+  if (backup) found.push('a key backup');
+  return found;
+}
 
 /**
  * Once per owner: cross-signing, secret storage under a recovery key (kept in the secret store) and key backup,
  * made from the owner's short-lived key device. Returns whether the recovery key was made now, so the app shows it once.
- * An account whose keys were made elsewhere (your own account, set up in Element) is left alone: replacing them would
- * cut your other devices off from your history. `agent-room set-recovery-key` lets the app use them instead.
+ * An account whose keys were made elsewhere (your own account, set up in Element) is left alone, without signing in
+ * a device: replacing them would cut your other devices off from your history. `agent-room set-recovery-key` lets the
+ * app use them instead.
  */
-export async function ensureOwnerRecovery(o: OwnerKeysOptions): Promise<{ created: boolean; foreignKeys?: boolean }> {
+export async function ensureOwnerRecovery(o: OwnerKeysOptions & { owner: MatrixClient }): Promise<{ created: boolean; foreignKeys?: string[] }> {
   const { secrets } = o.ctx;
   if ((await secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
-  return withOwnerKeysDevice(o, async ({ client, password }) => {
-    if ((await secrets.get(OWNER_KEYS_SETUP_SECRET)) === undefined) {
-      const hasIdentity = await client.getCrypto()!.userHasCrossSigningKeys(client.getUserId() ?? '', true);
-      const hasSecretStorage = (await client.secretStorage.getDefaultKeyId()) !== null;
-      if (hasIdentity || hasSecretStorage) {
-        o.logger?.warn(
-          { hint: 'Run `agent-room set-recovery-key` and enter the recovery key of this account; the next start then verifies the bots with your keys.' },
-          'the owner account already has encryption keys made elsewhere; Agent Room leaves them alone',
-        );
-        return { created: false, foreignKeys: true };
-      }
-      await secrets.set(OWNER_KEYS_SETUP_SECRET, new Date().toISOString());
+  const userId = o.owner.getUserId() ?? '';
+  if ((await secrets.get(OWNER_KEYS_SETUP_SECRET)) !== userId) {
+    const found = await ownerKeysOnServer(o.owner);
+    if (found.length > 0) {
+      o.logger?.warn(
+        { found, hint: 'Run `agent-room set-recovery-key` and enter the recovery key of this account; the next start then verifies the bots with your keys.' },
+        'the owner account already has encryption keys made elsewhere; Agent Room leaves them alone',
+      );
+      return { created: false, foreignKeys: found };
     }
+    await secrets.set(OWNER_KEYS_SETUP_SECRET, userId);
+  }
+  return withOwnerKeysDevice(o, async ({ client, password }) => {
     const { created } = await setupOwnerRecovery(client, { password, secrets, secretName: OWNER_RECOVERY_SECRET });
     o.logger?.info({ created }, 'owner cross-signing, recovery key and key backup ready');
     return { created };

@@ -1,6 +1,7 @@
 // The owner vouches for the bots: each bot's master key signed by the owner's user-signing key, so the owner's
 // devices (the chat window, Element once it has the recovery key) show the bots as verified. Done by SAS
 // verification from the owner's short-lived key device, only for bots whose current identity is not signed yet.
+import { importOwnerIdentity } from '../crypto/owner-recovery.ts';
 import { SasRendezvous, verifyBotDevice } from '../crypto/verification.ts';
 import type { Logger } from '../logging/logger.ts';
 import { OWNER_RECOVERY_SECRET, withOwnerKeysDevice, type OwnerKeysOptions } from './encryption.ts';
@@ -93,11 +94,7 @@ export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<Vouch
   await withOwnerKeysDevice(o, async ({ client }) => {
     const crypto = client.getCrypto();
     if (!crypto) throw new Error('the owner\'s key device has no crypto');
-    // bootstrapCrossSigning would make new keys when none are stored: only go on when secret storage holds them.
-    if (!(await client.secretStorage.isStored('m.cross_signing.user_signing'))) throw new Error('the owner\'s secret storage holds no user-signing key');
-    // A new device knows the owner's identity only once queried; then the private keys import from secret storage.
-    await crypto.userHasCrossSigningKeys(o.owner.userId, true);
-    await crypto.bootstrapCrossSigning({});
+    await importOwnerIdentity(client);
     const status = await crypto.getCrossSigningStatus();
     if (!status.privateKeysCachedLocally.userSigningKey) throw new Error('the owner\'s user-signing key could not be read from secret storage');
     for (const bot of todo) {

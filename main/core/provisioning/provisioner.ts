@@ -146,7 +146,7 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     if (o.encrypt && (await step('turning on encryption in the team room', () => ensureRoomEncrypted(owner.client, roomId!)))) log?.info({ roomId }, 'encryption turned on in the team room');
   }
   const recovery = o.encrypt
-    ? await step('setting up the owner\'s encryption keys', () => ensureOwnerRecovery({ ctx, ownerLocalpart: o.settings.owner.localpart, stateDir: o.stateDir, ...(log ? { logger: log } : {}) }))
+    ? await step('setting up the owner\'s encryption keys', () => ensureOwnerRecovery({ ctx, owner: owner.client, ownerLocalpart: o.settings.owner.localpart, stateDir: o.stateDir, ...(log ? { logger: log } : {}) }))
     : { created: false };
   state.roomId = roomId;
   // Saved before the joins: a failure below must not lose which room is ours.

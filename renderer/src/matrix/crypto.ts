@@ -70,11 +70,18 @@ export async function establishOwnerTrust(client: MatrixClient): Promise<TrustRe
   if (!crypto) return { crossSigned: false, backupVersion: null };
   const secretStorage = client.secretStorage;
   const userId = client.getUserId() ?? '';
-  if (await secretStorage.isStored('m.cross_signing.master')) {
+  const names = ['m.cross_signing.master', 'm.cross_signing.self_signing', 'm.cross_signing.user_signing'] as const;
+  const stored = await Promise.all(names.map((n) => secretStorage.isStored(n)));
+  if (stored.every(Boolean)) {
     // The private keys import only against the public identity, which a new device has not queried yet.
     await crypto.userHasCrossSigningKeys(userId, true);
-    // bootstrapCrossSigning would make new keys when none are found: only call it when secret storage holds them.
-    await crypto.bootstrapCrossSigning({});
+    // bootstrapCrossSigning makes new keys (and writes them into secret storage) when one is missing or does not
+    // import: only called with all three stored, and a replacement is refused.
+    await crypto.bootstrapCrossSigning({
+      authUploadDeviceSigningKeys: async () => {
+        throw new Error('Refusing to replace your cross-signing keys: the ones in secret storage do not match your identity.');
+      },
+    });
   }
   if (await secretStorage.isStored('m.megolm_backup.v1')) {
     await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
