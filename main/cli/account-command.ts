@@ -3,7 +3,7 @@
 // terminal without echo (or from stdin when piped), never from the command line, and kept in serve's secret store.
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { decodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
+import { saveRecoveryKey } from '../core/crypto/owner-recovery.ts';
 import type { DataPaths } from '../core/paths.ts';
 import { accountSecretNames, OWNER_ADOPTED_SECRET } from '../core/provisioning/accounts.ts';
 import { OWNER_KEYS_SETUP_SECRET, OWNER_RECOVERY_SECRET } from '../core/provisioning/encryption.ts';
@@ -85,14 +85,13 @@ export async function runSetPassword(paths: DataPaths, who: string, io: AccountC
 
 /** Stores the owner's recovery key, so the app uses the account's existing cross-signing and key backup. */
 export async function runSetRecoveryKey(paths: DataPaths, io: AccountCommandIo = defaultIo): Promise<number> {
-  const key = (await io.read('Recovery key of the owner account (not shown): ')).replace(/\s+/g, ' ').trim();
+  const input = await io.read('Recovery key of the owner account (not shown): ');
   try {
-    decodeRecoveryKey(key);
+    const { replaced } = await saveRecoveryKey(new FileSecretStore({ file: paths.secrets }), OWNER_RECOVERY_SECRET, input);
+    io.out(`Saved${replaced ? ` (the key it replaces is kept as ${OWNER_RECOVERY_SECRET}.previous)` : ''}. The next start uses your existing encryption keys: it verifies the bots with them, and the chat window opens your key backup.`);
+    return 0;
   } catch (err) {
-    io.out(`That is not a recovery key (${(err as Error).message}). It looks like "EsTc 1234 …": 12 groups of 4, as Element showed when you set up encryption.`);
+    io.out((err as Error).message);
     return 1;
   }
-  const replaced = await replaceSecret(new FileSecretStore({ file: paths.secrets }), OWNER_RECOVERY_SECRET, key);
-  io.out(`Saved${replaced ? ` (the key it replaces is kept as ${OWNER_RECOVERY_SECRET}.previous)` : ''}. The next start uses your existing encryption keys: it verifies the bots with them, and the chat window opens your key backup.`);
-  return 0;
 }

@@ -88,6 +88,14 @@ export interface OwnerRecoveryKey {
   created: boolean;
 }
 
+/** The owner's encryption as the app knows it. */
+export interface OwnerEncryption {
+  /** The team room is end-to-end encrypted. */
+  encrypted: boolean;
+  /** The app holds the owner's recovery key (made by it, or given by the person). */
+  recoveryKeyKnown: boolean;
+}
+
 /** A bot's settings with what the running app knows about it. */
 export interface BotInfo {
   config: BotConfig;

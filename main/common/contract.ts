@@ -11,6 +11,7 @@ import type {
   BotInfo,
   BotReply,
   ModelInfo,
+  OwnerEncryption,
   OwnerRecoveryKey,
   OwnerSession,
   ProbeResult,
@@ -34,6 +35,10 @@ export const requestSchemas = {
   'session.get': noRequest,
   /** The owner's recovery key for secret storage (encrypted rooms): the chat window opens the cross-signing keys and key backup with it. */
   'session.recoveryKey': noRequest,
+  /** Whether the team room is encrypted and the app holds the owner's recovery key (Settings shows what to do). */
+  'session.encryption': noRequest,
+  /** The recovery key of an owner account whose encryption was set up elsewhere (Element): the app then uses those keys. */
+  'session.setRecoveryKey': z.strictObject({ recoveryKey: z.string().min(1).max(256) }),
   'settings.get': noRequest,
   'settings.update': settingsPatchSchema,
   'bots.list': noRequest,
@@ -58,6 +63,8 @@ export interface Responses {
   'status.get': AppStatus;
   'session.get': OwnerSession;
   'session.recoveryKey': OwnerRecoveryKey;
+  'session.encryption': OwnerEncryption;
+  'session.setRecoveryKey': { saved: true; replaced: boolean };
   'settings.get': Settings;
   /** The settings as stored after the patch. */
   'settings.update': Settings;

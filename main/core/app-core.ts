@@ -19,6 +19,7 @@ import { toContractProbe } from './probe/contract-probe.ts';
 import { FileSecretStore, type SecretStore } from './settings/secret-store.ts';
 import { ConfSettingsStore, type SettingsStore } from './settings/settings-store.ts';
 import { FirstRunService } from './first-run.ts';
+import { saveRecoveryKey } from './crypto/owner-recovery.ts';
 import { OWNER_RECOVERY_SECRET } from './provisioning/encryption.ts';
 import { buildMatrixServices, type MatrixServices, type MatrixOverrides } from './matrix-services.ts';
 
@@ -195,6 +196,23 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
         throw new ControlError('NotFound', 'The owner has no recovery key: the team room is not encrypted.', { hint: 'Turn on room encryption in the settings; the app then makes one.' });
       }
       return { recoveryKey, created: prov.ownerRecoveryKeyCreated };
+    },
+    'session.encryption': async () => {
+      const prov = requireRunning(matrix.provisioning.result, 'The Matrix session');
+      return { encrypted: prov.encrypted, recoveryKeyKnown: (await secrets.get(OWNER_RECOVERY_SECRET)) !== undefined };
+    },
+    'session.setRecoveryKey': async ({ recoveryKey }) => {
+      let saved: { replaced: boolean };
+      try {
+        saved = await saveRecoveryKey(secrets, OWNER_RECOVERY_SECRET, recoveryKey);
+      } catch (err) {
+        // The message says what is wrong and what a recovery key looks like.
+        throw new ControlError('BadRequest', (err as Error).message);
+      }
+      logger.info({ replaced: saved.replaced }, 'the owner\'s recovery key was given in the window');
+      // With the keys readable now, the owner vouches for the bots without waiting for a restart.
+      matrix.revouch();
+      return { saved: true as const, replaced: saved.replaced };
     },
     'settings.get': async () => settings.get(),
     'settings.update': async (patch) => {

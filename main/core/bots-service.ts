@@ -137,6 +137,15 @@ export class BotsService extends BaseService {
     }
   }
 
+  /** Vouches again, after what the last attempt lacked (the owner's recovery key) was given. */
+  revouch(): void {
+    const provision = this.provisioning.result;
+    if (!this.runner || !provision?.encrypted || this.state.status !== 'running') return;
+    const previous = this.ownerTrust ?? Promise.resolve(undefined);
+    const runner = this.runner;
+    this.ownerTrust = previous.then(() => this.#vouch(runner, provision));
+  }
+
   /**
    * In the background, once each bot's cross-signing is set up: the owner signs the bots it has not signed yet, so
    * the owner's devices show them verified. When the homeserver limits sign-ins (a stock Synapse allows a few, then

@@ -55,6 +55,8 @@ export interface MatrixServices {
   paused(): boolean;
   setPaused(paused: boolean): boolean;
   loopGuardTrips(): number;
+  /** The owner vouches for the bots again (after the recovery key was given); nothing when the bots do not run. */
+  revouch(): void;
 }
 
 export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
@@ -159,6 +161,7 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
       if (bots) bots.paused = paused;
       return bots?.paused ?? false;
     },
+    revouch: () => bots?.revouch(),
     loopGuardTrips: () => {
       const t = bots?.runner?.status().loopGuardTrips;
       return t ? t.self + t.hops + t.budget : 0;

@@ -28,6 +28,8 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'status.get': () => Promise.resolve(status()),
     'session.get': unavailable('The chat session'),
     'session.recoveryKey': unavailable('The recovery key'),
+    'session.encryption': unavailable('Encryption'),
+    'session.setRecoveryKey': unavailable('Encryption'),
     'settings.get': () => Promise.resolve(options.settingsStore.get()),
     'settings.update': (patch) => Promise.resolve(options.settingsStore.update((s) => applySettingsPatch(s, patch))),
     'bots.list': () => Promise.resolve([]),

@@ -91,4 +91,9 @@ describe('Matrix services on an encrypted team', () => {
     const result = await services.bots!.ownerTrust;
     expect(result).toEqual({ verified: ['@beta:svc.local'], already: ['@alpha:svc.local'], skipped: [], failed: [] });
   }, 60_000);
+
+  it('vouches again on request (after the recovery key was given in the window): nothing left to sign', async () => {
+    services.revouch();
+    expect(await services.bots!.ownerTrust).toEqual({ verified: [], already: ['@alpha:svc.local', '@beta:svc.local'], skipped: [], failed: [] });
+  }, 30_000);
 });

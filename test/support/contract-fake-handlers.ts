@@ -33,6 +33,8 @@ export function fakeHandlers(): CoreHandlers {
     'session.get': () =>
       Promise.resolve({ homeserverUrl: 'http://127.0.0.1:6167', userId: '@owner:agent-room.localhost', accessToken: 'tok', deviceId: 'DEV', roomId: '!team:agent-room.localhost' }),
     'session.recoveryKey': () => Promise.resolve({ recoveryKey: 'EsTc 1234 5678', created: false }),
+    'session.encryption': () => Promise.resolve({ encrypted: true, recoveryKeyKnown: true }),
+    'session.setRecoveryKey': () => Promise.resolve({ saved: true as const, replaced: false }),
     'settings.get': () => Promise.resolve(settings),
     'settings.update': (patch) => {
       settings = applySettingsPatch(settings, patch);

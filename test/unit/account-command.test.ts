@@ -53,3 +53,20 @@ describe('account commands', () => {
     expect(await new FileSecretStore({ file: dataPaths(dir).secrets }).get('matrix.bot.helper.password')).toBe(' hunter2 from stdin ');
   }, 30_000);
 });
+
+describe('saveRecoveryKey', () => {
+  it('normalises the key, refuses what is not one, and keeps a different key it replaces', async () => {
+    const { saveRecoveryKey } = await import('../../main/core/crypto/owner-recovery.ts');
+    const { MemorySecretStore } = await import('../../main/core/settings/secret-store.ts');
+    const { encodeRecoveryKey } = await import('matrix-js-sdk/lib/crypto-api/recovery-key.js');
+    const secrets = new MemorySecretStore();
+    const a = encodeRecoveryKey(new Uint8Array(32).fill(1))!;
+    const b = encodeRecoveryKey(new Uint8Array(32).fill(2))!;
+    await expect(saveRecoveryKey(secrets, 'k', 'EsTc nope')).rejects.toMatchObject({ action: expect.stringMatching(/12 groups of 4/) });
+    expect(await secrets.get('k')).toBeUndefined();
+    expect(await saveRecoveryKey(secrets, 'k', `  ${a.replace(/ /g, '\n ')} `)).toEqual({ replaced: false });
+    expect(await secrets.get('k')).toBe(a);
+    expect(await saveRecoveryKey(secrets, 'k', b)).toEqual({ replaced: true });
+    expect(await secrets.get('k.previous')).toBe(a);
+  });
+});

@@ -90,3 +90,24 @@ export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
     },
   });
 }
+
+/**
+ * Saves a recovery key the person gives (their account's encryption was set up elsewhere): checked to be one,
+ * whitespace normalised, and a different key already saved is kept under `<name>.previous`, so nothing is lost.
+ */
+export async function saveRecoveryKey(secrets: SecretStore, name: string, input: string): Promise<{ replaced: boolean }> {
+  const key = input.replace(/\s+/g, ' ').trim();
+  try {
+    decodeRecoveryKey(key);
+  } catch (err) {
+    throw new CryptoSetupError(
+      `That is not a recovery key (${(err as Error).message}).`,
+      'A recovery key looks like "EsTc 1234 …": 12 groups of 4 characters, as Element showed when you set up encryption.',
+    );
+  }
+  const before = await secrets.get(name);
+  const replaced = before !== undefined && before !== key;
+  if (replaced) await secrets.set(`${name}.previous`, before);
+  await secrets.set(name, key);
+  return { replaced };
+}

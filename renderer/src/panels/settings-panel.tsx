@@ -57,6 +57,7 @@ export function SettingsPanel({ settings, status, desktop, onSaved }: { settings
           <p>Using the external homeserver {hs.url}: connect other clients to it directly.</p>
         )}
       </div>
+      <EncryptionCard />
       <div className="card">
         <h2>Desktop</h2>
         <label className="check">
@@ -83,5 +84,62 @@ export function SettingsPanel({ settings, status, desktop, onSaved }: { settings
       </div>
       {error && <p className="error-text" role="alert">{error}</p>}
     </section>
+  );
+}
+
+/**
+ * The team room's encryption: nothing to do when the app holds the recovery key; otherwise (your own account, its
+ * encryption set up in Element) a field for its recovery key, so the app uses your keys and verifies the bots.
+ */
+function EncryptionCard() {
+  const api = useApi();
+  const [state, setState] = useState<{ encrypted: boolean; recoveryKeyKnown: boolean }>();
+  const [key, setKey] = useState('');
+  const [message, setMessage] = useState<{ text: string; error: boolean }>();
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    api.session.encryption().then((s) => live && setState(s), () => undefined);
+    return () => {
+      live = false;
+    };
+  }, [api]);
+
+  if (!state?.encrypted) return null;
+  const save = async () => {
+    setBusy(true);
+    setMessage(undefined);
+    try {
+      const r = await api.session.setRecoveryKey({ recoveryKey: key });
+      setKey('');
+      setState({ ...state, recoveryKeyKnown: true });
+      setMessage({ text: `Saved${r.replaced ? ' (the key it replaces is kept)' : ''}. Agent Room now verifies the bots with your keys; reload this window to let it open your key backup.`, error: false });
+    } catch (err) {
+      setMessage({ text: errorText(err), error: true });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="card">
+      <h2>Encryption</h2>
+      {state.recoveryKeyKnown ? (
+        <p>The team room is end-to-end encrypted. Agent Room holds your recovery key: your devices trust the bots, and new devices read the history from your key backup.</p>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save();
+          }}
+        >
+          <p>Your account&apos;s encryption was set up elsewhere (in Element). Agent Room leaves those keys alone; give it the recovery key and it uses them to verify the bots.</p>
+          <label className="label" htmlFor="recovery-key-input">Recovery key</label>
+          <input id="recovery-key-input" type="password" autoComplete="off" spellCheck={false} value={key} onChange={(e) => setKey(e.target.value)} placeholder="EsTc 1234 …" />
+          <button type="submit" disabled={busy || key.trim() === ''}>Use this key</button>
+        </form>
+      )}
+      {message && <p className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'}>{message.text}</p>}
+    </div>
   );
 }
