@@ -144,6 +144,11 @@ describe('chat window in an encrypted team room', () => {
     expect(devicesAfter).toEqual(devicesBefore);
     expect(devicesAfter).toContain((await stack.api('session.get')).deviceId);
     await shot('encrypted-room');
+    // Settings say the app holds the recovery key (over the control API: session.encryption).
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByText(/Agent Room holds your recovery key/).waitFor({ timeout: 10_000 });
+    expect(await page.getByLabel('Recovery key').count()).toBe(0);
+    await shot('encrypted-room-settings');
     expect(pageErrors).toEqual([]);
   });
 });
