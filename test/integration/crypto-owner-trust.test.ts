@@ -146,7 +146,7 @@ describe('the owner vouches for the bots', () => {
     const { client } = await newOwnerDevice();
     const beta = result.bots[1]!;
     const unannounced = new SasRendezvous(); // not the runner's: the bot never hears of this verification
-    await expect(verifyBotDevice(client.getCrypto()!, beta.userId, beta.deviceId, { rendezvous: unannounced, ownerDeviceId: client.getDeviceId()!, timeoutMs: 1500 })).rejects.toThrow(/did not answer/);
+    await expect(verifyBotDevice(client.getCrypto()!, beta.userId, beta.deviceId, { rendezvous: unannounced, ownerUserId: client.getUserId()!, ownerDeviceId: client.getDeviceId()!, timeoutMs: 1500 })).rejects.toThrow(/did not answer/);
   }, 30_000);
 
   it('deletes a key device left by a crash before signing in another', async () => {

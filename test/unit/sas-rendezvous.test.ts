@@ -59,4 +59,20 @@ describe('SasRendezvous', () => {
     expect(await r.compare('@a:x', 'DEV', 'owner', sas([1, 2, 3]))).toBe(true);
     expect(await second).toBe(true);
   });
+
+  it('asks the registered bot whether it knows the owner device, until it unregisters', async () => {
+    const r = new SasRendezvous();
+    expect(await r.peerKnows('@a:x', 'DEV', '@o:x', 'KEYS1')).toBeUndefined();
+    const known = new Set<string>();
+    const unregister = r.register('@a:x', 'DEV', async (u, d) => known.has(`${u}|${d}`));
+    expect(await r.peerKnows('@a:x', 'DEV', '@o:x', 'KEYS1')).toBe(false);
+    known.add('@o:x|KEYS1');
+    expect(await r.peerKnows('@a:x', 'DEV', '@o:x', 'KEYS1')).toBe(true);
+    r.register('@a:x', 'DEV', async () => {
+      throw new Error('crypto closed');
+    });
+    expect(await r.peerKnows('@a:x', 'DEV', '@o:x', 'KEYS1')).toBe(false);
+    unregister(); // an old registration's unregister leaves the newer one
+    expect(await r.peerKnows('@a:x', 'DEV', '@o:x', 'KEYS1')).toBe(false);
+  });
 });

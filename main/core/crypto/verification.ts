@@ -40,6 +40,23 @@ export class SasRendezvous {
   readonly #waiting = new Map<string, Waiting>();
   /** bot device key → the owner device that announced it, with a token so an old forget() cannot end a newer one. */
   readonly #expected = new Map<string, { ownerDeviceId: string; token: symbol }>();
+  /** bot device key → whether that bot's crypto knows a given owner device (it ignores requests from unknown ones). */
+  readonly #peers = new Map<string, (ownerUserId: string, ownerDeviceId: string) => Promise<boolean>>();
+
+  /** The bot side says how to ask whether it knows a device of the owner's; returns the unregistration. */
+  register(botUserId: string, botDeviceId: string, knows: (ownerUserId: string, ownerDeviceId: string) => Promise<boolean>): () => void {
+    const key = `${botUserId}|${botDeviceId}`;
+    this.#peers.set(key, knows);
+    return () => {
+      if (this.#peers.get(key) === knows) this.#peers.delete(key);
+    };
+  }
+
+  /** Whether the bot knows the owner's device; undefined when no bot device registered (an older runner, a test). */
+  async peerKnows(botUserId: string, botDeviceId: string, ownerUserId: string, ownerDeviceId: string): Promise<boolean | undefined> {
+    const knows = this.#peers.get(`${botUserId}|${botDeviceId}`);
+    return knows ? knows(ownerUserId, ownerDeviceId).catch(() => false) : undefined;
+  }
 
   expect(botUserId: string, botDeviceId: string, ownerDeviceId: string): () => void {
     const key = `${botUserId}|${botDeviceId}`;
@@ -167,7 +184,15 @@ export function acceptOwnerVerifications(client: MatrixClient, opts: { ownerUser
     });
   };
   client.on(CryptoEvent.VerificationRequestReceived, onRequest);
-  return () => client.off(CryptoEvent.VerificationRequestReceived, onRequest);
+  // Rust crypto drops a request from a device it does not know yet: the owner's side waits until this bot knows it.
+  const unregister = opts.rendezvous.register(me, myDevice, async (ownerUserId, ownerDeviceId) => {
+    const crypto = client.getCrypto();
+    return crypto ? (await crypto.getUserDeviceInfo([ownerUserId])).get(ownerUserId)?.has(ownerDeviceId) === true : false;
+  });
+  return () => {
+    unregister();
+    client.off(CryptoEvent.VerificationRequestReceived, onRequest);
+  };
 }
 
 /**
@@ -187,6 +212,16 @@ async function deviceKnown(crypto: CryptoApi, userId: string, deviceId: string, 
   }
 }
 
+/** Waits until the bot (in this process) knows the owner's key device, which it learns from its next sync and query. */
+async function peerKnowsOwner(rendezvous: SasRendezvous, botUserId: string, botDeviceId: string, ownerUserId: string, ownerDeviceId: string, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const knows = await rendezvous.peerKnows(botUserId, botDeviceId, ownerUserId, ownerDeviceId);
+    if (knows !== false) return;
+    if (signal.aborted) throw new VerificationError(`${botUserId} never learnt the owner's key device ${ownerDeviceId}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Owner side: verifies one bot device by SAS through the rendezvous. On success Rust crypto has signed the bot's
  * master key with the owner's user-signing key (the owner's crypto must hold its private cross-signing keys).
@@ -195,7 +230,7 @@ export async function verifyBotDevice(
   crypto: CryptoApi,
   botUserId: string,
   botDeviceId: string,
-  opts: { rendezvous: SasRendezvous; ownerDeviceId: string; timeoutMs?: number; signal?: AbortSignal },
+  opts: { rendezvous: SasRendezvous; ownerUserId: string; ownerDeviceId: string; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<void> {
   const forget = opts.rendezvous.expect(botUserId, botDeviceId, opts.ownerDeviceId);
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
@@ -203,9 +238,21 @@ export async function verifyBotDevice(
   let request: VerificationRequest | undefined;
   try {
     await deviceKnown(crypto, botUserId, botDeviceId, signal);
-    request = await abortable(crypto.requestDeviceVerification(botUserId, botDeviceId), signal, `sending the verification request to ${botUserId} timed out`);
+    await peerKnowsOwner(opts.rendezvous, botUserId, botDeviceId, opts.ownerUserId, opts.ownerDeviceId, signal);
+    // A request the bot missed (it arrived before the bot could read it) is sent again, twice at most.
+    for (let attempt = 0; ; attempt++) {
+      request = await abortable(crypto.requestDeviceVerification(botUserId, botDeviceId), signal, `sending the verification request to ${botUserId} timed out`);
+      const sent = request;
+      const patience = AbortSignal.any([signal, AbortSignal.timeout(10_000)]);
+      try {
+        await abortable(whenPhase(sent, () => sent.phase === VerificationPhase.Ready, botUserId), patience, `${botUserId} did not answer the verification request`);
+        break;
+      } catch (err) {
+        if (signal.aborted || attempt >= 2 || sent.phase === VerificationPhase.Cancelled) throw err;
+        await sent.cancel().catch(() => undefined);
+      }
+    }
     const req = request;
-    await abortable(whenPhase(req, () => req.phase === VerificationPhase.Ready, botUserId), signal, `${botUserId} did not answer the verification request`);
     const verifier = await abortable(req.startVerification('m.sas.v1'), signal, `starting the SAS with ${botUserId} timed out`);
     await abortable(runSas(verifier, (sas) => opts.rendezvous.compare(botUserId, botDeviceId, 'owner', sas)), signal, `the SAS exchange with ${botUserId} timed out`);
     // Rust crypto signs the bot's master key and uploads the signature after the exchange: wait for it to land.

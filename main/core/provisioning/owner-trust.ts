@@ -100,7 +100,7 @@ export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<Vouch
     for (const bot of todo) {
       if (o.signal?.aborted) break;
       try {
-        await verifyBotDevice(crypto, bot.userId, bot.deviceId, { rendezvous: o.rendezvous, ownerDeviceId: client.getDeviceId() ?? '', timeoutMs: o.verifyTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) });
+        await verifyBotDevice(crypto, bot.userId, bot.deviceId, { rendezvous: o.rendezvous, ownerUserId: o.owner.userId, ownerDeviceId: client.getDeviceId() ?? '', timeoutMs: o.verifyTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) });
         result.verified.push(bot.userId);
       } catch (err) {
         result.failed.push({ userId: bot.userId, error: (err as Error).message });
