@@ -8,7 +8,7 @@ import type { DataPaths } from '../core/paths.ts';
 import { accountSecretNames, OWNER_ADOPTED_SECRET } from '../core/provisioning/accounts.ts';
 import { OWNER_KEYS_SETUP_SECRET, OWNER_RECOVERY_SECRET } from '../core/provisioning/encryption.ts';
 import { loadSettings } from '../core/settings/settings-store.ts';
-import { FileSecretStore } from '../core/settings/secret-store.ts';
+import { FileSecretStore, setKeepingPrevious } from '../core/settings/secret-store.ts';
 
 /** One line from the terminal with echo off, or from piped stdin. */
 export async function readSecretLine(prompt: string, input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<string> {
@@ -35,14 +35,6 @@ const defaultIo: AccountCommandIo = { read: (p) => readSecretLine(p), out: (l) =
 
 /** Strips only the line ending: a password may begin or end with spaces. */
 const withoutNewline = (s: string): string => s.replace(/\r?\n$/, '').replace(/\r$/, '');
-
-/** Keeps the value a secret had under `<name>.previous`, when it changes: nothing the app made is lost. */
-async function replaceSecret(secrets: FileSecretStore, name: string, value: string): Promise<boolean> {
-  const before = await secrets.get(name);
-  if (before !== undefined && before !== value) await secrets.set(`${name}.previous`, before);
-  await secrets.set(name, value);
-  return before !== undefined && before !== value;
-}
 
 const quietLog = { warn: () => undefined, info: () => undefined, error: () => undefined };
 
@@ -78,7 +70,7 @@ export async function runSetPassword(paths: DataPaths, who: string, io: AccountC
   } else {
     io.out('Agent Room manages this bot\'s encryption: keys made elsewhere for this account are replaced at its next start.');
   }
-  const replaced = await replaceSecret(secrets, names.password, password);
+  const replaced = await setKeepingPrevious(secrets, names.password, password);
   io.out(`Saved in ${paths.secrets} (owner-only file)${replaced ? `; the previous password is kept as ${names.password}.previous` : ''}. The next start of agent-room serve signs in with it.`);
   return 0;
 }

@@ -4,6 +4,7 @@
 import { MatrixError } from 'matrix-js-sdk';
 import { inviteLateBots } from './bots/bot-crypto-wiring.ts';
 import { BotRunner } from './bots/bot-runner.ts';
+import { sleep } from './homeserver/probe.ts';
 import type { BotInference } from './bots/types.ts';
 import type { InferenceService } from './inference/inference-service.ts';
 import { BaseService, errorMessage } from './lifecycle/service.ts';
@@ -131,7 +132,7 @@ export class BotsService extends BaseService {
           return;
         }
         this.o.logger.warn({ err: errorMessage(err), bots: userIds, retryInMs: delay }, 'inviting the new bots failed; trying again');
-        await new Promise((r) => setTimeout(r, delay).unref());
+        await sleep(delay, signal).catch(() => undefined);
         if (signal.aborted || runner !== this.runner) return;
       }
     }
@@ -177,11 +178,7 @@ export class BotsService extends BaseService {
           return undefined;
         }
         this.o.logger.info({ inSeconds: Math.ceil(waitMs / 1000) }, 'the homeserver limits sign-ins: the owner verifies the bots after its wait');
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          timer.unref();
-          signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-        });
+        await sleep(waitMs, signal).catch(() => undefined);
       }
     }
   }

@@ -3,6 +3,8 @@
 // bots' sends keep working on a homeserver with stock rate limits (a default Synapse allows 3 registrations in a
 // burst, then one every 6 s). Waits are bounded; past the bound the 429 goes back to the caller as it came.
 
+import { sleep } from './homeserver/probe.ts';
+
 export interface RateLimitLogger {
   warn(obj: object, msg?: string): void;
 }
@@ -18,16 +20,8 @@ export interface RateLimitOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** Resolves after `ms`, or at once when `signal` aborts (the caller then sends no more). */
+const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> => sleep(ms, signal).catch(() => undefined);
 
 /** How long the server asked to wait: the Retry-After header (seconds), else the body's retry_after_ms. */
 export async function retryAfterMs(res: Response): Promise<number | undefined> {

@@ -5,17 +5,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientEvent, createClient, type MatrixClient } from 'matrix-js-sdk';
+import { createClient } from 'matrix-js-sdk';
 import { runSetPassword, runSetRecoveryKey } from '../../main/cli/account-command.ts';
 import { settingsSchema } from '../../main/common/settings-schema.ts';
-import { initBotCrypto, type BotCrypto } from '../../main/core/crypto/bot-crypto.ts';
-import { recoveryCallbacks, setupOwnerRecovery } from '../../main/core/crypto/owner-recovery.ts';
+import { importOwnerIdentity, setupOwnerRecovery } from '../../main/core/crypto/owner-recovery.ts';
 import { createMemoryLogger } from '../../main/core/logging/logger.ts';
 import { dataPaths, type DataPaths } from '../../main/core/paths.ts';
 import { OWNER_RECOVERY_SECRET } from '../../main/core/provisioning/encryption.ts';
 import { SasRendezvous, vouchForBots } from '../../main/core/provisioning/owner-trust.ts';
 import { provision } from '../../main/core/provisioning/provisioner.ts';
-import { FileSecretStore, MemorySecretStore } from '../../main/core/settings/secret-store.ts';
+import { FileSecretStore, MemorySecretStore, type SecretStore } from '../../main/core/settings/secret-store.ts';
+import { startCryptoDevice, type CryptoDevice } from '../support/crypto-device.ts';
 import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
 import { quiet } from './bots-harness.ts';
 
@@ -29,17 +29,10 @@ let elementRecoveryKey = '';
 let masterBefore = '';
 const cleanups: Array<() => Promise<void> | void> = [];
 
-async function startDevice(session: { userId: string; deviceId: string; accessToken: string }, secrets: MemorySecretStore | FileSecretStore, secretName: string): Promise<{ client: MatrixClient; bc: BotCrypto }> {
-  const client = createClient({ baseUrl: hs.url, ...session, logger: quiet, cryptoCallbacks: recoveryCallbacks(secrets, secretName) });
-  const bc = await initBotCrypto(client, { storeDir: join(dir, `dev-${session.deviceId}`), secrets, secretPrefix: `crypto.dev.${session.deviceId}`, password: PASSWORD, flushDelayMs: 20 });
-  const ready = new Promise<void>((r) => client.on(ClientEvent.Sync, (s) => s === 'PREPARED' && r()));
-  await client.startClient({ initialSyncLimit: 1 });
-  await ready;
-  cleanups.push(async () => {
-    client.stopClient();
-    await bc.close();
-  });
-  return { client, bc };
+async function startDevice(session: { userId: string; deviceId: string; accessToken: string }, secrets: SecretStore, recoverySecret: string): Promise<CryptoDevice> {
+  const device = await startCryptoDevice({ baseUrl: hs.url, session, secrets, recoverySecret, dir, password: PASSWORD });
+  cleanups.push(device.stop);
+  return device;
 }
 
 async function masterKeyOf(userId: string, token: string): Promise<string> {
@@ -117,10 +110,8 @@ describe('your own account as the owner', () => {
     // existing private keys and cross-signs itself; the identity is the one made in Element.
     const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: me.userId }, password: PASSWORD });
     const { client } = await startDevice({ userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token }, secrets, OWNER_RECOVERY_SECRET);
-    const crypto = client.getCrypto()!;
-    await crypto.userHasCrossSigningKeys(me.userId, true);
-    await crypto.bootstrapCrossSigning({});
-    expect((await crypto.getCrossSigningStatus()).privateKeysCachedLocally).toEqual({ masterKey: true, selfSigningKey: true, userSigningKey: true });
+    await importOwnerIdentity(client);
+    expect((await client.getCrypto()!.getCrossSigningStatus()).privateKeysCachedLocally).toEqual({ masterKey: true, selfSigningKey: true, userSigningKey: true });
     expect(await masterKeyOf(me.userId, me.accessToken)).toBe(masterBefore);
   }, 60_000);
 });

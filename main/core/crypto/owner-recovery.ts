@@ -1,7 +1,7 @@
 // The owner's account: cross-signing, secret storage under a recovery key (shown once to the person and kept in
 // the app's secret store) and key backup, so any new device of the owner (the chat window, Element) can read history.
 import type { ICreateClientOpts, MatrixClient } from 'matrix-js-sdk';
-import type { SecretStore } from '../settings/secret-store.ts';
+import { setKeepingPrevious, type SecretStore } from '../settings/secret-store.ts';
 import { decodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
 import { CryptoSetupError } from './errors.ts';
 
@@ -105,9 +105,5 @@ export async function saveRecoveryKey(secrets: SecretStore, name: string, input:
       'A recovery key looks like "EsTc 1234 …": 12 groups of 4 characters, as Element showed when you set up encryption.',
     );
   }
-  const before = await secrets.get(name);
-  const replaced = before !== undefined && before !== key;
-  if (replaced) await secrets.set(`${name}.previous`, before);
-  await secrets.set(name, key);
-  return { replaced };
+  return { replaced: await setKeepingPrevious(secrets, name, key) };
 }

@@ -44,11 +44,6 @@ export function planVouches<T extends { userId: string }>(answer: KeysQueryAnswe
   return plan;
 }
 
-/** The bots whose master key carries no signature by the owner's current user-signing key. */
-export function botsToVouchFor<T extends { userId: string }>(answer: KeysQueryAnswer, ownerUserId: string, bots: readonly T[]): T[] {
-  return planVouches(answer, ownerUserId, bots).todo;
-}
-
 export interface VouchOptions extends OwnerKeysOptions {
   /** The owner's session, for the key query (no device is signed in for it). */
   owner: { userId: string; accessToken: string };

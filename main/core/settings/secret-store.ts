@@ -182,3 +182,15 @@ export class FileSecretStore implements SecretStore {
     }
   }
 }
+
+/**
+ * Sets `name`; a different value it held is kept under `<name>.previous`, so a secret the app made (a recovery key
+ * shown once, a generated password) is never lost to one typed over it. True when a value was replaced.
+ */
+export async function setKeepingPrevious(secrets: SecretStore, name: string, value: string): Promise<boolean> {
+  const before = await secrets.get(name);
+  const replaced = before !== undefined && before !== value;
+  if (replaced) await secrets.set(`${name}.previous`, before);
+  await secrets.set(name, value);
+  return replaced;
+}
