@@ -9,7 +9,7 @@ const id = z.string().regex(/^[a-z0-9][a-z0-9._=-]{0,63}$/, 'use lower-case lett
 export const backendKind = z.enum(['llama', 'ollama', 'openai']);
 export type BackendKind = z.infer<typeof backendKind>;
 
-/** A model reference: `llama:<path or hf: URI or discovered id>`, `ollama:<tag>`, `openai:<endpointId>/<model>`. */
+/** A model reference: `llama:<path or hf: URI or discovered id>`, `ollama:<tag>` (the first Ollama endpoint), `ollama@<endpointId>:<tag>`, `openai:<endpointId>/<model>`. */
 export const modelRef = z.string().min(1, 'a model reference is required');
 
 export const botSchema = z.object({
@@ -32,6 +32,12 @@ export type BotConfig = z.infer<typeof botSchema>;
 export const ollamaEndpointSchema = z.object({
   id,
   url: z.url().default('http://127.0.0.1:11434'),
+  /** Context sent as num_ctx (the model's trained context caps it). Unset: 8192. */
+  contextTokens: z.number().int().min(256).max(1_048_576).optional(),
+  /** A reply that gets no token for this long is ended and the request aborted. Unset: 60000. */
+  idleTimeoutMs: z.number().int().min(100).optional(),
+  /** The same limit until the first token, which waits for the model to load and read the prompt. Unset: 300000. */
+  loadTimeoutMs: z.number().int().min(100).optional(),
 });
 
 export const openaiEndpointSchema = z.object({
@@ -44,6 +50,10 @@ export const openaiEndpointSchema = z.object({
   timeoutMs: z.number().int().min(1000).default(120_000),
   /** Other endpoints serving the same models, tried in order when this one is unhealthy. */
   failover: z.array(z.string()).default([]),
+  /** The models' context in tokens, for the prompt budget. Unset: 8192. */
+  contextTokens: z.number().int().min(256).max(10_000_000).optional(),
+  /** Once tokens flow, a reply that gets none for this long is ended (timeoutMs covers the wait for the first). Unset: 60000. */
+  idleTimeoutMs: z.number().int().min(100).optional(),
 });
 
 export const routingRuleSchema = z.object({
@@ -112,6 +122,8 @@ export const settingsSchema = z.object({
       maxLoadedModels: z.number().int().min(0).default(0),
       /** Memory budget for loaded models in MiB; 0 = from the hardware plan. */
       memoryBudgetMiB: z.number().int().min(0).default(0),
+      /** Most tokens of context per conversation for node-llama-cpp models; unset or 0 = from the hardware plan. */
+      contextTokens: z.number().int().min(0).optional(),
       preferOllama: z.boolean().default(false),
     })
     .default({ modelFolders: [], threads: 0, maxLoadedModels: 0, memoryBudgetMiB: 0, preferOllama: false }),
@@ -131,6 +143,12 @@ export const settingsSchema = z.object({
       allowedUsers: z.array(z.string()).default([]),
       ignoreHistoryOlderThanSeconds: z.number().int().min(0).default(300),
       editsPerSecond: z.number().min(0.1).max(10).default(2),
+      /** Most mentions waiting or being answered in one room; more are refused with a notice, never dropped silently. */
+      maxQueuedPerRoom: z.number().int().min(1).max(10_000).default(200),
+      /** Most mentions waiting or being answered across all rooms. */
+      maxQueued: z.number().int().min(1).max(100_000).default(1000),
+      /** Bots addressed in one message answer at once (each in its own order); false: one after the other, each seeing the earlier answers. */
+      parallelBots: z.boolean().default(true),
     })
     .default({
       maxHops: 3,
@@ -142,6 +160,9 @@ export const settingsSchema = z.object({
       allowedUsers: [],
       ignoreHistoryOlderThanSeconds: 300,
       editsPerSecond: 2,
+      maxQueuedPerRoom: 200,
+      maxQueued: 1000,
+      parallelBots: true,
     }),
   ui: z
     .object({

@@ -45,17 +45,38 @@ describe('bot runner', () => {
     expect(fin.content.body).toBe(`* ${generated?.text}`);
     expect((fin.content['m.new_content'] as { formatted_body: string }).formatted_body).not.toContain('<script');
     expect(edits.length).toBeGreaterThanOrEqual(2);
-    expect(maxPerSecond([reply, ...edits].map((e) => e.origin_server_ts))).toBeLessThanOrEqual(3); // first message + 2 edits/s
-    expect(maxPerSecond(edits.map((e) => e.origin_server_ts))).toBeLessThanOrEqual(2);
+    // The final edit goes out as soon as generation ends; the streamed ones in between keep to 2 a second.
+    const streamed = edits.filter((e) => e.content['org.agentroom.final'] !== true);
+    expect(edits.filter((e) => e.content['org.agentroom.final'] === true)).toHaveLength(1);
+    expect(maxPerSecond([reply, ...streamed].map((e) => e.origin_server_ts))).toBeLessThanOrEqual(3); // first message + 2 edits/s
+    expect(maxPerSecond(streamed.map((e) => e.origin_server_ts))).toBeLessThanOrEqual(2);
+    // Only the finished answer mentions the person who asked, so their client notifies them once, when it is done.
+    expect(reply.content['m.mentions']).toEqual({});
+    expect(streamed.every((e) => JSON.stringify(e.content['m.mentions']) === '{}')).toBe(true);
+    expect(fin.content['m.mentions']).toEqual({ user_ids: [team.provision.owner.userId] });
+    expect((fin.content['m.new_content'] as Record<string, unknown>)['m.mentions']).toEqual({ user_ids: [team.provision.owner.userId] });
     expect((reply.content.body as string).length).toBeLessThan(generated!.text.length);
   });
 
-  it('answers three bots in one message, in the order mentioned', async () => {
+  it('answers two bots in one message together: the second starts before the first has finished', async () => {
+    team.pace.chunkDelayMs = 5;
+    const id = await say(team, { msgtype: 'm.text', body: '@mistral and @coder: compare' });
+    const [m, c] = await Promise.all([answered('mistral', id), answered('coder', id)]);
+    team.pace.chunkDelayMs = 0;
+    expect(c.reply.origin_server_ts).toBeLessThan(m.fin.origin_server_ts);
+    expect(m.reply.origin_server_ts).toBeLessThan(c.fin.origin_server_ts);
+  });
+
+  it('with parallelBots off, answers three bots in one message one after the other, in the order mentioned', async () => {
+    team.settings.guard = { ...team.settings.guard, parallelBots: false };
     const id = await say(team, { msgtype: 'm.text', body: '@mistral, @coder and @qwen: one word each' });
     const replies = [];
-    for (const b of ['mistral', 'coder', 'qwen']) replies.push((await answered(b, id)).reply);
-    const times = replies.map((r) => r.origin_server_ts);
+    for (const b of ['mistral', 'coder', 'qwen']) replies.push(await answered(b, id));
+    team.settings.guard = { ...team.settings.guard, parallelBots: true };
+    const times = replies.map((r) => r.reply.origin_server_ts);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
+    // Each starts after the one before it finished, so it could read that answer.
+    for (let i = 1; i < replies.length; i++) expect(replies[i]!.reply.origin_server_ts).toBeGreaterThanOrEqual(replies[i - 1]!.fin.origin_server_ts);
   });
 
   it('answers a pill-only mention as Element sends it', async () => {

@@ -120,3 +120,78 @@ describe('what a homeserver refuses', () => {
     expect((await call('GET', '/account/whoami', { token: login.body.access_token as string })).body.errcode).toBe('M_UNKNOWN_TOKEN');
   });
 });
+
+/** What a bot's sync relies on: gaps a real server leaves in a busy room, and how to fill them. */
+describe('what /sync gives when a room is busy', () => {
+  let gapRoom: string;
+  let carol: { userId: string; accessToken: string };
+  const gr = () => encodeURIComponent(gapRoom);
+  type SyncRoom = { timeline: { events: Array<{ event_id: string; type: string; content: Record<string, unknown>; sender: string }>; limited?: boolean; prev_batch?: string }; state: { events: Array<{ type: string; state_key?: string }> }; unread_notifications?: { notification_count?: number; highlight_count?: number } };
+  const sync = async (token: string, query: Record<string, string>): Promise<{ next: string; room: SyncRoom | undefined }> => {
+    const r = await call('GET', `/sync?${new URLSearchParams({ timeout: '0', ...query })}`, { token });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return { next: r.body.next_batch as string, room: (r.body.rooms as { join?: Record<string, SyncRoom> } | undefined)?.join?.[gapRoom] };
+  };
+  // Synapse answers a repeated initial sync (same user, device, filter) from a cache: each filter is made unique.
+  let nonce = 0;
+  const onlyRoom = (extra: Record<string, unknown> = {}) => JSON.stringify({ room: { rooms: [gapRoom], ...extra }, account_data: { not_types: [`nonce.${++nonce}`] } });
+  const send = async (who: { accessToken: string }, body: string, txn: string, extra: Record<string, unknown> = {}) =>
+    (await call('PUT', `/rooms/${gr()}/send/m.room.message/${txn}`, { token: who.accessToken, body: { msgtype: 'm.text', body, ...extra } })).body.event_id as string;
+
+  beforeAll(async () => {
+    carol = await hs.register('carol2', 'pw-carol2-0123456789');
+    // Named, so that a lazy-loading server needs no member events of the room's "heroes" to name it.
+    gapRoom = (await call('POST', '/createRoom', { token: alice.accessToken, body: { preset: 'private_chat', name: 'Busy', invite: [bob.userId, carol.userId] } })).body.room_id as string;
+    for (const who of [bob, carol]) expect((await call('POST', `/rooms/${gr()}/join`, { token: who.accessToken, body: {} })).status).toBe(200);
+  }, 30_000);
+
+  it('cuts an incremental sync at 10 events with limited and prev_batch; /messages from prev_batch to the since token returns exactly the rest', async () => {
+    const { next: since } = await sync(alice.accessToken, { filter: onlyRoom() });
+    const sent: string[] = [];
+    for (let i = 0; i < 15; i++) sent.push(await send(bob, `burst ${i}`, `gap${i}`));
+    const { room } = await sync(alice.accessToken, { since, filter: onlyRoom() });
+    const tl = room!.timeline;
+    expect(tl.limited).toBe(true);
+    expect(tl.events.length).toBeLessThanOrEqual(10);
+    expect(typeof tl.prev_batch).toBe('string');
+    const page = await call('GET', `/rooms/${gr()}/messages?${new URLSearchParams({ from: tl.prev_batch!, to: since, dir: 'b', limit: '100' })}`, { token: alice.accessToken });
+    expect(page.status).toBe(200);
+    const missing = (page.body.chunk as Array<{ event_id: string }>).map((e) => e.event_id).reverse();
+    expect([...missing, ...tl.events.map((e) => e.event_id)]).toEqual(sent);
+  });
+
+  it("keeps to a filter's timeline limit: a larger one returns the whole burst, a smaller one cuts it", async () => {
+    const { next: since } = await sync(alice.accessToken, { filter: onlyRoom() });
+    const sent: string[] = [];
+    for (let i = 0; i < 12; i++) sent.push(await send(bob, `more ${i}`, `lim${i}`));
+    const wide = await sync(alice.accessToken, { since, filter: onlyRoom({ timeline: { limit: 50 } }) });
+    expect(wide.room!.timeline.limited ?? false).toBe(false);
+    expect(wide.room!.timeline.events.map((e) => e.event_id)).toEqual(sent);
+    const narrow = await sync(alice.accessToken, { since, filter: onlyRoom({ timeline: { limit: 3 } }) });
+    expect(narrow.room!.timeline.limited).toBe(true);
+    expect(narrow.room!.timeline.events.map((e) => e.event_id)).toEqual(sent.slice(-3));
+  });
+
+  it('lazy-loads members: an initial sync carries the member events of who speaks in the timeline, not of everyone', async () => {
+    await send(bob, 'only bob speaks now', 'lazy1');
+    const { room } = await sync(alice.accessToken, { filter: onlyRoom({ timeline: { limit: 1 }, state: { lazy_load_members: true } }) });
+    const members = room!.state.events.filter((e) => e.type === 'm.room.member').map((e) => e.state_key);
+    expect(room!.timeline.events.map((e) => e.sender)).toEqual([bob.userId]);
+    expect(members).toContain(bob.userId);
+    expect(members).not.toContain(carol.userId);
+    const full = await sync(alice.accessToken, { filter: onlyRoom({ timeline: { limit: 1 } }) });
+    expect(full.room!.state.events.filter((e) => e.type === 'm.room.member').map((e) => e.state_key)).toContain(carol.userId);
+  });
+
+  it('notifies for an edit that newly mentions the user, and not for other edits', async () => {
+    const counts = async () => (await sync(alice.accessToken, { filter: onlyRoom({ timeline: { limit: 1 } }) })).room!.unread_notifications ?? {};
+    const last = await send(carol, 'reset point', 'unread0');
+    expect((await call('POST', `/rooms/${gr()}/receipt/m.read/${encodeURIComponent(last)}`, { token: alice.accessToken, body: {} })).status).toBe(200);
+    const id = await send(bob, 'an answer in progress', 'unread1', { 'm.mentions': {} });
+    await send(bob, '* still going', 'unread2', { 'm.new_content': { msgtype: 'm.text', body: 'still going', 'm.mentions': {} }, 'm.relates_to': { rel_type: 'm.replace', event_id: id }, 'm.mentions': {} });
+    expect(await counts()).toMatchObject({ notification_count: 1, highlight_count: 0 });
+    const mention = { user_ids: [alice.userId] };
+    await send(bob, '* done', 'unread3', { 'm.new_content': { msgtype: 'm.text', body: 'done', 'm.mentions': mention }, 'm.relates_to': { rel_type: 'm.replace', event_id: id }, 'm.mentions': mention });
+    expect(await counts()).toMatchObject({ notification_count: 2, highlight_count: 1 });
+  });
+});

@@ -3,6 +3,7 @@
 import { ClientEvent, ConnectionError, createClient, Direction, MemoryStore, Method, RoomEvent, RoomMemberEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
 import type { Logger } from '../logging/logger.ts';
 import { BotEncryption, ENCRYPTION_EVENT, type BotEncryptionOptions } from './bot-crypto-wiring.ts';
+import { fillGap, observeSyncGaps, type MessagesPage, type SyncGap } from './sync-gaps.ts';
 import type { BotAccount, RawEvent } from './types.ts';
 
 /** A MemoryStore that hands the SDK our persisted sync token, so a restart resumes where it stopped. */
@@ -37,7 +38,32 @@ export interface BotClientOptions {
   createMatrixClient?: (opts: ICreateClientOpts) => MatrixClient;
   /** End-to-end encryption (Rust crypto, persistent store); without it encrypted rooms are unreadable. */
   encryption?: BotEncryptionOptions;
+  /** How far back a first sync (no saved token) pages a gap, in ms; default 5 minutes. */
+  historyWindowMs?: () => number;
 }
+
+/** A gap that could not be filled: the room, the sync's tokens, and the oldest event the sync did carry. */
+export interface GapFailure {
+  roomId: string;
+  since: string | undefined;
+  prevBatch: string;
+  /** When the events the bot did get begin (ms since epoch); what may be missing lies before it. */
+  untilTs: number | undefined;
+  reason: string;
+}
+
+export interface SyncHandlers {
+  onEvent: EventListener;
+  onSynced: (nextToken: string) => void;
+  onInvite: (roomId: string, inviter: string | undefined) => void;
+  /** A gap was paged back and its events delivered; `recovered` counts them. */
+  onGapFilled?: (roomId: string, recovered: number) => void;
+  /** A gap could not be filled (an error, or more events than the cap): the runner tells the room. */
+  onGapFailed?: (failure: GapFailure) => void;
+}
+
+/** Event ids recently delivered, so a gap's walk stops at what the bot already had. */
+const KNOWN_MAX = 5000;
 
 export interface Member {
   userId: string;
@@ -78,6 +104,9 @@ export class BotConnection {
   /** Encrypted events are decrypted before delivery: later events wait behind them, so the runner sees room order. */
   #delivery: Promise<void> = Promise.resolve();
   #deliveriesPending = 0;
+  readonly #known = new Set<string>();
+  #handlers: SyncHandlers | undefined;
+  readonly #historyWindowMs: () => number;
 
   constructor(options: BotClientOptions) {
     const { account } = options;
@@ -92,7 +121,9 @@ export class BotConnection {
       logger: sdkLogger(options.logger, account.id),
       useAuthorizationHeader: true,
     };
-    if (options.fetchFn) opts.fetchFn = options.fetchFn;
+    // Every /sync answer is read for gaps before the SDK sees it: what they hide is delivered first.
+    opts.fetchFn = observeSyncGaps(options.fetchFn ?? globalThis.fetch.bind(globalThis), (gaps) => this.#onGaps(gaps));
+    this.#historyWindowMs = options.historyWindowMs ?? (() => 5 * 60_000);
     this.client = (options.createMatrixClient ?? createClient)(opts);
     this.#encryptionOptions = options.encryption;
     this.#logger = options.logger?.child({ bot: account.id });
@@ -135,21 +166,16 @@ export class BotConnection {
       .finally(() => this.#deliveriesPending--);
   }
 
-  /** Starts syncing; events come to onEvent, each finished batch's next token to onSynced. */
-  async start(onEvent: EventListener, onSynced: (nextToken: string) => void, onInvite: (roomId: string, inviter: string | undefined) => void): Promise<void> {
+  /** Starts syncing; events come to onEvent (gaps filled first), each finished batch's next token to onSynced. */
+  async start(handlers: SyncHandlers): Promise<void> {
+    this.#handlers = handlers;
+    const { onEvent, onSynced, onInvite } = handlers;
     this.client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStart: boolean | undefined, removed: boolean) => {
       // Only events from the server: local echoes (status set) and back-pagination are not new.
       if (toStart || removed || event.status !== null || !room) return;
-      if (event.getType() === 'm.room.member') {
-        this.#members.delete(room.roomId);
-        if (event.getStateKey() === this.userId) {
-          if (event.getContent().membership === 'join') this.#joined.add(room.roomId);
-          else this.#joined.delete(room.roomId);
-        }
-      }
       const since = this.#batchSince;
       const enc = this.#encryption;
-      if (event.getType() === ENCRYPTION_EVENT) enc?.forget(room.roomId);
+      this.#note(room.roomId, event.getId(), event.getType(), event.getStateKey(), event.getContent().membership);
       if (!enc || !event.isEncrypted()) {
         this.#deliver(() => onEvent(room.roomId, structuredClone(event.event) as RawEvent, since));
         return;
@@ -188,6 +214,68 @@ export class BotConnection {
     await ready;
     // In the background: replies work meanwhile; the backup key it loads lets the SDK fetch missing room keys.
     void this.#encryption?.startTrust();
+  }
+
+  /** Membership and encryption bookkeeping for an event about to be delivered, and it is known from now on. */
+  #note(roomId: string, eventId: string | undefined, type: string, stateKey: string | undefined, membership: unknown): void {
+    if (eventId) {
+      this.#known.add(eventId);
+      if (this.#known.size > KNOWN_MAX) this.#known.delete(this.#known.values().next().value as string);
+    }
+    if (type === ENCRYPTION_EVENT) this.#encryption?.forget(roomId);
+    if (type !== 'm.room.member') return;
+    this.#members.delete(roomId);
+    if (stateKey !== this.userId) return;
+    if (membership === 'join') this.#joined.add(roomId);
+    else this.#joined.delete(roomId);
+  }
+
+  /** Each gap is filled in delivery order: the events of the same answer wait until it is done. */
+  #onGaps(gaps: SyncGap[]): void {
+    if (this.#stopped) return;
+    for (const gap of gaps) this.#deliver(() => this.#fill(gap));
+  }
+
+  async #fill(gap: SyncGap): Promise<void> {
+    const handlers = this.#handlers;
+    if (!handlers || this.#stopped) return;
+    const log = this.#logger?.child({ room: gap.roomId, since: gap.since, prevBatch: gap.prevBatch });
+    try {
+      const fill = await fillGap(gap, (roomId, from, to, limit) => this.#messagesPage(roomId, from, to, limit), {
+        isKnown: (id) => this.#known.has(id),
+        ...(gap.since === undefined ? { notBeforeTs: Date.now() - this.#historyWindowMs() } : {}),
+      });
+      for (const raw of fill.events) {
+        if (this.#stopped) return;
+        this.#note(gap.roomId, raw.event_id, raw.type, raw.state_key, raw.content?.membership);
+        const clear = await this.#readableGapEvent(raw);
+        if (clear) handlers.onEvent(gap.roomId, clear, gap.since);
+      }
+      log?.info({ recovered: fill.events.length, complete: fill.complete }, 'filled a gap in the sync from /messages');
+      handlers.onGapFilled?.(gap.roomId, fill.events.length);
+      if (!fill.complete) handlers.onGapFailed?.({ ...this.#gapTokens(gap), reason: `more than ${fill.events.length} messages arrived while I was away` });
+    } catch (err) {
+      if (this.#stopped) return;
+      const reason = (err as Error).message ?? String(err);
+      log?.error({ err: reason }, 'could not fill a gap in the sync: messages in it may be missed');
+      handlers.onGapFailed?.({ ...this.#gapTokens(gap), reason });
+    }
+  }
+
+  #gapTokens(gap: SyncGap): Omit<GapFailure, 'reason'> {
+    return { roomId: gap.roomId, since: gap.since, prevBatch: gap.prevBatch, untilTs: gap.firstTs };
+  }
+
+  async #messagesPage(roomId: string, from: string, to: string | undefined, limit: number): Promise<MessagesPage> {
+    const query: Record<string, string> = { from, dir: 'b', limit: String(limit) };
+    if (to !== undefined) query.to = to;
+    return this.client.http.authedRequest<MessagesPage>(Method.Get, `/rooms/${encodeURIComponent(roomId)}/messages`, query);
+  }
+
+  /** A recovered event as the runner reads it: decrypted (undecryptable ones go to the watcher, as live ones do). */
+  async #readableGapEvent(raw: RawEvent): Promise<RawEvent | undefined> {
+    if (raw.type !== 'm.room.encrypted' || !this.#encryption) return structuredClone(raw);
+    return this.#encryption.readableRecovered(raw);
   }
 
   /** Ends the sync long-poll at once (the SDK aborts its request) and every timer it holds. */

@@ -117,6 +117,14 @@ export class BotEncryption {
     return out;
   }
 
+  /**
+   * An event recovered from a sync gap, as if it had come in the sync: decrypted when its key is here, otherwise
+   * left to the watcher (the mapper re-emits its decryption on the client), which hands it back when the key arrives.
+   */
+  async readableRecovered(raw: RawEvent): Promise<RawEvent | undefined> {
+    return this.readable(this.#client.getEventMapper()(raw as never));
+  }
+
   /** A room's encryption changed (an m.room.encryption state event came in): look again before the next send. */
   forget(roomId: string): void {
     this.#rooms.delete(roomId);

@@ -11,6 +11,7 @@ import { addressedBots, messageView, relationOf, type MentionTarget, type Messag
 import { parseCommand } from './commands.ts';
 import { RoomQueues } from './queue.ts';
 import { SenderRateLimiter, rateLimitNotice } from './rate-limit.ts';
+import { admit, gapNotice, queueFullNotice, QueueFullNotices, SkippedHistory } from './notices.ts';
 import { runReply } from './reply-job.ts';
 import { botCryptoSecrets, type BotRunnerOptions, type BotRunnerStatus, type Worker } from './runner-types.ts';
 import { BotStateStore } from './state-store.ts';
@@ -32,6 +33,11 @@ export class BotRunner extends BaseService {
   #stopping = false;
   #paused = false;
   readonly #pauseNoticed = new Set<string>();
+  readonly #queueFull = new QueueFullNotices();
+  readonly #skipped: SkippedHistory;
+  readonly #gaps = { filled: 0, recovered: 0, failed: 0 };
+  /** Rooms told of a gap that could not be filled, and when: told again only after a quiet while. */
+  readonly #gapNoticedAt = new Map<string, number>();
   /** Messages being routed (async): tokens are not saved meanwhile, so none passes an unqueued mention. */
   #routing = 0;
 
@@ -49,6 +55,19 @@ export class BotRunner extends BaseService {
       maxConcurrent: options.maxConcurrent ?? 2,
       onError: (job, err) => this.#log?.error({ bot: job.botId, event: job.eventId, err: errorMessage(err) }, 'reply job failed'),
     });
+    this.#skipped = new SkippedHistory((botId, roomId, text) => this.#notice(botId, roomId, text));
+  }
+
+  /** Posts a notice as the bot (never addressed to a bot, never part of a model's context). */
+  #notice(botId: string, roomId: string, body: string, extra: Record<string, unknown> = {}): void {
+    const w = this.workers.find((x) => x.account.id === botId);
+    if (!w || this.#stopping) return;
+    w.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body, 'm.mentions': {}, ...extra }).catch((err: unknown) => this.#log?.warn({ bot: botId, room: roomId, err: errorMessage(err) }, 'could not post a notice'));
+  }
+
+  /** Every mention ends in one of these, logged once with its event id. */
+  #outcome(botId: string, roomId: string, eventId: string, outcome: 'answered' | 'failed' | 'stopped' | 'refused', reason?: string): void {
+    this.#log?.info({ bot: botId, room: roomId, event: eventId, outcome, ...(reason ? { reason } : {}) }, `mention ${outcome}`);
   }
 
   /** While paused, mentions are not answered (and not queued for later); commands still work. */
@@ -90,8 +109,9 @@ export class BotRunner extends BaseService {
           fetchFn: this.options.fetchFn,
           logger: this.#log,
           createMatrixClient: this.options.createMatrixClient,
+          historyWindowMs: () => this.#historyWindowMs(),
         });
-        this.workers.push({ account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map() });
+        this.workers.push({ account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map(), refused: 0 });
       }
       // Every bot knows its rooms before any syncs: the first bot to see a mention queues it for all.
       await Promise.all(this.workers.map((w) => w.conn.prepare()));
@@ -101,14 +121,25 @@ export class BotRunner extends BaseService {
       aborted.catch(() => undefined); // the host aborts at shutdown too, long after start resolved
       await Promise.race([aborted, Promise.all(
         this.workers.map((w) =>
-          w.conn.start(
-            (roomId, ev, since) => this.#onEvent(w, roomId, ev, since),
-            (token) => {
+          w.conn.start({
+            onEvent: (roomId, ev, since) => this.#onEvent(w, roomId, ev, since),
+            onSynced: (token) => {
               w.latestToken = token;
               this.#saveToken(w);
             },
-            (roomId, inviter) => void this.#onInvite(w, roomId, inviter),
-          ),
+            onInvite: (roomId, inviter) => void this.#onInvite(w, roomId, inviter),
+            onGapFilled: (_roomId, recovered) => {
+              this.#gaps.filled++;
+              this.#gaps.recovered += recovered;
+            },
+            onGapFailed: (f) => {
+              this.#gaps.failed++;
+              const last = this.#gapNoticedAt.get(f.roomId);
+              if (last !== undefined && this.#clock.now() - last < 10 * 60_000) return;
+              this.#gapNoticedAt.set(f.roomId, this.#clock.now());
+              this.#notice(w.account.id, f.roomId, gapNotice(w.state.syncedAt, f.untilTs, f.reason));
+            },
+          }),
         ),
       )]);
       this.setState({ status: 'running', detail: `${this.workers.length} bots` });
@@ -158,6 +189,7 @@ export class BotRunner extends BaseService {
 
   #stopAll(): void {
     this.#stopping = true;
+    this.#skipped.stop();
     this.queue.stop();
     for (const w of this.workers) w.conn.stop();
   }
@@ -170,9 +202,11 @@ export class BotRunner extends BaseService {
         model: this.botConfig(w.account.id)?.model ?? '(not configured)',
         ...this.queue.counts(w.account.id),
         answered: w.state.answeredCount,
+        refused: w.refused,
       })),
       loopGuardTrips: { ...this.guard.trips },
       rateLimited: this.rateLimiter.limited,
+      gaps: { ...this.#gaps },
     };
   }
 
@@ -220,7 +254,6 @@ export class BotRunner extends BaseService {
       return;
     }
     if (!view || !this.#allowedSender(ev.sender)) return;
-    if (this.#tooOld(w, ev.origin_server_ts)) return;
     this.#routing++;
     void this.#route(w, roomId, ev, view)
       .catch((err: unknown) => this.#log?.error({ room: roomId, event: ev.event_id, err: errorMessage(err) }, 'could not handle a message'))
@@ -230,10 +263,13 @@ export class BotRunner extends BaseService {
       });
   }
 
+  #historyWindowMs(): number {
+    return this.options.getSettings().guard.ignoreHistoryOlderThanSeconds * 1000;
+  }
+
   /** On first join, history older than the configured age is not answered; after a restart all since the token is. */
   #tooOld(w: Worker, ts: number): boolean {
-    const limitMs = this.options.getSettings().guard.ignoreHistoryOlderThanSeconds * 1000;
-    const old = ts < this.#clock.now() - limitMs;
+    const old = ts < this.#clock.now() - this.#historyWindowMs();
     return w.state.syncedAt === undefined ? old : old && ts < w.state.syncedAt - 60_000;
   }
 
@@ -245,7 +281,11 @@ export class BotRunner extends BaseService {
 
   async #route(w: Worker, roomId: string, ev: RawEvent, view: MessageView): Promise<void> {
     const command = view.fromBot ? undefined : parseCommand(view.body);
-    if (command) return handleCommand(this, this.#commandWorker(roomId) ?? w, roomId, view, command);
+    if (command) {
+      // A command is not a mention: one from before a bot first read the room is history, not a request.
+      const cw = this.#commandWorker(roomId) ?? w;
+      return this.#tooOld(cw, ev.origin_server_ts) ? undefined : handleCommand(this, cw, roomId, view, command);
+    }
     const bots: MentionTarget[] = this.options.provision.bots.map((b) => ({ id: b.id, userId: b.userId, displayName: b.displayName }));
     const g = this.options.getSettings().guard;
     const inReplyToSender = view.inReplyTo ? (await w.conn.fetchEvent(roomId, view.inReplyTo))?.sender : undefined;
@@ -257,7 +297,10 @@ export class BotRunner extends BaseService {
     if (targets.length === 0) return;
     if (this.paused) {
       // Paused from the tray or the chat window: nothing queued for later, one notice per room per pause.
-      for (const t of targets) t.state.markAnswered(view.triggerId);
+      for (const t of targets) {
+        t.state.markAnswered(view.triggerId);
+        this.#outcome(t.account.id, roomId, view.triggerId, 'refused', 'paused');
+      }
       if (!view.fromBot && !this.#pauseNoticed.has(roomId)) {
         this.#pauseNoticed.add(roomId);
         await targets[0]!.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: 'The bots are paused. Resume them from the tray menu or the status panel.' });
@@ -268,8 +311,10 @@ export class BotRunner extends BaseService {
       this.rateLimiter.setOptions(g.rateLimit);
       const rate = this.rateLimiter.check(view.sender, this.#clock.now());
       if (!rate.allowed) {
-        for (const t of targets) t.state.markAnswered(view.triggerId);
-        this.#log?.info({ sender: view.sender, notice: rate.notify }, 'rate limit: message not answered');
+        for (const t of targets) {
+          t.state.markAnswered(view.triggerId);
+          this.#outcome(t.account.id, roomId, view.triggerId, 'refused', `rate limit (notice ${rate.notify ? 'sent' : 'sent earlier'})`);
+        }
         if (rate.notify) {
           const name = members.find((m) => m.userId === view.sender)?.displayName ?? view.sender;
           await targets[0]!.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: rateLimitNotice(name, rate.retryAfterMs), 'm.relates_to': { 'm.in_reply_to': { event_id: view.triggerId } }, 'm.mentions': { user_ids: [view.sender] } });
@@ -284,19 +329,29 @@ export class BotRunner extends BaseService {
   #enqueue(t: Worker, roomId: string, ev: RawEvent, view: MessageView): void {
     const botId = t.account.id;
     if (t.state.isAnswered(view.triggerId)) return;
+    if (this.#tooOld(t, ev.origin_server_ts)) {
+      t.state.markAnswered(view.triggerId);
+      t.refused++;
+      this.#outcome(botId, roomId, view.triggerId, 'refused', 'older than the history window at first join');
+      if (!view.fromBot) this.#skipped.add(botId, roomId, ev.origin_server_ts, this.#historyWindowMs());
+      return;
+    }
+    if (!this.#admitted(t, roomId, view)) return;
     const decision = this.guard.check({ roomId, botUserId: t.account.userId, sender: view.sender, senderIsBot: view.fromBot, triggerId: view.triggerId, turn: view.turn }, this.#clock.now());
     if (!decision.ok) {
-      this.#log?.info({ bot: botId, room: roomId, event: view.triggerId, reason: decision.reason }, 'loop guard: not answering');
+      this.#outcome(botId, roomId, view.triggerId, 'refused', `loop guard: ${decision.reason}`);
       t.state.markAnswered(view.triggerId);
       return;
     }
     const key = `${view.triggerId}|${botId}`;
     t.state.setPending(view.triggerId, roomId);
+    const g0 = this.options.getSettings().guard;
     const queued = this.queue.enqueue({
       key,
       roomId,
       eventId: view.triggerId,
       botId,
+      lane: g0.parallelBots ? `${roomId}\u0000${botId}` : roomId,
       run: async (signal) => {
         try {
           const bot = this.botConfig(botId);
@@ -308,14 +363,42 @@ export class BotRunner extends BaseService {
             conn: t.conn, state: t.state, bot, displayName: t.account.displayName, inference: this.options.inference, guard: this.guard, clock: this.#clock,
             logger: this.#log, participants: (r) => this.participants(t, r), contextMessages: g.contextMessages, promptTokens: this.options.promptTokens ?? 3072, editsPerSecond: g.editsPerSecond,
           }, signal);
-          if (outcome.kind !== 'shutdown') t.unfinished.delete(view.triggerId);
+          if (outcome.kind !== 'shutdown') {
+            t.unfinished.delete(view.triggerId);
+            this.#outcome(botId, roomId, view.triggerId, outcome.kind === 'done' ? 'answered' : outcome.kind === 'cancelled' ? 'stopped' : 'failed');
+          }
           this.options.onReply?.(botId, view.triggerId, outcome);
         } finally {
           if (!this.#stopping) this.#saveToken(t);
+          this.#roomMayHaveSpace(roomId);
         }
       },
     });
     if (queued && !t.unfinished.has(view.triggerId)) t.unfinished.set(view.triggerId, t.sinceOf.has(view.triggerId) ? t.sinceOf.get(view.triggerId) : t.latestToken);
+  }
+
+  /** Backpressure: beyond the queue limits a mention is refused, and its sender told once per burst. */
+  #admitted(t: Worker, roomId: string, view: MessageView): boolean {
+    const g = this.options.getSettings().guard;
+    const room = this.queue.counts(undefined, roomId);
+    const all = this.queue.counts();
+    const a = admit(room.queued + room.running, all.queued + all.running, g);
+    if (a.ok) return true;
+    t.state.markAnswered(view.triggerId);
+    t.refused++;
+    this.#outcome(t.account.id, roomId, view.triggerId, 'refused', `queue full (${a.scope}, ${a.limit})`);
+    if (!view.fromBot && this.#queueFull.shouldTell(roomId, view.sender)) {
+      void t.conn.joinedMembers(roomId).then((members) => {
+        const name = members.find((m) => m.userId === view.sender)?.displayName ?? view.sender;
+        this.#notice(t.account.id, roomId, queueFullNotice(name, a.scope, a.limit), { 'm.relates_to': { 'm.in_reply_to': { event_id: view.triggerId } }, 'm.mentions': { user_ids: [view.sender] } });
+      }, () => undefined);
+    }
+    return false;
+  }
+
+  #roomMayHaveSpace(roomId: string): void {
+    const c = this.queue.counts(undefined, roomId);
+    if (c.queued + c.running < this.options.getSettings().guard.maxQueuedPerRoom) this.#queueFull.roomHasSpace(roomId);
   }
 
   async participants(w: Worker, roomId: string): Promise<Participant[]> {

@@ -1,5 +1,6 @@
-// A per-room ordered queue of reply jobs: one job at a time per room (replies come in the order
-// asked, and each bot sees the previous bots' answers), rooms in parallel up to a bound.
+// An ordered queue of reply jobs in lanes: one job at a time per lane, lanes in parallel up to a bound.
+// A lane is a room and a bot by default (each bot answers its mentions in the order asked, bots addressed
+// together answer together), or a whole room (each bot then sees the previous bots' answers).
 // Jobs can be cancelled while waiting or running (redaction, !stop) and all are aborted on stop.
 
 export interface Job {
@@ -9,6 +10,8 @@ export interface Job {
   /** The event the job answers. */
   eventId: string;
   botId: string;
+  /** Jobs of one lane run one after another, in order; default: the room. */
+  lane?: string;
   run(signal: AbortSignal): Promise<void>;
 }
 
@@ -48,9 +51,10 @@ export class RoomQueues {
     const done = new Promise<void>((r) => (resolve = r));
     const entry: Entry = { job, controller: new AbortController(), running: false, done, resolve };
     this.#keys.add(job.key);
-    const list = this.#rooms.get(job.roomId) ?? [];
+    const lane = job.lane ?? job.roomId;
+    const list = this.#rooms.get(lane) ?? [];
     list.push(entry);
-    this.#rooms.set(job.roomId, list);
+    this.#rooms.set(lane, list);
     this.#pump();
     return true;
   }
@@ -62,24 +66,25 @@ export class RoomQueues {
   /** Cancels matching jobs: waiting ones are dropped, running ones aborted. Returns how many. */
   cancel(match: (job: Job) => boolean, reason: CancelledError['reason']): number {
     let n = 0;
-    for (const [roomId, list] of this.#rooms) {
+    for (const [lane, list] of this.#rooms) {
       for (const entry of [...list]) {
         if (!match(entry.job)) continue;
         n++;
         if (entry.running) entry.controller.abort(new CancelledError(reason));
-        else this.#remove(roomId, entry);
+        else this.#remove(lane, entry);
       }
     }
     this.#pump();
     return n;
   }
 
-  counts(botId?: string): { queued: number; running: number } {
+  /** Jobs waiting and running, of one bot and/or one room when given. */
+  counts(botId?: string, roomId?: string): { queued: number; running: number } {
     let queued = 0;
     let running = 0;
     for (const list of this.#rooms.values())
       for (const e of list) {
-        if (botId !== undefined && e.job.botId !== botId) continue;
+        if ((botId !== undefined && e.job.botId !== botId) || (roomId !== undefined && e.job.roomId !== roomId)) continue;
         if (e.running) running++;
         else queued++;
       }
@@ -101,18 +106,18 @@ export class RoomQueues {
     this.cancel(() => true, 'shutdown');
   }
 
-  #remove(roomId: string, entry: Entry): void {
-    const list = this.#rooms.get(roomId) ?? [];
+  #remove(lane: string, entry: Entry): void {
+    const list = this.#rooms.get(lane) ?? [];
     const i = list.indexOf(entry);
     if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#rooms.delete(roomId);
+    if (list.length === 0) this.#rooms.delete(lane);
     this.#keys.delete(entry.job.key);
     entry.resolve();
   }
 
   #pump(): void {
     const max = this.options.maxConcurrent ?? Infinity;
-    for (const [roomId, list] of this.#rooms) {
+    for (const [lane, list] of this.#rooms) {
       if (this.#running >= max) return;
       const head = list[0];
       if (!head || head.running) continue;
@@ -123,7 +128,13 @@ export class RoomQueues {
         .catch((err: unknown) => this.options.onError?.(head.job, err))
         .finally(() => {
           this.#running--;
-          this.#remove(roomId, head);
+          this.#remove(lane, head);
+          // Round robin: a lane that just ran goes behind the others, so no bot or room waits on a long lane.
+          const rest = this.#rooms.get(lane);
+          if (rest) {
+            this.#rooms.delete(lane);
+            this.#rooms.set(lane, rest);
+          }
           this.#pump();
         });
     }

@@ -1,5 +1,7 @@
 // Streams one reply into the room: the first text as a message at once, then m.replace edits no faster
-// than the throttle allows, then a final edit with the whole text (marked final, so other bots may act on it).
+// than the throttle allows, then a final edit with the whole text (marked final, so other bots may act on it)
+// as soon as generation ends. A reply complete before its first message went out is one final message.
+// Only the final version mentions the person who asked, so their client notifies them once, when it is done.
 import { textContent } from './markdown.ts';
 import { EditThrottle } from './throttle.ts';
 import { FINAL_KEY, TURN_KEY, type Clock, type TurnInfo } from './types.ts';
@@ -10,31 +12,39 @@ export interface ReplyTarget {
   eventId: string;
   /** The thread root, when the message is in a thread. */
   threadRoot?: string;
+  /** The person who asked: mentioned by the final version. Never a bot (a mention would address it). */
+  asker?: string;
 }
 
 export type SendFn = (roomId: string, type: string, content: Record<string, unknown>, txnId?: string) => Promise<string>;
+
+const mentionsOf = (target: ReplyTarget, final: boolean): Record<string, unknown> => (final && target.asker ? { user_ids: [target.asker] } : {});
 
 /** Content of the first message: a reply to the mention, in its thread if it has one. */
 export function firstContent(text: string, target: ReplyTarget, turn: TurnInfo, final = false): Record<string, unknown> {
   const relates: Record<string, unknown> = target.threadRoot
     ? { rel_type: 'm.thread', event_id: target.threadRoot, is_falling_back: true, 'm.in_reply_to': { event_id: target.eventId } }
     : { 'm.in_reply_to': { event_id: target.eventId } };
-  const content: Record<string, unknown> = { msgtype: 'm.text', ...textContent(text), 'm.relates_to': relates, 'm.mentions': {}, [TURN_KEY]: turn };
+  const content: Record<string, unknown> = { msgtype: 'm.text', ...textContent(text), 'm.relates_to': relates, 'm.mentions': mentionsOf(target, final), [TURN_KEY]: turn };
   if (final) content[FINAL_KEY] = true;
   return content;
 }
 
-/** Content of an edit (spec: m.new_content holds the new message; body is "* " + the text for old clients). */
-export function editContent(replyId: string, text: string, turn: TurnInfo, final: boolean): Record<string, unknown> {
+/**
+ * Content of an edit (spec: m.new_content holds the new message; body is "* " + the text for old clients). The
+ * top-level m.mentions names only users the edit newly mentions: the asker, in the final edit.
+ */
+export function editContent(replyId: string, text: string, turn: TurnInfo, final: boolean, target?: ReplyTarget): Record<string, unknown> {
   const fresh = textContent(text);
+  const mentions = target ? mentionsOf(target, final) : {};
   const content: Record<string, unknown> = {
     msgtype: 'm.text',
     body: `* ${fresh.body}`,
     format: fresh.format,
     formatted_body: `* ${fresh.formatted_body}`,
-    'm.new_content': { msgtype: 'm.text', ...fresh, 'm.mentions': {}, [TURN_KEY]: turn },
+    'm.new_content': { msgtype: 'm.text', ...fresh, 'm.mentions': mentions, [TURN_KEY]: turn },
     'm.relates_to': { rel_type: 'm.replace', event_id: replyId },
-    'm.mentions': {},
+    'm.mentions': mentions,
     [TURN_KEY]: turn,
   };
   if (final) content[FINAL_KEY] = true;
@@ -64,7 +74,6 @@ export class ReplyStream {
   replyId: string | undefined;
   /** Edits sent (not counting the first message), the final one included. */
   edits = 0;
-  readonly sentAt: number[] = [];
   readonly #throttle: EditThrottle;
   #chain: Promise<void> = Promise.resolve();
   #busy = false;
@@ -87,7 +96,10 @@ export class ReplyStream {
     this.#schedule();
   }
 
-  /** Sends the complete text as the final edit (after any send in flight, within the throttle). */
+  /**
+   * Sends the complete text at once: as the final edit once any send in flight is done (the throttle paces only
+   * the edits in between), or as the one and only message when none was sent yet.
+   */
   async finish(finalText: string): Promise<void> {
     this.#finished = true;
     this.text = finalText;
@@ -97,8 +109,6 @@ export class ReplyStream {
     // A streamed edit that failed is superseded by this final one, which carries the whole text: without
     // this, one refused send left the reply half-finished with no closing edit at all.
     this.#error = undefined;
-    const wait = this.replyId ? this.#throttle.delayMs(this.o.clock.now()) : 0;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     await this.#send(finalText.length ? finalText : '…', true);
   }
 
@@ -140,22 +150,15 @@ export class ReplyStream {
   async #send(text: string, final: boolean): Promise<void> {
     const { roomId } = this.o.target;
     if (!this.replyId) {
+      // Complete in its first message: marked final there (bots and the window read the mark on either).
       this.replyId = await this.o.send(roomId, 'm.room.message', firstContent(text, this.o.target, this.o.turn, final), this.o.firstTxnId);
       this.o.onReplyId?.(this.replyId);
-      if (final) {
-        // A reply complete in its first message still gets its final edit: clients and bots key on it.
-        await new Promise((r) => setTimeout(r, this.#throttle.intervalMs));
-        await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, true));
-        this.edits++;
-      }
     } else {
-      await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, final));
+      await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, final, this.o.target));
       this.edits++;
     }
     this.#sentText = text;
     // Marked when the server has it, so the gap between two edits on the server is at least the interval.
-    const now = this.o.clock.now();
-    this.#throttle.markSent(now);
-    this.sentAt.push(now);
+    this.#throttle.markSent(this.o.clock.now());
   }
 }

@@ -51,12 +51,16 @@ export interface BotStatus {
   queued: number;
   running: number;
   answered: number;
+  /** Mentions not queued since start (queue full, history too old); each was told with a notice. */
+  refused: number;
 }
 
 export interface BotRunnerStatus {
   bots: BotStatus[];
   loopGuardTrips: { self: number; hops: number; budget: number };
   rateLimited: number;
+  /** Sync gaps paged back from /messages since start, the events they held, and those that could not be filled. */
+  gaps: { filled: number; recovered: number; failed: number };
 }
 
 export interface Worker {
@@ -68,4 +72,6 @@ export interface Worker {
   latestToken: string | undefined;
   /** Event id → the since-token of the batch this bot saw it in (recent events only). */
   sinceOf: Map<string, string | undefined>;
+  /** Mentions refused with a notice since start. */
+  refused: number;
 }

@@ -9,7 +9,7 @@ import { parseFilterParam } from './routes-events.ts';
 /** A later module (encryption: to-device, device lists, one-time key counts) adds its part of /sync here. */
 export type SyncContributor = (caller: Caller, since: number | undefined) => { data: Record<string, unknown>; hasData: boolean };
 
-interface SyncFilter { room: { rooms?: string[]; not_rooms?: string[]; includeLeave: boolean; timeline?: EventFilter; state?: EventFilter; ephemeral?: EventFilter; accountData?: EventFilter }; accountData?: EventFilter }
+interface SyncFilter { room: { rooms?: string[]; not_rooms?: string[]; includeLeave: boolean; lazyLoadMembers: boolean; timeline?: EventFilter; state?: EventFilter; ephemeral?: EventFilter; accountData?: EventFilter }; accountData?: EventFilter }
 
 function toSyncFilter(raw: Record<string, unknown> | undefined): SyncFilter {
   const room = (raw?.room ?? {}) as Record<string, unknown>;
@@ -17,6 +17,7 @@ function toSyncFilter(raw: Record<string, unknown> | undefined): SyncFilter {
   return {
     room: {
       rooms: strs(room.rooms), not_rooms: strs(room.not_rooms), includeLeave: room.include_leave === true,
+      lazyLoadMembers: (room.state as { lazy_load_members?: unknown } | undefined)?.lazy_load_members === true,
       timeline: toEventFilter(room.timeline), state: toEventFilter(room.state), ephemeral: toEventFilter(room.ephemeral), accountData: toEventFilter(room.account_data),
     },
     accountData: toEventFilter(raw?.account_data),
@@ -38,9 +39,13 @@ function unread(room: Room, userId: string): { notification_count: number; highl
     if (s.stream <= readStream || s.event.sender === userId) continue;
     if (s.event.type !== 'm.room.message' && s.event.type !== 'm.room.encrypted') continue;
     const c = s.event.content;
-    if (c.msgtype === 'm.notice' || (c['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type === 'm.replace') continue;
+    if (c.msgtype === 'm.notice') continue;
+    // Spec push rules: .m.rule.is_user_mention (notify, highlight) comes before .m.rule.suppress_edits, so an
+    // edit notifies only when its top-level m.mentions names the user; other edits are silent.
+    const mentioned = ((c['m.mentions'] as { user_ids?: unknown } | undefined)?.user_ids as unknown[] | undefined)?.includes(userId) === true;
+    if ((c['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type === 'm.replace' && !mentioned) continue;
     n += 1;
-    if (((c['m.mentions'] as { user_ids?: unknown } | undefined)?.user_ids as unknown[] | undefined)?.includes(userId)) h += 1;
+    if (mentioned) h += 1;
   }
   return { notification_count: n, highlight_count: h };
 }
@@ -83,6 +88,11 @@ export function buildSync(hs: Hs, caller: Caller, since: number | undefined, ful
       if (initial || fullState) state = stateAt(room, startIdx);
       else if (tl.limited) state = stateAt(room, startIdx).filter((s) => s.stream > (since as number));
       state = state.filter((s) => eventMatches(rf.state, s.event));
+      if (rf.lazyLoadMembers) {
+        // Lazy loading (spec): member events only of the timeline's senders, and the user's own (as Synapse sends).
+        const wanted = new Set([userId, ...tl.events.map((s) => s.event.sender)]);
+        state = state.filter((s) => s.event.type !== 'm.room.member' || wanted.has(s.event.state_key as string));
+      }
       const ephemeral: Array<Record<string, unknown>> = [];
       const now = Date.now();
       const typingIds = [...room.typing].filter(([, exp]) => exp > now).map(([u]) => u);
