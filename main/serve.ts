@@ -1,6 +1,8 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { appVersion } from './core/app-core.ts';
 import { defaultDataDir } from './core/paths.ts';
+import { STOP_IT_FIRST, whileHoldingDataFolder } from './cli/data-folder-guard.ts';
 import { runSetPassword, runSetRecoveryKey } from './cli/account-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
@@ -13,6 +15,7 @@ import { dataPaths } from './core/paths.ts';
 export function buildProgram(): Command {
   const program = new Command('agent-room')
     .description('A private AI team in a Matrix room: homeserver, local models and bots on this machine.')
+    .version(appVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--data-dir <dir>', 'where settings, models, state and logs live').default(defaultDataDir(), 'per-user data folder'))
     .showHelpAfterError();
 
@@ -43,7 +46,8 @@ export function buildProgram(): Command {
     .argument('<file>', 'the bots config YAML')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
-      process.exitCode = await runImport(file, { dataDir: dataDir(program), ...opts });
+      const dir = dataDir(program);
+      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'import', whileRunning: STOP_IT_FIRST }, () => runImport(file, { dataDir: dir, ...opts }));
     });
 
   program
@@ -58,7 +62,8 @@ export function buildProgram(): Command {
     .command('login-info')
     .description('what you need to sign in from Element or a phone: homeserver URL, user id (and password)')
     .option('--show-password', 'also print the password from the secret store')
-    .action(async (opts: { showPassword?: boolean }) => {
+    .option('--json', 'print JSON (the password and recovery key only with --show-password)')
+    .action(async (opts: { showPassword?: boolean; json?: boolean }) => {
       process.exitCode = await runLoginInfo(dataPaths(dataDir(program)), opts);
     });
 
@@ -67,14 +72,17 @@ export function buildProgram(): Command {
     .description('use an account that already exists on the homeserver: store its password (read without echo, or from stdin)')
     .argument('<who>', '"owner" or a bot id')
     .action(async (who: string) => {
-      process.exitCode = await runSetPassword(dataPaths(dataDir(program)), who);
+      const dir = dataDir(program);
+      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'set-password', whileRunning: STOP_IT_FIRST }, () => runSetPassword(dataPaths(dir), who));
     });
 
   program
     .command('set-recovery-key')
     .description("use the owner account's existing encryption keys: store its recovery key (read without echo, or from stdin)")
     .action(async () => {
-      process.exitCode = await runSetRecoveryKey(dataPaths(dataDir(program)));
+      const dir = dataDir(program);
+      const whileRunning = `give the key in its chat window (Settings → Encryption), or ${STOP_IT_FIRST}`;
+      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'set-recovery-key', whileRunning }, () => runSetRecoveryKey(dataPaths(dir)));
     });
 
   const models = program
@@ -132,10 +140,11 @@ function parsePort(value: string): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const [major] = process.versions.node.split('.').map(Number);
-  if ((major ?? 0) < 22) {
+  // The same floor as package.json's engines field.
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 12)) {
     console.error(
-      `Agent Room needs Node.js 22 or newer (this is ${process.version}). Inside the project, run it through npm (npx agent-room …, npm run serve) which uses the pinned Node 22.`,
+      `Agent Room needs Node.js 22.12 or newer (this is ${process.version}). Inside the project, run it through npm (npx agent-room …, npm run serve) or as node_modules/.bin/node bin/agent-room.js …, which use the pinned Node 22.`,
     );
     process.exitCode = 1;
     return;

@@ -43,6 +43,10 @@ export async function runImport(file: string, options: { dataDir: string; json?:
       out(`\nWarnings (${report.warnings.length}):`);
       for (const line of report.warnings) out(`  ! ${line}`);
     }
+    if (report.stillNeeded.length > 0) {
+      out(`\nStill needed before Agent Room can start (${report.stillNeeded.length}):`);
+      for (const line of report.stillNeeded) out(`  → ${line}`);
+    }
     const names = Object.keys(result.secrets);
     if (names.length > 0) out(`\n${names.length} secret(s) stored in ${paths.secrets} (readable by you only): ${names.join(', ')}`);
   }

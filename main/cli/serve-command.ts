@@ -7,7 +7,9 @@ import { dataPaths } from '../core/paths.ts';
 import { createAppCore } from '../core/app-core.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
 import { ControlServer } from '../core/control/http-server.ts';
+import { acquireDataFolderLock, DataFolderLockedError, type DataFolderLock } from '../core/lifecycle/data-folder-lock.ts';
 import { distDir } from './dist-dir.ts';
+import { startReport } from './start-report.ts';
 import { serveRecordFile, type ServeRecord } from './status-command.ts';
 import type { DataPaths } from '../core/paths.ts';
 
@@ -38,6 +40,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
     console.error(`Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`);
     return 1;
   }
+  // Before anything else touches the folder, and above all before the homeserver service starts: its
+  // clean-up of a homeserver "left running by an earlier run" is only right while no other app runs here.
+  const lock = takeDataFolder(paths);
+  if (!lock) return 1;
   const logger = createLogger({ logDir: paths.logs, name: 'app', console: true });
   // A library's stray promise (matrix-js-sdk's crypto request loop rejects one nobody awaits when it stops)
   // must not take down the homeserver, the bots and everything with it: log it and keep running.
@@ -72,8 +78,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
     console.error((err as Error).message);
     await core.host.stop(STOP_DEADLINE_MS);
     logger.flush();
+    lock.release();
     return 1;
   }
+  lock.update({ controlUrl: control.url });
 
   let stopping: Promise<number> | undefined;
   const stop = (signal: string): Promise<number> => {
@@ -83,6 +91,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
       await control.close();
       await core.close();
       await rm(serveRecordFile(paths), { force: true });
+      lock.release();
       logger.info('stopped');
       logger.flush();
       return 0;
@@ -111,12 +120,31 @@ export async function runServe(options: ServeOptions): Promise<number> {
   console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
   try {
     await core.host.start();
-    logger.info({ url: control.url }, 'ready');
-    console.log('Agent Room is ready.');
+    const report = startReport(core.host.report());
+    if (report.ok) logger.info({ url: control.url }, 'ready');
+    else logger.warn({ url: control.url }, 'started with problems');
+    // One write: the logger's worker thread writes to stderr too, and must not land between these lines.
+    (report.ok ? console.log : console.error)(report.lines.join('\n'));
   } catch (err) {
     // A required service failed: the control API stays up so the status page shows why.
     logger.error({ err: (err as Error).message }, 'start failed');
-    console.error(`Start failed: ${(err as Error).message}`);
+    const services = startReport(core.host.report()).lines.slice(1, -1);
+    console.error([`Start failed: ${(err as Error).message}`, ...services, 'Nothing runs but the status page; fix this and start serve again.'].join('\n'));
   }
   return done;
+}
+
+/** The data folder's lock, or undefined after telling the person who holds it. */
+function takeDataFolder(paths: DataPaths): DataFolderLock | undefined {
+  try {
+    return acquireDataFolderLock(paths.root, { holder: 'serve' });
+  } catch (err) {
+    if (err instanceof DataFolderLockedError) {
+      console.error(err.message);
+      console.error(err.hint);
+    } else {
+      console.error(`Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`);
+    }
+    return undefined;
+  }
 }

@@ -72,16 +72,31 @@ export async function runStatus(paths: DataPaths, options: { json?: boolean }, o
   return 0;
 }
 
-export async function runLoginInfo(paths: DataPaths, options: { showPassword?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+export async function runLoginInfo(paths: DataPaths, options: { showPassword?: boolean; json?: boolean }, out: (s: string) => void = console.log): Promise<number> {
   const prov = await readProvisionState(paths.state);
   if (!prov?.owner) {
-    out('No account yet: run `agent-room serve` once; it creates your account and the team room.');
+    const error = 'No account yet: run `agent-room serve` once; it creates your account and the team room.';
+    out(options.json ? JSON.stringify({ error }, null, 2) : error);
     return 1;
+  }
+  const secrets = new FileSecretStore({ file: paths.secrets });
+  const recoveryKey = await secrets.get(OWNER_RECOVERY_SECRET);
+  if (options.json) {
+    const password = options.showPassword ? await secrets.get(OWNER_SECRETS.password) : undefined;
+    const info = {
+      homeserverUrl: prov.homeserverUrl,
+      userId: prov.owner.userId,
+      ...(prov.roomId ? { roomId: prov.roomId } : {}),
+      recoveryKeyStored: recoveryKey !== undefined,
+      // Secrets only when asked for, as in the text output.
+      ...(password !== undefined ? { password } : {}),
+      ...(options.showPassword && recoveryKey !== undefined ? { recoveryKey } : {}),
+    };
+    out(JSON.stringify(info, null, 2));
+    return 0;
   }
   out(`Homeserver URL: ${prov.homeserverUrl}`);
   out(`User ID:        ${prov.owner.userId}`);
-  const secrets = new FileSecretStore({ file: paths.secrets });
-  const recoveryKey = await secrets.get(OWNER_RECOVERY_SECRET);
   if (options.showPassword) {
     const password = await secrets.get(OWNER_SECRETS.password);
     out(`Password:       ${password ?? '(not stored: it was set outside Agent Room)'}`);

@@ -1,11 +1,12 @@
 // The desktop shell put together: single instance, sandbox, stores, the core, the chat window, the IPC
 // gateway, the tray, notifications, start at login, and a quit that waits for every service.
 import { join } from 'node:path';
-import { app, session, shell } from 'electron';
+import { app, dialog, session, shell } from 'electron';
 import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
 import { ControlError } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
+import { acquireDataFolderLock, DataFolderLockedError, type DataFolderLock } from '../core/lifecycle/data-folder-lock.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { dataPaths } from '../core/paths.ts';
 import type { AppCore, CreateCore } from './core-port.ts';
@@ -47,21 +48,42 @@ export class DesktopApp {
   #settingsStore: ElectronSettingsStore | undefined;
   #logger: Logger | undefined;
   #loginItems: LoginItems;
+  #lock: DataFolderLock | undefined;
 
   constructor(private readonly options: DesktopAppOptions) {
     this.#loginItems = new LoginItems({ platform: options.platform, env: options.env, execPath: process.execPath, homeDir: options.homeDir });
   }
 
-  /** Returns false when another instance holds the lock (this one then quits). */
+  /**
+   * Returns false when another instance runs (this one then quits): a second desktop app hands over to the
+   * first, which shows its window (Electron's single-instance lock); serve, or a desktop app of another
+   * user-data folder, on the same data folder is told apart by the data folder's own lock.
+   */
   async run(): Promise<boolean> {
     if (!acquireSingleInstance(() => this.#focus())) return false;
     // Before ready: every renderer, present and future, runs sandboxed; app:// is privileged (Electron
     // accepts both only now).
     app.enableSandbox();
     registerAppScheme();
+    // Before anything touches the folder: the homeserver's clean-up of one "left running by an earlier run"
+    // is only right while no other app runs on it.
+    this.#lock = this.#lockDataFolder();
+    if (!this.#lock) return false;
     await app.whenReady();
     await this.#startShell();
     return true;
+  }
+
+  /** The data folder's lock, or undefined after telling the person why this start stops (an error box works before ready). */
+  #lockDataFolder(): DataFolderLock | undefined {
+    try {
+      return acquireDataFolderLock(this.options.dataDir, { holder: 'desktop' });
+    } catch (err) {
+      if (err instanceof DataFolderLockedError) dialog.showErrorBox('Agent Room is already running', `${err.message}.\n\n${err.hint}`);
+      else dialog.showErrorBox('Agent Room cannot use its data folder', `${(err as Error).message}\n\nFix the folder's permissions (${this.options.dataDir}), or set AGENT_ROOM_DATA_DIR to another folder.`);
+      app.exit(1);
+      return undefined;
+    }
   }
 
   #focus(): void {
@@ -84,6 +106,7 @@ export class DesktopApp {
       beforeExit: () => {
         this.tray?.destroy();
         this.window?.destroy();
+        this.#lock?.release();
       },
     }));
     quitGuard.install();

@@ -23,12 +23,17 @@ async function serve(dataDir: string): Promise<{ cli: RunningCli; url: string; t
 }
 
 describe('agent-room serve', () => {
-  it('answers /health on 127.0.0.1 and exits 0 within 2 s of SIGTERM', async () => {
+  it('answers /health on 127.0.0.1, says honestly that it started with problems, and exits 0 within 2 s of SIGTERM', async () => {
     const { cli, url } = await serve(tempDir());
     const health = (await (await fetch(`${url}/health`)).json()) as { status: string; services: Array<{ name: string; state: { status: string } }> };
     expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference']);
     expect(['starting', 'ok', 'degraded']).toContain(health.status);
-    await cli.waitFor(/Agent Room is ready\./);
+    // No Conduit binary here (AGENT_ROOM_CONDUIT is empty): the homeserver, and provisioning after it, fail.
+    const [problems] = await cli.waitFor(/Agent Room started with problems:\n[\s\S]*?\nThe rest runs; the status page shows the same\./);
+    expect(problems).toMatch(/\n {2}homeserver: No usable Conduit homeserver executable[^\n]*\n {4}\S/);
+    expect(problems).toMatch(/\n {2}provisioning: /);
+    expect(problems).not.toMatch(/\n {2}(setup|inference): /);
+    expect(cli.output()).not.toContain('Agent Room is ready.');
     const t0 = Date.now();
     cli.child.kill('SIGTERM');
     const { code } = await cli.exited;
@@ -68,6 +73,15 @@ describe('agent-room serve', () => {
     const bad = await fetch(`${url}/api/bots.setModel`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{"botId":1}' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BadRequest');
+  });
+});
+
+describe('agent-room --version', () => {
+  it("prints package.json's version", async () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const { code, output } = await runCli(['--version']);
+    expect(code).toBe(0);
+    expect(output).toBe(`${version}\n`);
   });
 });
 

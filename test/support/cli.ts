@@ -15,7 +15,12 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(nodeBin, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(nodeBin, [cliPath, ...args], env);
+}
+
+/** Any command (e.g. the systemd unit's ExecStart), run from the repository root with its output captured. */
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {

@@ -344,6 +344,11 @@ function createState() {
     },
   };
 
+  const dialog = {
+    errorBoxes: [] as Array<{ title: string; content: string }>,
+    showErrorBox: (title: string, content: string) => void dialog.errorBoxes.push({ title, content }),
+  };
+
   const screen = {
     displays: [{ id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1040 } }],
     getAllDisplays: () => screen.displays,
@@ -351,6 +356,7 @@ function createState() {
 
   return {
     app: appApi,
+    dialog,
     screen,
     ipcMain,
     safeStorage,
@@ -415,6 +421,9 @@ export function electronModule(): Record<string, unknown> {
     },
     get screen() {
       return electronMock.screen;
+    },
+    get dialog() {
+      return electronMock.dialog;
     },
     get nativeImage() {
       return electronMock.nativeImage;

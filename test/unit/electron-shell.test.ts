@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('electron', async () => (await import('../support/electron-mock.ts')).electronModule());
+import { acquireDataFolderLock, dataFolderHolder } from '../../main/core/lifecycle/data-folder-lock.ts';
 import { createMemoryLogger } from '../../main/core/logging/logger.ts';
 import { DesktopApp } from '../../main/electron/desktop-app.ts';
 import { LoginItems, launchedHidden, xdgAutostartEntry } from '../../main/electron/login-items.ts';
@@ -202,6 +203,8 @@ describe('DesktopApp', () => {
     electronMock.app.fireReady();
     expect(await running).toBe(true);
     await vi.waitFor(() => expect(desktop.core?.host.phase).toBe('running'));
+    // The data folder is held for the app's whole life: a serve started now would be refused.
+    expect(dataFolderHolder(dir)).toMatchObject({ holder: 'desktop', pid: process.pid });
     expect(MockBrowserWindow.all.length).toBe(1);
     expect(MockTray.all.length).toBe(1);
     expect(electronMock.ipcMain.handlers.size).toBeGreaterThan(10);
@@ -237,6 +240,23 @@ describe('DesktopApp', () => {
     expect(desktop.core?.host.phase).toBe('stopped');
     expect(electronMock.app.exitCode).toBe(0);
     expect(MockTray.all[0]!.destroyed).toBe(true);
+    expect(dataFolderHolder(dir)).toBeUndefined();
+  });
+
+  it('with serve running on the data folder: says who holds it, starts nothing, exits 1', async () => {
+    const serve = acquireDataFolderLock(dir, { holder: 'serve', controlUrl: 'http://127.0.0.1:8765' });
+    const createCore = vi.fn(createPlaceholderCore);
+    const desktop = new DesktopApp({ createCore, dataDir: dir, resourcesDir: '/res', preloadPath: '/p', page: { rendererDir: '/r' }, createLogger: () => logger, platform: 'linux', argv: [], env: {}, homeDir: dir });
+    expect(await desktop.run()).toBe(false);
+    expect(createCore).not.toHaveBeenCalled();
+    expect(MockBrowserWindow.all.length).toBe(0);
+    expect(electronMock.dialog.errorBoxes).toEqual([
+      { title: 'Agent Room is already running', content: expect.stringMatching(new RegExp(`^Agent Room already runs on this data folder \\(pid ${process.pid}, http://127\\.0\\.0\\.1:8765\\)\\.\\n\\nUse the running one`)) },
+    ]);
+    expect(electronMock.app.exitCode).toBe(1);
+    // The folder stays serve's.
+    expect(dataFolderHolder(dir)).toMatchObject({ holder: 'serve' });
+    serve.release();
   });
 
   it('a second instance starts nothing', async () => {

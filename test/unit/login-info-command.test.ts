@@ -44,4 +44,27 @@ describe('login-info', () => {
     await runLoginInfo(paths, { showPassword: true }, (l) => out.push(l));
     expect(out.join('\n')).not.toMatch(/[Rr]ecovery/);
   });
+
+  it('--json prints one JSON object for scripts, with the secrets only when asked', async () => {
+    const paths = await setup(true);
+    const hidden: string[] = [];
+    expect(await runLoginInfo(paths, { json: true }, (l) => hidden.push(l))).toBe(0);
+    expect(hidden).toHaveLength(1);
+    expect(JSON.parse(hidden[0]!)).toEqual({
+      homeserverUrl: 'http://127.0.0.1:8448',
+      userId: '@owner:agent-room.localhost',
+      roomId: '!team:agent-room.localhost',
+      recoveryKeyStored: true,
+    });
+    const shown: string[] = [];
+    await runLoginInfo(paths, { json: true, showPassword: true }, (l) => shown.push(l));
+    expect(JSON.parse(shown[0]!)).toMatchObject({ password: 'correct horse battery staple', recoveryKey: 'EsTc 1234 abcd' });
+  });
+
+  it('--json before the first serve: exit 1 with the reason as JSON', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'login-info-'));
+    const out: string[] = [];
+    expect(await runLoginInfo(dataPaths(dir), { json: true }, (l) => out.push(l))).toBe(1);
+    expect(JSON.parse(out.join('\n'))).toEqual({ error: expect.stringMatching(/^No account yet: run `agent-room serve` once/) });
+  });
 });

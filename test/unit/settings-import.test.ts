@@ -68,7 +68,8 @@ describe('importAgentRoomConfig: the three-bot fixture', () => {
     expect(warnings).toMatch(/GPT_BOT_PASSWORD is not set/);
     expect(warnings).toMatch(/models\[1\] \(gpt\)\.matrix_user @gpt4:example\.org: .* the bot id is "gpt4"/);
     expect(warnings).toMatch(/models\[2\] \(Claude\)\.api_key: the key was stored as a secret; remove it from the YAML/);
-    expect(warnings).toMatch(/registration token/);
+    expect(warnings).not.toMatch(/registration token/);
+    expect(report.stillNeeded).toEqual([expect.stringMatching(/^The registration token of https:\/\/matrix\.example\.org: .*`agent-room serve --registration-token T`/)]);
     // No report line carries a secret.
     const all = [...report.mapped, ...report.notMapped, ...report.warnings].join('\n');
     for (const value of Object.values(secrets)) expect(all).not.toContain(value);
@@ -85,6 +86,30 @@ describe('importAgentRoomConfig: homeserver.url', () => {
     const r = importAgentRoomConfig(`homeserver:\n  url: "${url}"\n`, {});
     expect(r.settings.homeserver.mode).toBe(mode);
     expect(r.report.mapped[0]).toMatch(why);
+  });
+
+  it.each([
+    ['https://matrix.example.org', 'external', /^homeserver https:\/\/matrix\.example\.org → external homeserver/],
+    ['http://localhost:8008', 'bundled', /^homeserver http:\/\/localhost:8008 is a loopback address/],
+  ])('a URL string as homeserver (%s) maps like homeserver.url', (url, mode, why) => {
+    const r = importAgentRoomConfig(`homeserver: "${url}"\n`, {});
+    expect(r.settings.homeserver.mode).toBe(mode);
+    expect(r.report.mapped[0]).toMatch(why);
+    expect(r.report.notMapped).toEqual([]);
+  });
+
+  it('says what is still needed for an external homeserver: the registration token, and how to give it', () => {
+    const r = importAgentRoomConfig('homeserver: "https://matrix.example.org/"\n', {});
+    expect(r.settings.homeserver).toEqual({ mode: 'external', url: 'https://matrix.example.org', registrationTokenRef: 'homeserver.registrationToken' });
+    expect(r.report.stillNeeded).toHaveLength(1);
+    expect(r.report.stillNeeded[0]).toContain('`agent-room serve --homeserver-url https://matrix.example.org --registration-token T`');
+    expect(r.report.stillNeeded[0]).toContain('`agent-room set-password <owner|bot id>`');
+    expect(importAgentRoomConfig('homeserver: "http://127.0.0.1:8008"\n', {}).report.stillNeeded).toEqual([]);
+  });
+
+  it('reports a homeserver that is neither a URL nor a mapping', () => {
+    expect(importAgentRoomConfig('homeserver: 8008\n', {}).report.notMapped).toEqual(['homeserver: expected a URL or a mapping with "url"; kept the current homeserver setting.']);
+    expect(importAgentRoomConfig('homeserver: "matrix.example.org"\n', {}).report.notMapped).toEqual(['homeserver: "matrix.example.org" is not an http(s) URL; kept the current homeserver setting.']);
   });
 
   it('keeps the current homeserver when the url is not http(s)', () => {

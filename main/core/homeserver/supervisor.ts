@@ -15,6 +15,7 @@ import { describeExit, HomeserverCrashLoopError, HomeserverDataDirError, Homeser
 import { chooseKeptPort, isAlive, isOurHomeserver, readPidFile, readProcessIdentity, removePidFile, waitForPidExit, writePidFile } from './process-tools.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
+import { RedactingLineBuffer, redactText } from '../logging/redact-text.ts';
 import { probeVersions, sleep } from './probe.ts';
 
 export const REGISTRATION_TOKEN_SECRET = 'homeserver.registrationToken';
@@ -225,7 +226,7 @@ export class HomeserverSupervisor extends BaseService {
       { mode: 0o600 }, // it holds the registration token
     );
     const running = this.#spawn();
-    const exitInfo = running.exited.then((e) => describeExit(e.code, e.signal, this.#output));
+    const exitInfo = running.exited.then((e) => describeExit(e.code, e.signal, this.#outputTail()));
     const ready = probeVersions(this.url!, { fetch: this.#o.fetch, timeoutMs: this.#o.readyTimeoutMs ?? 60_000, signal, until: exitInfo });
     const result = await ready.catch(async (err: unknown) => {
       await this.#killChild(2000);
@@ -247,16 +248,24 @@ export class HomeserverSupervisor extends BaseService {
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
+    // Conduit's own text, redacted as the app log is: its registration token, access tokens, passwords.
+    const log = new RedactingLineBuffer(
+      (text) => {
+        try {
+          this.#log.write(text);
+        } catch {
+          // A full disk must not take the homeserver down with it.
+        }
+      },
+      () => [this.#token],
+    );
     const onData = (chunk: Buffer) => {
       this.#output = (this.#output + chunk.toString('utf8')).slice(-4000);
-      try {
-        this.#log.write(chunk);
-      } catch {
-        // A full disk must not take the homeserver down with it.
-      }
+      log.push(chunk);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
+    child.once('close', () => log.flush());
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, sig) => resolve({ code, signal: sig }));
       child.once('error', (err) => {
@@ -278,7 +287,7 @@ export class HomeserverSupervisor extends BaseService {
   /** A crash after the homeserver was running: restart with backoff, or report the crash loop. */
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#stopping || this.#running) return;
-    const exit = describeExit(code, signal, this.#output);
+    const exit = describeExit(code, signal, this.#outputTail());
     let delay: number;
     try {
       delay = this.#nextDelay(exit);
@@ -301,6 +310,11 @@ export class HomeserverSupervisor extends BaseService {
         },
       );
     }, delay);
+  }
+
+  /** The child's last output for error messages, which reach the status page and the console: redacted too. */
+  #outputTail(): string {
+    return redactText(this.#output, [this.#token]);
   }
 
   /** SIGTERM, wait up to graceMs, then SIGKILL; resolves once the child is gone. */

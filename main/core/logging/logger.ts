@@ -63,11 +63,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     targets.push(
       process.env.AGENT_ROOM_LOG_FORMAT === 'json'
         ? { target: 'pino/file', level, options: { destination: 2 } }
-        : { target: 'pino-pretty', level, options: { destination: 2, colorize: Boolean(process.stderr.isTTY), translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+        : { target: 'pino-pretty', level, options: { destination: 2, colorize: consoleColors(process.stderr), translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
     );
   }
   if (targets.length === 0) return pino({ level: 'silent' });
   return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.transport({ targets }));
+}
+
+/**
+ * Whether console lines get colours: only on a terminal, never with NO_COLOR set to anything (no-color.org)
+ * or TERM=dumb; FORCE_COLOR (as Node reads it: 0 or false turns colours off) wins over the terminal check.
+ * pino-pretty's own NO_COLOR handling applies only when colorize is left unset, so the decision is made here.
+ */
+export function consoleColors(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
 /** A logger that keeps records in memory: for tests and for the status page's recent errors. */

@@ -25,6 +25,8 @@ export interface ImportReport {
   notMapped: string[];
   /** Imported, but the person should check or do something. */
   warnings: string[];
+  /** What the file cannot give and Agent Room needs before it can start (e.g. an external homeserver's registration token), and how to give it. */
+  stillNeeded: string[];
 }
 
 /** Settings ids: lower-case letters, digits and . _ = - (the schema's rule), starting with a letter or digit. */

@@ -18,6 +18,7 @@ import {
 } from './import-support.ts';
 import type { ImportReport } from './import-support.ts';
 import { mapGlobals } from './import-globals.ts';
+import { mapHomeserver } from './import-homeserver.ts';
 
 export { AgentRoomImportError } from './import-support.ts';
 export type { ImportErrorCode, ImportReport } from './import-support.ts';
@@ -39,7 +40,7 @@ export function importAgentRoomConfig(yamlText: string, env: Record<string, stri
   const root = parseYaml(yamlText);
   const settings = structuredClone(base ?? defaultSettings());
   const secrets: Record<string, string> = {};
-  const report: ImportReport = { mapped: [], notMapped: [], warnings: [] };
+  const report: ImportReport = { mapped: [], notMapped: [], warnings: [], stillNeeded: [] };
   reportUnknownKeys(root, TOP_KEYS, '', report);
 
   mapHomeserver(root.homeserver, settings, report);
@@ -75,33 +76,6 @@ function parseYaml(text: string): Record<string, unknown> {
     throw new AgentRoomImportError('not-a-mapping', 'The file is YAML but not a matrix-agent-room config: expected a mapping with "homeserver" and "models" at the top. Check that you chose bots/config.yaml; nothing was imported.');
   }
   return root;
-}
-
-function mapHomeserver(value: unknown, settings: Settings, report: ImportReport): void {
-  if (value === undefined) return;
-  if (!isRecord(value)) {
-    report.notMapped.push('homeserver: expected a mapping with "url"; kept the current homeserver setting.');
-    return;
-  }
-  reportUnknownKeys(value, ['url'], 'homeserver', report);
-  if (value.url === undefined) return;
-  const url = typeof value.url === 'string' ? parseHttpUrl(value.url) : undefined;
-  if (!url) {
-    report.notMapped.push(`homeserver.url: ${JSON.stringify(value.url)} is not an http(s) URL; kept the current homeserver setting.`);
-    return;
-  }
-  const kind = hostKind(url);
-  if (kind === 'remote') {
-    settings.homeserver = { mode: 'external', url: urlText(url), registrationTokenRef: 'homeserver.registrationToken' };
-    report.mapped.push(`homeserver.url ${urlText(url)} → external homeserver ${urlText(url)} (Agent Room will not start its own).`);
-    report.warnings.push(
-      'homeserver: with an external homeserver Agent Room needs a registration token (secret homeserver.registrationToken) to create accounts, or the bots\' existing passwords. Enter it in Settings before starting.',
-    );
-    return;
-  }
-  const why = kind === 'loopback' ? 'a loopback address' : `"${url.hostname}", a Docker Compose service name unreachable outside Docker`;
-  settings.homeserver = { mode: 'bundled', serverName: 'agent-room.localhost', port: 0, lanAccess: false };
-  report.mapped.push(`homeserver.url ${urlText(url)} is ${why} → Agent Room's bundled homeserver is used instead.`);
 }
 
 interface ModelContext {

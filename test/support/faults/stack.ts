@@ -49,7 +49,7 @@ export async function startServe(dataDir: string, env: NodeJS.ProcessEnv = {}, r
   const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0'], { AGENT_ROOM_CONDUIT: standIn, ...env });
   try {
     const m = await cli.waitFor(/Chat window: (http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+)/, readyTimeoutMs);
-    await cli.waitFor(/Agent Room is ready\.|Start failed/, readyTimeoutMs);
+    await cli.waitFor(/Agent Room is ready\.|Agent Room started with problems:|Start failed/, readyTimeoutMs);
     return { cli, dataDir, controlUrl: m[1]!, token: m[2]!, pid: cli.child.pid! };
   } catch (err) {
     cli.child.kill('SIGKILL');
