@@ -1,5 +1,5 @@
 // Generates a random-weight llama GGUF for tests and benchmarks:
-//   npm run make-gguf -- --preset tiny|1b --out FILE [--seed N] [--type f32|f16|q8_0|q4_0] [--suppress-eos]
+//   npm run make-gguf -- --preset tiny|1b --out FILE [--seed N] [--type f32|f16|q8_0|q4_0] [--context N] [--suppress-eos]
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { PRESETS, writeGguf, type PresetName } from './gguf/model.ts';
@@ -17,6 +17,7 @@ function main(): void {
       out: { type: 'string' },
       seed: { type: 'string', default: '1' },
       type: { type: 'string', default: 'f32' },
+      context: { type: 'string' },
       'suppress-eos': { type: 'boolean', default: false },
     },
   });
@@ -27,10 +28,14 @@ function main(): void {
   if (!TYPES.includes(type)) throw new Error(`--type must be one of ${TYPES.join(', ')}`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
+  const context = values.context === undefined ? undefined : Number(values.context);
+  if (context !== undefined && !(Number.isInteger(context) && context >= 16 && context <= 1_048_576)) {
+    throw new Error('--context must be a whole number of tokens between 16 and 1048576 (the trained context length, llama.context_length)');
+  }
   const started = Date.now();
-  const result = writeGguf({ preset, type, seed, out: resolve(values.out), suppressEos: values['suppress-eos'] });
+  const result = writeGguf({ preset, type, seed, out: resolve(values.out), suppressEos: values['suppress-eos'], ...(context !== undefined ? { context } : {}) });
   const mb = (result.bytes / 1e6).toFixed(2);
-  console.log(`wrote ${result.path}: ${preset} ${type} seed ${seed}, ${result.tensors} tensors, ${mb} MB in ${Date.now() - started} ms`);
+  console.log(`wrote ${result.path}: ${preset} ${type} seed ${seed}${context !== undefined ? `, context ${context}` : ''}, ${result.tensors} tensors, ${mb} MB in ${Date.now() - started} ms`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('make-gguf.ts')) {

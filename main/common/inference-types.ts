@@ -3,7 +3,7 @@
 export type ModelSource = 'file' | 'hf' | 'ollama-store' | 'lmstudio' | 'jan' | 'folder' | 'ollama' | 'openai';
 
 export interface ModelInfo {
-  /** The model reference a bot's settings use: llama:<path|hf:…>, ollama:<tag>, openai:<endpoint>/<model>. */
+  /** The model reference a bot's settings use: llama:<path|hf:…>, ollama:<tag>, ollama@<endpoint>:<tag>, openai:<endpoint>/<model>. */
   ref: string;
   name: string;
   backend: 'llama' | 'ollama' | 'openai';
@@ -36,7 +36,9 @@ export type ErrorCode =
   | 'Aborted'
   | 'InvalidModelFile'
   | 'PolicyRefused'
-  | 'BadResponse';
+  | 'BadResponse'
+  /** The question alone does not fit the model's context. */
+  | 'PromptTooLong';
 
 export interface ProgressEvent {
   /** 0..1, or undefined when the total is unknown. */

@@ -29,6 +29,7 @@ function botInference(inference: InferenceService): BotInference {
   return {
     chat: (req) => inference.router.chat({ bot: req.bot, messages: req.messages, sampling: req.sampling, signal: req.signal }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
+    promptBudget: (bot, signal) => inference.router.promptBudget(bot, signal ? { signal } : {}),
     listModels: (signal) => inference.listModels(signal),
   };
 }

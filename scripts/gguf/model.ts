@@ -31,6 +31,8 @@ export interface WriteGgufOptions {
   /** Also suppress </s> and <|im_end|>, so generation always runs to the token limit (throughput runs). */
   suppressEos?: boolean;
   name?: string;
+  /** Overrides the preset's trained context length (llama.context_length), e.g. to test context sizing. */
+  context?: number;
 }
 
 export interface WriteGgufResult {
@@ -72,7 +74,8 @@ function uniformRows(seed: number, name: string, std: number, zeroRow0 = false):
 }
 
 export function buildModel(options: WriteGgufOptions): { metadata: Array<[string, MetaValue]>; tensors: TensorSpec[] } {
-  const p: Preset = typeof options.preset === 'string' ? PRESETS[options.preset] : options.preset;
+  const base: Preset = typeof options.preset === 'string' ? PRESETS[options.preset] : options.preset;
+  const p: Preset = options.context === undefined ? base : { ...base, context: options.context };
   const type = options.type ?? 'f32';
   const seed = (options.seed ?? 1) >>> 0;
   const vocab = buildVocab(p.vocab);

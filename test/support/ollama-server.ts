@@ -1,5 +1,6 @@
 // A protocol-faithful local Ollama server (docs/api.md of ollama/ollama) for tests: NDJSON streaming,
 // the real error bodies and status codes, pull progress, /api/ps with keep_alive, and injectable faults.
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { json as sendJson, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
@@ -17,6 +18,8 @@ export type OllamaFault =
   | { kind: 'delay'; ms: number }
   /** Sends this many NDJSON lines, then destroys the socket without a final object. */
   | { kind: 'cut'; afterChunks: number }
+  /** Sends this many NDJSON lines (headers with the first, as Ollama does), then nothing, keeping the connection open until the client closes it. */
+  | { kind: 'stall'; afterChunks: number }
   | { kind: 'status'; status: number; error: string }
   /** 200 with bytes that are not JSON. */
   | { kind: 'garbage' };
@@ -68,6 +71,9 @@ export class OllamaTestServer {
   readonly loaded = new Map<string, { expiresAt: number; keepAlive: unknown }>();
   /** Pulls the client abandoned by closing the connection. */
   cancelledPulls = 0;
+  /** Stalled chats whose connection the client closed; 'stall-closed' is emitted for each. */
+  closedStalls = 0;
+  readonly events = new EventEmitter();
   url = '';
   #server: Server;
   readonly #options: OllamaServerOptions;
@@ -126,6 +132,7 @@ export class OllamaTestServer {
       return void res.end('<html>not ollama</html>\n');
     }
     const cutAfter = fault?.kind === 'cut' ? fault.afterChunks : undefined;
+    const stallAfter = fault?.kind === 'stall' ? fault.afterChunks : undefined;
     const route = `${req.method} ${path}`;
     switch (route) {
       case 'GET /':
@@ -141,7 +148,7 @@ export class OllamaTestServer {
       case 'POST /api/show':
         return this.#show(res, body);
       case 'POST /api/chat':
-        return this.#chat(req, res, body, cutAfter);
+        return this.#chat(req, res, body, cutAfter, stallAfter);
       case 'POST /api/pull':
         return this.#pull(res, body, cutAfter);
       default:
@@ -178,7 +185,14 @@ export class OllamaTestServer {
     });
   }
 
-  async #chat(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown> | undefined, cutAfter: number | undefined): Promise<void> {
+  /** Waits, sending nothing more, until the client closes the connection. */
+  async #stall(res: ServerResponse): Promise<void> {
+    if (!res.destroyed) await new Promise((resolve) => res.once('close', resolve));
+    this.closedStalls++;
+    this.events.emit('stall-closed');
+  }
+
+  async #chat(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown> | undefined, cutAfter: number | undefined, stallAfter?: number): Promise<void> {
     const name = typeof body?.model === 'string' ? body.model : '';
     if (!name) return json(res, 400, { error: 'model is required' });
     const m = this.models.get(normalizeName(name));
@@ -222,16 +236,19 @@ export class OllamaTestServer {
     if (!stream) {
       return json(res, 200, { ...final, message: { role: 'assistant', content: pieces.join('') } });
     }
+    if (stallAfter === 0) return this.#stall(res);
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     let sent = 0;
     for (const piece of pieces) {
       if (cutAfter !== undefined && sent >= cutAfter) return void req.socket.destroy();
+      if (stallAfter !== undefined && sent >= stallAfter) return this.#stall(res);
       if (res.destroyed) return;
       await write(res, `${JSON.stringify({ model: name, created_at: created(), message: { role: 'assistant', content: piece }, done: false })}\n`);
       sent++;
       if (this.#options.tokenDelayMs) await sleep(this.#options.tokenDelayMs);
     }
     if (cutAfter !== undefined) return void req.socket.destroy();
+    if (stallAfter !== undefined) return this.#stall(res);
     res.end(`${JSON.stringify(final)}\n`);
   }
 

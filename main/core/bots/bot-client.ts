@@ -38,8 +38,8 @@ export interface BotClientOptions {
   createMatrixClient?: (opts: ICreateClientOpts) => MatrixClient;
   /** End-to-end encryption (Rust crypto, persistent store); without it encrypted rooms are unreadable. */
   encryption?: BotEncryptionOptions;
-  /** How far back a first sync (no saved token) pages a gap, in ms; default 5 minutes. */
-  historyWindowMs?: () => number;
+  /** How far back a first sync (no saved token) pages a gap: events older than this (ms since epoch) are history. */
+  historyCutoffTs?: () => number;
 }
 
 /** A gap that could not be filled: the room, the sync's tokens, and the oldest event the sync did carry. */
@@ -106,7 +106,7 @@ export class BotConnection {
   #deliveriesPending = 0;
   readonly #known = new Set<string>();
   #handlers: SyncHandlers | undefined;
-  readonly #historyWindowMs: () => number;
+  readonly #historyCutoffTs: () => number;
 
   constructor(options: BotClientOptions) {
     const { account } = options;
@@ -123,7 +123,7 @@ export class BotConnection {
     };
     // Every /sync answer is read for gaps before the SDK sees it: what they hide is delivered first.
     opts.fetchFn = observeSyncGaps(options.fetchFn ?? globalThis.fetch.bind(globalThis), (gaps) => this.#onGaps(gaps));
-    this.#historyWindowMs = options.historyWindowMs ?? (() => 5 * 60_000);
+    this.#historyCutoffTs = options.historyCutoffTs ?? (() => Date.now() - 5 * 60_000);
     this.client = (options.createMatrixClient ?? createClient)(opts);
     this.#encryptionOptions = options.encryption;
     this.#logger = options.logger?.child({ bot: account.id });
@@ -243,7 +243,7 @@ export class BotConnection {
     try {
       const fill = await fillGap(gap, (roomId, from, to, limit) => this.#messagesPage(roomId, from, to, limit), {
         isKnown: (id) => this.#known.has(id),
-        ...(gap.since === undefined ? { notBeforeTs: Date.now() - this.#historyWindowMs() } : {}),
+        ...(gap.since === undefined ? { notBeforeTs: this.#historyCutoffTs() } : {}),
       });
       for (const raw of fill.events) {
         if (this.#stopped) return;

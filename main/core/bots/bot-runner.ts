@@ -109,7 +109,7 @@ export class BotRunner extends BaseService {
           fetchFn: this.options.fetchFn,
           logger: this.#log,
           createMatrixClient: this.options.createMatrixClient,
-          historyWindowMs: () => this.#historyWindowMs(),
+          historyCutoffTs: () => this.#clock.now() - this.#historyWindowMs(),
         });
         this.workers.push({ account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map(), refused: 0 });
       }

@@ -20,6 +20,8 @@ export interface ContextOptions {
   maxMessages: number;
   /** Token budget for the system prompt and history together. */
   maxTokens: number;
+  /** Tokens the model's chat template adds around each message, counted against the budget. Default 0. */
+  messageOverheadTokens?: number;
   countTokens: (text: string) => number | Promise<number>;
 }
 
@@ -101,7 +103,7 @@ export function toChatMessage(m: TextMessage, botUserId: string, nameOf: (userId
   return { role: 'user', content: `${name}: ${m.body}`, name };
 }
 
-/** The system prompt plus as much recent history as fits the message and token budgets (newest kept). */
+/** The system prompt plus as much recent history as fits the message and token budgets (oldest dropped first). */
 export async function buildContext(events: readonly RawEvent[], opts: ContextOptions): Promise<ChatMessage[]> {
   const names = new Map(opts.participants.map((p) => [p.userId, p.displayName]));
   const nameOf = (uid: string): string => names.get(uid) ?? (uid.slice(1).split(':')[0] || uid);
@@ -110,15 +112,26 @@ export async function buildContext(events: readonly RawEvent[], opts: ContextOpt
     content: `${renderSystemPrompt(opts.bot.systemPrompt, opts.bot.displayName)}\n${rosterLine(opts.participants)}`,
   };
   const convo = conversation(effectiveMessages(events), opts.triggerId);
-  let budget = opts.maxTokens - (await opts.countTokens(system.content));
+  const overhead = opts.messageOverheadTokens ?? 0;
+  let budget = opts.maxTokens - (await opts.countTokens(system.content)) - overhead;
   const kept: ChatMessage[] = [];
   for (let i = convo.length - 1; i >= 0 && kept.length < opts.maxMessages; i--) {
     const msg = toChatMessage(convo[i]!, opts.bot.userId, nameOf);
-    const cost = await opts.countTokens(msg.content);
+    const cost = (await opts.countTokens(msg.content)) + overhead;
     // The newest message (the one being answered) is always sent, even over budget.
     if (kept.length > 0 && cost > budget) break;
     budget -= cost;
     kept.unshift(msg);
   }
   return [system, ...kept];
+}
+
+/** Tokens of the system prompt and of the question (the last message), to check the question fits before sending it. */
+export async function questionCost(messages: readonly ChatMessage[], countTokens: (text: string) => number | Promise<number>): Promise<{ systemTokens: number; questionTokens: number }> {
+  const system = messages[0]?.role === 'system' ? messages[0] : undefined;
+  const question = messages.length > (system ? 1 : 0) ? messages[messages.length - 1] : undefined;
+  return {
+    systemTokens: system ? await countTokens(system.content) : 0,
+    questionTokens: question ? await countTokens(question.content) : 0,
+  };
 }

@@ -1,9 +1,10 @@
 // One bot answering one message: context from the homeserver, a stream from inference, the reply
 // streamed as edits, typing while it works, and an honest last edit when it fails or is stopped.
 import type { GenerationStats } from '../../common/inference-types.ts';
+import { PromptTooLongError, questionLimit } from '../inference/prompt-budget.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { BotConnection } from './bot-client.ts';
-import { buildContext, type Participant } from './context.ts';
+import { buildContext, questionCost, type Participant } from './context.ts';
 import type { LoopGuard } from './loop-guard.ts';
 import { relationOf, type MessageView } from './mentions.ts';
 import { CancelledError } from './queue.ts';
@@ -30,6 +31,7 @@ export interface ReplyJobDeps {
   logger?: Logger;
   participants: (roomId: string) => Promise<Participant[]>;
   contextMessages: number;
+  /** Most tokens of prompt (system + history): an upper bound on the model's own budget (inference.promptBudget). */
   promptTokens: number;
   editsPerSecond: number;
 }
@@ -75,7 +77,7 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
   const stream = new ReplyStream({
     send: (roomId, type, content, txnId) => conn.send(roomId, type, content, txnId),
     firstTxnId: `reply.${input.trigger.triggerId}`,
-    target: { roomId: input.roomId, eventId: input.trigger.triggerId, threadRoot: input.trigger.threadRoot },
+    target: { roomId: input.roomId, eventId: input.trigger.triggerId, threadRoot: input.trigger.threadRoot, ...(input.trigger.fromBot ? {} : { asker: input.trigger.sender }) },
     turn: input.turn.thread || !input.trigger.threadRoot ? input.turn : { ...input.turn, thread: input.trigger.threadRoot },
     editsPerSecond: deps.editsPerSecond,
     clock,
@@ -87,14 +89,23 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
   const keepTyping = setInterval(() => typing(true), 20_000);
   try {
     const participants = await deps.participants(input.roomId);
+    // The model's real context, less the answer's room: history that does not fit is dropped oldest first.
+    const budget = await deps.inference.promptBudget?.(bot, signal);
+    const countTokens = (text: string) => deps.inference.countTokens(bot, text);
     const messages = await buildContext(await contextEvents(deps, input), {
       bot: { userId: conn.userId, displayName: deps.displayName, systemPrompt: bot.systemPrompt },
       participants,
       triggerId: input.trigger.triggerId,
       maxMessages: deps.contextMessages,
-      maxTokens: deps.promptTokens,
-      countTokens: (text) => deps.inference.countTokens(bot, text),
+      maxTokens: budget ? Math.min(deps.promptTokens, budget.promptTokens) : deps.promptTokens,
+      ...(budget ? { messageOverheadTokens: budget.perMessageTokens } : {}),
+      countTokens,
     });
+    if (budget) {
+      // A question cut to fit would be answered as if it were whole: say so instead.
+      const { systemTokens, questionTokens } = await questionCost(messages, countTokens);
+      if (questionTokens > questionLimit(budget, systemTokens)) throw new PromptTooLongError(budget, questionTokens, systemTokens);
+    }
     let finalText: string | undefined;
     let stats: GenerationStats | undefined;
     let tokens = 0;

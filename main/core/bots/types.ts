@@ -1,9 +1,10 @@
 // Types the bot runner shares between its modules, and the narrow interfaces it needs from the world
 // (provisioned accounts, inference, clock), so tests can drive it and the real router can be adapted.
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
+import type { PromptBudget } from '../inference/prompt-budget.ts';
 import type { ChatChunk, ChatMessage, ModelInfo, SamplingOptions } from '../inference/types.ts';
 
-export type { BotConfig, Settings, ChatChunk, ChatMessage, SamplingOptions };
+export type { BotConfig, Settings, ChatChunk, ChatMessage, PromptBudget, SamplingOptions };
 
 /** A provisioned Matrix account of one bot (the provisioner's ProvisionResult.bots[i]). */
 export interface BotAccount {
@@ -36,6 +37,11 @@ export interface BotInference {
   chat(request: BotChatRequest): AsyncIterable<ChatChunk>;
   /** Counts tokens with the bot's model tokenizer (may estimate). */
   countTokens(bot: BotConfig, text: string): Promise<number>;
+  /**
+   * What the bot's next request can carry: the model's real context minus the answer's room. Optional: without
+   * it the runner's promptTokens alone bounds the prompt (and no question is refused as too long).
+   */
+  promptBudget?(bot: BotConfig, signal?: AbortSignal): Promise<PromptBudget>;
   /** Lists the models the backends know, for !models. Optional. */
   listModels?(signal?: AbortSignal): Promise<ModelInfo[]>;
 }

@@ -12,8 +12,8 @@ import type { HardwareReport } from '../probe/report.ts';
 import { defaultDiscoveryRoots, discoverModels } from './discovery/index.ts';
 import { downloadModel } from './download/index.ts';
 import { LlamaHubBackend } from './llama/hub-backend.ts';
-import { LlamaBackend, type GpuChoice } from './llama/llama-backend.ts';
-import { OllamaBackend } from './ollama/ollama-backend.ts';
+import { LlamaBackend, type GpuChoice, type LlamaBackendOptions } from './llama/llama-backend.ts';
+import { isOllamaRef, OllamaBackend, type OllamaEndpoint } from './ollama/ollama-backend.ts';
 import { OpenAIBackend } from './openai/openai-backend.ts';
 import { InferenceRouter } from './router.ts';
 import type { InferenceBackend } from './types.ts';
@@ -29,6 +29,8 @@ export interface InferenceServiceOptions {
   /** Tests override where other apps' model stores are looked for. */
   discoveryHome?: string;
   fetch?: typeof fetch;
+  /** Creates node-llama-cpp's Llama (tests observe what the plan passes to it). */
+  loadLlama?: LlamaBackendOptions['loadLlama'];
 }
 
 export class InferenceService extends BaseService {
@@ -68,13 +70,25 @@ export class InferenceService extends BaseService {
     const gpu: GpuChoice = plan.llamaGpu === false ? false : plan.llamaGpu;
     this.#llama = new LlamaBackend({
       gpu,
+      // The plan's policy reaches every loadModel; the backend makes it 0 if it falls back to the CPU.
+      gpuLayers: plan.gpuLayers,
+      maxContextTokens: inf.contextTokens && inf.contextTokens > 0 ? inf.contextTokens : plan.contextTokens,
+      ...(this.options.loadLlama ? { loadLlama: this.options.loadLlama } : {}),
       threads: inf.threads > 0 ? inf.threads : plan.threads,
       maxLoaded: inf.maxLoadedModels > 0 ? inf.maxLoadedModels : plan.maxLoadedModels,
       memoryBudgetBytes: (inf.memoryBudgetMiB > 0 ? inf.memoryBudgetMiB : plan.memoryBudgetMiB) * 1024 * 1024,
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
-    const ollamaUrl = settings.endpoints.ollama[0]?.url ?? (report.ollama?.reachable ? report.ollama.url : undefined);
-    this.#ollama = ollamaUrl ? new OllamaBackend({ host: ollamaUrl, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) }) : undefined;
+    // Every configured endpoint (read on each call); with none, the Ollama the probe found answering.
+    const found: OllamaEndpoint[] = report.ollama?.reachable ? [{ id: 'local', url: report.ollama.url }] : [];
+    const ollamaEndpoints = (): OllamaEndpoint[] => {
+      const configured = this.options.getSettings().endpoints.ollama;
+      return configured.length > 0 ? configured : found;
+    };
+    const ollamaUrl = ollamaEndpoints()[0]?.url;
+    this.#ollama = ollamaUrl
+      ? new OllamaBackend({ getEndpoints: ollamaEndpoints, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) })
+      : undefined;
     const openai = new OpenAIBackend({
       getEndpoints: () => this.options.getSettings().endpoints.openai,
       resolveSecret: this.options.resolveSecret,
@@ -84,7 +98,8 @@ export class InferenceService extends BaseService {
     const hub = new LlamaHubBackend(this.#llama, { modelsDir: this.options.modelsDir, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
     this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai];
     this.#router = new InferenceRouter({ backends: this.#backends, getSettings: this.options.getSettings, ...(this.options.logger ? { logger: this.options.logger } : {}) });
-    const detail = `${plan.backend}, ${inf.threads > 0 ? inf.threads : plan.threads} thread(s)${this.#ollama ? `, Ollama at ${ollamaUrl}` : ''}`;
+    const more = ollamaEndpoints().length > 1 ? ` and ${ollamaEndpoints().length - 1} more` : '';
+    const detail = `${plan.backend}, ${inf.threads > 0 ? inf.threads : plan.threads} thread(s)${this.#ollama ? `, Ollama at ${ollamaUrl}${more}` : ''}`;
     this.setState({ status: 'running', detail });
   }
 
@@ -142,7 +157,7 @@ export class InferenceService extends BaseService {
       publish();
     };
     const run = async (): Promise<string | undefined> => {
-      if (ref.startsWith('ollama:')) {
+      if (isOllamaRef(ref)) {
         if (!this.#ollama) throw new Error('No Ollama server is configured or running. Start Ollama, or add its URL in settings.');
         await this.#ollama.pull(ref, { signal: abort.signal, onProgress });
         return undefined;

@@ -1,10 +1,11 @@
 // The inference router: picks a model for a bot's request (routing rules, then the bot's model and
 // fallback chain), keeps local-only bots on this machine, falls back on failures before any text,
-// and logs every decision with its reason.
+// and logs every decision with its reason. It also says how much prompt a bot's next request can carry.
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import type { Logger } from '../logging/logger.ts';
-import { planRoute, type Candidate } from './router-rules.ts';
-import { InferenceError, isInferenceError, type ChatChunk, type ChatMessage, type InferenceBackend, type ModelInfo, type SamplingOptions } from './types.ts';
+import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
+import { planRoute, type Candidate, type RoutePlan } from './router-rules.ts';
+import { InferenceError, isInferenceError, type ChatChunk, type ChatMessage, type ContextWindow, type InferenceBackend, type ModelInfo, type SamplingOptions } from './types.ts';
 
 export interface RouteRequest {
   bot: BotConfig;
@@ -77,13 +78,11 @@ export class InferenceRouter {
     return [...this.#decisions];
   }
 
-  /** Streams the bot's reply. Throws InferenceError: PolicyRefused when privacy leaves nothing to try. */
-  async *chat(request: RouteRequest): AsyncIterable<ChatChunk> {
-    const { bot } = request;
-    const plan = planRoute({
+  #plan(bot: BotConfig, prompt: string, command: string | undefined): RoutePlan {
+    return planRoute({
       botId: bot.id,
-      command: request.command,
-      prompt: lastUserText(request.messages),
+      command,
+      prompt,
       rules: this.#getSettings().routing.rules,
       botModel: bot.model,
       fallback: bot.fallback,
@@ -91,6 +90,41 @@ export class InferenceRouter {
       isLocal: (m) => this.backendFor(m)?.isLocal(m) ?? false,
       hasBackend: (m) => this.backendFor(m) !== undefined,
     });
+  }
+
+  /** The context a request to the model gets, as its backend knows it; a default where it cannot say. */
+  async contextWindow(model: string, signal?: AbortSignal): Promise<ContextWindow> {
+    const backend = this.backendFor(model);
+    return backend?.contextWindow ? backend.contextWindow(model, signal) : DEFAULT_CONTEXT_WINDOW;
+  }
+
+  /** Tokens a request to the model can hold (prompt and answer together). */
+  async contextTokens(model: string, signal?: AbortSignal): Promise<number> {
+    return (await this.contextWindow(model, signal)).contextTokens;
+  }
+
+  /**
+   * The prompt budget of the bot's next request, measured on the first model of its route whose backend answers
+   * (a llama model is loaded to learn its context, as the request would anyway). Never throws: with no answer
+   * at all it budgets for a default context.
+   */
+  async promptBudget(bot: BotConfig, options: { prompt?: string; command?: string; signal?: AbortSignal } = {}): Promise<PromptBudget> {
+    const plan = this.#plan(bot, options.prompt ?? '', options.command);
+    for (const c of plan.candidates) {
+      try {
+        return promptBudget(c.model, await this.contextWindow(c.model, options.signal), bot.maxTokens);
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        this.#logger?.info({ bot: bot.id, model: c.model, err: err instanceof Error ? err.message : String(err) }, 'context size unknown; trying the next model of the route');
+      }
+    }
+    return promptBudget(plan.candidates[0]?.model ?? bot.model, DEFAULT_CONTEXT_WINDOW, bot.maxTokens);
+  }
+
+  /** Streams the bot's reply. Throws InferenceError: PolicyRefused when privacy leaves nothing to try. */
+  async *chat(request: RouteRequest): AsyncIterable<ChatChunk> {
+    const { bot } = request;
+    const plan = this.#plan(bot, lastUserText(request.messages), request.command);
     for (const r of plan.invalidRules) this.#logger?.warn({ rule: r.index + 1, err: r.error }, 'routing rule skipped: its pattern is not a valid regular expression');
     for (const s of plan.skipped) this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
     if (plan.candidates.length === 0) throw this.#nothingToTry(bot, plan.skipped);

@@ -37,6 +37,16 @@ export interface EnsureOptions {
   onProgress?: (p: ProgressEvent) => void;
 }
 
+/** What one request to a model can hold, as its backend knows it. */
+export interface ContextWindow {
+  /** Tokens the model sees at once: the llama sequence's context size, the num_ctx sent to Ollama, an endpoint's setting. */
+  contextTokens: number;
+  /** Tokens the chat template adds once per request (BOS, the answer's opening). */
+  templateTokens: number;
+  /** Tokens the chat template adds around each message (role markers). */
+  perMessageTokens: number;
+}
+
 export interface InferenceBackend {
   readonly kind: 'llama' | 'ollama' | 'openai';
   /** True when the backend can take the reference (by its prefix). */
@@ -50,6 +60,8 @@ export interface InferenceBackend {
   countTokens(model: string, text: string): Promise<number>;
   /** True if every request stays on this machine. */
   isLocal(model: string): boolean;
+  /** The context a request to this model gets (a llama model is loaded to learn it). Optional: the router assumes a default. */
+  contextWindow?(model: string, signal?: AbortSignal): Promise<ContextWindow>;
   close(): Promise<void>;
 }
 
@@ -63,6 +75,7 @@ const HINTS: Record<ErrorCode, string> = {
   InvalidModelFile: 'The model file is damaged or not a GGUF file: download it again or remove it.',
   PolicyRefused: 'This bot is marked local-only; add a local model to its fallback chain.',
   BadResponse: 'The server answered something unexpected; check that the URL points at the right kind of server.',
+  PromptTooLong: 'Shorten the message or split it into parts, or give the bot a model with a larger context.',
 };
 
 export class InferenceError extends Error {

@@ -45,6 +45,7 @@ export function formatProbe(report: HardwareReport, plan: InferencePlan): string
     ['Backend', plan.backend + (plan.backend === 'ollama' ? ` (node-llama-cpp fallback: ${plan.llamaGpu || 'cpu'})` : '')],
     ['Threads', String(plan.threads)],
     ['GPU layers', String(plan.gpuLayers)],
+    ['Context', `up to ${plan.contextTokens} tokens`],
     ['Memory budget', `${plan.memoryBudgetMiB} MiB`],
     ['Models loaded', `at most ${plan.maxLoadedModels}`],
     ['Recommended', `${r.label} (~${r.sizeMiB} MiB): llama:${r.llama} | ollama:${r.ollama}`],

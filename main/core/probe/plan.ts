@@ -11,6 +11,7 @@ export interface PlanPreferences {
   preferOllama?: boolean;
   /** Overrides; 0 or undefined = from the plan. */
   threads?: number;
+  contextTokens?: number;
   maxLoadedModels?: number;
   memoryBudgetMiB?: number;
 }
@@ -35,7 +36,10 @@ export interface InferencePlan {
   /** The GPU chosen, when one is used. */
   gpu?: { vendor: string; model: string; vramMiB: number | null };
   threads: number;
+  /** What node-llama-cpp's loadModel gets as gpuLayers (0 whenever it runs on the CPU). */
   gpuLayers: GpuLayersPolicy;
+  /** Most tokens of context per conversation; each model's is its trained context and the budget's share, at most this. */
+  contextTokens: number;
   maxLoadedModels: number;
   memoryBudgetMiB: number;
   tier: MemoryTier;
@@ -121,6 +125,8 @@ export function planInference(report: HardwareReport, prefs: PlanPreferences = {
     reasons.push(`At most ${maxLoadedModels} model(s) of the recommended size loaded at once within the budget.`);
   }
 
+  const contextTokens = chooseContextTokens(budget, prefs, reasons);
+
   let backend: PlanBackend = choice?.kind ?? 'cpu';
   const o = report.ollama;
   if (prefs.preferOllama && o.reachable) {
@@ -138,6 +144,7 @@ export function planInference(report: HardwareReport, prefs: PlanPreferences = {
     ...(choice ? { gpu: { vendor: choice.gpu.vendor, model: choice.gpu.model, vramMiB: choice.gpu.vramMiB } } : {}),
     threads,
     gpuLayers,
+    contextTokens,
     maxLoadedModels,
     memoryBudgetMiB: budget,
     tier: recommended.tier,
@@ -177,6 +184,21 @@ function chooseThreads(report: HardwareReport, prefs: PlanPreferences, reasons: 
       : `${threads} threads on ${cores} ${coreWord} cores, leaving headroom for the homeserver, bots and UI.`,
   );
   return threads;
+}
+
+/**
+ * The context cap per conversation. A context's memory grows with its length (the KV cache of a 3B model takes
+ * about 110 KiB a token, and the pool keeps 4 conversations per model), so small budgets get shorter ones; the
+ * model pool then sizes each model's context within this cap, its trained context and what the budget leaves.
+ */
+function chooseContextTokens(budgetMiB: number, prefs: PlanPreferences, reasons: string[]): number {
+  if (prefs.contextTokens && prefs.contextTokens > 0) {
+    reasons.push(`Context up to ${prefs.contextTokens} tokens per conversation, from settings.`);
+    return Math.floor(prefs.contextTokens);
+  }
+  const tokens = budgetMiB >= 16_384 ? 16_384 : budgetMiB >= 4096 ? 8192 : 4096;
+  reasons.push(`Context up to ${tokens} tokens per conversation within the ${budgetMiB} MiB budget (less where a model was trained on less or its weights leave less room).`);
+  return tokens;
 }
 
 function cpuTierCap(threads: number): MemoryTier {

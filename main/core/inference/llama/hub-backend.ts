@@ -2,7 +2,7 @@
 // on first use, then served by the in-process llama backend under their file path.
 import type { ModelInfo } from '../../../common/inference-types.ts';
 import { downloadModel } from '../download/index.ts';
-import type { ChatChunk, ChatRequest, EnsureOptions, InferenceBackend } from '../types.ts';
+import type { ChatChunk, ChatRequest, ContextWindow, EnsureOptions, InferenceBackend } from '../types.ts';
 import type { LlamaBackend } from './llama-backend.ts';
 
 export class LlamaHubBackend implements InferenceBackend {
@@ -50,6 +50,12 @@ export class LlamaHubBackend implements InferenceBackend {
   async *chat(request: ChatRequest): AsyncIterable<ChatChunk> {
     const path = await this.#path(request.model, request.signal ? { signal: request.signal } : {});
     yield* this.llama.chat({ ...request, model: `llama:${path}` });
+  }
+
+  /** The downloaded model's context (the download, shared with chat, happens first). */
+  async contextWindow(model: string, signal?: AbortSignal): Promise<ContextWindow> {
+    const path = await this.#path(model, signal ? { signal } : {});
+    return this.llama.contextWindow(`llama:${path}`, signal);
   }
 
   async countTokens(model: string, text: string): Promise<number> {

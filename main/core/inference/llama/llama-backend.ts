@@ -1,19 +1,23 @@
 // The in-process node-llama-cpp backend for `llama:<absolute path to a .gguf>` references.
-// One Llama instance (the plan's GPU, else CPU with the reason kept for status), a ModelPool of loaded
-// models, and streaming through each pooled sequence's LlamaChat with the chat wrapper resolved once per model.
+// One Llama instance (the plan's GPU and GPU layers, else CPU with the reason kept for status), a ModelPool of
+// loaded models, and streaming through each pooled sequence's LlamaChat with the chat wrapper resolved once per model.
 import { basename, isAbsolute } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaGpuType } from 'node-llama-cpp';
-import { InferenceError, type ChatChunk, type ChatRequest, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
+import { InferenceError, type ChatChunk, type ChatRequest, type ContextWindow, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
 import { toChatHistory } from './chat-history.ts';
 import { LlamaStream } from './llama-stream.ts';
 import { ModelPool, type ModelPoolOptions, type PooledModelStatus } from './model-pool.ts';
 import type { Logger } from '../../logging/logger.ts';
 
 export type GpuChoice = 'auto' | 'metal' | 'cuda' | 'vulkan' | false;
+/** How many layers go to the GPU: the plan's policy ('max', 'auto', 0) or a count. */
+export type GpuLayers = 'max' | 'auto' | number;
 
-export interface LlamaBackendOptions extends Omit<ModelPoolOptions, 'llama'> {
+export interface LlamaBackendOptions extends Omit<ModelPoolOptions, 'llama' | 'gpuLayers'> {
   /** The hardware plan's GPU choice; a failure falls back to CPU and the reason shows in status(). Default 'auto'. */
   gpu?: GpuChoice;
+  /** The hardware plan's GPU layers, given to every loadModel; 0 on the CPU, whatever the plan said. Default 'auto'. */
+  gpuLayers?: GpuLayers;
   logger?: Logger;
   /** Creates the Llama instance; injectable for tests. Default: node-llama-cpp's getLlama with build 'never'. */
   loadLlama?: (options: { gpu: GpuChoice; maxThreads: number }) => Promise<Llama>;
@@ -23,6 +27,8 @@ export interface LlamaBackendStatus {
   requestedGpu: GpuChoice;
   /** The GPU actually in use, false for CPU; undefined until the first model is needed. */
   gpu: LlamaGpuType | undefined;
+  /** What each loadModel gets: the plan's policy, or 0 on the CPU. */
+  gpuLayers: GpuLayers;
   fallbackReason?: string;
   threads: number;
   models: PooledModelStatus[];
@@ -44,13 +50,14 @@ export class LlamaBackend implements InferenceBackend {
 
   constructor(options: LlamaBackendOptions) {
     this.#options = options;
-    this.pool = new ModelPool({ ...options, llama: () => this.#getLlama() });
+    this.pool = new ModelPool({ ...options, llama: () => this.#getLlama(), gpuLayers: () => this.#gpuLayers() });
   }
 
   status(): LlamaBackendStatus {
     return {
       requestedGpu: this.#options.gpu ?? 'auto',
       gpu: this.#gpu,
+      gpuLayers: this.#gpuLayers(),
       ...(this.#fallbackReason ? { fallbackReason: this.#fallbackReason } : {}),
       threads: this.#options.threads,
       models: this.pool.status(),
@@ -97,6 +104,11 @@ export class LlamaBackend implements InferenceBackend {
     return this.pool.withModel(this.#pathOf(model), (m) => m.tokenize(text).length);
   }
 
+  /** The loaded model's context (its sequences' size) and its chat template's cost, loading it first if needed. */
+  contextWindow(model: string, signal?: AbortSignal): Promise<ContextWindow> {
+    return this.pool.contextWindow(this.#pathOf(model), signal);
+  }
+
   chat(request: ChatRequest): AsyncIterableIterator<ChatChunk, undefined> {
     let path: string;
     try {
@@ -122,6 +134,11 @@ export class LlamaBackend implements InferenceBackend {
       throw new InferenceError('ModelNotFound', `${model} is not a llama:<absolute path to a .gguf file> reference.`);
     }
     return model.slice(PREFIX.length);
+  }
+
+  /** A CPU Llama (no GPU, or the fallback) offloads nothing, whatever the plan said. */
+  #gpuLayers(): GpuLayers {
+    return this.#gpu === false || this.#options.gpu === false ? 0 : (this.#options.gpuLayers ?? 'auto');
   }
 
   #getLlama(): Promise<Llama> {

@@ -1,11 +1,14 @@
 // Keeps node-llama-cpp models loaded: at most N at once under a memory budget, LRU eviction, keep-alive
 // per model, pin/preload, one load per model however many requests wait, and a pool of context sequences
 // (each with its LlamaChat) so parallel requests run side by side and reuse their evaluated prefix.
-import { LlamaChat, resolveChatWrapper, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
-import { InferenceError } from '../types.ts';
+// Each model's context is sized from the model and the memory budget (context-size.ts).
+import { resolveChatWrapper, type ChatWrapper, type Llama, type LlamaChat, type LlamaContext, type LlamaContextSequence, type LlamaModel, type LlamaModelOptions } from 'node-llama-cpp';
+import { InferenceError, type ContextWindow } from '../types.ts';
+import { contextSizeOption, measureTemplate } from './context-size.ts';
 import { checkModelFile, classifyLoadError } from './model-file.ts';
 import type { Logger } from '../../logging/logger.ts';
-import { abortable, abortedError, mib, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
+import { PoolSlots, type Slot } from './pool-slots.ts';
+import { abortable, mib, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
 export { abortedError, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
@@ -20,8 +23,14 @@ export interface ModelPoolOptions {
   memoryBudgetBytes?: number;
   /** Parallel sequences per model context. Default 4. */
   sequences?: number;
-  /** Tokens per sequence. Default 2048. */
+  /** A fixed number of tokens per sequence (tests, benchmarks). Default: sized per model, see maxContextTokens. */
   contextSize?: number;
+  /** Most tokens per sequence: the model's trained context and the memory budget may make it smaller. Default 8192. */
+  maxContextTokens?: number;
+  /** Fewest tokens per sequence (the trained context when that is smaller). Default 2048. */
+  minContextTokens?: number;
+  /** node-llama-cpp's gpuLayers for each load (the plan's policy; 0 once the backend fell back to the CPU). Default 'auto'. */
+  gpuLayers?: () => LlamaModelOptions['gpuLayers'];
   /** Keep-alive after the last use when a request names none; Infinity = until evicted. Default 5 min. */
   defaultKeepAliveMs?: number;
   clock?: PoolClock;
@@ -37,12 +46,8 @@ export interface ModelLease {
   readonly sequence: LlamaContextSequence;
   readonly chat: LlamaChat;
   readonly chatWrapper: ChatWrapper;
+  readonly window: ContextWindow;
   release(): void;
-}
-
-interface Slot {
-  sequence: LlamaContextSequence;
-  chat: LlamaChat;
 }
 
 interface Entry {
@@ -52,8 +57,8 @@ interface Entry {
   model?: LlamaModel;
   context?: LlamaContext;
   chatWrapper?: ChatWrapper;
-  free: Slot[];
-  waiters: Array<(slot: Slot) => void>;
+  window?: ContextWindow;
+  slots: PoolSlots;
   /** Requests that hold or wait for this model: it is not evicted while any. */
   claims: number;
   sizeBytes: number;
@@ -64,7 +69,7 @@ interface Entry {
 }
 
 export class ModelPool {
-  readonly #o: Required<Omit<ModelPoolOptions, 'logger'>> & { logger?: Logger };
+  readonly #o: Required<Omit<ModelPoolOptions, 'logger' | 'contextSize'>> & Pick<ModelPoolOptions, 'logger' | 'contextSize'>;
   readonly #entries = new Map<string, Entry>();
   readonly #listeners = new Set<(e: PoolEvent) => void>();
   /** Loads run one after another so that eviction decisions see settled memory figures. */
@@ -79,7 +84,9 @@ export class ModelPool {
       maxLoaded: 1,
       memoryBudgetBytes: Infinity,
       sequences: 4,
-      contextSize: 2048,
+      maxContextTokens: 8192,
+      minContextTokens: 2048,
+      gpuLayers: () => 'auto',
       defaultKeepAliveMs: 300_000,
       clock: systemClock,
       estimateBytes: (_p, size) => Math.round(size * 1.1),
@@ -110,7 +117,7 @@ export class ModelPool {
     let slot: Slot;
     try {
       await abortable(entry.ready, options.signal);
-      slot = await this.#takeSlot(entry, options.signal);
+      slot = await entry.slots.take(entry.context!, entry.chatWrapper!, options.signal);
     } catch (err) {
       this.#unclaim(entry);
       throw err;
@@ -122,12 +129,11 @@ export class ModelPool {
       sequence: slot.sequence,
       chat: slot.chat,
       chatWrapper: entry.chatWrapper!,
+      window: entry.window!,
       release: () => {
         if (released) return;
         released = true;
-        const next = entry.waiters.shift();
-        if (next) next(slot);
-        else entry.free.push(slot);
+        entry.slots.give(slot);
         this.#unclaim(entry);
       },
     };
@@ -142,6 +148,11 @@ export class ModelPool {
     } finally {
       this.#unclaim(entry);
     }
+  }
+
+  /** The context each request to the model gets (loading the model first if needed). */
+  contextWindow(path: string, signal?: AbortSignal): Promise<ContextWindow> {
+    return this.withModel(path, () => this.#entries.get(path)!.window!, signal);
   }
 
   /** Loads a model ahead of use; `pin` keeps it loaded through keep-alive and LRU. */
@@ -172,7 +183,7 @@ export class ModelPool {
     if (this.#closed) throw new InferenceError('BackendUnavailable', 'The model pool is closed.', { hint: 'The app is shutting down.' });
     let entry = this.#entries.get(path);
     if (!entry) {
-      entry = { path, state: 'loading', ready: Promise.resolve(), free: [], waiters: [], claims: 0, sizeBytes: 0, lastUsedAt: this.#o.clock.now(), pinned: false, keepAliveMs: this.#o.defaultKeepAliveMs };
+      entry = { path, state: 'loading', ready: Promise.resolve(), slots: new PoolSlots(), claims: 0, sizeBytes: 0, lastUsedAt: this.#o.clock.now(), pinned: false, keepAliveMs: this.#o.defaultKeepAliveMs };
       this.#entries.set(path, entry);
       const e = entry;
       entry.ready = this.#enqueueLoad(e);
@@ -206,29 +217,41 @@ export class ModelPool {
       entry.sizeBytes = this.#o.estimateBytes(entry.path, fileSize);
       await this.#makeRoom(entry);
       const llama = await this.#o.llama();
-      const model = await llama.loadModel({ modelPath: entry.path }).catch((err: unknown) => {
+      const model = await llama.loadModel({ modelPath: entry.path, gpuLayers: this.#o.gpuLayers() }).catch((err: unknown) => {
         throw classifyLoadError(err, entry.path);
       });
-      const context = await model
-        .createContext({ sequences: this.#o.sequences, contextSize: this.#o.contextSize, threads: this.#o.threads })
-        .catch(async (err: unknown) => {
-          await model.dispose();
-          throw classifyLoadError(err, entry.path);
-        });
+      const context = await this.#createContext(entry, model).catch(async (err: unknown) => {
+        await model.dispose();
+        throw classifyLoadError(err, entry.path);
+      });
       // Resolved once per model: resolving per request costs 250–350 ms (MEASURED.md).
       entry.chatWrapper = resolveChatWrapper(model);
+      entry.window = { contextTokens: context.contextSize, ...measureTemplate(model, entry.chatWrapper) };
       entry.model = model;
       entry.context = context;
       entry.sizeBytes = Math.max(entry.sizeBytes, model.size + context.stateSize);
       entry.state = 'ready';
       this.#emit({ type: 'loaded', path: entry.path, sizeBytes: entry.sizeBytes, ms: this.#o.clock.now() - started });
-      this.#o.logger?.info({ model: entry.path, sizeBytes: entry.sizeBytes }, 'model loaded');
+      this.#o.logger?.info({ model: entry.path, sizeBytes: entry.sizeBytes, contextTokens: context.contextSize, gpuLayers: model.gpuLayers }, 'model loaded');
     } catch (err) {
       this.#entries.delete(entry.path);
       const error = classifyLoadError(err, entry.path);
       this.#emit({ type: 'load-failed', path: entry.path, error });
       throw error;
     }
+  }
+
+  /** A context sized from the model's trained context and what the budget leaves once its weights are in. */
+  async #createContext(entry: Entry, model: LlamaModel): Promise<LlamaContext> {
+    const others = [...this.#entries.values()].filter((e) => e !== entry && e.state === 'ready').reduce((sum, e) => sum + e.sizeBytes, 0);
+    const contextSize = await contextSizeOption(model, {
+      ...(this.#o.contextSize !== undefined ? { fixed: this.#o.contextSize } : {}),
+      maxTokens: this.#o.maxContextTokens,
+      minTokens: this.#o.minContextTokens,
+      sequences: this.#o.sequences,
+      roomBytes: this.#o.memoryBudgetBytes - others - model.size,
+    });
+    return model.createContext({ sequences: this.#o.sequences, contextSize, threads: this.#o.threads });
   }
 
   /** Evicts idle, unpinned models (least recently used first) until the new one fits; waits while all are busy. */
@@ -255,28 +278,6 @@ export class ModelPool {
       }
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
-  }
-
-  async #takeSlot(entry: Entry, signal: AbortSignal | undefined): Promise<Slot> {
-    const free = entry.free.pop();
-    if (free) return free;
-    if (entry.context!.sequencesLeft > 0) {
-      const sequence = entry.context!.getSequence();
-      return { sequence, chat: new LlamaChat({ contextSequence: sequence, chatWrapper: entry.chatWrapper!, autoDisposeSequence: false }) };
-    }
-    return new Promise<Slot>((resolve, reject) => {
-      const give = (slot: Slot) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(slot);
-      };
-      const onAbort = () => {
-        entry.waiters.splice(entry.waiters.indexOf(give), 1);
-        reject(abortedError());
-      };
-      if (signal?.aborted) return reject(abortedError());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      entry.waiters.push(give);
-    });
   }
 
   #scheduleExpiry(entry: Entry): void {

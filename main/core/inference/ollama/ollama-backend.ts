@@ -1,48 +1,75 @@
-// The Ollama backend: a local or remote Ollama server over HTTP through the `ollama` package.
-// Refs are `ollama:<tag>`. Errors are mapped to InferenceError with what a person should do.
-import { Ollama, type ChatResponse, type ProgressResponse } from 'ollama';
+// The Ollama backend: every Ollama endpoint in settings, over HTTP through the `ollama` package. `ollama:<tag>`
+// goes to the first endpoint, `ollama@<id>:<tag>` to the named one (ollama-ref.ts). When that endpoint fails
+// before any text, the others that serve the same tag are tried (endpoint-failover.ts, shared with the
+// OpenAI-compatible backend); a loopback endpoint only fails over to loopback ones, so a local-only bot stays
+// local. Errors are mapped to InferenceError with what a person should do.
+import { Ollama, type ProgressResponse } from 'ollama';
 import type { Logger } from '../../logging/logger.ts';
+import { EndpointFailover, type EndpointHealth } from '../endpoint-failover.ts';
+import { DEFAULT_CONTEXT_WINDOW } from '../prompt-budget.ts';
+import type { Clock } from '../rate-limit.ts';
 import { isLoopbackUrl } from '../router-privacy.ts';
-import { InferenceError, type ChatChunk, type ChatRequest, type EnsureOptions, type InferenceBackend, type ModelInfo, type ProgressEvent } from '../types.ts';
+import { InferenceError, type ChatChunk, type ChatRequest, type ContextWindow, type EnsureOptions, type InferenceBackend, type ModelInfo, type ProgressEvent } from '../types.ts';
 import { mapOllamaError, pullHint } from './ollama-errors.ts';
+import { formatOllamaRef, isOllamaRef, normalizeTag, ollamaTag, parseOllamaRef } from './ollama-ref.ts';
+import { DEFAULT_OLLAMA_CONTEXT, ollamaChatOnce, type OllamaEndpoint } from './ollama-stream.ts';
 
-export const OLLAMA_PREFIX = 'ollama:';
+export { OLLAMA_ENDPOINT_PREFIX, OLLAMA_PREFIX, formatOllamaRef, isOllamaRef, ollamaTag, parseOllamaRef } from './ollama-ref.ts';
+export { DEFAULT_OLLAMA_CONTEXT, DEFAULT_OLLAMA_IDLE_MS, DEFAULT_OLLAMA_LOAD_MS, type OllamaEndpoint } from './ollama-stream.ts';
 
 export interface OllamaBackendOptions {
-  /** Base URL, e.g. http://127.0.0.1:11434. */
-  host: string;
+  /** Read on every call, so settings changes apply at once (settings.endpoints.ollama); the first is `ollama:<tag>`'s. */
+  getEndpoints?: () => OllamaEndpoint[];
+  /** One server, for callers with no settings: the same as getEndpoints returning [{ id: 'default', url: host }]. */
+  host?: string;
   fetch?: typeof fetch;
   logger?: Logger;
   /** Milliseconds for the small calls (version, tags, show, ps). */
   requestTimeoutMs?: number;
   now?: () => number;
+  clock?: Clock;
+  /** After a failure an endpoint goes to the back of the failover order for this long. */
+  unhealthyForMs?: number;
 }
 
-export function ollamaTag(ref: string): string {
-  return ref.startsWith(OLLAMA_PREFIX) ? ref.slice(OLLAMA_PREFIX.length) : ref;
-}
+type Health = { ok: true; models: Array<{ name: string; size: number }> } | { ok: false; error: InferenceError };
 
 export class OllamaBackend implements InferenceBackend {
   readonly kind = 'ollama' as const;
-  readonly host: string;
+  readonly #getEndpoints: () => OllamaEndpoint[];
   readonly #fetch: typeof fetch;
   readonly #logger: Logger | undefined;
   readonly #timeoutMs: number;
   readonly #now: () => number;
+  readonly #failover: EndpointFailover<OllamaEndpoint>;
+  /** The trained context of each endpoint's tags (POST /api/show), which caps num_ctx. */
+  readonly #trained = new Map<string, number | undefined>();
 
   constructor(options: OllamaBackendOptions) {
-    this.host = options.host.replace(/\/+$/, '');
+    const fixed = options.host ? [{ id: 'default', url: options.host }] : [];
+    this.#getEndpoints = options.getEndpoints ?? (() => fixed);
     this.#fetch = options.fetch ?? fetch;
     this.#logger = options.logger;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#now = options.now ?? (() => performance.now());
+    this.#failover = new EndpointFailover({
+      kind: 'ollama',
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.unhealthyForMs !== undefined ? { unhealthyForMs: options.unhealthyForMs } : {}),
+    });
+  }
+
+  /** The first endpoint's URL ('' when none is configured). */
+  get host(): string {
+    return hostOf(this.#getEndpoints()[0]);
   }
 
   /** A client whose every request carries `signal`: ollama-js passes no signal on its plain calls. */
-  #client(signal?: AbortSignal): Ollama {
+  #client(ep: OllamaEndpoint, signal?: AbortSignal): Ollama {
     const base = this.#fetch;
     return new Ollama({
-      host: this.host,
+      host: hostOf(ep),
       fetch: (input, init) => base(input, { ...init, signal: init?.signal && signal ? AbortSignal.any([init.signal, signal]) : (init?.signal ?? signal) }),
     });
   }
@@ -52,66 +79,114 @@ export class OllamaBackend implements InferenceBackend {
     return signal ? AbortSignal.any([signal, t]) : t;
   }
 
+  /** The endpoint a reference names (the first for `ollama:<tag>`) and its tag. */
+  #resolve(ref: string): { ep: OllamaEndpoint; index: number; tag: string } {
+    const { endpointId, tag } = parseOllamaRef(ref);
+    const endpoints = this.#getEndpoints();
+    const index = endpointId === undefined ? 0 : endpoints.findIndex((e) => e.id === endpointId);
+    const ep = endpoints[index];
+    if (!ep) {
+      throw new InferenceError('BackendUnavailable', endpointId === undefined ? `No Ollama server is configured for ${ref}.` : `No Ollama endpoint "${endpointId}" in settings for ${ref}.`, {
+        hint: endpointId === undefined ? 'Start Ollama (`ollama serve`), or add its URL in settings under endpoints.ollama.' : `Add an endpoint with id "${endpointId}" under endpoints.ollama in settings, or fix the reference.`,
+      });
+    }
+    return { ep, index, tag };
+  }
+
+  /** The named endpoint, then the others a failure may move to: loopback ones only when it is loopback. */
+  #chain(primary: OllamaEndpoint): OllamaEndpoint[] {
+    const local = isLoopbackUrl(primary.url);
+    return [primary, ...this.#getEndpoints().filter((e) => e !== primary && (!local || isLoopbackUrl(e.url)))];
+  }
+
   handles(model: string): boolean {
-    return model.startsWith(OLLAMA_PREFIX);
+    return isOllamaRef(model);
   }
 
-  isLocal(_model: string): boolean {
-    return isLoopbackUrl(this.host);
+  /** Local when the endpoint is loopback (failover from it stays on loopback). */
+  isLocal(model: string): boolean {
+    try {
+      return isLoopbackUrl(this.#resolve(model).ep.url);
+    } catch {
+      return false;
+    }
   }
 
-  /** Detects the server; throws BackendUnavailable (not running) or BadResponse (not Ollama). */
+  health(): EndpointHealth[] {
+    return this.#failover.health();
+  }
+
+  /** Detects the first endpoint's server; throws BackendUnavailable (not running) or BadResponse (not Ollama). */
   async detect(signal?: AbortSignal): Promise<{ version: string; url: string }> {
+    const ep = this.#getEndpoints()[0];
+    const host = hostOf(ep);
     const s = this.#timed(signal);
     try {
-      const { version } = await this.#client(s).version();
-      if (typeof version !== 'string') throw new InferenceError('BadResponse', `${this.host} answered /api/version without a version: it does not look like Ollama.`);
-      return { version, url: this.host };
+      if (!ep) throw new InferenceError('BackendUnavailable', 'No Ollama server is configured.');
+      const { version } = await this.#client(ep, s).version();
+      if (typeof version !== 'string') throw new InferenceError('BadResponse', `${host} answered /api/version without a version: it does not look like Ollama.`);
+      return { version, url: host };
     } catch (err) {
-      throw mapOllamaError(err, { host: this.host, signal: s, what: 'detect the Ollama server' });
+      throw mapOllamaError(err, { host, signal: s, what: 'detect the Ollama server' });
     }
   }
 
+  /** GET /api/tags on one endpoint; records its health for the failover order. */
+  async checkHealth(endpointId: string, signal?: AbortSignal): Promise<Health> {
+    const ep = this.#getEndpoints().find((e) => e.id === endpointId);
+    if (!ep) return { ok: false, error: new InferenceError('BackendUnavailable', `No Ollama endpoint "${endpointId}" in settings.`) };
+    const s = this.#timed(signal);
+    try {
+      const tags = await this.#client(ep, s).list();
+      this.#failover.mark(ep);
+      return { ok: true, models: tags.models.map((m) => ({ name: m.name, size: m.size })) };
+    } catch (err) {
+      const error = mapOllamaError(err, { host: hostOf(ep), signal: s, what: 'list the Ollama models' });
+      this.#failover.mark(ep, error);
+      return { ok: false, error };
+    }
+  }
+
+  /** Every endpoint's models; the first endpoint's as `ollama:<tag>`, the others' as `ollama@<id>:<tag>`. */
   async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
-    const s = this.#timed(signal);
-    try {
-      const client = this.#client(s);
-      const [tags, ps] = await Promise.all([client.list(), client.ps().catch(() => ({ models: [] }))]);
-      const loaded = new Set(ps.models.map((m) => m.name));
-      return tags.models.map((m) => ({
-        ref: `${OLLAMA_PREFIX}${m.name}`,
-        name: m.name,
-        backend: 'ollama',
-        source: 'ollama',
-        location: this.host,
-        sizeBytes: m.size,
-        loaded: loaded.has(m.name),
-        local: this.isLocal(m.name),
-      }));
-    } catch (err) {
-      throw mapOllamaError(err, { host: this.host, signal: s, what: 'list the Ollama models' });
-    }
+    const endpoints = this.#getEndpoints();
+    const lists = await Promise.all(endpoints.map((ep, i) => this.#listOne(ep, i === 0 ? undefined : ep.id, signal).catch((err: unknown) => err as InferenceError)));
+    const failed = lists.filter((l): l is InferenceError => !Array.isArray(l));
+    if (failed.length > 0 && failed.length === lists.length) throw failed[0];
+    for (const e of failed) this.#logger?.warn({ err: e.message }, 'an Ollama endpoint did not list its models');
+    return lists.filter((l): l is ModelInfo[] => Array.isArray(l)).flat();
   }
 
-  /** True when the server has the model (POST /api/show answers). */
+  async #listOne(ep: OllamaEndpoint, refId: string | undefined, signal?: AbortSignal): Promise<ModelInfo[]> {
+    const s = this.#timed(signal);
+    const client = this.#client(ep, s);
+    const [health, ps] = await Promise.all([this.checkHealth(ep.id, signal), client.ps().catch(() => ({ models: [] }))]);
+    if (!health.ok) throw health.error;
+    const loaded = new Set(ps.models.map((m) => m.name));
+    const local = isLoopbackUrl(ep.url);
+    return health.models.map(({ name, size }) => ({ ref: formatOllamaRef(name, refId), name, backend: 'ollama', source: 'ollama', location: hostOf(ep), sizeBytes: size, loaded: loaded.has(name), local }));
+  }
+
+  /** True when the reference's endpoint has the model (POST /api/show answers). */
   async hasModel(ref: string, signal?: AbortSignal): Promise<boolean> {
+    const { ep, tag } = this.#resolve(ref);
     const s = this.#timed(signal);
     try {
-      await this.#client(s).show({ model: ollamaTag(ref) });
+      await this.#client(ep, s).show({ model: tag });
       return true;
     } catch (err) {
-      const mapped = mapOllamaError(err, { host: this.host, signal: s, what: 'look up the model', tag: ollamaTag(ref) });
+      const mapped = mapOllamaError(err, { host: hostOf(ep), signal: s, what: 'look up the model', tag });
       if (mapped.code === 'ModelNotFound') return false;
       throw mapped;
     }
   }
 
-  /** Pulls the model with streamed progress; aborting the signal closes the stream, which cancels the pull. */
+  /** Pulls the model on its endpoint with streamed progress; aborting the signal closes the stream, which cancels the pull. */
   async pull(ref: string, options: EnsureOptions = {}): Promise<void> {
-    const tag = ollamaTag(ref);
+    const { ep, tag } = this.#resolve(ref);
     const { signal, onProgress } = options;
     try {
-      const stream = await this.#client(signal).pull({ model: tag, stream: true });
+      const stream = await this.#client(ep, signal).pull({ model: tag, stream: true });
       const onAbort = () => stream.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
@@ -119,9 +194,9 @@ export class OllamaBackend implements InferenceBackend {
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
-      this.#logger?.info({ model: tag, host: this.host }, 'ollama pull finished');
+      this.#logger?.info({ model: tag, host: hostOf(ep) }, 'ollama pull finished');
     } catch (err) {
-      throw mapOllamaError(err, { host: this.host, signal, what: `pull ${tag}`, tag, pulling: true });
+      throw mapOllamaError(err, { host: hostOf(ep), signal, what: `pull ${tag}`, tag, pulling: true });
     }
   }
 
@@ -130,60 +205,47 @@ export class OllamaBackend implements InferenceBackend {
     await this.pull(ref, options);
   }
 
-  async *chat(request: ChatRequest): AsyncIterable<ChatChunk> {
-    const tag = ollamaTag(request.model);
-    const { signal } = request;
-    const started = this.#now();
-    let text = '';
-    let received = 0;
-    let firstAt: number | undefined;
-    let final: ChatResponse | undefined;
+  /** num_ctx as sent (the endpoint's contextTokens), capped by the model's trained context when the server says it. */
+  async contextWindow(ref: string, signal?: AbortSignal): Promise<ContextWindow> {
+    const { ep, tag } = this.#resolve(ref);
+    const sent = ep.contextTokens ?? DEFAULT_OLLAMA_CONTEXT;
+    const trained = await this.#trainedContext(ep, tag, signal);
+    return { ...DEFAULT_CONTEXT_WINDOW, contextTokens: trained ? Math.min(sent, trained) : sent };
+  }
+
+  /** `<arch>.context_length` from /api/show's model_info; undefined when the server does not say (or is down). */
+  async #trainedContext(ep: OllamaEndpoint, tag: string, signal?: AbortSignal): Promise<number | undefined> {
+    const key = `${ep.url} ${normalizeTag(tag)}`;
+    if (this.#trained.has(key)) return this.#trained.get(key);
     try {
-      const stream = await this.#client(signal).chat({
-        model: tag,
-        messages: request.messages.map((m) => ({ role: m.role, content: m.name && m.role === 'user' ? `${m.name}: ${m.content}` : m.content })),
-        stream: true,
-        ...(request.keepAliveSeconds !== undefined ? { keep_alive: request.keepAliveSeconds < 0 ? -1 : request.keepAliveSeconds } : {}),
-        options: samplingOptions(request),
-      });
-      const onAbort = () => stream.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        for await (const part of stream) {
-          received++;
-          if (part.done) {
-            final = part;
-            break;
-          }
-          const piece = part.message?.content ?? '';
-          if (piece === '') continue;
-          firstAt ??= this.#now();
-          text += piece;
-          yield { type: 'text', text: piece, tokens: 1 };
-        }
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-        if (!final) stream.abort();
-      }
-    } catch (err) {
-      throw mapOllamaError(err, { host: this.host, signal, what: `chat with ${tag}`, tag, receivedChars: text.length, receivedParts: received });
+      // Typed as a Map by ollama-js, but JSON gives a plain object.
+      const info: unknown = (await this.#client(ep, this.#timed(signal)).show({ model: tag })).model_info;
+      const entries: Array<[string, unknown]> = info instanceof Map ? [...info.entries()] : Object.entries((info ?? {}) as Record<string, unknown>);
+      const entry = entries.find(([k, v]) => k.endsWith('.context_length') && typeof v === 'number');
+      const trained = entry ? (entry[1] as number) : undefined;
+      this.#trained.set(key, trained);
+      return trained;
+    } catch {
+      return undefined; // the chat itself reports what is wrong with the endpoint or the model
     }
-    const end = this.#now();
-    const evalCount = final?.eval_count ?? 0;
-    const evalSeconds = (final?.eval_duration ?? 0) / 1e9;
-    yield {
-      type: 'done',
-      text,
-      stats: {
-        promptTokens: final?.prompt_eval_count ?? 0,
-        completionTokens: evalCount,
-        timeToFirstTokenMs: (firstAt ?? end) - started,
-        tokensPerSecond: evalSeconds > 0 ? evalCount / evalSeconds : 0,
-        totalMs: end - started,
-        backend: 'ollama',
-        model: request.model,
-      },
+  }
+
+  async *chat(request: ChatRequest): AsyncIterable<ChatChunk> {
+    const { ep: primary, tag } = this.#resolve(request.model);
+    const endpoints = this.#getEndpoints();
+    // Another endpoint is worth trying only if it has the tag (asked only once the named one has failed).
+    const serves = async (ep: OllamaEndpoint) => {
+      if (ep === primary) return true;
+      const h = await this.checkHealth(ep.id, request.signal);
+      return h.ok && h.models.some((m) => normalizeTag(m.name) === normalizeTag(tag));
     };
+    yield* this.#failover.stream(
+      this.#chain(primary),
+      request.model,
+      (ep, progress) => ollamaChatOnce({ ep, index: endpoints.indexOf(ep), tag, request, progress, client: (s) => this.#client(ep, s), now: this.#now }),
+      (err, ep, progress) => mapOllamaError(err, { host: hostOf(ep), signal: request.signal, what: `chat with ${tag}`, tag, receivedChars: progress.chars }),
+      serves,
+    );
   }
 
   /** Ollama has no tokenizer endpoint: about four characters a token, as its docs estimate. */
@@ -201,15 +263,8 @@ export class OllamaBackend implements InferenceBackend {
   }
 }
 
-function samplingOptions(request: ChatRequest): Record<string, unknown> {
-  const s = request.sampling ?? {};
-  const o: Record<string, unknown> = {};
-  if (s.temperature !== undefined) o.temperature = s.temperature;
-  if (s.maxTokens !== undefined) o.num_predict = s.maxTokens;
-  if (s.topP !== undefined) o.top_p = s.topP;
-  if (s.seed !== undefined) o.seed = s.seed;
-  if (s.stop !== undefined) o.stop = s.stop;
-  return o;
+function hostOf(ep: OllamaEndpoint | undefined): string {
+  return (ep?.url ?? '').replace(/\/+$/, '');
 }
 
 function toProgress(p: ProgressResponse): ProgressEvent {

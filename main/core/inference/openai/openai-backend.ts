@@ -1,14 +1,21 @@
 // The OpenAI-compatible backend (OpenAI, vLLM, llama.cpp server, remote Ollama's /v1): refs are
 // `openai:<endpointId>/<model>`. Per endpoint: API key, token-bucket rate limit, retries on 429/5xx
-// before any text, timeouts, and failover along the endpoint's failover list with health tracking.
+// before any text, a first-token and an idle limit (stream-watchdog.ts), and failover along the endpoint's
+// failover list with health tracking (endpoint-failover.ts, shared with the Ollama backend).
 import type { Logger } from '../../logging/logger.ts';
+import { EndpointFailover, type AttemptProgress, type EndpointHealth } from '../endpoint-failover.ts';
+import { DEFAULT_CONTEXT_WINDOW } from '../prompt-budget.ts';
 import { systemClock, TokenBucket, type Clock } from '../rate-limit.ts';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../retry.ts';
 import { isLoopbackUrl } from '../router-privacy.ts';
-import { InferenceError, isInferenceError, type ChatChunk, type ChatRequest, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
+import { StreamWatchdog } from '../stream-watchdog.ts';
+import { InferenceError, type ChatChunk, type ChatRequest, type ContextWindow, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
 import { errorFromResponse, errorFromThrown, parseChunk, sanitizeName, sseData } from './openai-http.ts';
 
 export const OPENAI_PREFIX = 'openai:';
+/** Between tokens, once they flow, when the endpoint sets no idleTimeoutMs. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export type { EndpointHealth };
 
 export interface OpenAIEndpoint {
   id: string;
@@ -16,7 +23,12 @@ export interface OpenAIEndpoint {
   url: string;
   apiKeyRef?: string;
   requestsPerMinute: number;
+  /** Until the first token (and for each retried connection). */
   timeoutMs: number;
+  /** Between tokens once they flow; default DEFAULT_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
+  /** The models' context in tokens, for the prompt budget; default DEFAULT_CONTEXT_WINDOW's. */
+  contextTokens?: number;
   failover: string[];
 }
 
@@ -34,13 +46,6 @@ export interface OpenAIBackendOptions {
   unhealthyForMs?: number;
 }
 
-export interface EndpointHealth {
-  id: string;
-  healthy: boolean;
-  checkedAt: number;
-  error?: string;
-}
-
 export function parseOpenAIRef(ref: string): { endpointId: string; model: string } {
   const rest = ref.startsWith(OPENAI_PREFIX) ? ref.slice(OPENAI_PREFIX.length) : ref;
   const slash = rest.indexOf('/');
@@ -56,12 +61,18 @@ export class OpenAIBackend implements InferenceBackend {
   readonly #fetch: typeof fetch;
   readonly #clock: Clock;
   readonly #buckets = new Map<string, { rpm: number; bucket: TokenBucket }>();
-  readonly #health = new Map<string, EndpointHealth & { until: number }>();
+  readonly #failover: EndpointFailover<OpenAIEndpoint>;
 
   constructor(options: OpenAIBackendOptions) {
     this.#o = options;
     this.#fetch = options.fetch ?? fetch;
     this.#clock = options.clock ?? systemClock;
+    this.#failover = new EndpointFailover({
+      kind: 'openai',
+      clock: this.#clock,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.unhealthyForMs !== undefined ? { unhealthyForMs: options.unhealthyForMs } : {}),
+    });
   }
 
   handles(model: string): boolean {
@@ -95,25 +106,7 @@ export class OpenAIBackend implements InferenceBackend {
   }
 
   health(): EndpointHealth[] {
-    return [...this.#health.values()].map(({ until: _until, ...h }) => h);
-  }
-
-  #mark(ep: OpenAIEndpoint, error?: InferenceError): void {
-    const now = this.#clock.now();
-    this.#health.set(ep.id, {
-      id: ep.id,
-      healthy: !error,
-      checkedAt: now,
-      until: error ? now + (this.#o.unhealthyForMs ?? 30_000) : 0,
-      ...(error ? { error: error.message } : {}),
-    });
-  }
-
-  /** Healthy endpoints first (in configured order), then those that failed recently. */
-  #ordered(chain: OpenAIEndpoint[]): OpenAIEndpoint[] {
-    const now = this.#clock.now();
-    const sick = (e: OpenAIEndpoint) => (this.#health.get(e.id)?.until ?? 0) > now;
-    return [...chain.filter((e) => !sick(e)), ...chain.filter(sick)];
+    return this.#failover.health();
   }
 
   #bucket(ep: OpenAIEndpoint): TokenBucket {
@@ -150,11 +143,11 @@ export class OpenAIBackend implements InferenceBackend {
       if (!res.ok) throw await errorFromResponse(res, where, '', this.#clock.now());
       const body = (await res.json().catch(() => undefined)) as { data?: Array<{ id?: unknown }> } | undefined;
       if (!Array.isArray(body?.data)) throw new InferenceError('BadResponse', `${where} answered /models without a model list.`);
-      this.#mark(ep);
+      this.#failover.mark(ep);
       return { ok: true, models: body.data.map((m) => String(m.id)) };
     } catch (err) {
       const e = errorFromThrown(err, where, { callerSignal: signal, timedOut: timeout.aborted, timeoutMs: Math.min(ep.timeoutMs, 10_000), receivedChars: 0 });
-      this.#mark(ep, e);
+      this.#failover.mark(ep, e);
       return { ok: false, error: e };
     }
   }
@@ -180,7 +173,7 @@ export class OpenAIBackend implements InferenceBackend {
     const chain = this.#chain(endpointId);
     if (chain.length === 0) throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${ref}.`, { hint: 'Add the endpoint in settings → endpoints.' });
     let last: InferenceError | undefined;
-    for (const ep of this.#ordered(chain)) {
+    for (const ep of this.#failover.ordered(chain)) {
       const r = await this.checkHealth(ep.id, options.signal);
       if (r.ok && r.models.includes(model)) return;
       last = r.ok ? new InferenceError('ModelNotFound', `Endpoint "${ep.id}" does not serve "${model}" (it lists ${r.models.length} models).`) : r.error;
@@ -192,56 +185,36 @@ export class OpenAIBackend implements InferenceBackend {
     const { endpointId, model } = parseOpenAIRef(request.model);
     const chain = this.#chain(endpointId);
     if (chain.length === 0) throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${request.model}.`, { hint: 'Add the endpoint in settings → endpoints.' });
-    const failures: string[] = [];
-    let last: InferenceError | undefined;
-    for (const ep of this.#ordered(chain)) {
-      const progress = { chars: 0 };
-      try {
-        yield* this.#chatOnce(ep, model, request, progress);
-        this.#mark(ep);
-        return;
-      } catch (err) {
-        const e = isInferenceError(err) ? err : errorFromThrown(err, ep.id, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: progress.chars });
-        // After text reached the caller another endpoint would start a second reply: stop here.
-        if (e.code === 'Aborted' || progress.chars > 0) throw e;
-        this.#mark(ep, e);
-        this.#o.logger?.warn({ endpoint: ep.id, model, code: e.code, err: e.message }, 'openai endpoint failed; trying the next in its failover list');
-        failures.push(`${ep.id}: ${e.message}`);
-        last = e;
-      }
-    }
-    if (failures.length === 1 && last) throw last;
-    throw new InferenceError(last?.code ?? 'BackendUnavailable', `Every endpoint for ${request.model} failed: ${failures.join('; ')}`, { cause: last, hint: last?.hint, retryAfterMs: last?.retryAfterMs });
+    yield* this.#failover.stream(
+      chain,
+      request.model,
+      (ep, progress) => this.#chatOnce(ep, model, request, progress),
+      (err, ep, progress) => errorFromThrown(err, ep.id, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: progress.chars }),
+    );
   }
 
-  async *#chatOnce(ep: OpenAIEndpoint, model: string, request: ChatRequest, progress: { chars: number }): AsyncGenerator<ChatChunk> {
+  async *#chatOnce(ep: OpenAIEndpoint, model: string, request: ChatRequest, progress: AttemptProgress): AsyncGenerator<ChatChunk> {
     const where = `endpoint "${ep.id}" (${ep.url})`;
     const started = this.#clock.now();
     const body = JSON.stringify(requestBody(model, request));
     const headers = await this.#headers(ep);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut = false;
-    let ctl = new AbortController();
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        ctl.abort(new DOMException('timed out', 'TimeoutError'));
-      }, ep.timeoutMs);
-    };
+    const limits = { firstTokenMs: ep.timeoutMs, idleMs: ep.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS };
+    const stall = { where, settingsPath: `endpoints.openai (id "${ep.id}")`, firstTokenSetting: 'timeoutMs', idleSetting: 'idleTimeoutMs' };
+    // One watchdog per HTTP attempt: its first-token limit covers the wait for headers and for the first token.
+    let dog: StreamWatchdog | undefined;
+    const done = new AbortController(); // closes the connection however the stream ends
     try {
       const res = await withRetry(
         async () => {
           await this.#bucket(ep).take(request.signal);
-          ctl = new AbortController();
-          timedOut = false;
-          arm();
-          const signal = request.signal ? AbortSignal.any([request.signal, ctl.signal]) : ctl.signal;
+          dog?.stop();
+          dog = new StreamWatchdog(limits, stall);
+          const signal = AbortSignal.any([dog.signal, done.signal, ...(request.signal ? [request.signal] : [])]);
           let r: Response;
           try {
             r = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/chat/completions`, { method: 'POST', headers, body, signal });
           } catch (err) {
-            throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut, timeoutMs: ep.timeoutMs, receivedChars: 0 });
+            throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut: dog.error !== undefined, timeoutMs: ep.timeoutMs, receivedChars: 0 });
           }
           if (!r.ok) throw await errorFromResponse(r, where, model, this.#clock.now());
           if (!r.body) throw new InferenceError('BadResponse', `${where} answered without a body.`);
@@ -254,13 +227,14 @@ export class OpenAIBackend implements InferenceBackend {
           onRetry: ({ attempt, delayMs, error }) => this.#o.logger?.info({ endpoint: ep.id, attempt, delayMs, err: (error as Error).message }, 'retrying openai request'),
         },
       );
+      const watchdog = dog as StreamWatchdog;
       let text = '';
       let firstAt: number | undefined;
       let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
       let finished = false;
       let pieces = 0;
       try {
-        for await (const data of sseData(res.body as ReadableStream<Uint8Array>, arm)) {
+        for await (const data of sseData(res.body as ReadableStream<Uint8Array>)) {
           if (data === '[DONE]') {
             finished = true;
             break;
@@ -272,6 +246,7 @@ export class OpenAIBackend implements InferenceBackend {
           if (choice?.finish_reason) finished = true;
           const piece = choice?.delta?.content;
           if (!piece) continue;
+          watchdog.tick(piece.length);
           firstAt ??= this.#clock.now();
           text += piece;
           pieces++;
@@ -279,10 +254,11 @@ export class OpenAIBackend implements InferenceBackend {
           yield { type: 'text', text: piece, tokens: 1 };
         }
       } catch (err) {
-        throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut, timeoutMs: ep.timeoutMs, receivedChars: text.length });
+        if (watchdog.error && !request.signal?.aborted) throw watchdog.error;
+        throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: text.length });
       }
       if (!finished) {
-        throw errorFromThrown(new Error('stream ended early'), where, { callerSignal: request.signal, timedOut, timeoutMs: ep.timeoutMs, receivedChars: text.length });
+        throw errorFromThrown(new Error('stream ended early'), where, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: text.length });
       }
       const end = this.#clock.now();
       const completion = usage?.completion_tokens ?? pieces;
@@ -301,9 +277,15 @@ export class OpenAIBackend implements InferenceBackend {
         },
       };
     } finally {
-      clearTimeout(timer);
-      if (!ctl.signal.aborted) ctl.abort();
+      dog?.stop();
+      done.abort();
     }
+  }
+
+  /** The endpoint's contextTokens setting, else a context most servers give. */
+  async contextWindow(ref: string): Promise<ContextWindow> {
+    const ep = this.#endpoint(parseOpenAIRef(ref).endpointId);
+    return ep?.contextTokens ? { ...DEFAULT_CONTEXT_WINDOW, contextTokens: ep.contextTokens } : DEFAULT_CONTEXT_WINDOW;
   }
 
   /** No tokenizer over HTTP: about four characters a token. */

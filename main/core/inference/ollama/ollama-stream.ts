@@ -1,0 +1,112 @@
+// One chat on one Ollama endpoint: NDJSON through ollama-js, num_ctx for the prompt budget, and a watchdog
+// (a load limit until the first token, an idle limit after) whose abort closes the HTTP request.
+import type { ChatResponse, Ollama } from 'ollama';
+import type { AttemptProgress } from '../endpoint-failover.ts';
+import { StreamWatchdog } from '../stream-watchdog.ts';
+import type { ChatChunk, ChatRequest } from '../types.ts';
+import { mapOllamaError } from './ollama-errors.ts';
+
+export interface OllamaEndpoint {
+  id: string;
+  url: string;
+  /** Sent as num_ctx; default DEFAULT_OLLAMA_CONTEXT. */
+  contextTokens?: number;
+  /** No token for this long once they flow ends the reply; default DEFAULT_OLLAMA_IDLE_MS. */
+  idleTimeoutMs?: number;
+  /** The same until the first token (the model loads and reads the prompt); default DEFAULT_OLLAMA_LOAD_MS. */
+  loadTimeoutMs?: number;
+}
+
+/** Room for the default prompt budget (3072) and a long answer; Ollama caps it at the model's trained context. */
+export const DEFAULT_OLLAMA_CONTEXT = 8192;
+export const DEFAULT_OLLAMA_IDLE_MS = 60_000;
+/** Ollama's own limit for loading a model (OLLAMA_LOAD_TIMEOUT) is 5 minutes. */
+export const DEFAULT_OLLAMA_LOAD_MS = 300_000;
+
+export interface OllamaChatOnce {
+  ep: OllamaEndpoint;
+  /** Index in settings, for the hint's path. */
+  index: number;
+  tag: string;
+  request: ChatRequest;
+  progress: AttemptProgress;
+  client: (signal: AbortSignal) => Ollama;
+  now: () => number;
+}
+
+export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChunk> {
+  const { ep, tag, request, progress } = o;
+  const started = o.now();
+  const host = ep.url.replace(/\/+$/, '');
+  const dog = new StreamWatchdog(
+    { firstTokenMs: ep.loadTimeoutMs ?? DEFAULT_OLLAMA_LOAD_MS, idleMs: ep.idleTimeoutMs ?? DEFAULT_OLLAMA_IDLE_MS },
+    { where: `Ollama at ${host} (${tag})`, settingsPath: `endpoints.ollama[${o.index}] (id "${ep.id}")`, firstTokenSetting: 'loadTimeoutMs', idleSetting: 'idleTimeoutMs' },
+  );
+  const signal = request.signal ? AbortSignal.any([request.signal, dog.signal]) : dog.signal;
+  let text = '';
+  let received = 0;
+  let firstAt: number | undefined;
+  let final: ChatResponse | undefined;
+  try {
+    const stream = await o.client(signal).chat({
+      model: tag,
+      messages: request.messages.map((m) => ({ role: m.role, content: m.name && m.role === 'user' ? `${m.name}: ${m.content}` : m.content })),
+      stream: true,
+      ...(request.keepAliveSeconds !== undefined ? { keep_alive: request.keepAliveSeconds < 0 ? -1 : request.keepAliveSeconds } : {}),
+      options: { ...samplingOptions(request), num_ctx: ep.contextTokens ?? DEFAULT_OLLAMA_CONTEXT },
+    });
+    const onAbort = () => stream.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const part of stream) {
+        received++;
+        if (part.done) {
+          final = part;
+          break;
+        }
+        const piece = part.message?.content ?? '';
+        if (piece === '') continue;
+        dog.tick(piece.length);
+        firstAt ??= o.now();
+        text += piece;
+        progress.chars = text.length;
+        yield { type: 'text', text: piece, tokens: 1 };
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (!final) stream.abort();
+    }
+  } catch (err) {
+    if (dog.error && !request.signal?.aborted) throw dog.error;
+    throw mapOllamaError(err, { host, signal: request.signal, what: `chat with ${tag}`, tag, receivedChars: text.length, receivedParts: received });
+  } finally {
+    dog.stop();
+  }
+  const end = o.now();
+  const evalCount = final?.eval_count ?? 0;
+  const evalSeconds = (final?.eval_duration ?? 0) / 1e9;
+  yield {
+    type: 'done',
+    text,
+    stats: {
+      promptTokens: final?.prompt_eval_count ?? 0,
+      completionTokens: evalCount,
+      timeToFirstTokenMs: (firstAt ?? end) - started,
+      tokensPerSecond: evalSeconds > 0 ? evalCount / evalSeconds : 0,
+      totalMs: end - started,
+      backend: 'ollama',
+      model: request.model,
+    },
+  };
+}
+
+function samplingOptions(request: ChatRequest): Record<string, unknown> {
+  const s = request.sampling ?? {};
+  const o: Record<string, unknown> = {};
+  if (s.temperature !== undefined) o.temperature = s.temperature;
+  if (s.maxTokens !== undefined) o.num_predict = s.maxTokens;
+  if (s.topP !== undefined) o.top_p = s.topP;
+  if (s.seed !== undefined) o.seed = s.seed;
+  if (s.stop !== undefined) o.stop = s.stop;
+  return o;
+}
