@@ -55,6 +55,11 @@ export interface BotStatus {
   model: string;
   /** True while a reply is streaming. */
   busy: boolean;
+  /** Mentions waiting for this bot, and being answered now. */
+  queued?: number;
+  running?: number;
+  /** Mentions not queued since start (queue full, history too old); each was told with a notice in the room. */
+  refused?: number;
   stats: BotStats;
   lastError?: string;
 }

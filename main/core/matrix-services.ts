@@ -131,6 +131,7 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
       ...(prov ? { userId: prov.userId } : {}),
       model: runner?.model ?? bot.model,
       busy: (runner?.running ?? 0) > 0,
+      ...(runner ? { queued: runner.queued, running: runner.running, refused: runner.refused } : {}),
       stats: { replies: runner?.answered ?? 0, ...bots?.stats.get(bot.id) },
     };
   };

@@ -111,7 +111,7 @@ export class BotRunner extends BaseService {
           createMatrixClient: this.options.createMatrixClient,
           historyCutoffTs: () => this.#clock.now() - this.#historyWindowMs(),
         });
-        this.workers.push({ account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map(), refused: 0 });
+        this.workers.push({ account, conn, state, unfinished: new Map(), latestToken: state.syncToken, sinceOf: new Map(), refused: 0, ...(state.syncedAt === undefined ? { firstReadAt: this.#clock.now() } : {}) });
       }
       // Every bot knows its rooms before any syncs: the first bot to see a mention queues it for all.
       await Promise.all(this.workers.map((w) => w.conn.prepare()));
@@ -267,10 +267,14 @@ export class BotRunner extends BaseService {
     return this.options.getSettings().guard.ignoreHistoryOlderThanSeconds * 1000;
   }
 
-  /** On first join, history older than the configured age is not answered; after a restart all since the token is. */
+  /**
+   * A bot that never read the room before this start does not answer history older than the configured age (judged
+   * from when it started, however long its first syncs take); after a restart all since the saved token is answered.
+   */
   #tooOld(w: Worker, ts: number): boolean {
-    const old = ts < this.#clock.now() - this.#historyWindowMs();
-    return w.state.syncedAt === undefined ? old : old && ts < w.state.syncedAt - 60_000;
+    if (w.firstReadAt !== undefined) return ts < w.firstReadAt - this.#historyWindowMs();
+    const syncedAt = w.state.syncedAt;
+    return ts < this.#clock.now() - this.#historyWindowMs() && (syncedAt === undefined || ts < syncedAt - 60_000);
   }
 
   #noteThread(root: string, userId: string): void {

@@ -74,4 +74,6 @@ export interface Worker {
   sinceOf: Map<string, string | undefined>;
   /** Mentions refused with a notice since start. */
   refused: number;
+  /** Set when the bot had never read its rooms before this start: history before it (minus the window) is skipped. */
+  firstReadAt?: number;
 }

@@ -67,7 +67,7 @@ export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
       <h2>Bots</h2>
       <table className="table">
         <thead>
-          <tr><th scope="col">Bot</th><th scope="col">Model</th><th scope="col">State</th><th scope="col">Latency</th><th scope="col">Tokens/s</th><th scope="col">Replies</th></tr>
+          <tr><th scope="col">Bot</th><th scope="col">Model</th><th scope="col">State</th><th scope="col">Latency</th><th scope="col">Tokens/s</th><th scope="col">Replies</th><th scope="col">Queue</th></tr>
         </thead>
         <tbody>
           {status.bots.map((b) => (
@@ -78,6 +78,7 @@ export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
               <td>{b.stats.lastLatencyMs !== undefined ? `${Math.round(b.stats.lastLatencyMs)} ms` : '—'}</td>
               <td>{b.stats.tokensPerSecond !== undefined ? b.stats.tokensPerSecond.toFixed(1) : '—'}</td>
               <td>{b.stats.replies}</td>
+              <td data-testid={`queue-${b.id}`}>{queueText(b)}</td>
             </tr>
           ))}
         </tbody>
@@ -91,4 +92,13 @@ export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
       </div>
     </section>
   );
+}
+
+/** Waiting, running and refused mentions of a bot, in one short line ("—" when there are none). */
+export function queueText(b: { queued?: number; running?: number; refused?: number }): string {
+  const parts: string[] = [];
+  if (b.running) parts.push(`${b.running} answering`);
+  if (b.queued) parts.push(`${b.queued} waiting`);
+  if (b.refused) parts.push(`${b.refused} refused`);
+  return parts.length ? parts.join(' · ') : '—';
 }
