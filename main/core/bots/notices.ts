@@ -27,7 +27,8 @@ const time = (ts: number): string => new Date(ts).toLocaleString();
 
 function minutes(ms: number): string {
   const m = Math.round(ms / 60_000);
-  return m >= 1 ? `${m} minute${m === 1 ? '' : 's'}` : `${Math.round(ms / 1000)} seconds`;
+  const sec = Math.round(ms / 1000);
+  return m >= 1 ? `${m} minute${m === 1 ? '' : 's'}` : `${sec} second${sec === 1 ? '' : 's'}`;
 }
 
 export function skippedHistoryNotice(count: number, firstTs: number, lastTs: number, windowMs: number): string {
@@ -76,7 +77,7 @@ export class SkippedHistory {
 
   constructor(
     private readonly tell: (botId: string, roomId: string, text: string) => void,
-    private readonly gatherMs = 1000,
+    private readonly gatherMs = 3000,
   ) {}
 
   add(botId: string, roomId: string, ts: number, windowMs: number): void {
