@@ -18,8 +18,8 @@ describe('syncGaps', () => {
 });
 
 describe('fillGap', () => {
-  /** A room of events 1..n served newest first from token `t<k>` (k = the newest event not yet given). */
-  const room = (n: number) => async (_r: string, from: string, to: string | undefined, limit: number): Promise<MessagesPage> => {
+  /** A room of events numbered from 1 served newest first from token `t<k>` (k = the newest event not yet given). */
+  const room = () => async (_r: string, from: string, to: string | undefined, limit: number): Promise<MessagesPage> => {
     const start = Number(from.slice(1));
     const stop = to ? Number(to.slice(1)) : 0;
     const chunk: RawEvent[] = [];
@@ -29,23 +29,23 @@ describe('fillGap', () => {
   };
 
   it('pages back to the since token over many pages, oldest first', async () => {
-    const fill = await fillGap({ roomId: '!r', since: 't5', prevBatch: 't250' }, room(300), { isKnown: () => false, pageSize: 40 });
+    const fill = await fillGap({ roomId: '!r', since: 't5', prevBatch: 't250' }, room(), { isKnown: () => false, pageSize: 40 });
     expect(fill.complete).toBe(true);
     expect(fill.events.map((e) => e.event_id)).toEqual(Array.from({ length: 245 }, (_, i) => `$${i + 6}`));
   });
 
   it('stops at an event it already had (a server that ignores the since token)', async () => {
-    const fill = await fillGap({ roomId: '!r', since: undefined, prevBatch: 't20' }, room(30), { isKnown: (id) => id === '$12' });
+    const fill = await fillGap({ roomId: '!r', since: undefined, prevBatch: 't20' }, room(), { isKnown: (id) => id === '$12' });
     expect(fill.events.map((e) => e.event_id)).toEqual(['$13', '$14', '$15', '$16', '$17', '$18', '$19', '$20']);
   });
 
   it('on a first sync stops past the history cut-off, keeping the first older event', async () => {
-    const fill = await fillGap({ roomId: '!r', since: undefined, prevBatch: 't20' }, room(30), { isKnown: () => false, notBeforeTs: 15_500 });
+    const fill = await fillGap({ roomId: '!r', since: undefined, prevBatch: 't20' }, room(), { isKnown: () => false, notBeforeTs: 15_500 });
     expect(fill.events.map((e) => e.event_id)).toEqual(['$15', '$16', '$17', '$18', '$19', '$20']);
   });
 
   it('reports a gap larger than the cap as incomplete', async () => {
-    const fill = await fillGap({ roomId: '!r', since: undefined, prevBatch: 't100' }, room(100), { isKnown: () => false, maxEvents: 10 });
+    const fill = await fillGap({ roomId: '!r', since: undefined, prevBatch: 't100' }, room(), { isKnown: () => false, maxEvents: 10 });
     expect(fill).toMatchObject({ complete: false });
     expect(fill.events).toHaveLength(10);
   });
