@@ -4,7 +4,7 @@
 import { MatrixError } from 'matrix-js-sdk';
 import { inviteLateBots } from './bots/bot-crypto-wiring.ts';
 import { BotRunner } from './bots/bot-runner.ts';
-import { sleep } from './homeserver/probe.ts';
+import { sleep } from './async.ts';
 import type { BotInference } from './bots/types.ts';
 import type { InferenceService } from './inference/inference-service.ts';
 import { BaseService, errorMessage } from './lifecycle/service.ts';
@@ -95,6 +95,8 @@ export class BotsService extends BaseService {
         this.o.events.emit('bots.replied', { botId, displayName: bot?.displayName ?? botId, roomId: provision.roomId, eventId: outcome.kind === 'done' && outcome.replyId ? outcome.replyId : eventId, preview: outcome.text.slice(0, 140) });
         this.o.onStatusChange?.();
       },
+      // Busy and queued follow each reply: the chat window's status ends with the reply, not at the next change.
+      onQueueChange: () => this.o.onStatusChange?.(),
     });
     this.runner = runner;
     runner.paused = this.#paused;

@@ -3,7 +3,7 @@
 // bots' sends keep working on a homeserver with stock rate limits (a default Synapse allows 3 registrations in a
 // burst, then one every 6 s). Waits are bounded; past the bound the 429 goes back to the caller as it came.
 
-import { sleep } from './homeserver/probe.ts';
+import { sleep } from './async.ts';
 
 export interface RateLimitLogger {
   warn(obj: object, msg?: string): void;

@@ -137,6 +137,9 @@ describe('chat window on agent-room serve', () => {
     expect(second.length).toBeGreaterThan(first.length);
 
     await page.locator(`.chat-main article[data-sender="${botUserId}"][data-final="true"]`).waitFor({ timeout: 60_000 });
+    // The final edit ends the reply in the same render: no Stop button and no "thinking" while typing catches up.
+    expect(await page.getByRole('button', { name: "Stop the bot's reply" }).count()).toBe(0);
+    expect(await page.getByText('Qwen is thinking…').count()).toBe(0);
     const done = (await reply.locator('.msg-body').textContent()) ?? '';
     expect(done.length).toBeGreaterThan(second.length);
     const replyId = (await reply.getAttribute('data-event-id'))!;

@@ -95,7 +95,7 @@ describe('the owner vouches for the bots', () => {
     expect(planVouches(before, result.owner.userId, result.bots).todo.map((b) => b.id)).toEqual([`alpha${hs.suffix}`, `beta${hs.suffix}`]);
 
     const vouched = await vouchForBots(vouchOptions());
-    expect(vouched).toEqual({ verified: result.bots.map((b) => b.userId), already: [], skipped: [], failed: [] });
+    expect(vouched).toEqual({ verified: result.bots.map((b) => b.userId), already: [], skipped: [], failed: [], ownerDevices: [] });
 
     // On the server, as the owner sees it: each bot's master key carries the owner's user-signing signature.
     const after = await api('POST', '/keys/query', result.owner.accessToken, { device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])) });
@@ -128,7 +128,7 @@ describe('the owner vouches for the bots', () => {
       return fetch(input, init);
     };
     const again = await vouchForBots({ ...vouchOptions(), ctx: { baseUrl: hs.url, secrets, fetchFn } });
-    expect(again).toEqual({ verified: [], already: result.bots.map((b) => b.userId), skipped: [], failed: [] });
+    expect(again).toEqual({ verified: [], already: result.bots.map((b) => b.userId), skipped: [], failed: [], ownerDevices: [] });
     expect(seen.map((u) => new URL(u).pathname)).toEqual(['/_matrix/client/v3/keys/query']);
   });
 

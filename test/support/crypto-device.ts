@@ -24,9 +24,10 @@ export async function startCryptoDevice(o: {
   dir: string;
   /** For cross-signing uploads that need user-interactive auth. */
   password?: string;
+  fetchFn?: typeof fetch;
 }): Promise<CryptoDevice> {
   const { session } = o;
-  const client = createClient({ baseUrl: o.baseUrl, ...session, logger: quiet, cryptoCallbacks: recoveryCallbacks(o.secrets, o.recoverySecret) });
+  const client = createClient({ baseUrl: o.baseUrl, ...session, ...(o.fetchFn ? { fetchFn: o.fetchFn } : {}), logger: quiet, cryptoCallbacks: recoveryCallbacks(o.secrets, o.recoverySecret) });
   const bc = await initBotCrypto(client, {
     storeDir: join(o.dir, `device-${session.deviceId}`),
     secrets: o.secrets,

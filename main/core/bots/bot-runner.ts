@@ -54,6 +54,7 @@ export class BotRunner extends BaseService {
     this.queue = new RoomQueues({
       maxConcurrent: options.maxConcurrent ?? 2,
       onError: (job, err) => this.#log?.error({ bot: job.botId, event: job.eventId, err: errorMessage(err) }, 'reply job failed'),
+      onChange: () => this.options.onQueueChange?.(),
     });
     this.#skipped = new SkippedHistory((botId, roomId, text) => this.#notice(botId, roomId, text));
   }

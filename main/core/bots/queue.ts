@@ -32,15 +32,22 @@ interface Entry {
   resolve: () => void;
 }
 
+export interface QueueOptions {
+  maxConcurrent?: number;
+  onError?: (job: Job, err: unknown) => void;
+  /** After a job is queued, has ended or was dropped: what counts() answers has changed. */
+  onChange?: () => void;
+}
+
 export class RoomQueues {
   readonly #rooms = new Map<string, Entry[]>();
   readonly #keys = new Set<string>();
   #running = 0;
   #stopped = false;
 
-  private readonly options: { maxConcurrent?: number; onError?: (job: Job, err: unknown) => void };
+  private readonly options: QueueOptions;
 
-  constructor(options: { maxConcurrent?: number; onError?: (job: Job, err: unknown) => void } = {}) {
+  constructor(options: QueueOptions = {}) {
     this.options = options;
   }
 
@@ -56,6 +63,7 @@ export class RoomQueues {
     list.push(entry);
     this.#rooms.set(lane, list);
     this.#pump();
+    this.options.onChange?.();
     return true;
   }
 
@@ -75,6 +83,7 @@ export class RoomQueues {
       }
     }
     this.#pump();
+    if (n > 0) this.options.onChange?.();
     return n;
   }
 
@@ -136,6 +145,7 @@ export class RoomQueues {
             this.#rooms.set(lane, rest);
           }
           this.#pump();
+          this.options.onChange?.();
         });
     }
   }

@@ -27,6 +27,8 @@ export interface BotRunnerOptions {
   onModelChange?: (botId: string, model: string) => void | Promise<void>;
   /** Observes each finished reply (tests, benchmarks). */
   onReply?: (botId: string, eventId: string, outcome: ReplyOutcome) => void;
+  /** A reply was queued, started, ended or dropped: the bots' status (busy, queued) changed. */
+  onQueueChange?: () => void;
   /** End-to-end encryption for every bot: its crypto store under <stateDir>/crypto/<id>, keys in these secrets. */
   encryption?: RunnerEncryption;
 }

@@ -4,6 +4,7 @@ import type { ICreateClientOpts, MatrixClient } from 'matrix-js-sdk';
 import { setKeepingPrevious, type SecretStore } from '../settings/secret-store.ts';
 import { decodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
 import { CryptoSetupError } from './errors.ts';
+import { signOwnerDevices, waitForOwnDeviceKeys } from './owner-devices.ts';
 
 type CryptoCallbacks = NonNullable<ICreateClientOpts['cryptoCallbacks']>;
 
@@ -71,8 +72,9 @@ const CROSS_SIGNING_SECRETS = ['m.cross_signing.master', 'm.cross_signing.self_s
 
 /**
  * A new device of the owner's takes the owner's existing identity: the three private keys from secret storage,
- * then this device signed. Never makes new keys: the SDK would replace the identity (and write new keys into the
- * person's secret storage) when one of them is missing, so all three must be there, and a replacement is refused.
+ * then this device signed (checked on the server: Element counts any unsigned device of yours as a risk). Never makes
+ * new keys: the SDK would replace the identity (and write new keys into the person's secret storage) when one of
+ * them is missing, so all three must be there, and a replacement is refused.
  */
 export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
   const crypto = client.getCrypto();
@@ -82,6 +84,8 @@ export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
       throw new CryptoSetupError(`The owner's secret storage holds no ${name} key.`, 'Set up encryption for this account in Element (or give Agent Room its recovery key); the app does not replace keys.');
     }
   }
+  // The import signs this device: only once its keys are on the server, which drops a signature that comes first.
+  await waitForOwnDeviceKeys(client);
   // A new device knows the owner's identity only once queried; the private keys import against it.
   await crypto.userHasCrossSigningKeys(client.getUserId() ?? '', true);
   await crypto.bootstrapCrossSigning({
@@ -89,6 +93,7 @@ export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
       throw new CryptoSetupError("Refusing to replace the owner's cross-signing keys.", 'The keys in secret storage did not match the published identity; check the recovery key.');
     },
   });
+  await signOwnerDevices(client);
 }
 
 /**

@@ -7,6 +7,7 @@
 // stranger) is never confirmed by a bot.
 import type { MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent, type CryptoApi } from 'matrix-js-sdk/lib/crypto-api/index.js';
+import { pollUntil } from '../async.ts';
 import {
   VerificationPhase,
   VerificationRequestEvent,
@@ -195,20 +196,12 @@ export function acceptOwnerVerifications(client: MatrixClient, opts: { ownerUser
   };
 }
 
-/** Polls `probe` every 100 ms until it is true; when `signal` aborts first, throws the error `fail()` makes. */
-async function pollUntil(probe: () => Promise<boolean>, signal: AbortSignal, fail: () => Error | Promise<Error>): Promise<void> {
-  while (!(await probe())) {
-    if (signal.aborted) throw await fail();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /**
  * Rust crypto verifies only devices it tracks, and it tracks the members of encrypted rooms it shares with them (the
  * team room): waits until the device list it downloads in the background holds the bot's device.
  */
 function deviceKnown(crypto: CryptoApi, userId: string, deviceId: string, signal: AbortSignal): Promise<void> {
-  return pollUntil(async () => (await crypto.getUserDeviceInfo([userId])).get(userId)?.has(deviceId) === true, signal, async () => {
+  return pollUntil(async () => (await crypto.getUserDeviceInfo([userId])).get(userId)?.has(deviceId) === true, { signal }, async () => {
     const onServer = (await crypto.getUserDeviceInfo([userId], true)).get(userId)?.has(deviceId) === true;
     return new VerificationError(onServer
       ? `${userId} shares no encrypted room with this device of the owner, so its device list is not tracked`
@@ -219,7 +212,7 @@ function deviceKnown(crypto: CryptoApi, userId: string, deviceId: string, signal
 /** Waits until the bot (in this process) knows the owner's key device, which it learns from its next sync and query. */
 function peerKnowsOwner(rendezvous: SasRendezvous, botUserId: string, botDeviceId: string, ownerUserId: string, ownerDeviceId: string, signal: AbortSignal): Promise<void> {
   // undefined: no bot registered (another runner, a test), nothing to wait for.
-  return pollUntil(async () => (await rendezvous.peerKnows(botUserId, botDeviceId, ownerUserId, ownerDeviceId)) !== false, signal, () =>
+  return pollUntil(async () => (await rendezvous.peerKnows(botUserId, botDeviceId, ownerUserId, ownerDeviceId)) !== false, { signal }, () =>
     new VerificationError(`${botUserId} never learnt the owner's key device ${ownerDeviceId}`));
 }
 
@@ -257,7 +250,7 @@ export async function verifyBotDevice(
     const verifier = await abortable(req.startVerification('m.sas.v1'), signal, `starting the SAS with ${botUserId} timed out`);
     await abortable(runSas(verifier, (sas) => opts.rendezvous.compare(botUserId, botDeviceId, 'owner', sas)), signal, `the SAS exchange with ${botUserId} timed out`);
     // Rust crypto signs the bot's master key and uploads the signature after the exchange: wait for it to land.
-    await pollUntil(async () => (await crypto.getUserVerificationStatus(botUserId)).isCrossSigningVerified(), signal, () =>
+    await pollUntil(async () => (await crypto.getUserVerificationStatus(botUserId)).isCrossSigningVerified(), { signal }, () =>
       new VerificationError(`the SAS with ${botUserId} matched but its identity was not signed (is the owner's user-signing key on this device?)`));
   } catch (err) {
     if (request && request.phase !== VerificationPhase.Cancelled && request.phase !== VerificationPhase.Done) await request.cancel().catch(() => undefined);

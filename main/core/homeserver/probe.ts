@@ -1,19 +1,5 @@
 // Readiness and reachability of a homeserver: GET /_matrix/client/versions, as every Matrix client does first.
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+import { sleep } from '../async.ts';
 
 /** One GET of /versions; resolves to the spec versions it lists, rejects with the reason it failed. */
 export async function fetchVersions(baseUrl: string, options: { fetch?: typeof fetch; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {

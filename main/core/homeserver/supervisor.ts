@@ -16,7 +16,8 @@ import { chooseKeptPort, isAlive, isOurHomeserver, readPidFile, readProcessIdent
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { RedactingLineBuffer, redactText } from '../logging/redact-text.ts';
-import { probeVersions, sleep } from './probe.ts';
+import { sleep } from '../async.ts';
+import { probeVersions } from './probe.ts';
 
 export const REGISTRATION_TOKEN_SECRET = 'homeserver.registrationToken';
 

@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClientEvent, createClient, Filter, MatrixError, Method, type MatrixClient } from 'matrix-js-sdk';
 import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
+import { signOwnerDevices } from '../crypto/owner-devices.ts';
 import { recoveryCallbacks, setupOwnerRecovery } from '../crypto/owner-recovery.ts';
 import type { Logger } from '../logging/logger.ts';
 import { OWNER_SECRETS, type MatrixContext } from './accounts.ts';
@@ -207,7 +208,9 @@ export async function ensureOwnerRecovery(o: OwnerKeysOptions & { owner: MatrixC
   }
   return withOwnerKeysDevice(o, async ({ client, password }) => {
     const { created } = await setupOwnerRecovery(client, { password, secrets, secretName: OWNER_RECOVERY_SECRET });
-    o.logger?.info({ created }, 'owner cross-signing, recovery key and key backup ready');
+    // The owner's session already has keys when the chat window opened before the room was encrypted.
+    const signed = await signOwnerDevices(client, [o.owner.getDeviceId() ?? '']);
+    o.logger?.info({ created, signed }, 'owner cross-signing, recovery key and key backup ready');
     return { created };
   });
 }

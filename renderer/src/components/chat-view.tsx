@@ -1,11 +1,12 @@
 // A room: header (name, topic, status dot), timeline with edits applied live, typing line, composer,
 // and a thread panel beside it, a lock in the header of an encrypted room. Reads receipts as the person reads.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import type { AppStatus, BotInfo } from '../../../main/common/contract.ts';
 import type { MentionCandidate } from '../lib/autocomplete.ts';
 import { localpart, shortModelName } from '../lib/format.ts';
 import { buildMessageContent, type MessageContent } from '../lib/mention-content.ts';
+import { latestBySender, ReplyTracker } from '../lib/replying.ts';
 import { firstUnreadIndex, messageText, projectTimeline, type DisplayMessage } from '../lib/timeline.ts';
 import { useRoomEncrypted, useRoomEvents, useScrollback, useTyping } from '../matrix/hooks.ts';
 import { useVerifiedUsers } from '../matrix/use-encryption.ts';
@@ -101,9 +102,10 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
     return list;
   }, [bots, room, me, botByUser, events.length]);
 
-  const typingNames = typing.map((id) => ({ name: senderInfo(id).name, isBot: botByUser.has(id) }));
-  const streamingSenders = new Set(typing.filter((id) => botByUser.has(id)));
-  const botBusy = bots.some((b) => b.status.busy) || (status?.bots.some((b) => b.busy) ?? false);
+  // Replying in this room only: a bot busy elsewhere, or whose typing outlasts its final edit, shows no Stop here.
+  const replies = useRef(new ReplyTracker());
+  const streamingSenders = replies.current.observe(typing.filter((id) => botByUser.has(id)), latestBySender(timeline.byId.values()));
+  const typingNames = typing.filter((id) => !botByUser.has(id) || streamingSenders.has(id)).map((id) => ({ name: senderInfo(id).name, isBot: botByUser.has(id) }));
 
   const send = (content: MessageContent) => {
     client.sendEvent(roomId, 'm.room.message' as never, content as never).catch(() => undefined);
@@ -156,7 +158,7 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
           candidates={candidates}
           onSend={send}
           build={(parts) => buildMessageContent(parts, replyTo ? { replyTo: { eventId: replyTo.eventId, sender: replyTo.sender } } : {})}
-          streaming={streamingSenders.size > 0 || botBusy}
+          streaming={streamingSenders.size > 0}
           onStop={stop}
           replyingTo={replyTo ? { senderName: senderInfo(replyTo.sender).name, text: messageText(replyTo) } : undefined}
           onCancelReply={() => setReplyTo(undefined)}

@@ -3,6 +3,7 @@
 // from the control API, then this device cross-signed with the existing keys and the key backup turned on.
 import type { ICreateClientOpts, MatrixClient } from 'matrix-js-sdk';
 import { decodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
+import { ownKeysOnServer } from '../../../main/common/own-device-keys.ts';
 
 type CryptoCallbacks = NonNullable<ICreateClientOpts['cryptoCallbacks']>;
 
@@ -65,7 +66,7 @@ export interface TrustResult {
  * the provisioner made them) and turns on the key backup with its key from secret storage, so history sent before
  * this device existed can be read. Does nothing when the account has no secret storage (an unencrypted team).
  */
-export async function establishOwnerTrust(client: MatrixClient): Promise<TrustResult> {
+export async function establishOwnerTrust(client: MatrixClient, options: { keysTimeoutMs?: number } = {}): Promise<TrustResult> {
   const crypto = client.getCrypto();
   if (!crypto) return { crossSigned: false, backupVersion: null };
   const secretStorage = client.secretStorage;
@@ -73,6 +74,9 @@ export async function establishOwnerTrust(client: MatrixClient): Promise<TrustRe
   const names = ['m.cross_signing.master', 'm.cross_signing.self_signing', 'm.cross_signing.user_signing'] as const;
   const stored = await Promise.all(names.map((n) => secretStorage.isStored(n)));
   if (stored.every(Boolean)) {
+    // Signed only once the server holds this store's keys for the device: a signature that comes first is dropped,
+    // and one over other keys than the server's would replace the valid signature of the browser that made them.
+    await waitForWindowKeys(client, options.keysTimeoutMs ?? 30_000);
     // The private keys import only against the public identity, which a new device has not queried yet.
     await crypto.userHasCrossSigningKeys(userId, true);
     // bootstrapCrossSigning makes new keys (and writes them into secret storage) when one is missing or does not
@@ -82,12 +86,46 @@ export async function establishOwnerTrust(client: MatrixClient): Promise<TrustRe
         throw new Error('Refusing to replace your cross-signing keys: the ones in secret storage do not match your identity.');
       },
     });
+    await signThisDevice(client);
   }
   if (await secretStorage.isStored('m.megolm_backup.v1')) {
     await crypto.loadSessionBackupPrivateKeyFromSecretStorage();
   }
   const check = await crypto.checkKeyBackupAndEnable();
   return { crossSigned: await ownDeviceCrossSigned(client), backupVersion: check?.backupInfo.version ?? null };
+}
+
+/**
+ * Rust crypto uploads a new store's keys in the background after its first sync: waits until the server holds them, as
+ * a signature uploaded first is dropped. A device id opened before by another browser (or before its site data was
+ * cleared) holds that store's keys until this one's upload replaces them; a server that never replaces them leaves
+ * this window unverifiable.
+ */
+async function waitForWindowKeys(client: MatrixClient, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await ownKeysOnServer(client);
+    if (state === 'mine') return;
+    if (Date.now() > deadline && state === 'other') {
+      throw new CryptoStartError(
+        "This window's device has keys from another browser on the homeserver (or from this one before its site data was cleared), so it cannot be verified here.",
+        'Use the chat window in the browser where you first opened it; encrypted rooms stay trusted there.',
+      );
+    }
+    if (Date.now() > deadline) throw new CryptoStartError("This window's keys did not reach the homeserver in time.", 'Reload the window; check the homeserver if it repeats.');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Signs this device with the owner's self-signing key when the server's copy of its keys does not carry it yet. */
+async function signThisDevice(client: MatrixClient): Promise<void> {
+  const crypto = client.getCrypto()!;
+  await crypto.getUserDeviceInfo([client.getUserId() ?? ''], true);
+  if (await ownDeviceCrossSigned(client)) return;
+  if (!(await crypto.getCrossSigningStatus()).privateKeysCachedLocally.selfSigningKey) return;
+  await crypto.crossSignDevice(client.getDeviceId() ?? '');
+  // The owner's keys changed: re-read them, so this window knows at once that it is verified.
+  await crypto.getUserDeviceInfo([client.getUserId() ?? ''], true);
 }
 
 /**

@@ -2,7 +2,8 @@
 // /keys/claim, /keys/changes, /keys/device_signing/upload (user-interactive auth as Synapse does it) and
 // /keys/signatures/upload.
 import { scryptSync, timingSafeEqual } from 'node:crypto';
-import { hasValidSignature, otherSignature, publicKeyOf, selfSignature, type Failure } from './encryption-signatures.ts';
+import { hasValidSignature } from '../../../main/core/crypto/signed-json.ts';
+import { otherSignature, publicKeyOf, selfSignature, type Failure } from './encryption-signatures.ts';
 import { MatrixError, asObject, badJson, invalidParam, missingParam, optObject, optString } from './errors.ts';
 import { parseStreamToken, randomId, type Hs } from './context.ts';
 import type { EncryptionState, Json } from './encryption-state.ts';

@@ -1,7 +1,6 @@
 // Signatures on keys, checked as Synapse checks them (spec "Signing JSON", "Cross-signing"): canonical JSON,
 // ed25519, the signer's right key, and the signed object equal to the stored one.
-import { createPublicKey, verify } from 'node:crypto';
-import anotherJson from 'another-json';
+import { hasValidSignature, signedPart } from '../../../main/core/crypto/signed-json.ts';
 import type { EncryptionState, Json } from './encryption-state.ts';
 
 /** Merges signatures (user → key id → signature) from `from` into `into`. */
@@ -9,26 +8,6 @@ export function mergeSignatures(into: Json, from: unknown): void {
   if (typeof from !== 'object' || from === null) return;
   const sigs = (into.signatures ??= {}) as Record<string, Record<string, string>>;
   for (const [user, byKey] of Object.entries(from as Record<string, Record<string, string>>)) sigs[user] = { ...sigs[user], ...byKey };
-}
-
-/** The signed part of a key object (spec "Signing JSON"): without `signatures` and `unsigned`, as canonical JSON. */
-const signedPart = (obj: Json): string => {
-  const { signatures: _s, unsigned: _u, ...rest } = obj;
-  return anotherJson.stringify(rest) as string;
-};
-
-/** Whether `obj` carries a valid ed25519 signature by `signer` with the key `ed25519:<publicKey>` (unpadded base64). */
-export function hasValidSignature(obj: Json, signer: string, keyId: string, publicKey: string): boolean {
-  const sig = (obj.signatures as Record<string, Record<string, string>> | undefined)?.[signer]?.[keyId];
-  if (typeof sig !== 'string') return false;
-  try {
-    const raw = Buffer.from(publicKey, 'base64');
-    if (raw.length !== 32) return false;
-    const key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });
-    return verify(null, Buffer.from(signedPart(obj)), key, Buffer.from(sig, 'base64'));
-  } catch {
-    return false;
-  }
 }
 
 /** The first public key of a cross-signing key object ("keys": {"ed25519:<pub>": "<pub>"}). */

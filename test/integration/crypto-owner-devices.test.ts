@@ -1,0 +1,174 @@
+// Every device the app keeps or makes for the owner is signed by the owner's self-signing key, as a person's new
+// device sees it: Element Web (Rust crypto) signs in with the password, opens secret storage with the recovery key,
+// and warns "You have unverified sessions" about any other device of the owner with keys that key has not signed.
+// Covered: the chat window's device (the owner session) set up before the app held the recovery key, a second
+// browser opening the window on the same device, and the short-lived key devices the app signs in to vouch for bots.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'matrix-js-sdk';
+import { settingsSchema, type Settings } from '../../main/common/settings-schema.ts';
+import { BotRunner } from '../../main/core/bots/bot-runner.ts';
+import type { BotInference } from '../../main/core/bots/types.ts';
+import { importOwnerIdentity, saveRecoveryKey } from '../../main/core/crypto/owner-recovery.ts';
+import { SasRendezvous } from '../../main/core/crypto/verification.ts';
+import { OWNER_KEYS_DEVICE, OWNER_RECOVERY_SECRET, withOwnerKeysDevice } from '../../main/core/provisioning/encryption.ts';
+import { vouchForBots, type VouchOptions } from '../../main/core/provisioning/owner-trust.ts';
+import { provision, type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
+import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
+import { establishOwnerTrust } from '../../renderer/src/matrix/crypto.ts';
+import { startCryptoDevice, type CryptoDevice } from '../support/crypto-device.ts';
+import { hasValidSignature } from '../../main/core/crypto/signed-json.ts';
+import { publicKeyOf } from '../support/homeserver/encryption-signatures.ts';
+import type { Json } from '../support/homeserver/encryption-state.ts';
+import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
+import { quiet } from './bots-harness.ts';
+
+let hs: MatrixTarget;
+let dir: string;
+let result: ProvisionResult;
+let runner: BotRunner;
+let settings: Settings;
+const secrets = new MemorySecretStore();
+const rendezvous = new SasRendezvous();
+const cleanups: Array<() => Promise<void> | void> = [];
+
+const noInference: BotInference = {
+  chat: () => {
+    throw new Error('not used');
+  },
+  countTokens: () => Promise.resolve(1),
+};
+
+const vouchOptions = (): VouchOptions => ({
+  ctx: { baseUrl: hs.url, secrets },
+  ownerLocalpart: settings.owner.localpart,
+  stateDir: join(dir, 'state'),
+  owner: result.owner,
+  roomId: result.roomId,
+  bots: result.bots.map((b) => ({ userId: b.userId, deviceId: b.deviceId })),
+  rendezvous,
+  verifyTimeoutMs: 20_000,
+});
+
+/** The chat window's crypto on the owner session's device, over the store of one browser profile. */
+async function windowDevice(profile: string): Promise<CryptoDevice> {
+  const device = await startCryptoDevice({ baseUrl: hs.url, session: result.owner, secrets, recoverySecret: OWNER_RECOVERY_SECRET, dir: join(dir, profile) });
+  cleanups.push(device.stop);
+  return device;
+}
+
+/** Element Web signing in: password login, Rust crypto, the cross-signing keys imported from secret storage. */
+async function elementDevice(): Promise<CryptoDevice> {
+  const password = (await secrets.get('matrix.owner.password'))!;
+  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: settings.owner.localpart }, password, initial_device_display_name: 'Element Web' });
+  const device = await startCryptoDevice({ baseUrl: hs.url, session: { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token }, secrets, recoverySecret: OWNER_RECOVERY_SECRET, dir: join(dir, 'element') });
+  cleanups.push(device.stop);
+  await importOwnerIdentity(device.client);
+  return device;
+}
+
+interface OwnerDeviceView {
+  /** Every other device of the owner that has keys. */
+  others: string[];
+  /** Those whose keys on the server carry no valid signature of the owner's self-signing key. */
+  unsignedOnServer: string[];
+  /** Those Element's crypto does not count as cross-signing verified (its "unverified sessions" toast). */
+  unverifiedInElement: string[];
+}
+
+/** What Element sees of the owner's other devices: the key query as the homeserver answers it, and its own verdict. */
+async function ownerDevicesAsElementSees(element: CryptoDevice): Promise<OwnerDeviceView> {
+  const owner = result.owner.userId;
+  const me = element.client.getDeviceId()!;
+  const res = await fetch(`${hs.url}/_matrix/client/v3/keys/query`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${element.client.getAccessToken()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ device_keys: { [owner]: [] } }),
+  });
+  expect(res.status).toBe(200);
+  const answer = (await res.json()) as { device_keys: Record<string, Record<string, Json>>; self_signing_keys: Record<string, Json> };
+  const ssk = publicKeyOf(answer.self_signing_keys[owner])!;
+  const others = Object.keys(answer.device_keys[owner] ?? {}).filter((id) => id !== me).sort();
+  const unsignedOnServer = others.filter((id) => !hasValidSignature(answer.device_keys[owner]![id]!, owner, `ed25519:${ssk}`, ssk));
+  const crypto = element.client.getCrypto()!;
+  await crypto.getUserDeviceInfo([owner], true);
+  const unverifiedInElement: string[] = [];
+  for (const id of others) if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true) unverifiedInElement.push(id);
+  return { others, unsignedOnServer, unverifiedInElement };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'crypto-owner-devices-'));
+  hs = await startMatrixTarget({ serverName: 'devices.local', registrationToken: 'devices-registration-token' });
+  const x = hs.suffix;
+  settings = settingsSchema.parse({ owner: { localpart: `owner${x}` }, bots: [{ id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' }] });
+  result = await provision({ homeserverUrl: hs.url, registrationToken: hs.registrationToken, stateDir: join(dir, 'state'), secrets, settings, encrypt: true });
+  runner = new BotRunner({ provision: result, getSettings: () => settings, inference: noInference, stateDir: join(dir, 'state'), encryption: { secrets, flushDelayMs: 20, rendezvous } });
+  await runner.start(new AbortController().signal);
+  await Promise.all(runner.workers.map((w) => w.conn.encryption!.startTrust()));
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await runner?.stop(5000);
+  await hs?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('every device of the owner is verified', () => {
+  let element: CryptoDevice;
+
+  it('the window set up before the app held the recovery key is signed once the key is given', async () => {
+    // Your own account, its encryption made in Element: the window opens while the app cannot read secret storage.
+    const recoveryKey = (await secrets.get(OWNER_RECOVERY_SECRET))!;
+    await secrets.delete(OWNER_RECOVERY_SECRET);
+    const window = await windowDevice('browser-1');
+    await expect(establishOwnerTrust(window.client)).rejects.toThrow();
+
+    // The key is given (Settings → Encryption, or set-recovery-key): the owner vouches again, for its own devices too.
+    await saveRecoveryKey(secrets, OWNER_RECOVERY_SECRET, recoveryKey);
+    const vouched = await vouchForBots(vouchOptions());
+    expect(vouched.verified).toEqual([result.bots[0]!.userId]);
+    expect(vouched.ownerDevices).toEqual([result.owner.deviceId]);
+
+    element = await elementDevice();
+    const seen = await ownerDevicesAsElementSees(element);
+    expect(seen.others).toEqual([result.owner.deviceId]);
+    expect(seen.unsignedOnServer).toEqual([]);
+    expect(seen.unverifiedInElement).toEqual([]);
+    // The key devices that did the work are signed out: nothing else of the owner's is left.
+    const devices = await element.client.getDevices();
+    expect(devices.devices.map((d) => d.device_id).filter((id) => id.startsWith(OWNER_KEYS_DEVICE))).toEqual([]);
+  }, 120_000);
+
+  it('a second browser opening the window on the same device leaves it signed', async () => {
+    // The same device id over a new store: the server ends up with one of the two stores' keys, and those are signed.
+    const window = await windowDevice('browser-2');
+    const own = (await window.client.getCrypto()!.getOwnDeviceKeys()).ed25519;
+    const trust = await establishOwnerTrust(window.client, { keysTimeoutMs: 5000 }).then((t) => t, (err: Error) => err);
+    const onServer = (await window.client.downloadKeysForUsers([result.owner.userId])).device_keys?.[result.owner.userId]?.[result.owner.deviceId];
+    if (onServer?.keys[`ed25519:${result.owner.deviceId}`] === own) expect(trust).toEqual({ crossSigned: true, backupVersion: expect.any(String) });
+    else expect((trust as Error).message).toMatch(/another browser/);
+
+    const seen = await ownerDevicesAsElementSees(element);
+    expect(seen.others).toEqual([result.owner.deviceId]);
+    expect(seen.unsignedOnServer).toEqual([]);
+    expect(seen.unverifiedInElement).toEqual([]);
+  }, 60_000);
+
+  it('a key device is signed while it works, and signed out after', async () => {
+    const keyDevice = await withOwnerKeysDevice({ ctx: { baseUrl: hs.url, secrets }, ownerLocalpart: settings.owner.localpart, stateDir: join(dir, 'state'), roomId: result.roomId }, async ({ client }) => {
+      await importOwnerIdentity(client);
+      const seen = await ownerDevicesAsElementSees(element);
+      return { id: client.getDeviceId()!, seen };
+    });
+    expect(keyDevice.seen.others).toContain(keyDevice.id);
+    expect(keyDevice.seen.unsignedOnServer).toEqual([]);
+    expect(keyDevice.seen.unverifiedInElement).toEqual([]);
+    const after = await ownerDevicesAsElementSees(element);
+    expect(after.others).toEqual([result.owner.deviceId]);
+    expect(after.unverifiedInElement).toEqual([]);
+  }, 60_000);
+});
