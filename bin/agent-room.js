@@ -6,7 +6,9 @@ import { dirname, join } from 'node:path';
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main', 'serve.js');
 if (!existsSync(entry)) {
-  console.error('Agent Room is not built yet: run `npm run build` first (or `npm ci && npm run build` on a fresh clone).');
+  console.error(
+    'Agent Room is not built yet: run `npm run build` first (or `npm ci && npm run build` on a fresh clone).',
+  );
   process.exit(1);
 }
 const { main } = await import(pathToFileURL(entry).href);

@@ -1,6 +1,6 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { appVersion } from './core/app-core.ts';
+import { appVersion } from './core/app/app-core.ts';
 import { defaultDataDir } from './core/paths.ts';
 import { STOP_IT_FIRST, whileHoldingDataFolder } from './cli/data-folder-guard.ts';
 import { runSetPassword, runSetRecoveryKey } from './cli/account-command.ts';
@@ -16,7 +16,12 @@ export function buildProgram(): Command {
   const program = new Command('agent-room')
     .description('A private AI team in a Matrix room: homeserver, local models and bots on this machine.')
     .version(appVersion(), '-V, --version', 'print the version')
-    .addOption(new Option('--data-dir <dir>', 'where settings, models, state and logs live').default(defaultDataDir(), 'per-user data folder'))
+    .addOption(
+      new Option('--data-dir <dir>', 'where settings, models, state and logs live').default(
+        defaultDataDir(),
+        'per-user data folder',
+      ),
+    )
     .showHelpAfterError();
 
   program
@@ -40,14 +45,24 @@ export function buildProgram(): Command {
       process.exitCode = await runProbe(opts);
     });
 
+  addAccountCommands(program);
+  addModelCommands(program);
+  return program;
+}
+
+/** Settings and accounts: import a config, what runs, how to sign in, passwords and the recovery key. */
+function addAccountCommands(program: Command): void {
   program
     .command('import')
-    .description("import the original matrix-agent-room bots config (YAML) into the settings")
+    .description('import the original matrix-agent-room bots config (YAML) into the settings')
     .argument('<file>', 'the bots config YAML')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
       const dir = dataDir(program);
-      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'import', whileRunning: STOP_IT_FIRST }, () => runImport(file, { dataDir: dir, ...opts }));
+      process.exitCode = await whileHoldingDataFolder(
+        { dataDir: dir, command: 'import', whileRunning: STOP_IT_FIRST },
+        () => runImport(file, { dataDir: dir, ...opts }),
+      );
     });
 
   program
@@ -69,25 +84,39 @@ export function buildProgram(): Command {
 
   program
     .command('set-password')
-    .description('use an account that already exists on the homeserver: store its password (read without echo, or from stdin)')
+    .description(
+      'use an account that already exists on the homeserver: store its password (read without echo, or from stdin)',
+    )
     .argument('<who>', '"owner" or a bot id')
     .action(async (who: string) => {
       const dir = dataDir(program);
-      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'set-password', whileRunning: STOP_IT_FIRST }, () => runSetPassword(dataPaths(dir), who));
+      process.exitCode = await whileHoldingDataFolder(
+        { dataDir: dir, command: 'set-password', whileRunning: STOP_IT_FIRST },
+        () => runSetPassword(dataPaths(dir), who),
+      );
     });
 
   program
     .command('set-recovery-key')
-    .description("use the owner account's existing encryption keys: store its recovery key (read without echo, or from stdin)")
+    .description(
+      "use the owner account's existing encryption keys: store its recovery key (read without echo, or from stdin)",
+    )
     .action(async () => {
       const dir = dataDir(program);
       const whileRunning = `give the key in its chat window (Settings → Encryption), or ${STOP_IT_FIRST}`;
-      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'set-recovery-key', whileRunning }, () => runSetRecoveryKey(dataPaths(dir)));
+      process.exitCode = await whileHoldingDataFolder({ dataDir: dir, command: 'set-recovery-key', whileRunning }, () =>
+        runSetRecoveryKey(dataPaths(dir)),
+      );
     });
+}
 
+/** Models: list them, download one, ask one a question. */
+function addModelCommands(program: Command): void {
   const models = program
     .command('models')
-    .description('list the models bots can use: downloaded, found on disk (Ollama, LM Studio, Jan, folders), Ollama, endpoints')
+    .description(
+      'list the models bots can use: downloaded, found on disk (Ollama, LM Studio, Jan, folders), Ollama, endpoints',
+    )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       process.exit(await runModels({ dataDir: dataDir(program), ...opts }));
@@ -95,7 +124,9 @@ export function buildProgram(): Command {
 
   models
     .command('pull')
-    .description('download a model into the data folder (hf: URI or URL of a .gguf), or pull one into Ollama (ollama:<tag>)')
+    .description(
+      'download a model into the data folder (hf: URI or URL of a .gguf), or pull one into Ollama (ollama:<tag>)',
+    )
     .argument('<ref>', 'hf:<user>/<repo>:<quant>, https://…/model.gguf, or ollama:<tag>')
     .action(async (ref: string) => {
       process.exit(await runPull(ref, { dataDir: dataDir(program) }));
@@ -104,7 +135,10 @@ export function buildProgram(): Command {
   program
     .command('chat')
     .description('ask a model one question and stream the reply; stats (time to first token, tokens/s) go to stderr')
-    .argument('<model>', 'llama:<path>, a .gguf path, ollama:<tag>, openai:<endpoint>/<model>, or a name from `agent-room models`')
+    .argument(
+      '<model>',
+      'llama:<path>, a .gguf path, ollama:<tag>, openai:<endpoint>/<model>, or a name from `agent-room models`',
+    )
     .argument('<prompt>', 'what to ask')
     .option('--max-tokens <n>', 'most tokens in the reply', parsePositiveInt)
     .option('--system <text>', 'a system prompt')
@@ -112,13 +146,12 @@ export function buildProgram(): Command {
       // Native inference threads may hold the loop open after the backends closed: exit explicitly.
       process.exit(await runChat(model, prompt, { dataDir: dataDir(program), ...opts }));
     });
-
-  return program;
 }
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of 1 or more, not "${value}".`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number of 1 or more, not "${value}".`);
   return n;
 }
 
@@ -135,7 +168,8 @@ export interface ServeFlags {
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be a whole number from 0 to 65535, not "${value}".`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--port must be a whole number from 0 to 65535, not "${value}".`);
   return n;
 }
 

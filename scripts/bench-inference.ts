@@ -39,12 +39,16 @@ const { values } = parseArgs({
   },
 });
 if (!values.model) {
-  console.error('usage: npm run bench:inference -- --model FILE [--tokens N] [--threads N] [--runs N] [--sequences N] [--gpu auto|false|cuda|vulkan|metal]');
+  console.error(
+    'usage: npm run bench:inference -- --model FILE [--tokens N] [--threads N] [--runs N] [--sequences N] [--gpu auto|false|cuda|vulkan|metal]',
+  );
   process.exit(2);
 }
 const modelPath = resolve(values.model);
 const maxTokens = Number(values.tokens);
-const threads = values.threads ? Number(values.threads) : planInference(await probeHardware({ llamaProbe: false })).threads;
+const threads = values.threads
+  ? Number(values.threads)
+  : planInference(await probeHardware({ llamaProbe: false })).threads;
 const runs = Number(values.runs);
 const contextSize = Number(values['context-size']);
 const gpu = (values.gpu === 'false' ? false : values.gpu) as GpuChoice;
@@ -80,7 +84,9 @@ async function main(): Promise<void> {
     llama = await getLlama({ gpu: false, build: 'never', maxThreads: threads, logLevel: LlamaLogLevel.error });
   }
   console.log(`model: ${modelPath}`);
-  console.log(`device: ${llama.gpu === false ? 'CPU' : llama.gpu}${fallback}; threads ${threads}; ${maxTokens} tokens a request; ${runs} runs each, medians`);
+  console.log(
+    `device: ${llama.gpu === false ? 'CPU' : llama.gpu}${fallback}; threads ${threads}; ${maxTokens} tokens a request; ${runs} runs each, medians`,
+  );
 
   // Raw: what a careful direct user does: one context, one session (wrapper resolved once), history reset per run.
   const rawModel = await llama.loadModel({ modelPath });
@@ -102,7 +108,14 @@ async function main(): Promise<void> {
     return sample(start, first, performance.now(), tokens, process.cpuUsage(cpu));
   };
 
-  const backend = new LlamaBackend({ threads, gpu, contextSize, sequences: Number(values.sequences), maxLoaded: 1, loadLlama: async () => llama });
+  const backend = new LlamaBackend({
+    threads,
+    gpu,
+    contextSize,
+    sequences: Number(values.sequences),
+    maxLoaded: 1,
+    loadLlama: async () => llama,
+  });
   const ref = `llama:${modelPath}`;
   await backend.ensureModel(ref);
   const messages = [
@@ -123,7 +136,13 @@ async function main(): Promise<void> {
   };
   const iface = () => consume(backend.chat({ model: ref, messages, sampling }));
 
-  const bot = botSchema.parse({ id: 'bench', displayName: 'Bench', model: ref, temperature: sampling.temperature, maxTokens });
+  const bot = botSchema.parse({
+    id: 'bench',
+    displayName: 'Bench',
+    model: ref,
+    temperature: sampling.temperature,
+    maxTokens,
+  });
   const router = new InferenceRouter({ backends: [backend], getSettings: () => defaultSettings() });
   const routed = () => consume(router.chat({ bot, messages, sampling }));
 
@@ -148,8 +167,13 @@ async function main(): Promise<void> {
   const r = med('raw');
   for (const name of names) {
     const m = med(name);
-    const vs = name === 'raw' ? '' : `  (×${fmt(m.tps / r.tps, 3)} tokens/s, ${m.ttft - r.ttft >= 0 ? '+' : ''}${fmt(m.ttft - r.ttft, 2)} ms first token vs raw)`;
-    console.log(`${name.padEnd(9)} first token ${fmt(m.ttft, 2)} ms  ${fmt(m.tps)} tok/s (decode ${fmt(m.decode)} tok/s, ${m.tokens} tokens, ${fmt(m.cpu)} CPU µs/token)${vs}`);
+    const vs =
+      name === 'raw'
+        ? ''
+        : `  (×${fmt(m.tps / r.tps, 3)} tokens/s, ${m.ttft - r.ttft >= 0 ? '+' : ''}${fmt(m.ttft - r.ttft, 2)} ms first token vs raw)`;
+    console.log(
+      `${name.padEnd(9)} first token ${fmt(m.ttft, 2)} ms  ${fmt(m.tps)} tok/s (decode ${fmt(m.decode)} tok/s, ${m.tokens} tokens, ${fmt(m.cpu)} CPU µs/token)${vs}`,
+    );
   }
 
   // Warm every sequence first (its prompt prefix is then reused, as in steady use), then 3 rounds per level.
@@ -162,7 +186,9 @@ async function main(): Promise<void> {
       const secs = (performance.now() - start) / 1000;
       rounds.push({ tps: all.reduce((s, x) => s + x.tokens, 0) / secs, ttft: median(all.map((x) => x.ttftMs)) });
     }
-    console.log(`parallel ${n}: ${fmt(median(rounds.map((x) => x.tps)))} tok/s aggregate, ${fmt(median(rounds.map((x) => x.ttft)))} ms median first token`);
+    console.log(
+      `parallel ${n}: ${fmt(median(rounds.map((x) => x.tps)))} tok/s aggregate, ${fmt(median(rounds.map((x) => x.ttft)))} ms median first token`,
+    );
   }
 
   const ratio = med('interface').tps / r.tps;

@@ -23,11 +23,23 @@ const node = {
 
 await esbuild({ ...node, entryPoints: [at('main/serve.ts')], outfile: at('dist/main/serve.js') });
 if (existsSync(at('main/electron/main.ts'))) {
-  await esbuild({ ...node, entryPoints: [at('main/electron/main.ts')], outfile: at('dist/main/electron/main.js'), external: ['electron'] });
+  await esbuild({
+    ...node,
+    entryPoints: [at('main/electron/main.ts')],
+    outfile: at('dist/main/electron/main.js'),
+    external: ['electron'],
+  });
 }
 if (existsSync(at('main/preload/preload.ts'))) {
   // Sandboxed preloads must be CommonJS.
-  await esbuild({ ...node, format: 'cjs', packages: undefined, entryPoints: [at('main/preload/preload.ts')], outfile: at('dist/preload/preload.cjs'), external: ['electron'] });
+  await esbuild({
+    ...node,
+    format: 'cjs',
+    packages: undefined,
+    entryPoints: [at('main/preload/preload.ts')],
+    outfile: at('dist/preload/preload.cjs'),
+    external: ['electron'],
+  });
 }
 if (existsSync(at('renderer/index.html'))) {
   const { build: viteBuild } = await import('vite');

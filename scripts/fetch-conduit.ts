@@ -50,7 +50,8 @@ export interface FetchConduitOptions {
   log?: (line: string) => void;
 }
 
-export type FetchConduitResult = { installed: string; sha256: string; skipped: boolean } | { printed: string; sha256: string };
+export type FetchConduitResult =
+  { installed: string; sha256: string; skipped: boolean } | { printed: string; sha256: string };
 
 export const MANIFEST_FILE = fileURLToPath(new URL('./conduit-release.json', import.meta.url));
 
@@ -64,7 +65,9 @@ export function binaryName(target: string): string {
 
 async function sha256Of(file: string): Promise<string | undefined> {
   try {
-    return createHash('sha256').update(await readFile(file)).digest('hex');
+    return createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
   } catch {
     return undefined;
   }
@@ -74,7 +77,9 @@ export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduit
   const log = o.log ?? (() => undefined);
   const entry = o.manifest.targets[o.target];
   if (!entry) {
-    throw new FetchConduitError(`No Conduit build is pinned for ${o.target}. Pinned targets: ${Object.keys(o.manifest.targets).join(', ')}. Use an external homeserver on this machine.`);
+    throw new FetchConduitError(
+      `No Conduit build is pinned for ${o.target}. Pinned targets: ${Object.keys(o.manifest.targets).join(', ')}. Use an external homeserver on this machine.`,
+    );
   }
   const dest = join(o.resourcesDir, 'bin', o.target, binaryName(o.target));
   if (entry.build === 'source' || !entry.path) {
@@ -85,7 +90,9 @@ export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduit
   }
   const expected = entry.sha256?.toLowerCase();
   if (!expected && !o.printSha256) {
-    throw new FetchConduitError(`Checksum not pinned for this target (${o.target}, Conduit ${o.manifest.tag}): run with --print-sha256 on a trusted machine and pin it in scripts/conduit-release.json.`);
+    throw new FetchConduitError(
+      `Checksum not pinned for this target (${o.target}, Conduit ${o.manifest.tag}): run with --print-sha256 on a trusted machine and pin it in scripts/conduit-release.json.`,
+    );
   }
   if (expected && !o.printSha256 && (await sha256Of(dest)) === expected) {
     log(`Conduit ${o.manifest.tag} for ${o.target} is already in place: ${dest}`);
@@ -100,11 +107,19 @@ export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduit
     log(`Downloading Conduit ${o.manifest.tag} for ${o.target} from ${url}`);
     let res: Response;
     try {
-      res = await (o.fetch ?? fetch)(url, { signal: AbortSignal.timeout(o.timeoutMs ?? 10 * 60_000), redirect: 'follow' });
+      res = await (o.fetch ?? fetch)(url, {
+        signal: AbortSignal.timeout(o.timeoutMs ?? 10 * 60_000),
+        redirect: 'follow',
+      });
     } catch (err) {
-      throw new FetchConduitError(`Cannot download ${url}: ${describe(err)}. Check the network, or set AGENT_ROOM_CONDUIT_BASE_URL to a mirror.`);
+      throw new FetchConduitError(
+        `Cannot download ${url}: ${describe(err)}. Check the network, or set AGENT_ROOM_CONDUIT_BASE_URL to a mirror.`,
+      );
     }
-    if (!res.ok || !res.body) throw new FetchConduitError(`Download of ${url} failed: HTTP ${res.status} ${res.statusText}. The pinned release may have moved: check ${o.manifest.source} for ${o.manifest.tag}.`);
+    if (!res.ok || !res.body)
+      throw new FetchConduitError(
+        `Download of ${url} failed: HTTP ${res.status} ${res.statusText}. The pinned release may have moved: check ${o.manifest.source} for ${o.manifest.tag}.`,
+      );
     try {
       const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
       body.on('data', (chunk: Buffer) => hash.update(chunk));
@@ -119,7 +134,9 @@ export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduit
       return { printed: url, sha256: actual };
     }
     if (actual !== expected) {
-      throw new FetchConduitError(`Checksum mismatch for ${url}: expected ${expected}, got ${actual}. The file was not installed; do not use it. If the release was re-published on purpose, pin the new sha256 after checking it.`);
+      throw new FetchConduitError(
+        `Checksum mismatch for ${url}: expected ${expected}, got ${actual}. The file was not installed; do not use it. If the release was re-published on purpose, pin the new sha256 after checking it.`,
+      );
     }
     await chmod(tmp, 0o755);
     await rename(tmp, dest);

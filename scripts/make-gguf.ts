@@ -30,12 +30,23 @@ function main(): void {
   if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
   const context = values.context === undefined ? undefined : Number(values.context);
   if (context !== undefined && !(Number.isInteger(context) && context >= 16 && context <= 1_048_576)) {
-    throw new Error('--context must be a whole number of tokens between 16 and 1048576 (the trained context length, llama.context_length)');
+    throw new Error(
+      '--context must be a whole number of tokens between 16 and 1048576 (the trained context length, llama.context_length)',
+    );
   }
   const started = Date.now();
-  const result = writeGguf({ preset, type, seed, out: resolve(values.out), suppressEos: values['suppress-eos'], ...(context !== undefined ? { context } : {}) });
+  const result = writeGguf({
+    preset,
+    type,
+    seed,
+    out: resolve(values.out),
+    suppressEos: values['suppress-eos'],
+    ...(context !== undefined ? { context } : {}),
+  });
   const mb = (result.bytes / 1e6).toFixed(2);
-  console.log(`wrote ${result.path}: ${preset} ${type} seed ${seed}${context !== undefined ? `, context ${context}` : ''}, ${result.tensors} tensors, ${mb} MB in ${Date.now() - started} ms`);
+  console.log(
+    `wrote ${result.path}: ${preset} ${type} seed ${seed}${context !== undefined ? `, context ${context}` : ''}, ${result.tensors} tensors, ${mb} MB in ${Date.now() - started} ms`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('make-gguf.ts')) {

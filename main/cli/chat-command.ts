@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { GenerationStats } from '../common/inference-types.ts';
 import type { ChatMessage } from '../core/inference/types.ts';
 import { InferenceError, isInferenceError } from '../core/inference/types.ts';
+import { isOllamaRef } from '../core/inference/ollama/ollama-ref.ts';
 import { describeError, flushStdio, openInference, type CliInference } from './cli-inference.ts';
 
 export interface ChatOptions {
@@ -37,7 +38,7 @@ export function toModelRef(arg: string, cwd: string, exists: (p: string) => bool
     const rest = arg.slice('llama:'.length);
     return /^(hf:|https?:\/\/)/i.test(rest) || isAbsolute(rest) ? arg : `llama:${resolve(cwd, rest)}`;
   }
-  if (arg.startsWith('ollama:') || arg.startsWith('openai:')) return arg;
+  if (isOllamaRef(arg) || arg.startsWith('openai:')) return arg;
   if (/^(hf:|https?:\/\/)/i.test(arg)) return `llama:${arg}`;
   if (exists(resolve(cwd, arg)) || /\.gguf$/i.test(arg) || /[/\\]/.test(arg)) return `llama:${resolve(cwd, arg)}`;
   return undefined;
@@ -50,7 +51,12 @@ export function formatStats(stats: GenerationStats, where: string): string {
 }
 
 /** Exit codes: 0 answered, 1 failed (missing model, backend down…), 130 stopped with Ctrl+C. */
-export async function runChat(modelArg: string, prompt: string, options: ChatOptions, io: ChatIo = defaultIo): Promise<number> {
+export async function runChat(
+  modelArg: string,
+  prompt: string,
+  options: ChatOptions,
+  io: ChatIo = defaultIo,
+): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(130);
@@ -65,9 +71,18 @@ export async function runChat(modelArg: string, prompt: string, options: ChatOpt
     const ref = toModelRef(modelArg, process.cwd()) ?? (await findByName(inf, modelArg));
     const backend = inf.service.router.backendFor(ref);
     if (!backend) throw noBackend(ref);
-    const messages: ChatMessage[] = [...(options.system ? [{ role: 'system' as const, content: options.system }] : []), { role: 'user', content: prompt }];
+    const messages: ChatMessage[] = [
+      ...(options.system ? [{ role: 'system' as const, content: options.system }] : []),
+      { role: 'user', content: prompt },
+    ];
     let stats: GenerationStats | undefined;
-    for await (const chunk of backend.chat({ model: ref, messages, sampling: options.maxTokens ? { maxTokens: options.maxTokens } : {}, signal: abort.signal, keepAliveSeconds: 0 })) {
+    for await (const chunk of backend.chat({
+      model: ref,
+      messages,
+      sampling: options.maxTokens ? { maxTokens: options.maxTokens } : {},
+      signal: abort.signal,
+      keepAliveSeconds: 0,
+    })) {
       if (chunk.type === 'text') {
         io.write(chunk.text);
         wrote += chunk.text;
@@ -99,7 +114,7 @@ function where(inf: CliInference, kind: 'llama' | 'ollama' | 'openai'): string {
 }
 
 function noBackend(ref: string): InferenceError {
-  if (ref.startsWith('ollama:')) {
+  if (isOllamaRef(ref)) {
     return new InferenceError('BackendUnavailable', `No Ollama server is configured or running for ${ref}.`, {
       hint: 'Start Ollama (it listens on 127.0.0.1:11434), or add its URL in settings under endpoints.ollama.',
     });
@@ -114,7 +129,11 @@ async function findByName(inf: CliInference, name: string): Promise<string> {
   const models = await inf.service.listModels(AbortSignal.timeout(15_000));
   const match = models.find((m) => m.name === name) ?? models.find((m) => m.name === `${name}:latest`);
   if (match) return match.ref;
-  throw new InferenceError('ModelNotFound', `No model called "${name}" here: it is not a file, not a model reference, and no listed model has that name.`, {
-    hint: 'Run `agent-room models` to see the references, pass a path to a .gguf file, or download one with `agent-room models pull <hf:… | URL | ollama:tag>`.',
-  });
+  throw new InferenceError(
+    'ModelNotFound',
+    `No model called "${name}" here: it is not a file, not a model reference, and no listed model has that name.`,
+    {
+      hint: 'Run `agent-room models` to see the references, pass a path to a .gguf file, or download one with `agent-room models pull <hf:… | URL | ollama:tag>`.',
+    },
+  );
 }

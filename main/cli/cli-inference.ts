@@ -28,7 +28,10 @@ export function mayUseGpu(report: HardwareReport): boolean {
   return report.appleSilicon || report.gpus.some((g) => g.vendor !== 'other');
 }
 
-export async function probeForCli(mode: ProbeMode, probe: typeof probeHardware = probeHardware): Promise<HardwareReport> {
+export async function probeForCli(
+  mode: ProbeMode,
+  probe: typeof probeHardware = probeHardware,
+): Promise<HardwareReport> {
   const quick = await probe({ llamaProbe: false });
   return mode === 'gpu-aware' && mayUseGpu(quick) ? probe() : quick;
 }
@@ -64,7 +67,12 @@ export async function openInference(options: OpenInferenceOptions): Promise<CliI
     getPlan: async () => {
       const report = await probeForCli(options.probe);
       const inf = store.get().inference;
-      const plan = planInference(report, { preferOllama: inf.preferOllama, threads: inf.threads, maxLoadedModels: inf.maxLoadedModels, memoryBudgetMiB: inf.memoryBudgetMiB });
+      const plan = planInference(report, {
+        preferOllama: inf.preferOllama,
+        threads: inf.threads,
+        maxLoadedModels: inf.maxLoadedModels,
+        memoryBudgetMiB: inf.memoryBudgetMiB,
+      });
       return { report, plan };
     },
     modelsDir: paths.models,
@@ -94,5 +102,7 @@ export function describeError(err: unknown): string {
 
 /** Waits until stdout and stderr have handed their data to the OS, so that process.exit loses nothing. */
 export async function flushStdio(): Promise<void> {
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  await Promise.all(
+    [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
+  );
 }

@@ -11,7 +11,11 @@ export interface GuardedCommand {
   whileRunning: string;
 }
 
-export async function whileHoldingDataFolder(cmd: GuardedCommand, run: () => Promise<number>, err: (line: string) => void = console.error): Promise<number> {
+export async function whileHoldingDataFolder(
+  cmd: GuardedCommand,
+  run: () => Promise<number>,
+  err: (line: string) => void = console.error,
+): Promise<number> {
   let lock;
   try {
     lock = acquireDataFolderLock(cmd.dataDir, { holder: cmd.command });
@@ -21,7 +25,9 @@ export async function whileHoldingDataFolder(cmd: GuardedCommand, run: () => Pro
       err(`${e.message}. Nothing was changed: ${app ? cmd.whileRunning : e.hint}`);
       return 1;
     }
-    err(`Cannot write to the data folder ${cmd.dataDir}: ${(e as Error).message}. Choose another with --data-dir, or fix its permissions.`);
+    err(
+      `Cannot write to the data folder ${cmd.dataDir}: ${(e as Error).message}. Choose another with --data-dir, or fix its permissions.`,
+    );
     return 1;
   }
   try {
@@ -32,4 +38,5 @@ export async function whileHoldingDataFolder(cmd: GuardedCommand, run: () => Pro
 }
 
 /** The usual advice: stop the running app first. */
-export const STOP_IT_FIRST = 'stop it first (Ctrl+C where serve runs, `systemctl --user stop agent-room` for the service, or Quit in the tray), then run this command again.';
+export const STOP_IT_FIRST =
+  'stop it first (Ctrl+C where serve runs, `systemctl --user stop agent-room` for the service, or Quit in the tray), then run this command again.';

@@ -6,7 +6,11 @@ import { AgentRoomImportError, importAgentRoomConfig } from '../core/settings/im
 import { FileSecretStore } from '../core/settings/secret-store.ts';
 import { ConfSettingsStore } from '../core/settings/settings-store.ts';
 
-export async function runImport(file: string, options: { dataDir: string; json?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+export async function runImport(
+  file: string,
+  options: { dataDir: string; json?: boolean },
+  out: (s: string) => void = console.log,
+): Promise<number> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -48,7 +52,8 @@ export async function runImport(file: string, options: { dataDir: string; json?:
       for (const line of report.stillNeeded) out(`  → ${line}`);
     }
     const names = Object.keys(result.secrets);
-    if (names.length > 0) out(`\n${names.length} secret(s) stored in ${paths.secrets} (readable by you only): ${names.join(', ')}`);
+    if (names.length > 0)
+      out(`\n${names.length} secret(s) stored in ${paths.secrets} (readable by you only): ${names.join(', ')}`);
   }
   logger.flush();
   return 0;

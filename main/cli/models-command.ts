@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import type { PullJob } from '../common/contract-types.ts';
 import type { ModelInfo, ModelSource } from '../common/inference-types.ts';
 import { parseDownloadRef } from '../core/inference/download/index.ts';
+import { isOllamaRef } from '../core/inference/ollama/ollama-ref.ts';
 import { describeError, flushStdio, openInference } from './cli-inference.ts';
 import { formatBytes, ProgressBar } from './progress-bar.ts';
 
@@ -36,9 +37,22 @@ export function describeSource(m: ModelInfo): string {
 
 /** A plain-text table, one model a line: name, size, where from, the reference to use. */
 export function formatModelsTable(models: ModelInfo[]): string[] {
-  const rows = [['NAME', 'SIZE', 'FROM', 'REFERENCE'], ...models.map((m) => [m.name, m.sizeBytes === undefined ? '-' : formatBytes(m.sizeBytes), describeSource(m), m.ref])];
+  const rows = [
+    ['NAME', 'SIZE', 'FROM', 'REFERENCE'],
+    ...models.map((m) => [
+      m.name,
+      m.sizeBytes === undefined ? '-' : formatBytes(m.sizeBytes),
+      describeSource(m),
+      m.ref,
+    ]),
+  ];
   const widths = [0, 1, 2].map((i) => Math.min(48, Math.max(...rows.map((r) => r[i]!.length))));
-  return rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** Order for people: this machine's files first (ours, then other apps'), then servers. */
@@ -63,11 +77,16 @@ export async function runModels(options: { dataDir: string; json?: boolean }, io
     if (models.length === 0) {
       const rec = inf.plan()?.recommended;
       io.out('No models found on this machine, in Ollama or at the configured endpoints.');
-      if (rec) io.out(`Download one, e.g. ${rec.label}: agent-room models pull ${rec.llama}  (or with Ollama: agent-room models pull ollama:${rec.ollama})`);
+      if (rec)
+        io.out(
+          `Download one, e.g. ${rec.label}: agent-room models pull ${rec.llama}  (or with Ollama: agent-room models pull ollama:${rec.ollama})`,
+        );
       return 0;
     }
     for (const line of formatModelsTable(models)) io.out(line);
-    io.out(`\n${models.length} model(s). Use a reference with \`agent-room chat <reference> "…"\` or in a bot's settings.`);
+    io.out(
+      `\n${models.length} model(s). Use a reference with \`agent-room chat <reference> "…"\` or in a bot's settings.`,
+    );
     return 0;
   } catch (err) {
     io.err(describeError(err));
@@ -89,7 +108,7 @@ export interface PullOptions {
 /** Exit codes: 0 done, 1 failed, 130 cancelled (as a shell reports Ctrl+C). */
 export async function runPull(ref: string, options: PullOptions, io: CliIo = defaultIo): Promise<number> {
   // Refuse a wrong reference before anything starts, with the hint the job's error string would lose.
-  if (!ref.startsWith('ollama:')) {
+  if (!isOllamaRef(ref)) {
     try {
       parseDownloadRef(ref);
     } catch (err) {
@@ -118,7 +137,8 @@ export async function runPull(ref: string, options: PullOptions, io: CliIo = def
   const jobId = service.pull(ref, (job, path) => settle({ job, path }));
   let cancelling = false;
   let reported = false;
-  const cancelledLine = () => `Cancelled. ${keptNote(ref, inf.paths.models)} Run \`agent-room models pull ${ref}\` again to resume.`;
+  const cancelledLine = () =>
+    `Cancelled. ${keptNote(ref, inf.paths.models)} Run \`agent-room models pull ${ref}\` again to resume.`;
   // Another library's signal handler may end the process before the cancel settles: say what was kept anyway.
   const onExit = () => {
     if (cancelling && !reported) writeSync(2, `${cancelledLine()}\n`);
@@ -165,7 +185,7 @@ export async function runPull(ref: string, options: PullOptions, io: CliIo = def
 
 /** What a cancelled pull left behind, in words. */
 function keptNote(ref: string, modelsDir: string): string {
-  if (ref.startsWith('ollama:')) return 'Ollama keeps the layers it already has.';
+  if (isOllamaRef(ref)) return 'Ollama keeps the layers it already has.';
   try {
     const { kind, uri } = parseDownloadRef(ref);
     if (kind === 'url') {

@@ -3,6 +3,7 @@
 //
 // Hand-written on purpose: the renderer is a small pure function, and the npm candidates are either
 // unmaintained (progress, last release 2017) or spinners without byte counts (ora).
+import { formatBytes as formatByteSize, TERMINAL_BYTES } from '../common/format-bytes.ts';
 import type { ProgressEvent } from '../common/inference-types.ts';
 
 export interface ProgressLine {
@@ -14,17 +15,9 @@ export interface ProgressLine {
   bytesPerSecond?: number;
 }
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-
-/** 1536 → "1.5 KB" (powers of 1024, one decimal below 100 of a unit). */
+/** 1536 → "1.5 KB" (powers of 1024, one decimal below 100 of a unit): the app's one formatter, terminal labels. */
 export function formatBytes(bytes: number): string {
-  let n = Math.max(0, bytes);
-  let u = 0;
-  while (n >= 1024 && u < UNITS.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return u === 0 ? `${Math.round(n)} B` : `${n < 100 ? n.toFixed(1) : Math.round(n)} ${UNITS[u]}`;
+  return formatByteSize(bytes, TERMINAL_BYTES);
 }
 
 /** 75 → "1m15s". */
@@ -40,7 +33,12 @@ export function formatDuration(seconds: number): string {
 export function renderProgressLine(p: ProgressLine, width = 80): string {
   const parts: string[] = [];
   if (p.fraction !== undefined) parts.push(`${String(Math.floor(clamp01(p.fraction) * 100)).padStart(3)}%`);
-  if (p.transferredBytes !== undefined) parts.push(p.totalBytes ? `${formatBytes(p.transferredBytes)} / ${formatBytes(p.totalBytes)}` : formatBytes(p.transferredBytes));
+  if (p.transferredBytes !== undefined)
+    parts.push(
+      p.totalBytes
+        ? `${formatBytes(p.transferredBytes)} / ${formatBytes(p.totalBytes)}`
+        : formatBytes(p.transferredBytes),
+    );
   if (p.bytesPerSecond && p.bytesPerSecond > 0) {
     parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
     if (p.totalBytes && p.transferredBytes !== undefined && p.transferredBytes < p.totalBytes) {
@@ -57,7 +55,10 @@ export function renderProgressLine(p: ProgressLine, width = 80): string {
   }
   const barWidth = Math.max(6, Math.min(30, room));
   const filled = Math.round(clamp01(p.fraction) * barWidth);
-  const bar = filled >= barWidth ? '='.repeat(barWidth) : `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(barWidth - filled)}`;
+  const bar =
+    filled >= barWidth
+      ? '='.repeat(barWidth)
+      : `${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(barWidth - filled)}`;
   return `${status} [${bar}] ${parts.join('  ')}`;
 }
 

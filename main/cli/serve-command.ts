@@ -2,12 +2,16 @@
 // and stops everything cleanly on SIGINT/SIGTERM.
 import { mkdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createLogger } from '../core/logging/logger.ts';
+import { createLogger, type Logger } from '../core/logging/logger.ts';
 import { dataPaths } from '../core/paths.ts';
-import { createAppCore } from '../core/app-core.ts';
+import { createAppCore, type AppCore } from '../core/app/app-core.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
 import { ControlServer } from '../core/control/http-server.ts';
-import { acquireDataFolderLock, DataFolderLockedError, type DataFolderLock } from '../core/lifecycle/data-folder-lock.ts';
+import {
+  acquireDataFolderLock,
+  DataFolderLockedError,
+  type DataFolderLock,
+} from '../core/lifecycle/data-folder-lock.ts';
 import { distDir } from './dist-dir.ts';
 import { startReport } from './start-report.ts';
 import { serveRecordFile, type ServeRecord } from './status-command.ts';
@@ -37,7 +41,9 @@ export async function runServe(options: ServeOptions): Promise<number> {
   try {
     mkdirSync(paths.logs, { recursive: true });
   } catch (err) {
-    console.error(`Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`);
+    console.error(
+      `Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`,
+    );
     return 1;
   }
   // Before anything else touches the folder, and above all before the homeserver service starts: its
@@ -48,7 +54,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
   // A library's stray promise (matrix-js-sdk's crypto request loop rejects one nobody awaits when it stops)
   // must not take down the homeserver, the bots and everything with it: log it and keep running.
   process.on('unhandledRejection', (reason) => {
-    logger.error({ err: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) }, 'unhandled promise rejection (kept running)');
+    logger.error(
+      { err: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason) },
+      'unhandled promise rejection (kept running)',
+    );
   });
   const core = await createAppCore({
     paths,
@@ -59,7 +68,8 @@ export async function runServe(options: ServeOptions): Promise<number> {
       bots: options.bots,
     },
   });
-  for (const issue of core.settings.issues) console.error(`Settings: ${issue.path}: ${issue.message} (using the default for this key)`);
+  for (const issue of core.settings.issues)
+    console.error(`Settings: ${issue.path}: ${issue.message} (using the default for this key)`);
   const port = options.port ?? core.settings.get().control.port ?? DEFAULT_CONTROL_PORT;
   const control = new ControlServer({
     port,
@@ -83,22 +93,29 @@ export async function runServe(options: ServeOptions): Promise<number> {
   }
   lock.update({ controlUrl: control.url });
 
+  const done = stopOnSignals(options, async (signal) => {
+    logger.info({ signal }, 'stopping');
+    await core.host.stop(STOP_DEADLINE_MS);
+    await control.close();
+    await core.close();
+    await rm(serveRecordFile(paths), { force: true });
+    lock.release();
+    logger.info('stopped');
+    logger.flush();
+    return 0;
+  });
+
+  await writeServeRecord(paths, control.url);
+  console.log(`Agent Room is starting. Chat window: ${control.openUrl}`);
+  console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
+  await startServices(core, logger, control.url);
+  return done;
+}
+
+/** Resolves with the exit code once SIGINT or SIGTERM stopped everything (once; a third signal quits at once). */
+function stopOnSignals(options: ServeOptions, stopAll: (signal: string) => Promise<number>): Promise<number> {
   let stopping: Promise<number> | undefined;
-  const stop = (signal: string): Promise<number> => {
-    stopping ??= (async () => {
-      logger.info({ signal }, 'stopping');
-      await core.host.stop(STOP_DEADLINE_MS);
-      await control.close();
-      await core.close();
-      await rm(serveRecordFile(paths), { force: true });
-      lock.release();
-      logger.info('stopped');
-      logger.flush();
-      return 0;
-    })();
-    return stopping;
-  };
-  const done = new Promise<number>((resolve) => {
+  return new Promise<number>((resolve) => {
     if (options.handleSignals === false) return;
     // `on`, not `once`: signal-exit (pulled in by node-llama-cpp's dependencies) re-raises a signal when
     // no other listener remains, which would kill the process before the clean stop finished.
@@ -109,29 +126,35 @@ export async function runServe(options: ServeOptions): Promise<number> {
         console.error('Quitting without waiting for services to stop.');
         process.exit(130);
       }
-      void stop(signal).then(resolve);
+      stopping ??= stopAll(signal);
+      void stopping.then(resolve);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
 
-  await writeServeRecord(paths, control.url);
-  console.log(`Agent Room is starting. Chat window: ${control.openUrl}`);
-  console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
+/** Starts the services and says honestly how that went; a failed start leaves the status page up. */
+async function startServices(core: AppCore, logger: Logger, url: string): Promise<void> {
   try {
     await core.host.start();
     const report = startReport(core.host.report());
-    if (report.ok) logger.info({ url: control.url }, 'ready');
-    else logger.warn({ url: control.url }, 'started with problems');
+    if (report.ok) logger.info({ url }, 'ready');
+    else logger.warn({ url }, 'started with problems');
     // One write: the logger's worker thread writes to stderr too, and must not land between these lines.
     (report.ok ? console.log : console.error)(report.lines.join('\n'));
   } catch (err) {
     // A required service failed: the control API stays up so the status page shows why.
     logger.error({ err: (err as Error).message }, 'start failed');
     const services = startReport(core.host.report()).lines.slice(1, -1);
-    console.error([`Start failed: ${(err as Error).message}`, ...services, 'Nothing runs but the status page; fix this and start serve again.'].join('\n'));
+    console.error(
+      [
+        `Start failed: ${(err as Error).message}`,
+        ...services,
+        'Nothing runs but the status page; fix this and start serve again.',
+      ].join('\n'),
+    );
   }
-  return done;
 }
 
 /** The data folder's lock, or undefined after telling the person who holds it. */
@@ -143,7 +166,9 @@ function takeDataFolder(paths: DataPaths): DataFolderLock | undefined {
       console.error(err.message);
       console.error(err.hint);
     } else {
-      console.error(`Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`);
+      console.error(
+        `Cannot write to the data folder ${paths.root}: ${(err as Error).message}. Choose another with --data-dir, or fix its permissions.`,
+      );
     }
     return undefined;
   }

@@ -10,7 +10,8 @@ export function startReport(services: readonly ServiceReport[]): { ok: boolean; 
     lines: [
       'Agent Room started with problems:',
       ...problems.map(({ name, state }) => {
-        if (state.status === 'failed' || state.status === 'degraded') return `  ${name}: ${state.error}${state.hint ? `\n    ${state.hint}` : ''}`;
+        if (state.status === 'failed' || state.status === 'degraded')
+          return `  ${name}: ${state.error}${state.hint ? `\n    ${state.hint}` : ''}`;
         return `  ${name}: ${state.status}`;
       }),
       'The rest runs; the status page shows the same. Fix these and restart serve.',

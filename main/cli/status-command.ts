@@ -35,12 +35,20 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function runStatus(paths: DataPaths, options: { json?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+export async function runStatus(
+  paths: DataPaths,
+  options: { json?: boolean },
+  out: (s: string) => void = console.log,
+): Promise<number> {
   const record = await readServeRecord(paths);
-  let health: { status: string; services: Array<{ name: string; state: { status: string; error?: string; detail?: string } }> } | undefined;
+  let health:
+    | { status: string; services: Array<{ name: string; state: { status: string; error?: string; detail?: string } }> }
+    | undefined;
   if (record && alive(record.pid)) {
     try {
-      health = (await (await fetch(`${record.controlUrl}/health`, { signal: AbortSignal.timeout(3000) })).json()) as typeof health;
+      health = (await (
+        await fetch(`${record.controlUrl}/health`, { signal: AbortSignal.timeout(3000) })
+      ).json()) as typeof health;
     } catch {
       health = undefined;
     }
@@ -59,8 +67,15 @@ export async function runStatus(paths: DataPaths, options: { json?: boolean }, o
     out(JSON.stringify(result, null, 2));
     return 0;
   }
-  out(health ? `Agent Room is running (${health.status}) at ${record?.controlUrl}` : 'Agent Room is not running (start it with `agent-room serve`).');
-  for (const s of health?.services ?? []) out(`  ${s.name.padEnd(13)} ${s.state.status}${s.state.detail ? ` — ${s.state.detail}` : ''}${s.state.error ? ` — ${s.state.error}` : ''}`);
+  out(
+    health
+      ? `Agent Room is running (${health.status}) at ${record?.controlUrl}`
+      : 'Agent Room is not running (start it with `agent-room serve`).',
+  );
+  for (const s of health?.services ?? [])
+    out(
+      `  ${s.name.padEnd(13)} ${s.state.status}${s.state.detail ? ` — ${s.state.detail}` : ''}${s.state.error ? ` — ${s.state.error}` : ''}`,
+    );
   if (prov) {
     out(`Homeserver: ${prov.homeserverUrl} (server name ${prov.serverName})`);
     out(`Team room:  ${prov.roomId ?? '(not created yet)'}`);
@@ -72,7 +87,11 @@ export async function runStatus(paths: DataPaths, options: { json?: boolean }, o
   return 0;
 }
 
-export async function runLoginInfo(paths: DataPaths, options: { showPassword?: boolean; json?: boolean }, out: (s: string) => void = console.log): Promise<number> {
+export async function runLoginInfo(
+  paths: DataPaths,
+  options: { showPassword?: boolean; json?: boolean },
+  out: (s: string) => void = console.log,
+): Promise<number> {
   const prov = await readProvisionState(paths.state);
   if (!prov?.owner) {
     const error = 'No account yet: run `agent-room serve` once; it creates your account and the team room.';
@@ -102,10 +121,15 @@ export async function runLoginInfo(paths: DataPaths, options: { showPassword?: b
     out(`Password:       ${password ?? '(not stored: it was set outside Agent Room)'}`);
     if (recoveryKey !== undefined) out(`Recovery key:   ${recoveryKey}`);
   } else {
-    out(`Password:       hidden (add --show-password to print it${recoveryKey !== undefined ? ' and the recovery key' : ''})`);
+    out(
+      `Password:       hidden (add --show-password to print it${recoveryKey !== undefined ? ' and the recovery key' : ''})`,
+    );
   }
   if (prov.roomId) out(`Team room:      ${prov.roomId}`);
   out('In Element: "Sign in" → "Edit" the homeserver → paste the URL → sign in with the user ID and password.');
-  if (recoveryKey !== undefined) out('The team room is encrypted: when Element asks to verify this session, choose the recovery key; it then shows your bots as verified.');
+  if (recoveryKey !== undefined)
+    out(
+      'The team room is encrypted: when Element asks to verify this session, choose the recovery key; it then shows your bots as verified.',
+    );
   return 0;
 }

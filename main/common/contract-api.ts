@@ -1,20 +1,34 @@
 // The domain-method object derived from the contract: api.status.get(), api.bots.setModel({...}),
 // api.onStatusChanged(cb) → unsubscribe. The preload builds it over IPC and the renderer's HTTP/WS
 // transport builds the same shape, so the chat window cannot tell which shell it runs in.
-import { CHANNELS, EVENTS, type Channel, type EventListener, type EventName, type ReqInput, type Res, type Unsubscribe } from './contract.ts';
+import {
+  CHANNELS,
+  EVENTS,
+  type Channel,
+  type EventListener,
+  type EventName,
+  type ReqInput,
+  type Res,
+  type Unsubscribe,
+} from './contract.ts';
 
 type Namespace<K extends string> = K extends `${infer N}.${string}` ? N : never;
 type MethodOf<K extends string, N extends string> = K extends `${N}.${infer M}` ? M : never;
 
 /** A method takes no argument when its request may be undefined. */
-export type ApiMethod<K extends Channel> = undefined extends ReqInput<K> ? (request?: ReqInput<K>) => Promise<Res<K>> : (request: ReqInput<K>) => Promise<Res<K>>;
+export type ApiMethod<K extends Channel> =
+  undefined extends ReqInput<K>
+    ? (request?: ReqInput<K>) => Promise<Res<K>>
+    : (request: ReqInput<K>) => Promise<Res<K>>;
 
 export type ApiNamespaces = {
   [N in Namespace<Channel>]: { [M in MethodOf<Channel, N>]: ApiMethod<Extract<`${N}.${M}`, Channel>> };
 };
 
 /** 'status.changed' → 'onStatusChanged'. */
-export type SubscriptionName<E extends string> = E extends `${infer N}.${infer M}` ? `on${Capitalize<N>}${Capitalize<M>}` : never;
+export type SubscriptionName<E extends string> = E extends `${infer N}.${infer M}`
+  ? `on${Capitalize<N>}${Capitalize<M>}`
+  : never;
 
 export type ApiSubscriptions = {
   [E in EventName as SubscriptionName<E>]: (listener: EventListener<E>) => Unsubscribe;

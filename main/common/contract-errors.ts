@@ -55,7 +55,12 @@ export class ControlError extends Error {
   }
 
   toPayload(): ControlErrorPayload {
-    const payload: ControlErrorPayload = { name: 'ControlError', code: this.code, message: this.message, hint: this.hint };
+    const payload: ControlErrorPayload = {
+      name: 'ControlError',
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+    };
     if (this.issues) payload.issues = this.issues;
     return payload;
   }

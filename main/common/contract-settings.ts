@@ -17,7 +17,10 @@ const sectionNames = Object.keys(settingsSchema.shape) as Array<keyof typeof set
  * others, e.g. the homeserver mode), so nothing invalid is ever stored.
  */
 export const settingsPatchSchema: z.ZodType<SettingsPatch> = z.strictObject(
-  Object.fromEntries(sectionNames.map((name) => [name, z.json().optional()])) as Record<keyof typeof settingsSchema.shape, z.ZodOptional<z.ZodJSONSchema>>,
+  Object.fromEntries(sectionNames.map((name) => [name, z.json().optional()])) as Record<
+    keyof typeof settingsSchema.shape,
+    z.ZodOptional<z.ZodJSONSchema>
+  >,
 ) as unknown as z.ZodType<SettingsPatch>;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -40,11 +43,16 @@ export function zodIssues(error: z.ZodError): ControlIssue[] {
 /** Applies a patch to the current settings; throws ControlError('BadRequest') with the issues when invalid. */
 export function applySettingsPatch(current: Settings, patch: SettingsPatch): Settings {
   // A homeserver mode switch replaces the whole section: fields of the other mode must not leak in.
-  const base = patch.homeserver?.mode && patch.homeserver.mode !== current.homeserver.mode ? { ...current, homeserver: {} } : current;
+  const base =
+    patch.homeserver?.mode && patch.homeserver.mode !== current.homeserver.mode
+      ? { ...current, homeserver: {} }
+      : current;
   const merged = mergePatch(base, patch);
   const parsed = settingsSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new ControlError('BadRequest', 'These settings are not valid; nothing was changed.', { issues: zodIssues(parsed.error) });
+    throw new ControlError('BadRequest', 'These settings are not valid; nothing was changed.', {
+      issues: zodIssues(parsed.error),
+    });
   }
   return parsed.data;
 }

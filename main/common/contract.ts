@@ -118,7 +118,12 @@ export interface Events {
   'bots.replied': BotReply;
 }
 export type EventName = keyof Events;
-export const EVENTS = ['status.changed', 'settings.changed', 'models.progress', 'bots.replied'] as const satisfies readonly EventName[];
+export const EVENTS = [
+  'status.changed',
+  'settings.changed',
+  'models.progress',
+  'bots.replied',
+] as const satisfies readonly EventName[];
 const _eventsMatch: SameKeys<Events, Record<(typeof EVENTS)[number], unknown>> = true;
 void _eventsMatch;
 
@@ -152,7 +157,9 @@ export function parseRequest<K extends Channel>(channel: K, raw: unknown): Contr
   if (parsed.success) return { ok: true, value: parsed.data };
   return {
     ok: false,
-    error: new ControlError('BadRequest', `The request for ${channel} is not valid.`, { issues: zodIssues(parsed.error) }).toPayload(),
+    error: new ControlError('BadRequest', `The request for ${channel} is not valid.`, {
+      issues: zodIssues(parsed.error),
+    }).toPayload(),
   };
 }
 
@@ -161,16 +168,24 @@ export function parseRequest<K extends Channel>(channel: K, raw: unknown): Contr
  * after their own sender or token check, so validation always comes before any handler.
  */
 export async function dispatch(handlers: AnyHandlers, channel: unknown, raw: unknown): Promise<ControlResult<unknown>> {
-  if (!isChannel(channel)) return { ok: false, error: new ControlError('NotFound', `There is no channel ${String(channel)}.`).toPayload() };
+  if (!isChannel(channel))
+    return { ok: false, error: new ControlError('NotFound', `There is no channel ${String(channel)}.`).toPayload() };
   return dispatchChannel(handlers, channel, raw);
 }
 
-export async function dispatchChannel<K extends Channel>(handlers: AnyHandlers, channel: K, raw: unknown): Promise<ControlResult<Res<K>>> {
+export async function dispatchChannel<K extends Channel>(
+  handlers: AnyHandlers,
+  channel: K,
+  raw: unknown,
+): Promise<ControlResult<Res<K>>> {
   const request = parseRequest(channel, raw);
   if (!request.ok) return request;
   const handler = (handlers as Partial<Handlers>)[channel] as Handler<K> | undefined;
   if (!handler) {
-    return { ok: false, error: new ControlError('Unavailable', `${channel} is only available in the desktop app.`).toPayload() };
+    return {
+      ok: false,
+      error: new ControlError('Unavailable', `${channel} is only available in the desktop app.`).toPayload(),
+    };
   }
   try {
     return { ok: true, value: await handler(request.value) };

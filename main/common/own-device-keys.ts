@@ -11,6 +11,8 @@ export async function ownKeysOnServer(client: MatrixClient): Promise<OwnKeysStat
   const deviceId = client.getDeviceId() ?? '';
   if (!crypto) return undefined;
   const own = (await crypto.getOwnDeviceKeys()).ed25519;
-  const onServer = (await client.downloadKeysForUsers([userId])).device_keys?.[userId]?.[deviceId]?.keys?.[`ed25519:${deviceId}`];
+  const onServer = (await client.downloadKeysForUsers([userId])).device_keys?.[userId]?.[deviceId]?.keys?.[
+    `ed25519:${deviceId}`
+  ];
   return onServer === undefined ? undefined : onServer === own ? 'mine' : 'other';
 }

@@ -172,10 +172,22 @@ export const settingsSchema = z.object({
       startHidden: z.boolean().default(false),
       notifications: z.boolean().default(true),
       window: z
-        .object({ x: z.number().int().optional(), y: z.number().int().optional(), width: z.number().int().min(320).default(1100), height: z.number().int().min(240).default(760) })
+        .object({
+          x: z.number().int().optional(),
+          y: z.number().int().optional(),
+          width: z.number().int().min(320).default(1100),
+          height: z.number().int().min(240).default(760),
+        })
         .default({ width: 1100, height: 760 }),
     })
-    .default({ theme: 'system', closeToTray: true, startAtLogin: false, startHidden: false, notifications: true, window: { width: 1100, height: 760 } }),
+    .default({
+      theme: 'system',
+      closeToTray: true,
+      startAtLogin: false,
+      startHidden: false,
+      notifications: true,
+      window: { width: 1100, height: 760 },
+    }),
   control: z
     .object({
       /** Port of the control API and chat window in serve mode. */

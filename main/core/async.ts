@@ -26,7 +26,11 @@ export interface PollOptions {
 }
 
 /** Probes until `probe` is true; when the signal aborts or the time is up first, throws the error `fail()` makes. */
-export async function pollUntil(probe: () => Promise<boolean>, o: PollOptions, fail: () => Error | Promise<Error>): Promise<void> {
+export async function pollUntil(
+  probe: () => Promise<boolean>,
+  o: PollOptions,
+  fail: () => Error | Promise<Error>,
+): Promise<void> {
   const deadline = o.timeoutMs === undefined ? Infinity : Date.now() + o.timeoutMs;
   while (!(await probe())) {
     if (o.signal?.aborted || Date.now() > deadline) throw await fail();

@@ -12,7 +12,10 @@ export interface DataPaths {
   logs: string;
 }
 
-export function defaultDataDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+export function defaultDataDir(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (env.AGENT_ROOM_DATA_DIR) return resolve(env.AGENT_ROOM_DATA_DIR);
   const home = homedir();
   if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'Agent Room');

@@ -38,7 +38,8 @@ export function resolveAppFile(url: string, root: string): AppFileResolution {
   } catch {
     return { ok: false, status: 400, reason: 'not a URL' };
   }
-  if (parsed.protocol !== `${APP_SCHEME}:` || parsed.host.toLowerCase() !== APP_HOST) return { ok: false, status: 403, reason: `another origin (${parsed.protocol}//${parsed.host})` };
+  if (parsed.protocol !== `${APP_SCHEME}:` || parsed.host.toLowerCase() !== APP_HOST)
+    return { ok: false, status: 403, reason: `another origin (${parsed.protocol}//${parsed.host})` };
   let path: string;
   try {
     path = decodeURIComponent(parsed.pathname);
@@ -53,7 +54,8 @@ export function resolveAppFile(url: string, root: string): AppFileResolution {
   const base = resolve(root);
   const file = resolve(base, ...segments);
   const rel = relative(base, file);
-  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) return { ok: false, status: 403, reason: 'a path outside the app' };
+  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel))
+    return { ok: false, status: 403, reason: 'a path outside the app' };
   return { ok: true, file };
 }
 
@@ -70,7 +72,13 @@ export function createAppRequestHandler(options: AppProtocolOptions): (request: 
   const respond = (status: number, body: BodyInit | null, type: string, extra: Record<string, string> = {}) =>
     new Response(body, {
       status,
-      headers: { 'Content-Type': type, 'Content-Security-Policy': options.csp(), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache', ...extra },
+      headers: {
+        'Content-Type': type,
+        'Content-Security-Policy': options.csp(),
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': 'no-cache',
+        ...extra,
+      },
     });
   const refuse = (request: Request, status: number, reason: string, extra?: Record<string, string>) => {
     options.logger?.warn({ url: request.url, status, reason }, 'app protocol: refused a request');
@@ -78,7 +86,8 @@ export function createAppRequestHandler(options: AppProtocolOptions): (request: 
   };
 
   return async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return refuse(request, 405, 'only GET and HEAD', { Allow: 'GET, HEAD' });
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return refuse(request, 405, 'only GET and HEAD', { Allow: 'GET, HEAD' });
     // Electron sets initiatorOrigin for requests web content makes (absent for the window's own load):
     // only our page may read our files, whatever a future CORS setting says.
     const initiator = (request as Request & { initiatorOrigin?: string }).initiatorOrigin;

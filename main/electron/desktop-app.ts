@@ -6,9 +6,13 @@ import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
 import { ControlError } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
-import { acquireDataFolderLock, DataFolderLockedError, type DataFolderLock } from '../core/lifecycle/data-folder-lock.ts';
+import {
+  acquireDataFolderLock,
+  DataFolderLockedError,
+  type DataFolderLock,
+} from '../core/lifecycle/data-folder-lock.ts';
 import type { Logger } from '../core/logging/logger.ts';
-import { dataPaths } from '../core/paths.ts';
+import { dataPaths, type DataPaths } from '../core/paths.ts';
 import type { AppCore, CreateCore } from './core-port.ts';
 import { IpcGateway, forwardEvents } from './ipc-gateway.ts';
 import { LoginItems, launchedHidden } from './login-items.ts';
@@ -51,7 +55,12 @@ export class DesktopApp {
   #lock: DataFolderLock | undefined;
 
   constructor(private readonly options: DesktopAppOptions) {
-    this.#loginItems = new LoginItems({ platform: options.platform, env: options.env, execPath: process.execPath, homeDir: options.homeDir });
+    this.#loginItems = new LoginItems({
+      platform: options.platform,
+      env: options.env,
+      execPath: process.execPath,
+      homeDir: options.homeDir,
+    });
   }
 
   /**
@@ -79,8 +88,13 @@ export class DesktopApp {
     try {
       return acquireDataFolderLock(this.options.dataDir, { holder: 'desktop' });
     } catch (err) {
-      if (err instanceof DataFolderLockedError) dialog.showErrorBox('Agent Room is already running', `${err.message}.\n\n${err.hint}`);
-      else dialog.showErrorBox('Agent Room cannot use its data folder', `${(err as Error).message}\n\nFix the folder's permissions (${this.options.dataDir}), or set AGENT_ROOM_DATA_DIR to another folder.`);
+      if (err instanceof DataFolderLockedError)
+        dialog.showErrorBox('Agent Room is already running', `${err.message}.\n\n${err.hint}`);
+      else
+        dialog.showErrorBox(
+          'Agent Room cannot use its data folder',
+          `${(err as Error).message}\n\nFix the folder's permissions (${this.options.dataDir}), or set AGENT_ROOM_DATA_DIR to another folder.`,
+        );
       app.exit(1);
       return undefined;
     }
@@ -94,10 +108,7 @@ export class DesktopApp {
   async #startShell(): Promise<void> {
     const o = this.options;
     const paths = dataPaths(o.dataDir);
-    const logger = (this.#logger = o.createLogger(paths.logs));
-    const settingsStore = (this.#settingsStore = new ElectronSettingsStore({ dataDir: paths.root, logger }));
-    const { store: secretStore } = await createElectronSecretStore({ dataDir: paths.root, platform: o.platform, logger });
-    const core = (this.core = await o.createCore({ dataDir: paths.root, settingsStore, secretStore, logger, resourcesDir: o.resourcesDir }));
+    const { logger, settingsStore, core } = await this.#openCore(paths);
 
     const quitGuard = (this.quitGuard = new QuitGuard({
       host: core.host,
@@ -135,44 +146,90 @@ export class DesktopApp {
     }));
 
     const handlers: Handlers = { ...core.handlers, ...this.#desktopHandlers(paths.root, paths.logs) };
-    new IpcGateway({
-      handlers,
-      logger,
-      trusted: () => {
-        const win = window.window;
-        return win ? { webContentsId: win.webContents.id, mainFrame: win.webContents.mainFrame, appUrl: window.appUrl } : undefined;
-      },
-    }).register();
+    this.#registerIpc(handlers, window, logger);
     forwardEvents(core.events, (channel, payload) => window.send(channel, payload));
     core.events.on('bots.replied', (reply) => notifier.onReply(reply));
 
-    this.tray = new TrayController({ trayDir: join(o.resourcesDir, 'tray'), platform: o.platform, onAction: (a) => void this.#onTrayAction(a, handlers) });
+    this.tray = new TrayController({
+      trayDir: join(o.resourcesDir, 'tray'),
+      platform: o.platform,
+      onAction: (a) => void this.#onTrayAction(a, handlers),
+    });
     core.events.on('status.changed', (status) => {
       this.#status = status;
       void this.#refreshBots(handlers);
     });
     settingsStore.onChange((s) => {
       this.#updateTray(s);
-      void this.#loginItems.apply(s.ui.startAtLogin, s.ui.startHidden).catch((err: unknown) => logger.warn({ err: String(err) }, 'start at login could not be changed'));
+      void this.#loginItems
+        .apply(s.ui.startAtLogin, s.ui.startHidden)
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'start at login could not be changed'));
     });
 
-    const hidden = launchedHidden(o.argv, o.platform !== 'linux' && app.getLoginItemSettings().wasOpenedAtLogin, ui.startHidden);
+    const hidden = launchedHidden(
+      o.argv,
+      o.platform !== 'linux' && app.getLoginItemSettings().wasOpenedAtLogin,
+      ui.startHidden,
+    );
     window.create(!hidden || this.#showWhenReady);
     this.#updateTray(settingsStore.get());
 
-    core.host.start().catch((err: unknown) => logger.error({ err: String(err) }, 'the core did not start; the tray shows what failed'));
+    core.host
+      .start()
+      .catch((err: unknown) =>
+        logger.error({ err: String(err) }, 'the core did not start; the tray shows what failed'),
+      );
+  }
+
+  /** The logger, the stores (electron-store, and secrets under safeStorage) and the core built on them. */
+  async #openCore(paths: DataPaths): Promise<{ logger: Logger; settingsStore: ElectronSettingsStore; core: AppCore }> {
+    const o = this.options;
+    const logger = (this.#logger = o.createLogger(paths.logs));
+    const settingsStore = (this.#settingsStore = new ElectronSettingsStore({ dataDir: paths.root, logger }));
+    const { store: secretStore } = await createElectronSecretStore({
+      dataDir: paths.root,
+      platform: o.platform,
+      logger,
+    });
+    const core = (this.core = await o.createCore({
+      dataDir: paths.root,
+      settingsStore,
+      secretStore,
+      logger,
+      resourcesDir: o.resourcesDir,
+    }));
+    return { logger, settingsStore, core };
+  }
+
+  /** The IPC gateway: the handlers, answered only for the chat window's own page. */
+  #registerIpc(handlers: Handlers, window: ChatWindow, logger: Logger): void {
+    new IpcGateway({
+      handlers,
+      logger,
+      trusted: () => {
+        const win = window.window;
+        return win
+          ? { webContentsId: win.webContents.id, mainFrame: win.webContents.mainFrame, appUrl: window.appUrl }
+          : undefined;
+      },
+    }).register();
   }
 
   /** Homeservers beyond loopback the page may reach: the external one from settings (known before status), and the status's URLs. */
   #homeserverUrls(settings: Settings): string[] {
     const hs = this.#status?.homeserver;
-    return [settings.homeserver.mode === 'external' ? settings.homeserver.url : undefined, hs?.url, hs?.lanUrl].filter((u): u is string => !!u);
+    return [settings.homeserver.mode === 'external' ? settings.homeserver.url : undefined, hs?.url, hs?.lanUrl].filter(
+      (u): u is string => !!u,
+    );
   }
 
   #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, 'app.openDataFolder' | 'app.openLogsFolder'> {
     const open = async (dir: string) => {
       const error = await shell.openPath(dir);
-      if (error) throw new ControlError('Unavailable', `Could not open ${dir}: ${error}`, { hint: 'Open the folder from a file manager instead.' });
+      if (error)
+        throw new ControlError('Unavailable', `Could not open ${dir}: ${error}`, {
+          hint: 'Open the folder from a file manager instead.',
+        });
       return { opened: dir };
     };
     return { 'app.openDataFolder': () => open(dataDir), 'app.openLogsFolder': () => open(logsDir) };
@@ -189,7 +246,12 @@ export class DesktopApp {
 
   #updateTray(settings: Settings): void {
     const { startAtLogin, startHidden, closeToTray } = settings.ui;
-    this.tray?.update({ status: this.#status, bots: this.#bots, ui: { startAtLogin, startHidden, closeToTray }, loginItemsSupported: true });
+    this.tray?.update({
+      status: this.#status,
+      bots: this.#bots,
+      ui: { startAtLogin, startHidden, closeToTray },
+      loginItemsSupported: true,
+    });
   }
 
   async #onTrayAction(action: TrayAction, handlers: Handlers): Promise<void> {

@@ -74,7 +74,9 @@ export class IpcGateway {
   register(): void {
     if (this.#registered) return;
     for (const channel of CHANNELS) {
-      ipcMain.handle(ipcChannelName(channel), (event: IpcMainInvokeEvent, ...args: unknown[]) => this.handle(channel, event, args));
+      ipcMain.handle(ipcChannelName(channel), (event: IpcMainInvokeEvent, ...args: unknown[]) =>
+        this.handle(channel, event, args),
+      );
     }
     this.#registered = true;
   }
@@ -87,7 +89,13 @@ export class IpcGateway {
       return { ok: false, error: refused(refusal) };
     }
     if (args.length > 1) {
-      return { ok: false, error: new ControlError('BadRequest', `${channel} takes one request object, got ${args.length} arguments.`).toPayload() };
+      return {
+        ok: false,
+        error: new ControlError(
+          'BadRequest',
+          `${channel} takes one request object, got ${args.length} arguments.`,
+        ).toPayload(),
+      };
     }
     return dispatchChannel(this.options.handlers, channel, args[0]);
   }

@@ -14,7 +14,16 @@ function desktopQuote(arg: string): string {
 /** The .desktop file for ~/.config/autostart (pure, so its text is tested). */
 export function xdgAutostartEntry(options: { exec: string; hidden: boolean }): string {
   const exec = [options.exec, ...(options.hidden ? [HIDDEN_FLAG] : [])].map(desktopQuote).join(' ');
-  return ['[Desktop Entry]', 'Type=Application', 'Name=Agent Room', 'Comment=Your private AI team in a Matrix room', `Exec=${exec}`, 'Terminal=false', 'X-GNOME-Autostart-enabled=true', ''].join('\n');
+  return [
+    '[Desktop Entry]',
+    'Type=Application',
+    'Name=Agent Room',
+    'Comment=Your private AI team in a Matrix room',
+    `Exec=${exec}`,
+    'Terminal=false',
+    'X-GNOME-Autostart-enabled=true',
+    '',
+  ].join('\n');
 }
 
 export interface LoginItemsOptions {
@@ -42,7 +51,9 @@ export class LoginItems {
     if (this.options.platform === 'linux') {
       if (!startAtLogin) return rm(this.autostartFile, { force: true });
       await mkdir(join(this.autostartFile, '..'), { recursive: true });
-      await writeFile(this.autostartFile, xdgAutostartEntry({ exec: this.executable, hidden: startHidden }), { mode: 0o644 });
+      await writeFile(this.autostartFile, xdgAutostartEntry({ exec: this.executable, hidden: startHidden }), {
+        mode: 0o644,
+      });
       return;
     }
     app.setLoginItemSettings({ openAtLogin: startAtLogin, args: startHidden ? [HIDDEN_FLAG] : [] });

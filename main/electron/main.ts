@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app } from 'electron';
-import { createAppCore } from '../core/app-core.ts';
+import { createAppCore } from '../core/app/app-core.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { dataPaths, defaultDataDir } from '../core/paths.ts';
 import type { CreateCore } from './core-port.ts';
@@ -11,7 +11,14 @@ import { DesktopApp } from './desktop-app.ts';
 
 /** The headless core behind the shell's port; the shell adds the desktop-only handlers itself. */
 const createCore: CreateCore = (o) =>
-  createAppCore({ paths: dataPaths(o.dataDir), logger: o.logger, shell: 'desktop', settingsStore: o.settingsStore, secretStore: o.secretStore, resourcesDir: o.resourcesDir });
+  createAppCore({
+    paths: dataPaths(o.dataDir),
+    logger: o.logger,
+    shell: 'desktop',
+    settingsStore: o.settingsStore,
+    secretStore: o.secretStore,
+    resourcesDir: o.resourcesDir,
+  });
 
 // Bundled to dist/main/electron/main.js; preload and renderer sit beside it under dist/.
 const here = dirname(fileURLToPath(import.meta.url));

@@ -26,7 +26,11 @@ export class ReplyNotifier {
     // setBadgeCount is a no-op that returns false where there is no badge (most Linux desktops).
     app.setBadgeCount(this.#unread);
     if (!this.options.notificationsEnabled() || !Notification.isSupported()) return;
-    const notification = new Notification({ title: reply.displayName, body: reply.preview.slice(0, 200), silent: false });
+    const notification = new Notification({
+      title: reply.displayName,
+      body: reply.preview.slice(0, 200),
+      silent: false,
+    });
     notification.on('click', () => this.options.onClick());
     notification.show();
   }

@@ -44,7 +44,8 @@ export class QuitGuard {
     // A tray app keeps running with no window; only Quit ends it.
     app.on('window-all-closed', () => undefined);
     const proc = this.options.processRef ?? process;
-    for (const signal of this.options.signals ?? (['SIGINT', 'SIGTERM'] as NodeJS.Signals[])) proc.on(signal, () => app.quit());
+    for (const signal of this.options.signals ?? (['SIGINT', 'SIGTERM'] as NodeJS.Signals[]))
+      proc.on(signal, () => app.quit());
   }
 
   #begin(): void {

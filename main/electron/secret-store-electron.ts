@@ -87,7 +87,10 @@ export async function createElectronSecretStore(options: CreateSecretStoreOption
       if (value !== undefined) await store.set(name, value);
     }
     await rm(plainPath, { force: true });
-    options.logger.info({ count: names.length }, 'secrets: moved from the plain file into the keychain-encrypted store');
+    options.logger.info(
+      { count: names.length },
+      'secrets: moved from the plain file into the keychain-encrypted store',
+    );
   }
   return { store, encrypted: true };
 }

@@ -14,6 +14,16 @@ export interface ElectronSettingsStoreOptions extends RecoverOptions {
 export class ElectronSettingsStore extends BackedSettingsStore {
   constructor(options: ElectronSettingsStoreOptions) {
     // Validation is ours (zod), so electron-store gets no JSON schema and no migrations of its own.
-    super(options, (dataDir) => new ElectronStore<Settings>({ cwd: dataDir, name: 'settings', watch: false, clearInvalidConfig: false, accessPropertiesByDotNotation: false }));
+    super(
+      options,
+      (dataDir) =>
+        new ElectronStore<Settings>({
+          cwd: dataDir,
+          name: 'settings',
+          watch: false,
+          clearInvalidConfig: false,
+          accessPropertiesByDotNotation: false,
+        }),
+    );
   }
 }

@@ -57,7 +57,10 @@ export function trayTooltip(status: AppStatus | undefined): string {
   const state = trayIconState(status);
   if (state === 'error' && status) {
     const failed = status.services.find((s) => s.status === 'failed' || s.status === 'degraded');
-    return `Agent Room: ${failed?.name ?? 'a service'} ${failed?.status ?? 'failed'}${failed?.error ? `: ${failed.error}` : ''}`.slice(0, 120);
+    return `Agent Room: ${failed?.name ?? 'a service'} ${failed?.status ?? 'failed'}${failed?.error ? `: ${failed.error}` : ''}`.slice(
+      0,
+      120,
+    );
   }
   return `Agent Room: ${ICON_WORDS[state]}`;
 }
@@ -75,15 +78,29 @@ function statusLines(status: AppStatus | undefined): TrayMenuItem[] {
   const lines: TrayMenuItem[] = [];
   const hs = status.homeserver;
   const hsService = status.services.find((s) => s.name === 'homeserver');
-  const hsWhere = hs.url ? `${hs.url}${hs.serverName ? ` (${hs.serverName})` : ''}` : hsService?.status ?? 'not started';
+  const hsWhere = hs.url
+    ? `${hs.url}${hs.serverName ? ` (${hs.serverName})` : ''}`
+    : (hsService?.status ?? 'not started');
   lines.push(line('status.homeserver', `Homeserver: ${hs.mode === 'external' ? 'external ' : ''}${hsWhere}`));
   const inf = status.inference;
-  lines.push(line('status.backend', `Backend: ${inf.backend === 'cpu' ? 'CPU' : inf.backend === 'ollama' ? 'Ollama' : inf.backend.toUpperCase()}${inf.gpu ? ` on ${inf.gpu}` : ''}`));
-  lines.push(line('status.models', inf.loadedModels.length ? `Loaded: ${inf.loadedModels.map(modelLabel).join(', ')}` : 'No model loaded'));
+  lines.push(
+    line(
+      'status.backend',
+      `Backend: ${inf.backend === 'cpu' ? 'CPU' : inf.backend === 'ollama' ? 'Ollama' : inf.backend.toUpperCase()}${inf.gpu ? ` on ${inf.gpu}` : ''}`,
+    ),
+  );
+  lines.push(
+    line(
+      'status.models',
+      inf.loadedModels.length ? `Loaded: ${inf.loadedModels.map(modelLabel).join(', ')}` : 'No model loaded',
+    ),
+  );
   for (const s of status.services) {
-    if (s.status === 'failed' || s.status === 'degraded') lines.push(line(`status.service.${s.name}`, `⚠ ${s.name} ${s.status}: ${s.error ?? 'unknown error'}`));
+    if (s.status === 'failed' || s.status === 'degraded')
+      lines.push(line(`status.service.${s.name}`, `⚠ ${s.name} ${s.status}: ${s.error ?? 'unknown error'}`));
   }
-  if (status.loopGuardTrips > 0) lines.push(line('status.loopGuard', `Loop guard stopped bots ${status.loopGuardTrips}×`));
+  if (status.loopGuardTrips > 0)
+    lines.push(line('status.loopGuard', `Loop guard stopped bots ${status.loopGuardTrips}×`));
   return lines;
 }
 
@@ -98,7 +115,13 @@ function botMenu(bot: BotInfo): TrayMenuItem {
     action: { type: 'setModel', botId: bot.config.id, model },
   }));
   // Says when a switch takes effect, so nobody expects the running reply to change model.
-  items.push({ id: `bot.${bot.config.id}.note`, label: bot.status.busy ? 'Replying now; a switch applies to the next message' : 'A switch applies to the next message', enabled: false });
+  items.push({
+    id: `bot.${bot.config.id}.note`,
+    label: bot.status.busy
+      ? 'Replying now; a switch applies to the next message'
+      : 'A switch applies to the next message',
+    enabled: false,
+  });
   return {
     id: `bot.${bot.config.id}`,
     label: `${bot.config.displayName} (${modelLabel(current)})${bot.status.busy ? ' …' : ''}`,
@@ -112,7 +135,11 @@ const separator = (id: string): TrayMenuItem => ({ id, type: 'separator' });
 export function trayMenuTemplate(state: TrayState): TrayMenuItem[] {
   const { status, bots, ui } = state;
   const running = status?.phase === 'running';
-  const items: TrayMenuItem[] = [{ id: 'openChat', label: 'Open chat', action: { type: 'openChat' } }, separator('sep.status'), ...statusLines(status)];
+  const items: TrayMenuItem[] = [
+    { id: 'openChat', label: 'Open chat', action: { type: 'openChat' } },
+    separator('sep.status'),
+    ...statusLines(status),
+  ];
   if (bots.length > 0) {
     items.push(separator('sep.bots'), ...bots.map(botMenu));
     items.push(
@@ -129,13 +156,31 @@ export function trayMenuTemplate(state: TrayState): TrayMenuItem[] {
   );
   if (state.loginItemsSupported) {
     items.push(
-      { id: 'startAtLogin', label: 'Start at login', type: 'checkbox', checked: ui.startAtLogin, action: { type: 'toggle', setting: 'startAtLogin', value: !ui.startAtLogin } },
+      {
+        id: 'startAtLogin',
+        label: 'Start at login',
+        type: 'checkbox',
+        checked: ui.startAtLogin,
+        action: { type: 'toggle', setting: 'startAtLogin', value: !ui.startAtLogin },
+      },
       // Start hidden only matters at login, but it stays a separate toggle so the choice survives turning login off and on.
-      { id: 'startHidden', label: 'Start hidden', type: 'checkbox', checked: ui.startHidden, action: { type: 'toggle', setting: 'startHidden', value: !ui.startHidden } },
+      {
+        id: 'startHidden',
+        label: 'Start hidden',
+        type: 'checkbox',
+        checked: ui.startHidden,
+        action: { type: 'toggle', setting: 'startHidden', value: !ui.startHidden },
+      },
     );
   }
   items.push(
-    { id: 'closeToTray', label: 'Keep running when the window closes', type: 'checkbox', checked: ui.closeToTray, action: { type: 'toggle', setting: 'closeToTray', value: !ui.closeToTray } },
+    {
+      id: 'closeToTray',
+      label: 'Keep running when the window closes',
+      type: 'checkbox',
+      checked: ui.closeToTray,
+      action: { type: 'toggle', setting: 'closeToTray', value: !ui.closeToTray },
+    },
     separator('sep.quit'),
     { id: 'quit', label: 'Quit Agent Room', action: { type: 'quit' } },
   );

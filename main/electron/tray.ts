@@ -2,7 +2,16 @@
 // swaps the state image, and hands clicks to the caller as TrayActions.
 import { join } from 'node:path';
 import { Menu, Tray, nativeImage, type MenuItemConstructorOptions, type NativeImage } from 'electron';
-import { trayClickBehaviour, trayIconState, trayMenuTemplate, trayTooltip, type TrayAction, type TrayIconState, type TrayMenuItem, type TrayState } from './tray-menu.ts';
+import {
+  trayClickBehaviour,
+  trayIconState,
+  trayMenuTemplate,
+  trayTooltip,
+  type TrayAction,
+  type TrayIconState,
+  type TrayMenuItem,
+  type TrayState,
+} from './tray-menu.ts';
 
 export interface TrayControllerOptions {
   /** resources/tray: holds <state>.png (and <state>Template.png on macOS). */
@@ -16,7 +25,10 @@ export function trayImagePath(trayDir: string, state: TrayIconState, platform: N
   return join(trayDir, platform === 'darwin' ? `${state}Template.png` : `${state}.png`);
 }
 
-export function toMenuOptions(items: TrayMenuItem[], onAction: (action: TrayAction) => void): MenuItemConstructorOptions[] {
+export function toMenuOptions(
+  items: TrayMenuItem[],
+  onAction: (action: TrayAction) => void,
+): MenuItemConstructorOptions[] {
   return items.map((item) => {
     const options: MenuItemConstructorOptions = { id: item.id };
     if (item.label !== undefined) options.label = item.label;

@@ -19,7 +19,9 @@ export function restoreBounds(saved: WindowBounds, workAreas: Rect[]): WindowBou
   const { x, y, width, height } = saved;
   if (x === undefined || y === undefined) return { width, height };
   // At least a 100 × 50 corner of the title bar must be on a screen, so the window can be grabbed.
-  const visible = workAreas.some((a) => x + 100 > a.x && x < a.x + a.width - 100 + width && y >= a.y - 10 && y + 50 < a.y + a.height);
+  const visible = workAreas.some(
+    (a) => x + 100 > a.x && x < a.x + a.width - 100 + width && y >= a.y - 10 && y + 50 < a.y + a.height,
+  );
   return visible ? { x, y, width, height } : { width, height };
 }
 
@@ -91,7 +93,10 @@ export class ChatWindow {
       },
     });
     this.#window = win;
-    guardNavigation(win.webContents, { appUrl: () => this.appUrl, openExternal: (url) => void shell.openExternal(url) });
+    guardNavigation(win.webContents, {
+      appUrl: () => this.appUrl,
+      openExternal: (url) => void shell.openExternal(url),
+    });
     win.on('close', (event) => {
       this.#saveBounds();
       if (!this.options.isQuitting() && this.options.settings.get().ui.closeToTray) {
@@ -109,7 +114,11 @@ export class ChatWindow {
     win.on('focus', () => this.options.onVisibilityChange?.(true));
     for (const event of ['resize', 'move'] as const) win.on(event as 'resize', () => this.#scheduleSave());
     // A failed load rejects (ERR_ABORTED on a quick reload too): log it rather than leave it unhandled.
-    win.loadURL(this.appUrl).catch((err: unknown) => this.options.logger?.warn({ url: this.appUrl, err: String(err) }, 'the chat window did not load'));
+    win
+      .loadURL(this.appUrl)
+      .catch((err: unknown) =>
+        this.options.logger?.warn({ url: this.appUrl, err: String(err) }, 'the chat window did not load'),
+      );
     return win;
   }
 
@@ -142,9 +151,15 @@ export class ChatWindow {
     if (!win) return;
     // Normal bounds: a maximised window reopens at the size it had before maximising.
     const b = win.getNormalBounds();
-    const next = { x: Math.round(b.x), y: Math.round(b.y), width: Math.max(320, Math.round(b.width)), height: Math.max(240, Math.round(b.height)) };
+    const next = {
+      x: Math.round(b.x),
+      y: Math.round(b.y),
+      width: Math.max(320, Math.round(b.width)),
+      height: Math.max(240, Math.round(b.height)),
+    };
     const current = this.options.settings.get().ui.window;
-    if (current.x === next.x && current.y === next.y && current.width === next.width && current.height === next.height) return;
+    if (current.x === next.x && current.y === next.y && current.width === next.width && current.height === next.height)
+      return;
     this.options.settings.update((s) => ({ ...s, ui: { ...s.ui, window: next } }));
   }
 

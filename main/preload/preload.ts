@@ -2,7 +2,17 @@
 // subscriptions (agentRoom.onStatusChanged(cb) → unsubscribe). No generic send or invoke reaches the page.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { createApi, type AgentRoomApi } from '../common/contract-api.ts';
-import { ipcChannelName, ipcEventName, isControlErrorPayload, type Channel, type ControlResult, type EventListener, type EventName, type ReqInput, type Res } from '../common/contract.ts';
+import {
+  ipcChannelName,
+  ipcEventName,
+  isControlErrorPayload,
+  type Channel,
+  type ControlResult,
+  type EventListener,
+  type EventName,
+  type ReqInput,
+  type Res,
+} from '../common/contract.ts';
 
 /**
  * Rejections carry a ControlErrorPayload (plain data: code, message, hint, issues) rather than an Error,

@@ -7,7 +7,21 @@ export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
 
 /** gguf_type ids of metadata values. */
-export const VT = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
+export const VT = {
+  u8: 0,
+  i8: 1,
+  u16: 2,
+  i16: 3,
+  u32: 4,
+  i32: 5,
+  f32: 6,
+  bool: 7,
+  string: 8,
+  array: 9,
+  u64: 10,
+  i64: 11,
+  f64: 12,
+} as const;
 
 export type MetaValue =
   | { type: 'u32'; value: number }
@@ -105,7 +119,12 @@ export function tensorBytes(t: Pick<TensorSpec, 'dims' | 'type'>): number {
 }
 
 /** Writes a whole GGUF file; tensor data is produced row by row so memory stays bounded. Returns the file size. */
-export function writeGgufFile(path: string, metadata: Array<[string, MetaValue]>, tensors: TensorSpec[], alignment = 32): number {
+export function writeGgufFile(
+  path: string,
+  metadata: Array<[string, MetaValue]>,
+  tensors: TensorSpec[],
+  alignment = 32,
+): number {
   const head = new ByteSink();
   head.u32(GGUF_MAGIC);
   head.u32(GGUF_VERSION);
@@ -119,7 +138,8 @@ export function writeGgufFile(path: string, metadata: Array<[string, MetaValue]>
   let offset = 0;
   const offsets: number[] = [];
   for (const t of tensors) {
-    if (t.type !== 'f32' && t.type !== 'f16' && t.dims[0]! % 32 !== 0) throw new Error(`${t.name}: rows of ${t.dims[0]} are not a multiple of 32`);
+    if (t.type !== 'f32' && t.type !== 'f16' && t.dims[0]! % 32 !== 0)
+      throw new Error(`${t.name}: rows of ${t.dims[0]} are not a multiple of 32`);
     offsets.push(offset);
     head.str(t.name);
     head.u32(t.dims.length);

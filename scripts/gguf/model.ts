@@ -44,7 +44,10 @@ export interface WriteGgufResult {
 /** sfc32: a small, fast PRNG with a good spread; one stream per tensor so order never matters. */
 function sfc32(a: number, b: number, c: number, d: number): () => number {
   return () => {
-    a |= 0; b |= 0; c |= 0; d |= 0;
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -64,7 +67,12 @@ function streamFor(seed: number, name: string): () => number {
 }
 
 /** Uniform values with the given standard deviation. */
-function uniformRows(seed: number, name: string, std: number, zeroRow0 = false): (r: number, row: Float32Array) => void {
+function uniformRows(
+  seed: number,
+  name: string,
+  std: number,
+  zeroRow0 = false,
+): (r: number, row: Float32Array) => void {
   const next = streamFor(seed, name);
   const a = std * Math.sqrt(3);
   return (r, row) => {
@@ -81,7 +89,8 @@ export function buildModel(options: WriteGgufOptions): { metadata: Array<[string
   const vocab = buildVocab(p.vocab);
   const headDim = p.embd / p.heads;
   const kvDim = headDim * p.kvHeads;
-  const name = options.name ?? `agent-room-${typeof options.preset === 'string' ? options.preset : 'custom'}-${type}-s${seed}`;
+  const name =
+    options.name ?? `agent-room-${typeof options.preset === 'string' ? options.preset : 'custom'}-${type}-s${seed}`;
   const metadata: Array<[string, MetaValue]> = [
     ['general.architecture', { type: 'string', value: 'llama' }],
     ['general.name', { type: 'string', value: name }],

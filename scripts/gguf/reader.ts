@@ -40,13 +40,20 @@ class Cursor {
   };
   value(type: number): unknown {
     switch (type) {
-      case VT.u8: return this.u8();
-      case VT.u32: return this.u32();
-      case VT.i32: return this.i32();
-      case VT.f32: return this.f32();
-      case VT.bool: return this.u8() !== 0;
-      case VT.string: return this.str();
-      case VT.u64: return this.u64();
+      case VT.u8:
+        return this.u8();
+      case VT.u32:
+        return this.u32();
+      case VT.i32:
+        return this.i32();
+      case VT.f32:
+        return this.f32();
+      case VT.bool:
+        return this.u8() !== 0;
+      case VT.string:
+        return this.str();
+      case VT.u64:
+        return this.u64();
       case VT.array: {
         const of = this.u32();
         const n = this.u64();

@@ -17,7 +17,28 @@ export interface Vocab {
   types: Int32Array;
 }
 
-const COMMON = ['▁the', '▁a', 'in', 'er', '▁and', '▁to', 'on', 'an', 're', '▁of', '▁is', 'at', 'en', 'es', '▁it', 'or', 'ing', '▁you', '▁that', 'ed'];
+const COMMON = [
+  '▁the',
+  '▁a',
+  'in',
+  'er',
+  '▁and',
+  '▁to',
+  'on',
+  'an',
+  're',
+  '▁of',
+  '▁is',
+  'at',
+  'en',
+  'es',
+  '▁it',
+  'or',
+  'ing',
+  '▁you',
+  '▁that',
+  'ed',
+];
 
 function* pieces(): Generator<string> {
   yield* COMMON;
@@ -31,7 +52,13 @@ function* pieces(): Generator<string> {
 
 export function buildVocab(size: number): Vocab {
   const tokens = ['<unk>', '<s>', '</s>', '<|im_start|>', '<|im_end|>'];
-  const types: number[] = [TOKEN_TYPE.unknown, TOKEN_TYPE.control, TOKEN_TYPE.control, TOKEN_TYPE.control, TOKEN_TYPE.control];
+  const types: number[] = [
+    TOKEN_TYPE.unknown,
+    TOKEN_TYPE.control,
+    TOKEN_TYPE.control,
+    TOKEN_TYPE.control,
+    TOKEN_TYPE.control,
+  ];
   for (let b = 0; b < 256; b++) {
     tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
     types.push(TOKEN_TYPE.byte);

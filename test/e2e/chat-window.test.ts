@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot } from '../support/cli.ts';
-import { recentEvents, SLOW_FILE, SLOW_REPLY_TOKENS, startStack, TINY_FILE, type RoomEvent, type Stack } from './support/stack.ts';
+import {
+  recentEvents,
+  SLOW_FILE,
+  SLOW_REPLY_TOKENS,
+  startStack,
+  TINY_FILE,
+  type RoomEvent,
+  type Stack,
+} from '../support/e2e/stack.ts';
 
 const shots = join(repoRoot, 'test-results', 'e2e');
 const FINAL = 'org.agentroom.final';
@@ -26,17 +34,30 @@ const finalReplies = () => page.locator(`.chat-main article[data-sender="${botUs
 /** The event that marked the reply `replyId` complete (its final edit), once the runner sent it. */
 async function finalEditOf(replyId: string): Promise<RoomEvent | undefined> {
   const events = await recentEvents(stack, roomId);
-  return events.find((e) => e.content[FINAL] === true && (e.event_id === replyId || (e.content['m.relates_to'] as { event_id?: string } | undefined)?.event_id === replyId));
+  return events.find(
+    (e) =>
+      e.content[FINAL] === true &&
+      (e.event_id === replyId ||
+        (e.content['m.relates_to'] as { event_id?: string } | undefined)?.event_id === replyId),
+  );
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(repoRoot, 'dist', 'renderer', 'index.html'))) throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does).');
+  if (!existsSync(join(repoRoot, 'dist', 'renderer', 'index.html')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does).');
   mkdirSync(shots, { recursive: true });
   [stack, browser] = await Promise.all([
     startStack(),
     chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
     }),
   ]);
   page = await browser.newPage({ viewport: { width: 1200, height: 780 }, colorScheme: 'light' });
@@ -68,15 +89,23 @@ describe('chat window on agent-room serve', () => {
     await page.getByLabel('Another model (hf:, URL or ollama:)').fill(stack.downloads.fileUrl(SLOW_FILE));
     await page.getByRole('button', { name: 'Download', exact: true }).click();
     const bar = page.getByRole('progressbar', { name: /Download of qwen-e2e-slow-f32/ });
-    await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(10);
+    await expect
+      .poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 15_000 })
+      .toBeGreaterThan(10);
     const before = Number(await bar.getAttribute('aria-valuenow'));
     await page.waitForTimeout(250); // the bar's width eases for 0.2 s
     await shot('first-run-download');
-    await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => '100')) ?? 0), { timeout: 15_000 }).toBeGreaterThan(before);
+    await expect
+      .poll(async () => Number((await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => '100')) ?? 0), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(before);
 
     await page.getByRole('heading', { name: 'AI Team' }).waitFor({ timeout: 30_000 });
     const settings = await stack.api('settings.get');
-    expect(settings.bots).toMatchObject([{ id: 'qwen', displayName: 'Qwen', model: `llama:${join(stack.dataDir, 'models', SLOW_FILE)}` }]);
+    expect(settings.bots).toMatchObject([
+      { id: 'qwen', displayName: 'Qwen', model: `llama:${join(stack.dataDir, 'models', SLOW_FILE)}` },
+    ]);
     expect((await stack.api('status.get')).firstRun).toBeUndefined();
     // The token left the address bar.
     expect(page.url()).not.toContain('token=');
@@ -92,7 +121,10 @@ describe('chat window on agent-room serve', () => {
     await page.getByRole('heading', { name: 'AI Team' }).waitFor({ timeout: 20_000 });
     const other = await browser.newPage();
     await other.goto(stack.origin);
-    await other.getByRole('alert').getByText(/needs its access token/).waitFor();
+    await other
+      .getByRole('alert')
+      .getByText(/needs its access token/)
+      .waitFor();
     await other.close();
   });
 
@@ -113,7 +145,11 @@ describe('chat window on agent-room serve', () => {
     let sent: RoomEvent | undefined;
     const owner = (await stack.api('session.get')).userId;
     await expect
-      .poll(async () => (sent = (await recentEvents(stack, roomId)).find((e) => e.type === 'm.room.message' && e.sender === owner)), { timeout: 10_000 })
+      .poll(
+        async () =>
+          (sent = (await recentEvents(stack, roomId)).find((e) => e.type === 'm.room.message' && e.sender === owner)),
+        { timeout: 10_000 },
+      )
       .toBeDefined();
     expect(sent!.content).toEqual({
       msgtype: 'm.text',
@@ -136,7 +172,9 @@ describe('chat window on agent-room serve', () => {
     expect(await reply.getAttribute('data-final')).toBeNull();
     expect(second.length).toBeGreaterThan(first.length);
 
-    await page.locator(`.chat-main article[data-sender="${botUserId}"][data-final="true"]`).waitFor({ timeout: 60_000 });
+    await page
+      .locator(`.chat-main article[data-sender="${botUserId}"][data-final="true"]`)
+      .waitFor({ timeout: 60_000 });
     // The final edit ends the reply in the same render: no Stop button and no "thinking" while typing catches up.
     expect(await page.getByRole('button', { name: "Stop the bot's reply" }).count()).toBe(0);
     expect(await page.getByText('Qwen is thinking…').count()).toBe(0);
@@ -180,11 +218,17 @@ describe('chat window on agent-room serve', () => {
     await page.getByLabel('Download or pull a model').fill(`llama:${stack.downloads.fileUrl(TINY_FILE)}`);
     await page.getByRole('button', { name: 'Download', exact: true }).click();
     const bar = page.getByRole('progressbar', { name: new RegExp(TINY_FILE) });
-    await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number((await bar.getAttribute('aria-valuenow')) ?? 0), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     const before = Number(await bar.getAttribute('aria-valuenow'));
     await page.waitForTimeout(220); // the bar's width eases for 0.2 s
     await shot('models-download');
-    await expect.poll(async () => Number((await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => '100')) ?? 0), { timeout: 10_000 }).toBeGreaterThan(before);
+    await expect
+      .poll(async () => Number((await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => '100')) ?? 0), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(before);
     const tinyName = TINY_FILE.replace(/\.gguf$/, '');
     await page.getByText(tinyName, { exact: true }).waitFor({ timeout: 20_000 });
 
@@ -223,7 +267,10 @@ describe('chat window on agent-room serve', () => {
     await thread.locator('article em', { hasText: 'very' }).waitFor();
     // A reply to a bot's message addresses that bot: it answers in the thread.
     await thread.locator(`article[data-sender="${botUserId}"][data-final="true"]`).nth(1).waitFor({ timeout: 30_000 });
-    await page.locator('.chat-main').getByRole('button', { name: /Open thread of Qwen's message, 2 replies/ }).waitFor();
+    await page
+      .locator('.chat-main')
+      .getByRole('button', { name: /Open thread of Qwen's message, 2 replies/ })
+      .waitFor();
     await page.getByText('Qwen is thinking…').waitFor({ state: 'detached' });
     await shot('thread');
     await thread.getByRole('button', { name: 'Close thread' }).click();
@@ -234,7 +281,9 @@ describe('chat window on agent-room serve', () => {
     await page.getByRole('heading', { name: 'Status' }).waitFor();
     const { replies } = (await stack.api('status.get')).bots[0]!.stats;
     const row = page.getByRole('row', { name: /^Qwen/ });
-    await expect.poll(async () => (await row.getByRole('cell').nth(5).textContent())?.trim(), { timeout: 10_000 }).toBe(String(replies));
+    await expect
+      .poll(async () => (await row.getByRole('cell').nth(5).textContent())?.trim(), { timeout: 10_000 })
+      .toBe(String(replies));
     expect(await row.getByRole('cell').nth(1).textContent()).toBe(TINY_FILE.replace(/\.gguf$/, ''));
     expect(await row.getByRole('cell').nth(2).textContent()).toBe('idle');
     await page.getByText('qwen-e2e-slow-f32', { exact: true }).waitFor();

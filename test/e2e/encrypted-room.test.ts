@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot } from '../support/cli.ts';
-import { generateModel, recentEvents, SLOW_FILE, SLOW_PRESET, startStack, type Stack } from './support/stack.ts';
+import { generateModel, recentEvents, SLOW_FILE, SLOW_PRESET, startStack, type Stack } from '../support/e2e/stack.ts';
 
 const shots = join(repoRoot, 'test-results', 'e2e');
 /** About 3 s of streaming from the slow model on one thread: long enough to see the reply grow. */
@@ -24,11 +24,15 @@ let replyText = '';
 const pageErrors: string[] = [];
 const started = Date.now();
 const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
-const botReply = () => page.locator(`.chat-main article[data-sender="${botUserId}"]`, { hasNot: page.locator('.msg-utd') }).filter({ hasNotText: "Hi, I'm Qwen" });
+const botReply = () =>
+  page
+    .locator(`.chat-main article[data-sender="${botUserId}"]`, { hasNot: page.locator('.msg-utd') })
+    .filter({ hasNotText: "Hi, I'm Qwen" });
 const ownerMessage = () => page.locator(`.chat-main article[data-sender="${owner}"]`);
 
 beforeAll(async () => {
-  if (!existsSync(join(repoRoot, 'dist', 'renderer', 'index.html'))) throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does).');
+  if (!existsSync(join(repoRoot, 'dist', 'renderer', 'index.html')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does).');
   mkdirSync(shots, { recursive: true });
   [stack, browser] = await Promise.all([
     startStack({
@@ -45,14 +49,22 @@ beforeAll(async () => {
     }),
     chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
     }),
   ]);
   page = await browser.newPage({ viewport: { width: 1200, height: 780 }, colorScheme: 'light' });
   page.on('pageerror', (err) => pageErrors.push(err.message));
   // E2E_DEBUG=1 shows the SDK's crypto log (cross-signing, secret storage, backup, decryption failures).
   page.on('console', (m) => {
-    if (process.env.E2E_DEBUG && /cross|bootstrap|secret|backup|decrypt|error|warn/i.test(m.text())) console.log('[page]', m.type(), m.text().slice(0, 400));
+    if (process.env.E2E_DEBUG && /cross|bootstrap|secret|backup|decrypt|error|warn/i.test(m.text()))
+      console.log('[page]', m.type(), m.text().slice(0, 400));
   });
   const session = await stack.api('session.get');
   roomId = session.roomId;
@@ -64,7 +76,8 @@ afterAll(async () => {
   await browser?.close();
   await stack?.close();
   console.log(`encrypted-room e2e: ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
-  if (stack && pageErrors.length > 0) console.log(`serve output (last 2000 chars):\n${stack.cli.output().slice(-2000)}`);
+  if (stack && pageErrors.length > 0)
+    console.log(`serve output (last 2000 chars):\n${stack.cli.output().slice(-2000)}`);
 });
 
 describe('chat window in an encrypted team room', () => {
@@ -80,13 +93,15 @@ describe('chat window in an encrypted team room', () => {
     const lock = page.getByTestId('room-encrypted');
     await lock.waitFor();
     // The window opened secret storage with the recovery key and signed this device with the owner's keys.
-    await expect.poll(() => lock.getAttribute('title'), { timeout: 20_000 }).toMatch(/verified device of yours \(cross-signed\)/);
+    await expect
+      .poll(() => lock.getAttribute('title'), { timeout: 20_000 })
+      .toMatch(/verified device of yours \(cross-signed\)/);
     await shot('encrypted-room-recovery-key');
     await card.getByRole('button', { name: 'I saved it' }).click();
     await card.waitFor({ state: 'detached' });
   });
 
-  it('sends a mention encrypted and shows the bot\'s encrypted reply decrypted while it streams, then final', async () => {
+  it("sends a mention encrypted and shows the bot's encrypted reply decrypted while it streams, then final", async () => {
     await page.getByRole('textbox', { name: 'Message' }).click();
     await page.keyboard.type('@Qw');
     await page.getByRole('option', { name: /Qwen/ }).waitFor();
@@ -96,7 +111,13 @@ describe('chat window in an encrypted team room', () => {
     await ownerMessage().filter({ hasText: 'explain quicksort' }).waitFor();
 
     // What the homeserver holds for the conversation: ciphertext only.
-    await expect.poll(async () => (await recentEvents(stack, roomId)).some((e) => e.sender === owner && e.type === 'm.room.encrypted'), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await recentEvents(stack, roomId)).some((e) => e.sender === owner && e.type === 'm.room.encrypted'),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
 
     // The reply grows in place: sample it until the final edit lands.
     const reply = botReply().first();
@@ -122,25 +143,37 @@ describe('chat window in an encrypted team room', () => {
     // The first chunk and its edits (at least the final one), all encrypted; nothing in clear in the room.
     expect(fromBot.length).toBeGreaterThanOrEqual(2);
     expect(events.filter((e) => e.type === 'm.room.message')).toEqual([]);
-    for (const e of fromBot) expect(e.content).toMatchObject({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: expect.any(String) });
+    for (const e of fromBot)
+      expect(e.content).toMatchObject({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: expect.any(String) });
   });
 
   it('keeps the device and reads the history after a reload', async () => {
-    const devicesBefore = (await stack.matrix<{ devices: { device_id: string }[] }>('/devices')).devices.map((d) => d.device_id).sort();
+    const devicesBefore = (await stack.matrix<{ devices: { device_id: string }[] }>('/devices')).devices
+      .map((d) => d.device_id)
+      .sort();
     await page.reload();
     await page.getByRole('heading', { name: 'AI Team' }).waitFor({ timeout: 30_000 });
     await ownerMessage().filter({ hasText: 'explain quicksort' }).waitFor({ timeout: 20_000 });
     const reply = botReply().first();
-    await reply.locator('.msg-body').filter({ hasText: replyText.slice(0, 40) }).waitFor({ timeout: 20_000 });
+    await reply
+      .locator('.msg-body')
+      .filter({ hasText: replyText.slice(0, 40) })
+      .waitFor({ timeout: 20_000 });
     // Edits decrypt one by one after the reload: the final one may land a moment after an earlier one shows.
-    await expect.poll(async () => (await reply.locator('.msg-body').textContent()) ?? '', { timeout: 20_000 }).toBe(replyText);
+    await expect
+      .poll(async () => (await reply.locator('.msg-body').textContent()) ?? '', { timeout: 20_000 })
+      .toBe(replyText);
     expect(await reply.getAttribute('data-final')).toBe('true');
     // The card was dismissed: it does not come back on reload.
     expect(await page.getByRole('region', { name: 'Recovery key' }).count()).toBe(0);
-    await expect.poll(() => page.getByTestId('room-encrypted').getAttribute('title'), { timeout: 20_000 }).toMatch(/cross-signed/);
+    await expect
+      .poll(() => page.getByTestId('room-encrypted').getAttribute('title'), { timeout: 20_000 })
+      .toMatch(/cross-signed/);
     // The app vouched for its bot with the owner's keys: this window (a cross-signed owner device) trusts it.
     await expect.poll(() => reply.getByTestId('sender-verified').count(), { timeout: 20_000 }).toBe(1);
-    const devicesAfter = (await stack.matrix<{ devices: { device_id: string }[] }>('/devices')).devices.map((d) => d.device_id).sort();
+    const devicesAfter = (await stack.matrix<{ devices: { device_id: string }[] }>('/devices')).devices
+      .map((d) => d.device_id)
+      .sort();
     expect(devicesAfter).toEqual(devicesBefore);
     expect(devicesAfter).toContain((await stack.api('session.get')).deviceId);
     await shot('encrypted-room');

@@ -21,11 +21,20 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-async function askAndTime(stack: Stack, botId: string, text: string): Promise<{ ms: number; text: string; final: boolean }> {
+async function askAndTime(
+  stack: Stack,
+  botId: string,
+  text: string,
+): Promise<{ ms: number; text: string; final: boolean }> {
   const bot = provision(stack.serve.dataDir).bots.find((b) => b.id === botId)!;
   const t0 = Date.now();
   const id = await stack.owner.mention([bot.userId], text);
-  const reply = await waitForTimeline(stack.owner, `${botId} to finish`, (ev) => outcomes(ev, [id], bot.userId)[0]!.replies.find((r) => r.final), 15_000);
+  const reply = await waitForTimeline(
+    stack.owner,
+    `${botId} to finish`,
+    (ev) => outcomes(ev, [id], bot.userId)[0]!.replies.find((r) => r.final),
+    15_000,
+  );
   return { ms: Date.now() - t0, text: reply.text, final: reply.final };
 }
 
@@ -47,13 +56,26 @@ describe('inference failures', () => {
     const corrupt = join(tmpdir(), `corrupt-${process.pid}.gguf`);
     writeFileSync(corrupt, readFileSync(await tinyModel()).subarray(0, 4096));
     const dead = `http://127.0.0.1:${await deadPort()}`;
-    const dir = makeDataDir(botSettings([
-      { id: 'tiny', model: tiny },
-      { id: 'downfb', model: 'openai:dead/gpt-test', fallback: [tiny] },
-      { id: 'down', model: 'ollama:llama3:latest' },
-      { id: 'cut', model: 'openai:live/gpt-test' },
-      { id: 'corrupt', model: `llama:${corrupt}` },
-    ], { endpoints: { openai: [{ id: 'dead', url: `${dead}/v1`, timeoutMs: 2000 }, { id: 'live', url: openai.url }], ollama: [{ id: 'local', url: dead }] } }));
+    const dir = makeDataDir(
+      botSettings(
+        [
+          { id: 'tiny', model: tiny },
+          { id: 'downfb', model: 'openai:dead/gpt-test', fallback: [tiny] },
+          { id: 'down', model: 'ollama:llama3:latest' },
+          { id: 'cut', model: 'openai:live/gpt-test' },
+          { id: 'corrupt', model: `llama:${corrupt}` },
+        ],
+        {
+          endpoints: {
+            openai: [
+              { id: 'dead', url: `${dead}/v1`, timeoutMs: 2000 },
+              { id: 'live', url: openai.url },
+            ],
+            ollama: [{ id: 'local', url: dead }],
+          },
+        },
+      ),
+    );
     const stack = await openStack(dir);
     stacks.push(stack);
     await askAndTime(stack, 'tiny', 'warm up'); // loads the tiny model once, so the timings below are the faults'
@@ -87,7 +109,9 @@ describe('inference failures', () => {
     // fit the smallest budget the settings allow (1 MiB), so it is padded to 3 MiB.
     const big = join(tmpdir(), `big-${process.pid}.gguf`);
     writeFileSync(big, Buffer.concat([readFileSync(await tinyModel()), Buffer.alloc(3 * 1024 * 1024)]));
-    const dir = makeDataDir(botSettings([{ id: 'tiny', model: `llama:${big}` }], { inference: { memoryBudgetMiB: 1 } }));
+    const dir = makeDataDir(
+      botSettings([{ id: 'tiny', model: `llama:${big}` }], { inference: { memoryBudgetMiB: 1 } }),
+    );
     const stack = await openStack(dir);
     stacks.push(stack);
     const r = await askAndTime(stack, 'tiny', 'hello');

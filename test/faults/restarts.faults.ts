@@ -4,7 +4,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesOf } from '../support/faults/procs.ts';
 import { tally } from '../support/faults/replies.ts';
-import { appKillCycle, closeStack, homeserverKillCycle, openStack, quitCycle, reopen, waitForAllFinal, type Stack } from '../support/faults/scenarios.ts';
+import {
+  appKillCycle,
+  closeStack,
+  homeserverKillCycle,
+  openStack,
+  quitCycle,
+  reopen,
+  waitForAllFinal,
+  type Stack,
+} from '../support/faults/scenarios.ts';
 import { botSettings, makeDataDir } from '../support/faults/stack.ts';
 import { tinyModel } from '../support/models.ts';
 

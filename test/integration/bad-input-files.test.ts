@@ -30,11 +30,27 @@ export const settingsCases: Array<[name: string, text: string, key: RegExp]> = [
   ['empty file', '', /^$/],
   ['a JSON array', '[1, 2, 3]', /.*/],
   ['null', 'null', /.*/],
-  ['temperature as a string', '{"version":1,"bots":[{"id":"a","displayName":"A","model":"ollama:x","temperature":"hot"}]}', /bots\.0\.temperature/],
-  ['temperature out of range', '{"version":1,"bots":[{"id":"a","displayName":"A","model":"ollama:x","temperature":7}]}', /bots\.0\.temperature/],
-  ['bot id with spaces and capitals', '{"version":1,"bots":[{"id":"My Bot","displayName":"A","model":"ollama:x"}]}', /bots\.0/],
+  [
+    'temperature as a string',
+    '{"version":1,"bots":[{"id":"a","displayName":"A","model":"ollama:x","temperature":"hot"}]}',
+    /bots\.0\.temperature/,
+  ],
+  [
+    'temperature out of range',
+    '{"version":1,"bots":[{"id":"a","displayName":"A","model":"ollama:x","temperature":7}]}',
+    /bots\.0\.temperature/,
+  ],
+  [
+    'bot id with spaces and capitals',
+    '{"version":1,"bots":[{"id":"My Bot","displayName":"A","model":"ollama:x"}]}',
+    /bots\.0/,
+  ],
   ['bot without a model', '{"version":1,"bots":[{"id":"a","displayName":"A"}]}', /bots\.0/],
-  ['maxTokens negative', '{"version":1,"bots":[{"id":"a","displayName":"A","model":"ollama:x","maxTokens":-5}]}', /bots\.0\.maxTokens/],
+  [
+    'maxTokens negative',
+    '{"version":1,"bots":[{"id":"a","displayName":"A","model":"ollama:x","maxTokens":-5}]}',
+    /bots\.0\.maxTokens/,
+  ],
   ['unknown theme', '{"version":1,"ui":{"theme":"purple"}}', /ui\.theme/],
   ['port out of range', '{"version":1,"control":{"port":70000}}', /control\.port/],
   ['homeserver mode unknown', '{"version":1,"homeserver":{"mode":"cloud"}}', /homeserver/],
@@ -77,9 +93,17 @@ export const yamlCases: Array<[name: string, yaml: string, expect: RegExp]> = [
   ['a plain string', 'just words', /mapping|top/i],
   ['models is a string', 'models: none\n', /models/],
   ['a model without a name', 'models:\n  - backend: ollama\n    model: llama3\n', /name|model/i],
-  ['max_tokens as text', 'models:\n  - name: a\n    backend: ollama\n    model: llama3\n    max_tokens: lots\n', /max_tokens/],
+  [
+    'max_tokens as text',
+    'models:\n  - name: a\n    backend: ollama\n    model: llama3\n    max_tokens: lots\n',
+    /max_tokens/,
+  ],
   ['an unknown backend', 'models:\n  - name: a\n    backend: telepathy\n    model: x\n', /backend|telepathy/],
-  ['an API key written in the file', 'models:\n  - name: a\n    backend: openai\n    model: gpt\n    api_key: sk-written-in-yaml-123\n', /api_key|secret|key/i],
+  [
+    'an API key written in the file',
+    'models:\n  - name: a\n    backend: openai\n    model: gpt\n    api_key: sk-written-in-yaml-123\n',
+    /api_key|secret|key/i,
+  ],
 ];
 
 describe('bad matrix-agent-room YAML: a typed error with the place, or an import whose report names what was left out', () => {
@@ -108,48 +132,84 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Closed together and bounded: on a loaded 2-core CI machine one slow close must not time the hook out.
-  const bounded = (p: Promise<void> | undefined) => Promise.race([p, new Promise<void>((r) => setTimeout(r, 15_000).unref())]);
+  const bounded = (p: Promise<void> | undefined) =>
+    Promise.race([p, new Promise<void>((r) => setTimeout(r, 15_000).unref())]);
   await Promise.all([bounded(ollama?.close()), bounded(openai?.close()), bounded(llama?.close())]);
 });
 
 async function drain(it: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of it) void _;
 }
-const ask = (model: string): ChatRequest => ({ model, messages: [{ role: 'user', content: 'hello' }], sampling: { maxTokens: 8 } });
-const openaiBackend = () => new OpenAIBackend({ getEndpoints: () => [{ id: 'a', url: openai.url, requestsPerMinute: 100, timeoutMs: 5000, failover: [] }], retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1000 } } as never);
+const ask = (model: string): ChatRequest => ({
+  model,
+  messages: [{ role: 'user', content: 'hello' }],
+  sampling: { maxTokens: 8 },
+});
+const openaiBackend = () =>
+  new OpenAIBackend({
+    getEndpoints: () => [{ id: 'a', url: openai.url, requestsPerMinute: 100, timeoutMs: 5000, failover: [] }],
+    retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1000 },
+  } as never);
 
 export const backendCases: Array<[name: string, run: () => Promise<void>, code: RegExp]> = [
-  ['Ollama answers garbage to /api/chat', async () => {
-    ollama.addFault({ kind: 'garbage' }, '/api/chat');
-    await drain(new OllamaBackend({ host: ollama.url }).chat(ask('ollama:qwen2.5:0.5b')));
-  }, /BackendUnavailable|BadResponse|Invalid|Internal/],
-  ['Ollama answers 500', async () => {
-    ollama.addFault({ kind: 'status', status: 500, error: 'boom' }, '/api/chat');
-    await drain(new OllamaBackend({ host: ollama.url }).chat(ask('ollama:qwen2.5:0.5b')));
-  }, /BackendUnavailable|Internal|BadResponse/],
-  ['OpenAI-compatible server streams garbage', async () => {
-    openai.addFault({ kind: 'garbage' }, '/v1/chat/completions');
-    await drain(openaiBackend().chat(ask('openai:a/m1')));
-  }, /BadResponse|BackendUnavailable|Invalid|Internal/],
-  ['OpenAI-compatible server answers 500 every time', async () => {
-    for (let i = 0; i < 3; i++) openai.addFault({ kind: 'status', status: 500 }, '/v1/chat/completions');
-    await drain(openaiBackend().chat(ask('openai:a/m1')));
-  }, /BackendUnavailable|Internal/],
-  ['truncated GGUF file', async () => {
-    const path = join(temp(), 'truncated.gguf');
-    writeFileSync(path, readFileSync(await tinyModel()).subarray(0, 100_000));
-    await drain(llama.chat(ask(`llama:${path}`)));
-  }, /InvalidModelFile/],
-  ['a text file named .gguf', async () => {
-    const path = join(temp(), 'notes.gguf');
-    writeFileSync(path, 'these are my notes, not a model');
-    await drain(llama.chat(ask(`llama:${path}`)));
-  }, /InvalidModelFile/],
+  [
+    'Ollama answers garbage to /api/chat',
+    async () => {
+      ollama.addFault({ kind: 'garbage' }, '/api/chat');
+      await drain(new OllamaBackend({ host: ollama.url }).chat(ask('ollama:qwen2.5:0.5b')));
+    },
+    /BackendUnavailable|BadResponse|Invalid|Internal/,
+  ],
+  [
+    'Ollama answers 500',
+    async () => {
+      ollama.addFault({ kind: 'status', status: 500, error: 'boom' }, '/api/chat');
+      await drain(new OllamaBackend({ host: ollama.url }).chat(ask('ollama:qwen2.5:0.5b')));
+    },
+    /BackendUnavailable|Internal|BadResponse/,
+  ],
+  [
+    'OpenAI-compatible server streams garbage',
+    async () => {
+      openai.addFault({ kind: 'garbage' }, '/v1/chat/completions');
+      await drain(openaiBackend().chat(ask('openai:a/m1')));
+    },
+    /BadResponse|BackendUnavailable|Invalid|Internal/,
+  ],
+  [
+    'OpenAI-compatible server answers 500 every time',
+    async () => {
+      for (let i = 0; i < 3; i++) openai.addFault({ kind: 'status', status: 500 }, '/v1/chat/completions');
+      await drain(openaiBackend().chat(ask('openai:a/m1')));
+    },
+    /BackendUnavailable|Internal/,
+  ],
+  [
+    'truncated GGUF file',
+    async () => {
+      const path = join(temp(), 'truncated.gguf');
+      writeFileSync(path, readFileSync(await tinyModel()).subarray(0, 100_000));
+      await drain(llama.chat(ask(`llama:${path}`)));
+    },
+    /InvalidModelFile/,
+  ],
+  [
+    'a text file named .gguf',
+    async () => {
+      const path = join(temp(), 'notes.gguf');
+      writeFileSync(path, 'these are my notes, not a model');
+      await drain(llama.chat(ask(`llama:${path}`)));
+    },
+    /InvalidModelFile/,
+  ],
 ];
 
 describe('backends answering garbage and broken model files: a typed error with a hint, the backend still usable', () => {
   it.each(backendCases)('%s', async (_name, run, code) => {
-    const err = (await run().then(() => undefined, (e: unknown) => e)) as { code?: string; hint?: string; message?: string } | undefined;
+    const err = (await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: string; hint?: string; message?: string } | undefined;
     expect(err, 'an error').toBeDefined();
     expect(err!.code).toMatch(code);
     expect(err!.hint?.length ?? 0).toBeGreaterThan(10);
@@ -168,7 +228,11 @@ describe('the data folder cannot be written, the disk fills during a download', 
   it('serve with a data folder under a regular file (root ignores chmod, so this is how "not writable" is made) exits 1 saying what to do', async () => {
     const file = join(temp(), 'a-file');
     writeFileSync(file, 'x');
-    const { code, output } = await runCli(['--data-dir', join(file, 'data'), 'serve', '--port', '0', '--no-bots'], { AGENT_ROOM_CONDUIT: '' }, 30_000);
+    const { code, output } = await runCli(
+      ['--data-dir', join(file, 'data'), 'serve', '--port', '0', '--no-bots'],
+      { AGENT_ROOM_CONDUIT: '' },
+      30_000,
+    );
     expect(code).toBe(1);
     expect(output).toMatch(/Cannot write to the data folder .*--data-dir.*permissions/s);
   });
@@ -180,7 +244,10 @@ describe('the data folder cannot be written, the disk fills during a download', 
       writeFileSync(join(dir, 'keep.gguf'), 'the person’s other model');
       const dest = join(dir, 'new.gguf');
       symlinkSync('/dev/full', `${dest}.partial`);
-      const err = (await httpDownload({ url: `${server.url}/m.gguf`, dest, maxRetries: 1, retryDelayMs: 10 }).then(() => undefined, (e: unknown) => e)) as { code?: string; message?: string; hint?: string };
+      const err = (await httpDownload({ url: `${server.url}/m.gguf`, dest, maxRetries: 1, retryDelayMs: 10 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { code?: string; message?: string; hint?: string };
       expect(err).toBeDefined();
       expect(err.message).toMatch(/ENOSPC|no space left/);
       expect(err.hint).toMatch(/disk is full: free some space/);

@@ -2,27 +2,48 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotRunner } from '../../main/core/bots/bot-runner.ts';
 import type { ReplyOutcome } from '../../main/core/bots/reply-job.ts';
-import { maxPerSecond } from '../../main/core/bots/throttle.ts';
-import { editsOf, finalEdit, makeTeam, repliesFrom, runner, say, waitFor, type Team } from './bots-harness.ts';
+import { maxPerSecond } from '../support/send-rate.ts';
+import {
+  editsOf,
+  finalEdit,
+  makeTeam,
+  mentionLog,
+  repliesFrom,
+  runner,
+  say,
+  waitFor,
+  waitIdle,
+  type Team,
+} from '../support/bots-harness.ts';
 
 let team: Team;
 let bots: BotRunner;
 const outcomes = new Map<string, ReplyOutcome>();
 const replyTo = (e: { content: Record<string, unknown> }): string | undefined =>
-  ((e.content['m.relates_to'] as Record<string, unknown> | undefined)?.['m.in_reply_to'] as { event_id?: string } | undefined)?.event_id;
+  (
+    (e.content['m.relates_to'] as Record<string, unknown> | undefined)?.['m.in_reply_to'] as
+      { event_id?: string } | undefined
+  )?.event_id;
 
 function user(id: string): string {
   return team.provision.bots.find((b) => b.id === id)!.userId;
 }
 /** The finished reply of a bot to a message: its first event and its final edit. */
 async function answered(botId: string, mentionId: string, timeoutMs = 30_000) {
-  const reply = await waitFor(`${botId} to answer ${mentionId}`, () => repliesFrom(team, user(botId)).find((e) => replyTo(e) === mentionId), timeoutMs);
+  const reply = await waitFor(
+    `${botId} to answer ${mentionId}`,
+    () => repliesFrom(team, user(botId)).find((e) => replyTo(e) === mentionId),
+    timeoutMs,
+  );
   const fin = await waitFor(`${botId}'s final edit`, () => finalEdit(team, reply.event_id), timeoutMs);
   return { reply, fin };
 }
 
 beforeAll(async () => {
-  team = await makeTeam(['qwen', 'mistral', 'coder'], { maxHops: 2, rateLimit: { maxRequests: 100, windowSeconds: 60 } });
+  team = await makeTeam(['qwen', 'mistral', 'coder'], {
+    maxHops: 2,
+    rateLimit: { maxRequests: 100, windowSeconds: 60 },
+  });
   bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
   await bots.start(new AbortController().signal);
 }, 60_000);
@@ -54,7 +75,9 @@ describe('bot runner', () => {
     expect(reply.content['m.mentions']).toEqual({});
     expect(streamed.every((e) => JSON.stringify(e.content['m.mentions']) === '{}')).toBe(true);
     expect(fin.content['m.mentions']).toEqual({ user_ids: [team.provision.owner.userId] });
-    expect((fin.content['m.new_content'] as Record<string, unknown>)['m.mentions']).toEqual({ user_ids: [team.provision.owner.userId] });
+    expect((fin.content['m.new_content'] as Record<string, unknown>)['m.mentions']).toEqual({
+      user_ids: [team.provision.owner.userId],
+    });
     expect((reply.content.body as string).length).toBeLessThan(generated!.text.length);
   });
 
@@ -76,7 +99,8 @@ describe('bot runner', () => {
     const times = replies.map((r) => r.reply.origin_server_ts);
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     // Each starts after the one before it finished, so it could read that answer.
-    for (let i = 1; i < replies.length; i++) expect(replies[i]!.reply.origin_server_ts).toBeGreaterThanOrEqual(replies[i - 1]!.fin.origin_server_ts);
+    for (let i = 1; i < replies.length; i++)
+      expect(replies[i]!.reply.origin_server_ts).toBeGreaterThanOrEqual(replies[i - 1]!.fin.origin_server_ts);
   });
 
   it('answers a pill-only mention as Element sends it', async () => {
@@ -94,14 +118,36 @@ describe('bot runner', () => {
   it("answers a reply to a bot's message, and a thread it takes part in", async () => {
     const first = await say(team, { msgtype: 'm.text', body: '@mistral hi' });
     const { reply } = await answered('mistral', first);
-    const again = await say(team, { msgtype: 'm.text', body: 'why?', 'm.relates_to': { 'm.in_reply_to': { event_id: reply.event_id } } });
+    const again = await say(team, {
+      msgtype: 'm.text',
+      body: 'why?',
+      'm.relates_to': { 'm.in_reply_to': { event_id: reply.event_id } },
+    });
     await answered('mistral', again);
 
     const root = await say(team, { msgtype: 'm.text', body: 'a thread' });
-    const inThread = await say(team, { msgtype: 'm.text', body: '@qwen in here', 'm.relates_to': { rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: root } } });
+    const inThread = await say(team, {
+      msgtype: 'm.text',
+      body: '@qwen in here',
+      'm.relates_to': {
+        rel_type: 'm.thread',
+        event_id: root,
+        is_falling_back: true,
+        'm.in_reply_to': { event_id: root },
+      },
+    });
     const t1 = await answered('qwen', inThread);
     expect(t1.reply.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: root });
-    const follow = await say(team, { msgtype: 'm.text', body: 'and then?', 'm.relates_to': { rel_type: 'm.thread', event_id: root, is_falling_back: true, 'm.in_reply_to': { event_id: t1.reply.event_id } } });
+    const follow = await say(team, {
+      msgtype: 'm.text',
+      body: 'and then?',
+      'm.relates_to': {
+        rel_type: 'm.thread',
+        event_id: root,
+        is_falling_back: true,
+        'm.in_reply_to': { event_id: t1.reply.event_id },
+      },
+    });
     const t2 = await answered('qwen', follow);
     expect(t2.reply.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: root });
   });
@@ -116,8 +162,19 @@ describe('bot runner', () => {
     // maxHops 2: the person's message → qwen (hop 1) → coder (2) → qwen (3); qwen's reply trips the guard.
     await waitFor('the hop cap to trip', () => bots.status().loopGuardTrips.hops > trips);
     team.prefixes.clear();
-    await new Promise((r) => setTimeout(r, 1500));
-    const chain = team.seen.slice(before).filter((e) => e.sender !== team.provision.owner.userId && !(e.content['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type);
+    // Nothing more comes: the runner has no reply left to send, and a later mention to both bots is answered (each
+    // bot's replies are queued in order and the owner's timeline is ordered, so the whole chain came before it).
+    await waitIdle(bots);
+    const marker = await say(team, { msgtype: 'm.text', body: '@qwen @coder that is all' });
+    await Promise.all([answered('qwen', marker), answered('coder', marker)]);
+    const chain = team.seen
+      .slice(before)
+      .filter(
+        (e) =>
+          e.sender !== team.provision.owner.userId &&
+          !(e.content['m.relates_to'] as { rel_type?: string } | undefined)?.rel_type &&
+          replyTo(e) !== marker,
+      );
     expect(chain.map((e) => e.sender)).toEqual([user('qwen'), user('coder'), user('qwen')]);
   });
 
@@ -125,28 +182,48 @@ describe('bot runner', () => {
     team.settings.bots[1]!.maxTokens = 1400;
     const running = await say(team, { msgtype: 'm.text', body: '@mistral write a lot' });
     const waiting = await say(team, { msgtype: 'm.text', body: '@mistral and then this' });
-    const reply = await waitFor('the long reply to start', () => repliesFrom(team, user('mistral')).find((e) => replyTo(e) === running));
+    const reply = await waitFor('the long reply to start', () =>
+      repliesFrom(team, user('mistral')).find((e) => replyTo(e) === running),
+    );
+    await waitFor(
+      'the second mention to wait behind it',
+      () => bots.status().bots.find((b) => b.id === 'mistral')!.queued === 1,
+    );
     await team.owner.redactEvent(team.provision.roomId, waiting);
     await team.owner.redactEvent(team.provision.roomId, running);
     const fin = await waitFor('the stopped edit', () => finalEdit(team, reply.event_id));
     team.settings.bots[1]!.maxTokens = 400;
     expect((fin.content['m.new_content'] as { body: string }).body).toContain('stopped');
     expect(outcomes.get(`${running}|mistral`)?.kind).toBe('cancelled');
-    await new Promise((r) => setTimeout(r, 500));
+    // Nothing is queued or running any more: the waiting reply was dropped (had it stayed, it would have started as
+    // the running one ended), and it never ran (a reply that ran reports its outcome before it leaves the queue).
+    await waitIdle(bots);
+    expect(outcomes.has(`${waiting}|mistral`)).toBe(false);
     expect(repliesFrom(team, user('mistral')).some((e) => replyTo(e) === waiting)).toBe(false);
   });
 
   it('sends the rate-limit notice once per window', async () => {
     await bots.stop(5000);
     team.settings.guard = { ...team.settings.guard, rateLimit: { maxRequests: 2, windowSeconds: 60 } };
-    bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
+    const log = mentionLog();
+    bots = runner(team, { logger: log.logger, onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
     await bots.start(new AbortController().signal);
-    const ids = [];
+    const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await say(team, { msgtype: 'm.text', body: `@qwen number ${i}` }));
     await answered('qwen', ids[0]!);
     await answered('qwen', ids[1]!);
-    await new Promise((r) => setTimeout(r, 1500));
-    const notices = team.seen.filter((e) => e.content.msgtype === 'm.notice' && e.sender === user('qwen'));
+    // Every mention has ended: the runner logged the other three refused, and which of them carries the notice.
+    const refused = await waitFor('the other three refused', () => {
+      const r = ids.slice(2).map((id) => log.of(id, 'qwen'));
+      return r.every((x) => x !== undefined) ? r : undefined;
+    });
+    expect(refused.map((r) => [r!.outcome, r!.reason])).toEqual([
+      ['refused', 'rate limit (notice sent)'],
+      ['refused', 'rate limit (notice sent earlier)'],
+      ['refused', 'rate limit (notice sent earlier)'],
+    ]);
+    const qwenNotices = () => team.seen.filter((e) => e.content.msgtype === 'm.notice' && e.sender === user('qwen'));
+    const notices = await waitFor('the notice', () => qwenNotices().length > 0 && qwenNotices());
     expect(notices).toHaveLength(1);
     expect(replyTo(notices[0]!)).toBe(ids[2]);
     expect(bots.status().rateLimited).toBe(3);
@@ -154,21 +231,32 @@ describe('bot runner', () => {
   it('while paused answers nothing, says so once, and answers again after resume', async () => {
     await bots.stop(5000);
     team.settings.guard = { ...team.settings.guard, rateLimit: { maxRequests: 100, windowSeconds: 60 } };
-    bots = runner(team, { onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o) });
+    let pausedSince: number | undefined;
+    const log = mentionLog();
+    bots = runner(team, {
+      logger: log.logger,
+      onReply: (bot, ev, o) => outcomes.set(`${ev}|${bot}`, o),
+      pausedSince: () => pausedSince,
+    });
     await bots.start(new AbortController().signal);
-    bots.paused = true;
+    pausedSince = Date.now();
     const before = team.seen.filter((e) => e.content.msgtype === 'm.notice').length;
     const first = await say(team, { msgtype: 'm.text', body: '@qwen are you there?' });
-    await say(team, { msgtype: 'm.text', body: '@qwen hello?' });
+    const second = await say(team, { msgtype: 'm.text', body: '@qwen hello?' });
     await waitFor('pause notice', () => team.seen.filter((e) => e.content.msgtype === 'm.notice').length > before);
-    await new Promise((r) => setTimeout(r, 1000));
+    // Both mentions have ended: the runner logged each refused while paused.
+    await waitFor('both mentions refused', () =>
+      [first, second].every((id) => log.of(id, 'qwen')?.outcome === 'refused'),
+    );
+    expect([first, second].map((id) => log.of(id, 'qwen')?.reason)).toEqual(['paused', 'paused']);
+    expect(outcomes.has(`${first}|qwen`)).toBe(false);
+    pausedSince = undefined;
+    const after = await say(team, { msgtype: 'm.text', body: '@qwen back now' });
+    await answered('qwen', after);
+    // The answer after the resume came after anything the bot sent while paused: one notice, no more.
     const notices = team.seen.filter((e) => e.content.msgtype === 'm.notice').slice(before);
     expect(notices).toHaveLength(1);
     expect(String(notices[0]!.content.body)).toMatch(/paused/);
-    expect(outcomes.has(`${first}|qwen`)).toBe(false);
-    bots.paused = false;
-    const after = await say(team, { msgtype: 'm.text', body: '@qwen back now' });
-    await answered('qwen', after);
     expect(outcomes.has(`${first}|qwen`)).toBe(false);
   });
 });

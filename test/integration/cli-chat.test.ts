@@ -30,13 +30,24 @@ function setup(settings: Record<string, unknown> = {}): { dataDir: string; env: 
   mkdirSync(dataDir, { recursive: true });
   mkdirSync(join(root, 'home'));
   writeFileSync(join(dataDir, 'settings.json'), JSON.stringify({ inference: { threads: 1 }, ...settings }));
-  return { dataDir, env: { HOME: join(root, 'home'), OLLAMA_MODELS: '', OLLAMA_HOST: '127.0.0.1:9', XDG_DATA_HOME: '' } };
+  return {
+    dataDir,
+    env: { HOME: join(root, 'home'), OLLAMA_MODELS: '', OLLAMA_HOST: '127.0.0.1:9', XDG_DATA_HOME: '' },
+  };
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = repoRoot,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(nodeBin, [cliPath, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(nodeBin, [cliPath, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -52,7 +63,10 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Promise<{ 
 describe('agent-room chat', () => {
   it('streams a llama:<tiny.gguf> reply to stdout, prints the stats line on stderr, and exits 0 promptly', async () => {
     const { dataDir, env } = setup();
-    const { code, stdout, stderr, ms } = await run(['--data-dir', dataDir, 'chat', `llama:${tiny}`, 'hi', '--max-tokens', '20'], env);
+    const { code, stdout, stderr, ms } = await run(
+      ['--data-dir', dataDir, 'chat', `llama:${tiny}`, 'hi', '--max-tokens', '20'],
+      env,
+    );
     expect(stderr).toMatch(STATS);
     expect(code).toBe(0);
     expect(stdout.trim().length).toBeGreaterThan(0);
@@ -68,7 +82,11 @@ describe('agent-room chat', () => {
 
   it('takes a plain .gguf path (relative to the working folder) and a system prompt', async () => {
     const { dataDir, env } = setup();
-    const { code, stdout, stderr } = await run(['--data-dir', dataDir, 'chat', basename(tiny), 'hello', '--max-tokens', '5', '--system', 'Be brief.'], env, dirname(tiny));
+    const { code, stdout, stderr } = await run(
+      ['--data-dir', dataDir, 'chat', basename(tiny), 'hello', '--max-tokens', '5', '--system', 'Be brief.'],
+      env,
+      dirname(tiny),
+    );
     expect(code).toBe(0);
     expect(stdout.trim().length).toBeGreaterThan(0);
     expect(STATS.exec(stderr)?.[3]).toBe('5');
@@ -78,11 +96,28 @@ describe('agent-room chat', () => {
     const ollama = await OllamaTestServer.start({ models: [fakeModel('tiny:latest')], tokenDelayMs: 5 });
     cleanup.push(() => ollama.close());
     const { dataDir, env } = setup({ endpoints: { ollama: [{ id: 'local', url: ollama.url }] } });
-    const { code, stdout, stderr } = await run(['--data-dir', dataDir, 'chat', 'ollama:tiny', 'hello there', '--system', 'Answer in English.', '--max-tokens', '64'], env);
+    const { code, stdout, stderr } = await run(
+      [
+        '--data-dir',
+        dataDir,
+        'chat',
+        'ollama:tiny',
+        'hello there',
+        '--system',
+        'Answer in English.',
+        '--max-tokens',
+        '64',
+      ],
+      env,
+    );
     expect(code).toBe(0);
     expect(stdout).toBe('Echo: hello there\n');
     expect(STATS.exec(stderr)).toMatchObject({ 3: '3', 4: 'ollama' });
-    const body = ollama.requestsTo('/api/chat').at(-1)?.body as { messages: unknown[]; options: { num_predict?: number }; stream: boolean };
+    const body = ollama.requestsTo('/api/chat').at(-1)?.body as {
+      messages: unknown[];
+      options: { num_predict?: number };
+      stream: boolean;
+    };
     expect(body.messages).toEqual([
       { role: 'system', content: 'Answer in English.' },
       { role: 'user', content: 'hello there' },
@@ -111,7 +146,9 @@ describe('agent-room chat', () => {
 
     const name = await run(['--data-dir', dataDir, 'chat', 'no-such-model', 'hi'], env);
     expect(name.code).toBe(1);
-    expect(name.stderr).toMatch(/No model called "no-such-model" here.*\nRun `agent-room models` to see the references/);
+    expect(name.stderr).toMatch(
+      /No model called "no-such-model" here.*\nRun `agent-room models` to see the references/,
+    );
 
     const noOllama = await run(['--data-dir', dataDir, 'chat', 'ollama:tiny', 'hi'], env);
     expect(noOllama.code).toBe(1);

@@ -2,7 +2,17 @@
 // against a temp data folder, a temp HOME (so discovery of other apps' stores is deterministic), the
 // local Ollama test server and the local download server.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -37,12 +47,23 @@ function setup(settings: Record<string, unknown> = {}): Setup {
   mkdirSync(home, { recursive: true });
   writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings));
   // No real Ollama, Ollama store or XDG folder of this machine leaks into the results.
-  return { dataDir, env: { HOME: home, OLLAMA_MODELS: '', OLLAMA_HOST: '127.0.0.1:9', XDG_DATA_HOME: '', AGENT_ROOM_LOG_LEVEL: 'warn' } };
+  return {
+    dataDir,
+    env: { HOME: home, OLLAMA_MODELS: '', OLLAMA_HOST: '127.0.0.1:9', XDG_DATA_HOME: '', AGENT_ROOM_LOG_LEVEL: 'warn' },
+  };
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(nodeBin, [cliPath, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(nodeBin, [cliPath, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -63,7 +84,10 @@ function fakeOllamaStore(home: string, model: string, tag: string, gguf: string)
   mkdirSync(join(store, 'manifests', 'registry.ollama.ai', 'library', model), { recursive: true });
   const blob = join(store, 'blobs', `sha256-${hex}`);
   copyFileSync(gguf, blob);
-  const manifest = { schemaVersion: 2, layers: [{ mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${hex}`, size: statSync(gguf).size }] };
+  const manifest = {
+    schemaVersion: 2,
+    layers: [{ mediaType: 'application/vnd.ollama.image.model', digest: `sha256:${hex}`, size: statSync(gguf).size }],
+  };
   writeFileSync(join(store, 'manifests', 'registry.ollama.ai', 'library', model, tag), JSON.stringify(manifest));
   return blob;
 }
@@ -84,9 +108,32 @@ describe('agent-room models', () => {
     expect(code).toBe(0);
     const models = JSON.parse(stdout) as ModelInfo[];
     expect(models).toEqual([
-      { ref: `llama:${ours}`, name: 'tiny', backend: 'llama', source: 'file', location: ours, sizeBytes: size, local: true, loaded: false },
-      expect.objectContaining({ ref: `llama:${blob}`, name: 'tinyllama:latest', source: 'ollama-store', sizeBytes: size, local: true }),
-      expect.objectContaining({ ref: 'ollama:qwen2.5:0.5b', name: 'qwen2.5:0.5b', backend: 'ollama', source: 'ollama', location: ollama.url, sizeBytes: 397_000_000, local: true }),
+      {
+        ref: `llama:${ours}`,
+        name: 'tiny',
+        backend: 'llama',
+        source: 'file',
+        location: ours,
+        sizeBytes: size,
+        local: true,
+        loaded: false,
+      },
+      expect.objectContaining({
+        ref: `llama:${blob}`,
+        name: 'tinyllama:latest',
+        source: 'ollama-store',
+        sizeBytes: size,
+        local: true,
+      }),
+      expect.objectContaining({
+        ref: 'ollama:qwen2.5:0.5b',
+        name: 'qwen2.5:0.5b',
+        backend: 'ollama',
+        source: 'ollama',
+        location: ollama.url,
+        sizeBytes: 397_000_000,
+        local: true,
+      }),
     ]);
 
     const table = await run(['--data-dir', dataDir, 'models'], env);
@@ -95,7 +142,9 @@ describe('agent-room models', () => {
     expect(lines[0]).toMatch(/^NAME\s+SIZE\s+FROM\s+REFERENCE$/);
     expect(lines.find((l) => l.startsWith('tiny '))).toMatch(/511 KB\s+Agent Room\s+llama:\//);
     expect(lines.find((l) => l.startsWith('tinyllama:latest'))).toMatch(/Ollama store\s+llama:.*sha256-/);
-    expect(lines.find((l) => l.startsWith('qwen2.5:0.5b'))).toContain(`379 MB  Ollama ${ollama.url}  ollama:qwen2.5:0.5b`);
+    expect(lines.find((l) => l.startsWith('qwen2.5:0.5b'))).toContain(
+      `379 MB  Ollama ${ollama.url}  ollama:qwen2.5:0.5b`,
+    );
     expect(table.stdout).toContain('3 model(s).');
   });
 
@@ -117,7 +166,10 @@ describe('agent-room models pull', () => {
     cleanup.push(() => server.close());
     server.chunkDelayMs = 5;
     const { dataDir, env } = setup();
-    const { code, stdout, stderr } = await run(['--data-dir', dataDir, 'models', 'pull', server.fileUrl('model-q4.gguf')], env);
+    const { code, stdout, stderr } = await run(
+      ['--data-dir', dataDir, 'models', 'pull', server.fileUrl('model-q4.gguf')],
+      env,
+    );
     expect(code).toBe(0);
     const dest = join(dataDir, 'models', 'model-q4.gguf');
     expect(readFileSync(dest).equals(file)).toBe(true);
@@ -143,7 +195,11 @@ describe('agent-room models pull', () => {
     const { code } = await cli.exited;
     expect(code).toBe(130);
     const partial = join(dataDir, 'models', 'big.gguf.partial');
-    expect(cli.output()).toMatch(new RegExp(`Cancelled\\. [\\d.]+ [KM]B kept in ${partial.replace(/[.\\/]/g, '\\$&')}\\. Run \`agent-room models pull .*\` again to resume\\.`));
+    expect(cli.output()).toMatch(
+      new RegExp(
+        `Cancelled\\. [\\d.]+ [KM]B kept in ${partial.replace(/[.\\/]/g, '\\$&')}\\. Run \`agent-room models pull .*\` again to resume\\.`,
+      ),
+    );
     const kept = statSync(partial).size;
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(SIZE);
@@ -179,7 +235,9 @@ describe('agent-room models pull', () => {
     const { dataDir, env } = setup({ endpoints: { ollama: [{ id: 'local', url: ollama.url }] } });
     const bad = await run(['--data-dir', dataDir, 'models', 'pull', 'not-a-model'], env);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/Cannot download "not-a-model": not an hf: URI or an http\(s\) URL\.\nUse hf:<user>\/<repo>:<quant>/);
+    expect(bad.stderr).toMatch(
+      /Cannot download "not-a-model": not an hf: URI or an http\(s\) URL\.\nUse hf:<user>\/<repo>:<quant>/,
+    );
     const missing = await run(['--data-dir', dataDir, 'models', 'pull', 'ollama:nope:1b'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/Pull of ollama:nope:1b failed: .*nope:1b/);

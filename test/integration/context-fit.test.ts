@@ -44,9 +44,21 @@ function conversation(n: number, last: string): RawEvent[] {
   const events: RawEvent[] = [];
   for (let i = 1; i <= n; i++) {
     const sender = i % 2 ? OWNER : BOT;
-    events.push({ event_id: `$m${i}`, type: 'm.room.message', sender, origin_server_ts: i, content: { msgtype: 'm.text', body: `message ${i} of the long talk about boats` } });
+    events.push({
+      event_id: `$m${i}`,
+      type: 'm.room.message',
+      sender,
+      origin_server_ts: i,
+      content: { msgtype: 'm.text', body: `message ${i} of the long talk about boats` },
+    });
   }
-  events.push({ event_id: '$q', type: 'm.room.message', sender: OWNER, origin_server_ts: n + 1, content: { msgtype: 'm.text', body: last } });
+  events.push({
+    event_id: '$q',
+    type: 'm.room.message',
+    sender: OWNER,
+    origin_server_ts: n + 1,
+    content: { msgtype: 'm.text', body: last },
+  });
   return events;
 }
 
@@ -66,7 +78,7 @@ function fakeConnection(events: RawEvent[]) {
   return { conn: conn as unknown as BotConnection, sent };
 }
 
-async function reply(bot: BotConfig, events: RawEvent[]) {
+async function reply(bot: BotConfig, events: RawEvent[], promptTokens: number | 'model budget' = 3072) {
   const { conn, sent } = fakeConnection(events);
   const inference: BotInference = {
     chat: (r) => router.chat(r),
@@ -81,13 +93,27 @@ async function reply(bot: BotConfig, events: RawEvent[]) {
     inference,
     guard: new LoopGuard({ maxHops: 3, roomTokensPerHour: 0 }),
     clock: systemClock,
-    participants: async () => [{ userId: OWNER, displayName: 'Ada' }, { userId: BOT, displayName: 'Qwen', model: bot.model }],
+    participants: async () => [
+      { userId: OWNER, displayName: 'Ada' },
+      { userId: BOT, displayName: 'Qwen', model: bot.model },
+    ],
     contextMessages: 100,
-    promptTokens: 3072, // the runner's default
+    // A cap from the runner's options, or none: the model's own budget.
+    ...(promptTokens === 'model budget' ? {} : { promptTokens }),
     editsPerSecond: 10,
   };
-  const trigger: MessageView = { triggerId: '$q', sender: OWNER, body: question, mentionedUserIds: [BOT], fromBot: false };
-  const outcome = await runReply({ roomId: '!room:hs.test', trigger, cutoffTs: Number.MAX_SAFE_INTEGER, turn: { origin: '$q', hop: 0 } }, deps, new AbortController().signal);
+  const trigger: MessageView = {
+    triggerId: '$q',
+    sender: OWNER,
+    body: question,
+    mentionedUserIds: [BOT],
+    fromBot: false,
+  };
+  const outcome = await runReply(
+    { roomId: '!room:hs.test', trigger, cutoffTs: Number.MAX_SAFE_INTEGER, turn: { origin: '$q', hop: 0 } },
+    deps,
+    new AbortController().signal,
+  );
   const last = sent.at(-1);
   const finalBody = String((last?.['m.new_content'] as { body?: unknown } | undefined)?.body ?? last?.body ?? '');
   return { outcome, finalBody };
@@ -97,7 +123,10 @@ async function reply(bot: BotConfig, events: RawEvent[]) {
 async function promptSeenBy(path: string): Promise<{ text: string; contextSize: number }> {
   const lease = await backend.pool.acquire(path);
   try {
-    return { text: lease.model.detokenize(lease.sequence.contextTokens, true), contextSize: lease.sequence.contextSize };
+    return {
+      text: lease.model.detokenize(lease.sequence.contextTokens, true),
+      contextSize: lease.sequence.contextSize,
+    };
   } finally {
     lease.release();
   }
@@ -105,7 +134,13 @@ async function promptSeenBy(path: string): Promise<{ text: string; contextSize: 
 
 describe('a prompt that fits the model', () => {
   it('answers a 60-message conversation with a long question: the question whole, the oldest history dropped', async () => {
-    const bot = botSchema.parse({ id: 'qwen', displayName: 'Qwen', model: `llama:${bigModel}`, maxTokens: 16, systemPrompt: 'You are {display_name}.' });
+    const bot = botSchema.parse({
+      id: 'qwen',
+      displayName: 'Qwen',
+      model: `llama:${bigModel}`,
+      maxTokens: 16,
+      systemPrompt: 'You are {display_name}.',
+    });
     expect(await router.countTokens(bot.model, question)).toBeGreaterThan(2048); // more than the old fixed context
     const { outcome, finalBody } = await reply(bot, conversation(60, question));
     expect(finalBody).not.toContain('could not be completed');
@@ -117,13 +152,40 @@ describe('a prompt that fits the model', () => {
     expect(seen.text).not.toContain('message 1 of the long talk');
   });
 
+  it("without a cap, the model's own budget holds a conversation longer than the old fixed 3072 tokens", async () => {
+    const bot = botSchema.parse({
+      id: 'qwen',
+      displayName: 'Qwen',
+      model: `llama:${bigModel}`,
+      maxTokens: 16,
+      systemPrompt: 'You are {display_name}.',
+    });
+    const talk = conversation(90, '@qwen and the boats?');
+    const capped = await reply(bot, talk, 3072);
+    expect(capped.outcome.kind).toBe('done');
+    expect((await promptSeenBy(bigModel)).text).not.toContain('message 1 of the long talk');
+    const { outcome } = await reply(bot, talk, 'model budget');
+    expect(outcome.kind).toBe('done');
+    const seen = await promptSeenBy(bigModel);
+    expect(seen.text).toContain('message 90 of the long talk');
+    expect(seen.text).toContain('message 1 of the long talk');
+  });
+
   it('refuses a question longer than the model can take, with the limit and what to do', async () => {
-    const bot = botSchema.parse({ id: 'small', displayName: 'Qwen', model: `llama:${smallModel}`, maxTokens: 2048, systemPrompt: 'You are {display_name}.' });
+    const bot = botSchema.parse({
+      id: 'small',
+      displayName: 'Qwen',
+      model: `llama:${smallModel}`,
+      maxTokens: 2048,
+      systemPrompt: 'You are {display_name}.',
+    });
     const budget = await router.promptBudget(bot);
     expect(budget).toMatchObject({ contextTokens: 2048, answerTokens: 512 });
     const { outcome, finalBody } = await reply(bot, conversation(4, question));
     expect(outcome.kind).toBe('failed');
-    expect(finalBody).toMatch(/^⚠️ The answer could not be completed: The message is about \d+ tokens, but llama:\S+ takes at most \d+ tokens for it \(a context of 2048 tokens: 512 kept for the answer/);
+    expect(finalBody).toMatch(
+      /^⚠️ The answer could not be completed: The message is about \d+ tokens, but llama:\S+ takes at most \d+ tokens for it \(a context of 2048 tokens: 512 kept for the answer/,
+    );
     expect(finalBody).toContain('Shorten the message');
   });
 });

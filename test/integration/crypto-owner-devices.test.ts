@@ -13,7 +13,11 @@ import { BotRunner } from '../../main/core/bots/bot-runner.ts';
 import type { BotInference } from '../../main/core/bots/types.ts';
 import { importOwnerIdentity, saveRecoveryKey } from '../../main/core/crypto/owner-recovery.ts';
 import { SasRendezvous } from '../../main/core/crypto/verification.ts';
-import { OWNER_KEYS_DEVICE, OWNER_RECOVERY_SECRET, withOwnerKeysDevice } from '../../main/core/provisioning/encryption.ts';
+import {
+  OWNER_KEYS_DEVICE,
+  OWNER_RECOVERY_SECRET,
+  withOwnerKeysDevice,
+} from '../../main/core/provisioning/encryption.ts';
 import { vouchForBots, type VouchOptions } from '../../main/core/provisioning/owner-trust.ts';
 import { provision, type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
@@ -23,7 +27,7 @@ import { hasValidSignature } from '../../main/core/crypto/signed-json.ts';
 import { publicKeyOf } from '../support/homeserver/encryption-signatures.ts';
 import type { Json } from '../support/homeserver/encryption-state.ts';
 import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
-import { quiet } from './bots-harness.ts';
+import { quiet } from '../support/bots-harness.ts';
 
 let hs: MatrixTarget;
 let dir: string;
@@ -54,7 +58,13 @@ const vouchOptions = (): VouchOptions => ({
 
 /** The chat window's crypto on the owner session's device, over the store of one browser profile. */
 async function windowDevice(profile: string): Promise<CryptoDevice> {
-  const device = await startCryptoDevice({ baseUrl: hs.url, session: result.owner, secrets, recoverySecret: OWNER_RECOVERY_SECRET, dir: join(dir, profile) });
+  const device = await startCryptoDevice({
+    baseUrl: hs.url,
+    session: result.owner,
+    secrets,
+    recoverySecret: OWNER_RECOVERY_SECRET,
+    dir: join(dir, profile),
+  });
   cleanups.push(device.stop);
   return device;
 }
@@ -62,8 +72,19 @@ async function windowDevice(profile: string): Promise<CryptoDevice> {
 /** Element Web signing in: password login, Rust crypto, the cross-signing keys imported from secret storage. */
 async function elementDevice(): Promise<CryptoDevice> {
   const password = (await secrets.get('matrix.owner.password'))!;
-  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: settings.owner.localpart }, password, initial_device_display_name: 'Element Web' });
-  const device = await startCryptoDevice({ baseUrl: hs.url, session: { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token }, secrets, recoverySecret: OWNER_RECOVERY_SECRET, dir: join(dir, 'element') });
+  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({
+    type: 'm.login.password',
+    identifier: { type: 'm.id.user', user: settings.owner.localpart },
+    password,
+    initial_device_display_name: 'Element Web',
+  });
+  const device = await startCryptoDevice({
+    baseUrl: hs.url,
+    session: { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token },
+    secrets,
+    recoverySecret: OWNER_RECOVERY_SECRET,
+    dir: join(dir, 'element'),
+  });
   cleanups.push(device.stop);
   await importOwnerIdentity(device.client);
   return device;
@@ -88,14 +109,23 @@ async function ownerDevicesAsElementSees(element: CryptoDevice): Promise<OwnerDe
     body: JSON.stringify({ device_keys: { [owner]: [] } }),
   });
   expect(res.status).toBe(200);
-  const answer = (await res.json()) as { device_keys: Record<string, Record<string, Json>>; self_signing_keys: Record<string, Json> };
+  const answer = (await res.json()) as {
+    device_keys: Record<string, Record<string, Json>>;
+    self_signing_keys: Record<string, Json>;
+  };
   const ssk = publicKeyOf(answer.self_signing_keys[owner])!;
-  const others = Object.keys(answer.device_keys[owner] ?? {}).filter((id) => id !== me).sort();
-  const unsignedOnServer = others.filter((id) => !hasValidSignature(answer.device_keys[owner]![id]!, owner, `ed25519:${ssk}`, ssk));
+  const others = Object.keys(answer.device_keys[owner] ?? {})
+    .filter((id) => id !== me)
+    .sort();
+  const unsignedOnServer = others.filter(
+    (id) => !hasValidSignature(answer.device_keys[owner]![id]!, owner, `ed25519:${ssk}`, ssk),
+  );
   const crypto = element.client.getCrypto()!;
   await crypto.getUserDeviceInfo([owner], true);
   const unverifiedInElement: string[] = [];
-  for (const id of others) if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true) unverifiedInElement.push(id);
+  for (const id of others)
+    if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true)
+      unverifiedInElement.push(id);
   return { others, unsignedOnServer, unverifiedInElement };
 }
 
@@ -103,9 +133,25 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crypto-owner-devices-'));
   hs = await startMatrixTarget({ serverName: 'devices.local', registrationToken: 'devices-registration-token' });
   const x = hs.suffix;
-  settings = settingsSchema.parse({ owner: { localpart: `owner${x}` }, bots: [{ id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' }] });
-  result = await provision({ homeserverUrl: hs.url, registrationToken: hs.registrationToken, stateDir: join(dir, 'state'), secrets, settings, encrypt: true });
-  runner = new BotRunner({ provision: result, getSettings: () => settings, inference: noInference, stateDir: join(dir, 'state'), encryption: { secrets, flushDelayMs: 20, rendezvous } });
+  settings = settingsSchema.parse({
+    owner: { localpart: `owner${x}` },
+    bots: [{ id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' }],
+  });
+  result = await provision({
+    homeserverUrl: hs.url,
+    registrationToken: hs.registrationToken,
+    stateDir: join(dir, 'state'),
+    secrets,
+    settings,
+    encrypt: true,
+  });
+  runner = new BotRunner({
+    provision: result,
+    getSettings: () => settings,
+    inference: noInference,
+    stateDir: join(dir, 'state'),
+    encryption: { secrets, flushDelayMs: 20, rendezvous },
+  });
   await runner.start(new AbortController().signal);
   await Promise.all(runner.workers.map((w) => w.conn.encryption!.startTrust()));
 }, 90_000);
@@ -147,9 +193,15 @@ describe('every device of the owner is verified', () => {
     // The same device id over a new store: the server ends up with one of the two stores' keys, and those are signed.
     const window = await windowDevice('browser-2');
     const own = (await window.client.getCrypto()!.getOwnDeviceKeys()).ed25519;
-    const trust = await establishOwnerTrust(window.client, { keysTimeoutMs: 5000 }).then((t) => t, (err: Error) => err);
-    const onServer = (await window.client.downloadKeysForUsers([result.owner.userId])).device_keys?.[result.owner.userId]?.[result.owner.deviceId];
-    if (onServer?.keys[`ed25519:${result.owner.deviceId}`] === own) expect(trust).toEqual({ crossSigned: true, backupVersion: expect.any(String) });
+    const trust = await establishOwnerTrust(window.client, { keysTimeoutMs: 5000 }).then(
+      (t) => t,
+      (err: Error) => err,
+    );
+    const onServer = (await window.client.downloadKeysForUsers([result.owner.userId])).device_keys?.[
+      result.owner.userId
+    ]?.[result.owner.deviceId];
+    if (onServer?.keys[`ed25519:${result.owner.deviceId}`] === own)
+      expect(trust).toEqual({ crossSigned: true, backupVersion: expect.any(String) });
     else expect((trust as Error).message).toMatch(/another browser/);
 
     const seen = await ownerDevicesAsElementSees(element);
@@ -159,11 +211,19 @@ describe('every device of the owner is verified', () => {
   }, 60_000);
 
   it('a key device is signed while it works, and signed out after', async () => {
-    const keyDevice = await withOwnerKeysDevice({ ctx: { baseUrl: hs.url, secrets }, ownerLocalpart: settings.owner.localpart, stateDir: join(dir, 'state'), roomId: result.roomId }, async ({ client }) => {
-      await importOwnerIdentity(client);
-      const seen = await ownerDevicesAsElementSees(element);
-      return { id: client.getDeviceId()!, seen };
-    });
+    const keyDevice = await withOwnerKeysDevice(
+      {
+        ctx: { baseUrl: hs.url, secrets },
+        ownerLocalpart: settings.owner.localpart,
+        stateDir: join(dir, 'state'),
+        roomId: result.roomId,
+      },
+      async ({ client }) => {
+        await importOwnerIdentity(client);
+        const seen = await ownerDevicesAsElementSees(element);
+        return { id: client.getDeviceId()!, seen };
+      },
+    );
     expect(keyDevice.seen.others).toContain(keyDevice.id);
     expect(keyDevice.seen.unsignedOnServer).toEqual([]);
     expect(keyDevice.seen.unverifiedInElement).toEqual([]);

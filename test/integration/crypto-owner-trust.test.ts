@@ -18,7 +18,7 @@ import { provision, type ProvisionResult } from '../../main/core/provisioning/pr
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
 import { startCryptoDevice, type CryptoDevice } from '../support/crypto-device.ts';
 import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
-import { quiet } from './bots-harness.ts';
+import { quiet } from '../support/bots-harness.ts';
 
 const TOKEN = 'trust-registration-token';
 let hs: MatrixTarget;
@@ -38,8 +38,13 @@ const noInference: BotInference = {
   countTokens: () => Promise.resolve(1),
 };
 
-async function api(method: string, path: string, token: string, body?: unknown): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await fetch(`${hs.url}/_matrix/client/v3${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function api(method: string, path: string, token: string, body?: unknown): Promise<Record<string, any>> {
+  const res = await fetch(`${hs.url}/_matrix/client/v3${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   expect(res.status, path).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -58,8 +63,18 @@ const vouchOptions = (): VouchOptions => ({
 /** A new device of the owner's, set up as the chat window does: secret storage opened with the recovery key. */
 async function newOwnerDevice(): Promise<CryptoDevice> {
   const password = (await secrets.get('matrix.owner.password'))!;
-  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: settings.owner.localpart }, password });
-  const device = await startCryptoDevice({ baseUrl: hs.url, session: { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token }, secrets, recoverySecret: OWNER_RECOVERY_SECRET, dir });
+  const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({
+    type: 'm.login.password',
+    identifier: { type: 'm.id.user', user: settings.owner.localpart },
+    password,
+  });
+  const device = await startCryptoDevice({
+    baseUrl: hs.url,
+    session: { userId: login.user_id, deviceId: login.device_id, accessToken: login.access_token },
+    secrets,
+    recoverySecret: OWNER_RECOVERY_SECRET,
+    dir,
+  });
   cleanups.push(device.stop);
   await importOwnerIdentity(device.client);
   return device;
@@ -69,8 +84,21 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crypto-owner-trust-'));
   hs = await startMatrixTarget({ serverName: 'trust.local', registrationToken: TOKEN });
   const x = hs.suffix;
-  settings = settingsSchema.parse({ owner: { localpart: `owner${x}` }, bots: [{ id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' }, { id: `beta${x}`, displayName: 'Beta', model: 'ollama:tiny' }] });
-  result = await provision({ homeserverUrl: hs.url, registrationToken: hs.registrationToken, stateDir: join(dir, 'state'), secrets, settings, encrypt: true });
+  settings = settingsSchema.parse({
+    owner: { localpart: `owner${x}` },
+    bots: [
+      { id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' },
+      { id: `beta${x}`, displayName: 'Beta', model: 'ollama:tiny' },
+    ],
+  });
+  result = await provision({
+    homeserverUrl: hs.url,
+    registrationToken: hs.registrationToken,
+    stateDir: join(dir, 'state'),
+    secrets,
+    settings,
+    encrypt: true,
+  });
   runner = new BotRunner({
     provision: result,
     getSettings: () => settings,
@@ -90,21 +118,37 @@ afterAll(async () => {
 });
 
 describe('the owner vouches for the bots', () => {
-  it('verifies each bot by SAS and signs its master key with the owner\'s user-signing key', async () => {
-    const before = await api('POST', '/keys/query', result.owner.accessToken, { device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])) });
-    expect(planVouches(before, result.owner.userId, result.bots).todo.map((b) => b.id)).toEqual([`alpha${hs.suffix}`, `beta${hs.suffix}`]);
+  it("verifies each bot by SAS and signs its master key with the owner's user-signing key", async () => {
+    const before = await api('POST', '/keys/query', result.owner.accessToken, {
+      device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])),
+    });
+    expect(planVouches(before, result.owner.userId, result.bots).todo.map((b) => b.id)).toEqual([
+      `alpha${hs.suffix}`,
+      `beta${hs.suffix}`,
+    ]);
 
     const vouched = await vouchForBots(vouchOptions());
-    expect(vouched).toEqual({ verified: result.bots.map((b) => b.userId), already: [], skipped: [], failed: [], ownerDevices: [] });
+    expect(vouched).toEqual({
+      verified: result.bots.map((b) => b.userId),
+      already: [],
+      skipped: [],
+      failed: [],
+      ownerDevices: [],
+    });
 
     // On the server, as the owner sees it: each bot's master key carries the owner's user-signing signature.
-    const after = await api('POST', '/keys/query', result.owner.accessToken, { device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])) });
+    const after = await api('POST', '/keys/query', result.owner.accessToken, {
+      device_keys: Object.fromEntries([result.owner.userId, ...result.bots.map((b) => b.userId)].map((u) => [u, []])),
+    });
     expect(planVouches(after, result.owner.userId, result.bots).todo).toEqual([]);
     const usk = Object.keys(after.user_signing_keys[result.owner.userId].keys)[0]!;
-    for (const b of result.bots) expect(Object.keys(after.master_keys[b.userId].signatures[result.owner.userId])).toEqual([usk]);
+    for (const b of result.bots)
+      expect(Object.keys(after.master_keys[b.userId].signatures[result.owner.userId])).toEqual([usk]);
     // Another user (a bot) does not see the owner's signatures of other people's keys.
     const alpha = result.bots[0]!;
-    const asBot = await api('POST', '/keys/query', alpha.accessToken, { device_keys: { [result.bots[1]!.userId]: [] } });
+    const asBot = await api('POST', '/keys/query', alpha.accessToken, {
+      device_keys: { [result.bots[1]!.userId]: [] },
+    });
     expect(asBot.master_keys[result.bots[1]!.userId].signatures[result.owner.userId]).toBeUndefined();
     // The key device is gone again: the owner's device list is the provisioning session alone.
     const devices = (await api('GET', '/devices', result.owner.accessToken)).devices as Array<{ device_id: string }>;
@@ -128,7 +172,13 @@ describe('the owner vouches for the bots', () => {
       return fetch(input, init);
     };
     const again = await vouchForBots({ ...vouchOptions(), ctx: { baseUrl: hs.url, secrets, fetchFn } });
-    expect(again).toEqual({ verified: [], already: result.bots.map((b) => b.userId), skipped: [], failed: [], ownerDevices: [] });
+    expect(again).toEqual({
+      verified: [],
+      already: result.bots.map((b) => b.userId),
+      skipped: [],
+      failed: [],
+      ownerDevices: [],
+    });
     expect(seen.map((u) => new URL(u).pathname)).toEqual(['/_matrix/client/v3/keys/query']);
   });
 
@@ -137,18 +187,34 @@ describe('the owner vouches for the bots', () => {
     const { client } = await newOwnerDevice();
     const beta = result.bots[1]!;
     const unannounced = new SasRendezvous(); // not the runner's: the bot never hears of this verification
-    await expect(verifyBotDevice(client.getCrypto()!, beta.userId, beta.deviceId, { rendezvous: unannounced, ownerUserId: client.getUserId()!, ownerDeviceId: client.getDeviceId()!, timeoutMs: 1500 })).rejects.toThrow(/did not answer/);
+    await expect(
+      verifyBotDevice(client.getCrypto()!, beta.userId, beta.deviceId, {
+        rendezvous: unannounced,
+        ownerUserId: client.getUserId()!,
+        ownerDeviceId: client.getDeviceId()!,
+        timeoutMs: 1500,
+      }),
+    ).rejects.toThrow(/did not answer/);
   }, 30_000);
 
   it('deletes a key device left by a crash before signing in another', async () => {
     const password = (await secrets.get('matrix.owner.password'))!;
     // A key device that was never signed out (the app was killed while it worked).
-    await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: settings.owner.localpart }, password, device_id: `${OWNER_KEYS_DEVICE}DEAD` });
+    await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: settings.owner.localpart },
+      password,
+      device_id: `${OWNER_KEYS_DEVICE}DEAD`,
+    });
     // A bot whose identity changed (its keys were reset) needs the owner's signature again.
     const alpha = result.bots[0]!;
     const w = runner.workers.find((x) => x.account.id === alpha.id)!;
     await w.conn.encryption!.crypto.crypto.resetEncryption(async (makeRequest) => {
-      await makeRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: alpha.userId }, password: (await secrets.get(`matrix.bot.${alpha.id}.password`))! });
+      await makeRequest({
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: alpha.userId },
+        password: (await secrets.get(`matrix.bot.${alpha.id}.password`))!,
+      });
     });
     const redo = await vouchForBots(vouchOptions());
     expect(redo.verified).toEqual([alpha.userId]);

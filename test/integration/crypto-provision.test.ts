@@ -15,12 +15,25 @@ const TOKEN = 'crypto-registration-token';
 let server: Homeserver;
 let dir: string;
 
-async function api(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${server.url}/_matrix/client/v3${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+async function api(
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${server.url}/_matrix/client/v3${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-const settingsFor = (owner: string) => settingsSchema.parse({ owner: { localpart: owner }, bots: [{ id: `${owner}-bot`, displayName: 'Bot', model: 'ollama:tiny' }] });
+const settingsFor = (owner: string) =>
+  settingsSchema.parse({
+    owner: { localpart: owner },
+    bots: [{ id: `${owner}-bot`, displayName: 'Bot', model: 'ollama:tiny' }],
+  });
 
 beforeAll(async () => {
   server = await startHomeserver({ serverName: 'enc.test', registrationToken: TOKEN });
@@ -46,14 +59,23 @@ describe('roomShouldBeEncrypted', () => {
 });
 
 describe('provisioning with encryption', () => {
-  it('creates the team room encrypted and sets up the owner\'s keys once', async () => {
+  it("creates the team room encrypted and sets up the owner's keys once", async () => {
     const secrets = new MemorySecretStore();
     const stateDir = join(dir, 'a');
-    const first = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: settingsFor('owner'), encrypt: true });
+    const first = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: settingsFor('owner'),
+      encrypt: true,
+    });
     expect(first.encrypted).toBe(true);
     expect(first.ownerRecoveryKeyCreated).toBe(true);
     const token = first.owner.accessToken;
-    expect((await api('GET', `/rooms/${encodeURIComponent(first.roomId)}/state/m.room.encryption/`, token)).json.algorithm).toBe('m.megolm.v1.aes-sha2');
+    expect(
+      (await api('GET', `/rooms/${encodeURIComponent(first.roomId)}/state/m.room.encryption/`, token)).json.algorithm,
+    ).toBe('m.megolm.v1.aes-sha2');
     expect(await secrets.get(OWNER_RECOVERY_SECRET)).toMatch(/^E[sS]\w{2}( \w{4})+$/);
     // Cross-signing and key backup exist for the owner; the short-lived key setup device is gone again.
     const keys = await api('POST', '/keys/query', token, { device_keys: { [first.owner.userId]: [] } });
@@ -65,7 +87,14 @@ describe('provisioning with encryption', () => {
     expect(await secrets.get(accountSecretNames('bot.owner-bot').password)).toBeTruthy();
 
     const key = await secrets.get(OWNER_RECOVERY_SECRET);
-    const again = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: settingsFor('owner'), encrypt: true });
+    const again = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: settingsFor('owner'),
+      encrypt: true,
+    });
     expect(again.roomId).toBe(first.roomId);
     expect(again.ownerRecoveryKeyCreated).toBe(false);
     expect(await secrets.get(OWNER_RECOVERY_SECRET)).toBe(key);
@@ -74,20 +103,39 @@ describe('provisioning with encryption', () => {
   it('switches an existing unencrypted team room to encrypted, and never back', async () => {
     const secrets = new MemorySecretStore();
     const stateDir = join(dir, 'b');
-    const plain = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: settingsFor('boss') });
+    const plain = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: settingsFor('boss'),
+    });
     expect(plain.encrypted).toBe(false);
     expect(plain.ownerRecoveryKeyCreated).toBe(false);
     expect(await secrets.get(OWNER_RECOVERY_SECRET)).toBeUndefined();
     const path = `/rooms/${encodeURIComponent(plain.roomId)}/state/m.room.encryption/`;
     expect((await api('GET', path, plain.owner.accessToken)).status).toBe(404);
 
-    const switched = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: settingsFor('boss'), encrypt: true });
+    const switched = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: settingsFor('boss'),
+      encrypt: true,
+    });
     expect(switched.roomId).toBe(plain.roomId);
     expect(switched.encrypted).toBe(true);
     expect(switched.ownerRecoveryKeyCreated).toBe(true);
     expect((await api('GET', path, plain.owner.accessToken)).json.algorithm).toBe('m.megolm.v1.aes-sha2');
 
-    const off = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: settingsFor('boss') });
+    const off = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: settingsFor('boss'),
+    });
     expect(off.encrypted).toBe(true);
   }, 30_000);
 
@@ -95,22 +143,58 @@ describe('provisioning with encryption', () => {
     const secrets = new MemorySecretStore();
     const stateDir = join(dir, 'c');
     const one = settingsFor('chief');
-    const first = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: one, encrypt: true, botsInvite: true });
+    const first = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: one,
+      encrypt: true,
+      botsInvite: true,
+    });
     expect(first.historyInvites).toEqual([]); // a new room: nothing said yet, the owner invites
-    const two = settingsSchema.parse({ ...one, bots: [...one.bots, { id: 'chief-late', displayName: 'Late', model: 'ollama:tiny' }] });
-    const second = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: two, encrypt: true, botsInvite: true });
+    const two = settingsSchema.parse({
+      ...one,
+      bots: [...one.bots, { id: 'chief-late', displayName: 'Late', model: 'ollama:tiny' }],
+    });
+    const second = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: two,
+      encrypt: true,
+      botsInvite: true,
+    });
     const late = second.bots.find((b) => b.id === 'chief-late')!;
     expect(second.historyInvites).toEqual([late.userId]);
     const token = first.owner.accessToken;
     const room = encodeURIComponent(first.roomId);
-    expect((await api('GET', `/rooms/${room}/state/m.room.member/${encodeURIComponent(late.userId)}`, token)).status).toBe(404);
-    const pl = (await api('GET', `/rooms/${room}/state/m.room.power_levels/`, token)).json as { users: Record<string, number>; invite: number; kick: number; state_default: number };
+    expect(
+      (await api('GET', `/rooms/${room}/state/m.room.member/${encodeURIComponent(late.userId)}`, token)).status,
+    ).toBe(404);
+    const pl = (await api('GET', `/rooms/${room}/state/m.room.power_levels/`, token)).json as {
+      users: Record<string, number>;
+      invite: number;
+      kick: number;
+      state_default: number;
+    };
     for (const b of second.bots) expect(pl.users[b.userId]).toBeGreaterThanOrEqual(pl.invite);
     expect(pl.invite).toBeGreaterThan(0); // not every member: only the owner and the bots
     expect([pl.kick, pl.state_default]).toEqual([50, 50]);
     // Without a bot runner to do it (serve --no-bots), the owner adds the bot as before.
-    const third = await provision({ homeserverUrl: server.url, registrationToken: TOKEN, stateDir, secrets, settings: two, encrypt: true });
+    const third = await provision({
+      homeserverUrl: server.url,
+      registrationToken: TOKEN,
+      stateDir,
+      secrets,
+      settings: two,
+      encrypt: true,
+    });
     expect(third.historyInvites).toEqual([]);
-    expect((await api('GET', `/rooms/${room}/state/m.room.member/${encodeURIComponent(late.userId)}`, token)).json.membership).toBe('join');
+    expect(
+      (await api('GET', `/rooms/${room}/state/m.room.member/${encodeURIComponent(late.userId)}`, token)).json
+        .membership,
+    ).toBe('join');
   }, 30_000);
 });

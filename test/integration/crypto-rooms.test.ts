@@ -14,10 +14,29 @@ import { watchDecryptionFailures } from '../../main/core/crypto/decryption-watch
 import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
 
 (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('silent');
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild() { return quiet; } };
+const quiet = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  getChild() {
+    return quiet;
+  },
+};
 
-interface Account { userId: string; deviceId: string; accessToken: string; password: string; name: string }
-interface Running { client: MatrixClient; bc: BotCrypto; account: Account }
+interface Account {
+  userId: string;
+  deviceId: string;
+  accessToken: string;
+  password: string;
+  name: string;
+}
+interface Running {
+  client: MatrixClient;
+  bc: BotCrypto;
+  account: Account;
+}
 
 describe('encrypted rooms with the crypto module', () => {
   let hs: Homeserver;
@@ -32,16 +51,36 @@ describe('encrypted rooms with the crypto module', () => {
 
   async function register(name: string): Promise<Account> {
     const password = `pw-${name}-secret`;
-    const res = await createClient({ baseUrl: hs.url, logger: quiet }).registerRequest({ username: name, password, auth: { type: 'm.login.dummy' } });
-    return { userId: res.user_id, deviceId: res.device_id as string, accessToken: res.access_token as string, password, name };
+    const res = await createClient({ baseUrl: hs.url, logger: quiet }).registerRequest({
+      username: name,
+      password,
+      auth: { type: 'm.login.dummy' },
+    });
+    return {
+      userId: res.user_id,
+      deviceId: res.device_id as string,
+      accessToken: res.access_token as string,
+      password,
+      name,
+    };
   }
 
   async function start(account: Account, opts: { storeDir?: string; owner?: boolean } = {}): Promise<Running> {
     const client = createClient({
-      baseUrl: hs.url, userId: account.userId, deviceId: account.deviceId, accessToken: account.accessToken, logger: quiet,
+      baseUrl: hs.url,
+      userId: account.userId,
+      deviceId: account.deviceId,
+      accessToken: account.accessToken,
+      logger: quiet,
       cryptoCallbacks: opts.owner ? recoveryCallbacks(secrets, 'owner.recoveryKey') : undefined,
     });
-    const bc = await initBotCrypto(client, { storeDir: opts.storeDir ?? join(dir, 'state', 'crypto', account.name), secrets, secretPrefix: `crypto.${account.name}`, password: account.password, flushDelayMs: 20 });
+    const bc = await initBotCrypto(client, {
+      storeDir: opts.storeDir ?? join(dir, 'state', 'crypto', account.name),
+      secrets,
+      secretPrefix: `crypto.${account.name}`,
+      password: account.password,
+      flushDelayMs: 20,
+    });
     const ready = new Promise<void>((resolve) => client.on(ClientEvent.Sync, (s) => s === 'PREPARED' && resolve()));
     await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: false });
     await ready;
@@ -57,7 +96,11 @@ describe('encrypted rooms with the crypto module', () => {
   }
 
   /** Resolves with the clear body of the first event (already in the room or arriving) that `match`es. */
-  function decrypted(client: MatrixClient, match: (body: string, e: MatrixEvent) => boolean, timeoutMs = 15_000): Promise<MatrixEvent> {
+  function decrypted(
+    client: MatrixClient,
+    match: (body: string, e: MatrixEvent) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<MatrixEvent> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting on ${client.getUserId()}`)), timeoutMs);
       const check = async (e: MatrixEvent): Promise<void> => {
@@ -86,7 +129,8 @@ describe('encrypted rooms with the crypto module', () => {
     throw new Error(`backup of ${c.getUserId()} never reached ${n} keys`);
   }
 
-  const deviceIds = async (c: MatrixClient): Promise<string[]> => (await c.getDevices()).devices.map((d) => d.device_id).sort();
+  const deviceIds = async (c: MatrixClient): Promise<string[]> =>
+    (await c.getDevices()).devices.map((d) => d.device_id).sort();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'crypto-rooms-'));
@@ -95,7 +139,11 @@ describe('encrypted rooms with the crypto module', () => {
     owner = await start(accounts.owner as Account, { owner: true });
     bot1 = await start(accounts.bot1 as Account);
     bot2 = await start(accounts.bot2 as Account);
-    const recovery = await setupOwnerRecovery(owner.client, { password: (accounts.owner as Account).password, secrets, secretName: 'owner.recoveryKey' });
+    const recovery = await setupOwnerRecovery(owner.client, {
+      password: (accounts.owner as Account).password,
+      secrets,
+      secretName: 'owner.recoveryKey',
+    });
     expect(recovery.created).toBe(true);
     for (const b of [bot1, bot2]) await b.bc.ensureTrust();
     const created = await owner.client.createRoom({
@@ -113,7 +161,7 @@ describe('encrypted rooms with the crypto module', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('sets up cross-signing for every account, the owner\'s recovery key, and key backup', async () => {
+  it("sets up cross-signing for every account, the owner's recovery key, and key backup", async () => {
     for (const r of [owner, bot1, bot2]) {
       expect(await r.bc.crypto.isCrossSigningReady()).toBe(true);
       expect(await r.bc.crypto.getActiveSessionBackupVersion()).not.toBeNull();
@@ -122,23 +170,33 @@ describe('encrypted rooms with the crypto module', () => {
     expect(await secrets.get('owner.recoveryKey')).toMatch(/^E[sS]\w{2}( \w{4})+$/);
     expect(await secrets.get('crypto.bot1.backupKey')).toBeTruthy();
     // A second run finds everything in place and makes no new recovery key.
-    const again = await setupOwnerRecovery(owner.client, { password: owner.account.password, secrets, secretName: 'owner.recoveryKey' });
+    const again = await setupOwnerRecovery(owner.client, {
+      password: owner.account.password,
+      secrets,
+      secretName: 'owner.recoveryKey',
+    });
     expect(again.created).toBe(false);
   }, 30_000);
 
-  it('the owner\'s encrypted message is decrypted by both bots, and a bot\'s encrypted reply by the owner', async () => {
+  it("the owner's encrypted message is decrypted by both bots, and a bot's encrypted reply by the owner", async () => {
     const seen1 = decrypted(bot1.client, (b) => b === '@bot1 @bot2 what is 2+2?');
     const seen2 = decrypted(bot2.client, (b) => b === '@bot1 @bot2 what is 2+2?');
     await owner.client.sendTextMessage(roomId, '@bot1 @bot2 what is 2+2?');
     const [e1, e2] = await Promise.all([seen1, seen2]);
     expect(e1.isEncrypted() && e2.isEncrypted()).toBe(true);
     // On the server the message is ciphertext.
-    const onServer = [...(hs.hs.store.rooms.get(roomId)?.timeline ?? [])].filter((s) => s.event.sender === owner.account.userId).at(-1);
+    const onServer = [...(hs.hs.store.rooms.get(roomId)?.timeline ?? [])]
+      .filter((s) => s.event.sender === owner.account.userId)
+      .at(-1);
     expect(onServer?.event.type).toBe('m.room.encrypted');
     expect(JSON.stringify(onServer?.event.content)).not.toContain('2+2');
 
     const reply = decrypted(owner.client, (b, e) => b === '4, from bot1' && e.getSender() === bot1.account.userId);
-    await bot1.client.sendEvent(roomId, 'm.room.message' as never, { msgtype: 'm.notice', body: '4, from bot1' } as never);
+    await bot1.client.sendEvent(
+      roomId,
+      'm.room.message' as never,
+      { msgtype: 'm.notice', body: '4, from bot1' } as never,
+    );
     const got = await reply;
     expect(got.isEncrypted()).toBe(true);
     expect(got.isDecryptionFailure()).toBe(false);
@@ -164,12 +222,32 @@ describe('encrypted rooms with the crypto module', () => {
   it('a new device of a bot says once it cannot read, gets the keys from backup, and hands the messages back', async () => {
     await backedUp(bot2.client, 1);
     await stop(bot2);
-    const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bot2' }, password: (accounts.bot2 as Account).password });
-    const fresh: Account = { ...(accounts.bot2 as Account), deviceId: login.device_id, accessToken: login.access_token };
+    const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: 'bot2' },
+      password: (accounts.bot2 as Account).password,
+    });
+    const fresh: Account = {
+      ...(accounts.bot2 as Account),
+      deviceId: login.device_id,
+      accessToken: login.access_token,
+    };
     const notices: string[] = [];
     const recovered: string[] = [];
-    const client = createClient({ baseUrl: hs.url, userId: fresh.userId, deviceId: fresh.deviceId, accessToken: fresh.accessToken, logger: quiet });
-    const bc = await initBotCrypto(client, { storeDir: join(dir, 'state', 'crypto', 'bot2-new'), secrets, secretPrefix: 'crypto.bot2', password: fresh.password, flushDelayMs: 20 });
+    const client = createClient({
+      baseUrl: hs.url,
+      userId: fresh.userId,
+      deviceId: fresh.deviceId,
+      accessToken: fresh.accessToken,
+      logger: quiet,
+    });
+    const bc = await initBotCrypto(client, {
+      storeDir: join(dir, 'state', 'crypto', 'bot2-new'),
+      secrets,
+      secretPrefix: 'crypto.bot2',
+      password: fresh.password,
+      flushDelayMs: 20,
+    });
     running.push({ client, bc, account: fresh });
     const watcher = watchDecryptionFailures(client, {
       notify: async (_room, text) => notices.push(text),
@@ -182,7 +260,8 @@ describe('encrypted rooms with the crypto module', () => {
     // The backup key comes from the app's secret store; the SDK then fetches missing keys from backup itself.
     await bc.ensureTrust();
     await watcher.retry();
-    for (let i = 0; i < 150 && !recovered.includes('@bot1 @bot2 what is 2+2?'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 150 && !recovered.includes('@bot1 @bot2 what is 2+2?'); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(recovered).toContain('@bot1 @bot2 what is 2+2?');
     expect(notices.length).toBe(1);
     expect(notices[0]).toContain("can't read a message");
@@ -192,8 +271,15 @@ describe('encrypted rooms with the crypto module', () => {
 
   it('a new device of the owner opens key backup with the recovery key and reads the history', async () => {
     await backedUp(owner.client, 2);
-    const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'owner' }, password: owner.account.password });
-    const second = await start({ ...owner.account, deviceId: login.device_id, accessToken: login.access_token, name: 'owner-window' }, { owner: true });
+    const login = await createClient({ baseUrl: hs.url, logger: quiet }).loginRequest({
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: 'owner' },
+      password: owner.account.password,
+    });
+    const second = await start(
+      { ...owner.account, deviceId: login.device_id, accessToken: login.access_token, name: 'owner-window' },
+      { owner: true },
+    );
     await second.bc.crypto.loadSessionBackupPrivateKeyFromSecretStorage();
     await second.bc.crypto.checkKeyBackupAndEnable();
     const restored = await second.bc.crypto.restoreKeyBackup();

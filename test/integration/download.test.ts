@@ -29,7 +29,11 @@ afterEach(async () => {
 describe('downloadModel over http', () => {
   it('reports progress that moves up to the whole file and writes the right bytes', async () => {
     const events: ProgressEvent[] = [];
-    const path = await downloadModel(`llama:${server.fileUrl('tiny.gguf')}`, { modelsDir: dir, sha256, onProgress: (p) => events.push(p) });
+    const path = await downloadModel(`llama:${server.fileUrl('tiny.gguf')}`, {
+      modelsDir: dir,
+      sha256,
+      onProgress: (p) => events.push(p),
+    });
     expect(path).toBe(join(dir, 'tiny.gguf'));
     expect(readFileSync(path).equals(model)).toBe(true);
     const bytes = events.filter((e) => e.status === 'downloading').map((e) => e.transferredBytes!);
@@ -42,7 +46,11 @@ describe('downloadModel over http', () => {
 
   it('resumes after a cut connection with a Range request and completes with the right bytes', async () => {
     server.cutOnceAfter(700_000);
-    const path = await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir, retryDelayMs: 10, expectedSizeBytes: SIZE });
+    const path = await downloadModel(server.fileUrl('tiny.gguf'), {
+      modelsDir: dir,
+      retryDelayMs: 10,
+      expectedSizeBytes: SIZE,
+    });
     expect(readFileSync(path).equals(model)).toBe(true);
     const gets = server.requests.filter((r) => r.method === 'GET');
     expect(gets).toHaveLength(2);
@@ -53,14 +61,22 @@ describe('downloadModel over http', () => {
 
   it('refuses a server that announces more bytes than it sends, with a clear error', async () => {
     server.lieAboutSize(SIZE + 5000);
-    const err = await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir, retryDelayMs: 5, maxRetries: 2 }).catch((e: unknown) => e);
+    const err = await downloadModel(server.fileUrl('tiny.gguf'), {
+      modelsDir: dir,
+      retryDelayMs: 5,
+      maxRetries: 2,
+    }).catch((e: unknown) => e);
     expect(isInferenceError(err, 'InvalidModelFile')).toBe(true);
-    expect((err as Error).message).toMatch(new RegExp(`announced ${SIZE + 5000} bytes but stopped at ${SIZE} bytes 3 times in a row`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`announced ${SIZE + 5000} bytes but stopped at ${SIZE} bytes 3 times in a row`),
+    );
     expect(existsSync(join(dir, 'tiny.gguf'))).toBe(false);
   });
 
   it('refuses a size other than the expected one before downloading it', async () => {
-    const err = await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir, expectedSizeBytes: SIZE - 1 }).catch((e: unknown) => e);
+    const err = await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir, expectedSizeBytes: SIZE - 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(isInferenceError(err, 'InvalidModelFile')).toBe(true);
     expect((err as Error).message).toContain(`the server reports ${SIZE} bytes but ${SIZE - 1} were expected`);
   });
@@ -100,14 +116,19 @@ describe('downloadModel over http', () => {
   it('returns a finished file without downloading again', async () => {
     await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir });
     server.requests.length = 0;
-    expect(await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir, expectedSizeBytes: SIZE })).toBe(join(dir, 'tiny.gguf'));
+    expect(await downloadModel(server.fileUrl('tiny.gguf'), { modelsDir: dir, expectedSizeBytes: SIZE })).toBe(
+      join(dir, 'tiny.gguf'),
+    );
     expect(server.requests).toEqual([]);
   });
 });
 
 describe('parseDownloadRef', () => {
   it('tells hf: URIs from URLs and refuses the rest', () => {
-    expect(parseDownloadRef('llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M')).toEqual({ kind: 'hf', uri: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M' });
+    expect(parseDownloadRef('llama:hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M')).toEqual({
+      kind: 'hf',
+      uri: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M',
+    });
     expect(parseDownloadRef('https://example.com/m.gguf')).toEqual({ kind: 'url', uri: 'https://example.com/m.gguf' });
     expect(() => parseDownloadRef('ollama:qwen2.5:0.5b')).toThrow(/not an hf: URI or an http\(s\) URL/);
   });

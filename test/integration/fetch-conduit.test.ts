@@ -7,7 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchConduit, FetchConduitError, main, readManifest, type ConduitManifest } from '../../scripts/fetch-conduit.ts';
+import {
+  fetchConduit,
+  FetchConduitError,
+  main,
+  readManifest,
+  type ConduitManifest,
+} from '../../scripts/fetch-conduit.ts';
 
 const BINARY = Buffer.from('#!/bin/sh\necho conduit-stand-in\n'.repeat(2000));
 const GOOD_SHA = createHash('sha256').update(BINARY).digest('hex');
@@ -31,7 +37,16 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 function manifest(path: string, sha256: string | null): ConduitManifest {
-  return { version: '0.0.0', tag: 'v0.0.0', source: 'https://example.invalid/conduit.git', baseUrl: 'https://example.invalid/raw', targets: { 'linux-x64': { triple: 'x86_64-unknown-linux-musl', path, sha256 }, 'darwin-arm64': { triple: 'aarch64-apple-darwin', build: 'source' } } };
+  return {
+    version: '0.0.0',
+    tag: 'v0.0.0',
+    source: 'https://example.invalid/conduit.git',
+    baseUrl: 'https://example.invalid/raw',
+    targets: {
+      'linux-x64': { triple: 'x86_64-unknown-linux-musl', path, sha256 },
+      'darwin-arm64': { triple: 'aarch64-apple-darwin', build: 'source' },
+    },
+  };
 }
 
 function resources(): string {
@@ -46,12 +61,22 @@ function binDir(res: string): string[] {
 describe('fetch-conduit', () => {
   it('installs a verified file as executable, and skips a second download', async () => {
     const res = resources();
-    const first = await fetchConduit({ manifest: manifest('good?job=artifacts', GOOD_SHA), target: 'linux-x64', resourcesDir: res, baseUrl });
+    const first = await fetchConduit({
+      manifest: manifest('good?job=artifacts', GOOD_SHA),
+      target: 'linux-x64',
+      resourcesDir: res,
+      baseUrl,
+    });
     const dest = join(res, 'bin', 'linux-x64', 'conduit');
     expect(first).toEqual({ installed: dest, sha256: GOOD_SHA, skipped: false });
     expect(statSync(dest).mode & 0o111).not.toBe(0);
     expect(binDir(res)).toEqual(['conduit']);
-    const second = await fetchConduit({ manifest: manifest('good?job=artifacts', GOOD_SHA), target: 'linux-x64', resourcesDir: res, baseUrl });
+    const second = await fetchConduit({
+      manifest: manifest('good?job=artifacts', GOOD_SHA),
+      target: 'linux-x64',
+      resourcesDir: res,
+      baseUrl,
+    });
     expect(second).toMatchObject({ skipped: true });
     rmSync(res, { recursive: true, force: true });
   });
@@ -71,10 +96,16 @@ describe('fetch-conduit', () => {
 
   it('refuses an unpinned checksum, but --print-sha256 prints it without installing', async () => {
     const res = resources();
-    await expect(fetchConduit({ manifest: manifest('good', null), target: 'linux-x64', resourcesDir: res, baseUrl })).rejects.toThrow(
-      /checksum not pinned for this target.*--print-sha256/i,
-    );
-    const printed = await fetchConduit({ manifest: manifest('good', null), target: 'linux-x64', resourcesDir: res, baseUrl, printSha256: true });
+    await expect(
+      fetchConduit({ manifest: manifest('good', null), target: 'linux-x64', resourcesDir: res, baseUrl }),
+    ).rejects.toThrow(/checksum not pinned for this target.*--print-sha256/i);
+    const printed = await fetchConduit({
+      manifest: manifest('good', null),
+      target: 'linux-x64',
+      resourcesDir: res,
+      baseUrl,
+      printSha256: true,
+    });
     expect(printed).toEqual({ printed: `${baseUrl}/good`, sha256: GOOD_SHA });
     expect(binDir(res)).toEqual([]);
     rmSync(res, { recursive: true, force: true });
@@ -82,8 +113,12 @@ describe('fetch-conduit', () => {
 
   it('points to the source build for targets without a published binary, and to the list for unknown ones', async () => {
     const res = resources();
-    await expect(fetchConduit({ manifest: manifest('good', GOOD_SHA), target: 'darwin-arm64', resourcesDir: res, baseUrl })).rejects.toThrow(/release\.yml.*cargo build --release/);
-    await expect(fetchConduit({ manifest: manifest('good', GOOD_SHA), target: 'sunos-x64', resourcesDir: res, baseUrl })).rejects.toThrow(/Pinned targets: linux-x64, darwin-arm64/);
+    await expect(
+      fetchConduit({ manifest: manifest('good', GOOD_SHA), target: 'darwin-arm64', resourcesDir: res, baseUrl }),
+    ).rejects.toThrow(/release\.yml.*cargo build --release/);
+    await expect(
+      fetchConduit({ manifest: manifest('good', GOOD_SHA), target: 'sunos-x64', resourcesDir: res, baseUrl }),
+    ).rejects.toThrow(/Pinned targets: linux-x64, darwin-arm64/);
     rmSync(res, { recursive: true, force: true });
   });
 
@@ -99,11 +134,19 @@ describe('fetch-conduit', () => {
     const res = resources();
     const file = join(res, 'manifest.json');
     writeFileSync(file, JSON.stringify(manifest('good', GOOD_SHA)));
-    expect(await main(['--manifest', file, '--target', 'linux-x64', '--resources', res], { AGENT_ROOM_CONDUIT_BASE_URL: baseUrl })).toBe(0);
+    expect(
+      await main(['--manifest', file, '--target', 'linux-x64', '--resources', res], {
+        AGENT_ROOM_CONDUIT_BASE_URL: baseUrl,
+      }),
+    ).toBe(0);
     expect(binDir(res)).toEqual(['conduit']);
     writeFileSync(file, JSON.stringify(manifest('missing', GOOD_SHA)));
     rmSync(join(res, 'bin'), { recursive: true });
-    expect(await main(['--manifest', file, '--target', 'linux-x64', '--resources', res], { AGENT_ROOM_CONDUIT_BASE_URL: baseUrl })).toBe(1);
+    expect(
+      await main(['--manifest', file, '--target', 'linux-x64', '--resources', res], {
+        AGENT_ROOM_CONDUIT_BASE_URL: baseUrl,
+      }),
+    ).toBe(1);
     rmSync(res, { recursive: true, force: true });
   });
 });

@@ -35,10 +35,11 @@ describe('homeserver log', () => {
     expect(log).toContain('registration_token = "[redacted]"');
     expect(log).toContain('sync?access_token=[redacted] 200');
     expect(log).toContain('"password":"[redacted]"');
-    for (const secret of [token, 'syt_Ym90_abcdefghij_0123', 'correct horse battery']) expect(log).not.toContain(secret);
+    for (const secret of [token, 'syt_Ym90_abcdefghij_0123', 'correct horse battery'])
+      expect(log).not.toContain(secret);
   });
 
-  it('a crash\'s output in the status error is redacted too', async () => {
+  it("a crash's output in the status error is redacted too", async () => {
     const data = tempData('hs-redact-crash-');
     const secrets = new MemorySecretStore();
     const sup = makeSupervisor(data, {

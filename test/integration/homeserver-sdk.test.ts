@@ -7,7 +7,16 @@ import { startHomeserver, type Homeserver } from '../support/homeserver/index.ts
 // Parts of the SDK log through its global logger rather than the client's.
 // It is a loglevel logger at runtime; its typings leave setLevel out.
 (sdkLogger as unknown as { setLevel(level: string): void }).setLevel('warn');
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild() { return quiet; } };
+const quiet = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  getChild() {
+    return quiet;
+  },
+};
 
 describe('test homeserver with matrix-js-sdk clients', () => {
   let hs: Homeserver;
@@ -19,14 +28,22 @@ describe('test homeserver with matrix-js-sdk clients', () => {
     const res = await fetch(input, init);
     const url = String(input instanceof Request ? input.url : input);
     // Expected 404s, as from Synapse: no key backup yet, and MSC4143 (RTC transports) is not implemented.
-    if (!res.ok && !url.includes('/room_keys/version') && !url.includes('org.matrix.msc4143')) unexpected.push(`${init?.method ?? 'GET'} ${url} → ${res.status}`);
+    if (!res.ok && !url.includes('/room_keys/version') && !url.includes('org.matrix.msc4143'))
+      unexpected.push(`${init?.method ?? 'GET'} ${url} → ${res.status}`);
     return res;
   };
 
   async function login(username: string): Promise<MatrixClient> {
     const reg = createClient({ baseUrl: hs.url, fetchFn: recordingFetch, logger: quiet });
     const res = await reg.registerRequest({ username, password: `pw-${username}`, auth: { type: 'm.login.dummy' } });
-    const client = createClient({ baseUrl: hs.url, accessToken: res.access_token, userId: res.user_id, deviceId: res.device_id, fetchFn: recordingFetch, logger: quiet });
+    const client = createClient({
+      baseUrl: hs.url,
+      accessToken: res.access_token,
+      userId: res.user_id,
+      deviceId: res.device_id,
+      fetchFn: recordingFetch,
+      logger: quiet,
+    });
     clients.push(client);
     const ready = new Promise<void>((resolve) => {
       client.on(ClientEvent.Sync, (state) => {
@@ -66,7 +83,11 @@ describe('test homeserver with matrix-js-sdk clients', () => {
         if (membership === 'invite') resolve(room.roomId);
       });
     });
-    const { room_id: roomId } = await alice.createRoom({ name: 'Team', preset: 'private_chat' as never, invite: [bob.getUserId() as string] });
+    const { room_id: roomId } = await alice.createRoom({
+      name: 'Team',
+      preset: 'private_chat' as never,
+      invite: [bob.getUserId() as string],
+    });
     expect(await invited).toBe(roomId);
     await bob.joinRoom(roomId);
 
@@ -75,7 +96,13 @@ describe('test homeserver with matrix-js-sdk clients', () => {
     const received = await seen;
     expect(received.getId()).toBe(originalId);
     expect(received.getSender()).toBe(alice.getUserId());
-    expect(bob.getRoom(roomId)?.getLiveTimeline().getEvents().some((e) => e.getId() === originalId)).toBe(true);
+    expect(
+      bob
+        .getRoom(roomId)
+        ?.getLiveTimeline()
+        .getEvents()
+        .some((e) => e.getId() === originalId),
+    ).toBe(true);
 
     const editSeen = waitForEvent(bob, (e) => e.getRelation()?.rel_type === 'm.replace');
     await alice.sendMessage(roomId, {

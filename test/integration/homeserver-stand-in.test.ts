@@ -20,14 +20,25 @@ function freePort(): Promise<number> {
 
 function toml(dir: string, port: number, extra = ''): string {
   const path = join(dir, 'conduit.toml');
-  writeFileSync(path, `[global]\nserver_name = "stand.local"\ndatabase_path = "${join(dir, 'db')}"\naddress = "127.0.0.1"\nport = ${port}\nallow_registration = true\nregistration_token = "tok"\nallow_federation = false\nmax_request_size = 20000000\nlog = "info"\n${extra}`);
+  writeFileSync(
+    path,
+    `[global]\nserver_name = "stand.local"\ndatabase_path = "${join(dir, 'db')}"\naddress = "127.0.0.1"\nport = ${port}\nallow_registration = true\nregistration_token = "tok"\nallow_federation = false\nmax_request_size = 20000000\nlog = "info"\n${extra}`,
+  );
   return path;
 }
 
-interface Run { child: ChildProcess; stdout: string[]; stderr: string[]; exited: Promise<number | null> }
+interface Run {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  exited: Promise<number | null>;
+}
 
 function run(configPath: string): Run {
-  const child = spawn(NODE, [SCRIPT], { env: { ...process.env, CONDUIT_CONFIG: configPath }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [SCRIPT], {
+    env: { ...process.env, CONDUIT_CONFIG: configPath },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdout: string[] = [];
   const stderr: string[] = [];
   child.stdout?.on('data', (d: Buffer) => stdout.push(d.toString()));
@@ -51,8 +62,17 @@ async function waitReady(port: number, deadlineMs = 10_000): Promise<void> {
 
 async function register(port: number, username: string): Promise<Record<string, unknown>> {
   const url = `http://127.0.0.1:${port}/_matrix/client/v3/register`;
-  const first = (await (await fetch(url, { method: 'POST', body: JSON.stringify({ username, password: 'pw' }) })).json()) as { session: string };
-  const res = await fetch(url, { method: 'POST', body: JSON.stringify({ username, password: 'pw', auth: { type: 'm.login.registration_token', token: 'tok', session: first.session } }) });
+  const first = (await (
+    await fetch(url, { method: 'POST', body: JSON.stringify({ username, password: 'pw' }) })
+  ).json()) as { session: string };
+  const res = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify({
+      username,
+      password: 'pw',
+      auth: { type: 'm.login.registration_token', token: 'tok', session: first.session },
+    }),
+  });
   return (await res.json()) as Record<string, unknown>;
 }
 
@@ -76,7 +96,9 @@ describe('conduit stand-in executable', () => {
 
     const second = run(config);
     await waitReady(port);
-    const who = await fetch(`http://127.0.0.1:${port}/_matrix/client/v3/account/whoami`, { headers: { Authorization: `Bearer ${String(reg.access_token)}` } });
+    const who = await fetch(`http://127.0.0.1:${port}/_matrix/client/v3/account/whoami`, {
+      headers: { Authorization: `Bearer ${String(reg.access_token)}` },
+    });
     expect(((await who.json()) as { user_id: string }).user_id).toBe('@owner:stand.local');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -1,5 +1,14 @@
 // The node-llama-cpp backend with real generation on the generated tiny model (1 thread).
-import { copyFileSync, mkdtempSync, openSync, closeSync, ftruncateSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  ftruncateSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +37,10 @@ async function collect(stream: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
 }
 
 async function failure(p: Promise<unknown>): Promise<InferenceError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!isInferenceError(err)) throw new Error(`expected an InferenceError, got ${String(err)}`);
   return err;
 }
@@ -36,7 +48,11 @@ async function failure(p: Promise<unknown>): Promise<InferenceError> {
 describe('LlamaBackend', () => {
   it('streams text chunks with token counts, then done with timings', async () => {
     const chunks = await collect(
-      backend.chat({ model: `llama:${model}`, messages: [{ role: 'user', content: 'hello', name: 'Ann' }], sampling: { maxTokens: 40, temperature: 0.8, seed: 1 } }),
+      backend.chat({
+        model: `llama:${model}`,
+        messages: [{ role: 'user', content: 'hello', name: 'Ann' }],
+        sampling: { maxTokens: 40, temperature: 0.8, seed: 1 },
+      }),
     );
     const texts = chunks.filter((c) => c.type === 'text');
     const done = chunks.at(-1)!;
@@ -58,7 +74,12 @@ describe('LlamaBackend', () => {
     const received: string[] = [];
     let abortedAt = 0;
     const run = (async () => {
-      for await (const c of backend.chat({ model: `llama:${model}`, messages: [{ role: 'user', content: 'go on' }], sampling: { maxTokens: 100_000 }, signal: controller.signal })) {
+      for await (const c of backend.chat({
+        model: `llama:${model}`,
+        messages: [{ role: 'user', content: 'go on' }],
+        sampling: { maxTokens: 100_000 },
+        signal: controller.signal,
+      })) {
         if (c.type === 'text') received.push(c.text);
         if (received.length === 10) {
           abortedAt = performance.now();
@@ -72,7 +93,17 @@ describe('LlamaBackend', () => {
     expect(received).toHaveLength(10);
     expect(backend.status().models[0]!.activeRequests).toBe(0);
     // Both sequences are usable again: two parallel requests still run.
-    const again = await Promise.all([1, 2].map(() => collect(backend.chat({ model: `llama:${model}`, messages: [{ role: 'user', content: 'x' }], sampling: { maxTokens: 5 } }))));
+    const again = await Promise.all(
+      [1, 2].map(() =>
+        collect(
+          backend.chat({
+            model: `llama:${model}`,
+            messages: [{ role: 'user', content: 'x' }],
+            sampling: { maxTokens: 5 },
+          }),
+        ),
+      ),
+    );
     expect(again.map((c) => c.at(-1)!.type)).toEqual(['done', 'done']);
   });
 
@@ -80,7 +111,11 @@ describe('LlamaBackend', () => {
     const started: number[] = [];
     const run = async (i: number) => {
       const chunks: ChatChunk[] = [];
-      for await (const c of backend.chat({ model: `llama:${model}`, messages: [{ role: 'user', content: `q${i}` }], sampling: { maxTokens: 60 } })) {
+      for await (const c of backend.chat({
+        model: `llama:${model}`,
+        messages: [{ role: 'user', content: `q${i}` }],
+        sampling: { maxTokens: 60 },
+      })) {
         if (chunks.length === 0) started.push(Date.now());
         chunks.push(c);
       }
@@ -96,7 +131,9 @@ describe('LlamaBackend', () => {
   it('counts tokens with the model tokenizer and lists the loaded model', async () => {
     expect(await backend.countTokens(`llama:${model}`, 'hello world')).toBeGreaterThan(2);
     const list = await backend.listModels();
-    expect(list).toEqual([expect.objectContaining({ ref: `llama:${model}`, backend: 'llama', loaded: true, local: true })]);
+    expect(list).toEqual([
+      expect.objectContaining({ ref: `llama:${model}`, backend: 'llama', loaded: true, local: true }),
+    ]);
     expect(backend.handles(`llama:${model}`)).toBe(true);
     expect(backend.handles('llama:relative.gguf')).toBe(false);
   });
@@ -110,7 +147,9 @@ describe('LlamaBackend', () => {
     ftruncateSync(fd, Math.floor(statSync(model).size / 2));
     closeSync(fd);
     for (const path of [junk, truncated]) {
-      const err = await failure(collect(backend.chat({ model: `llama:${path}`, messages: [{ role: 'user', content: 'hi' }] })));
+      const err = await failure(
+        collect(backend.chat({ model: `llama:${path}`, messages: [{ role: 'user', content: 'hi' }] })),
+      );
       expect(err.code).toBe('InvalidModelFile');
       expect(err.message).toContain(path);
       expect(err.hint).toMatch(/download it again/);
@@ -132,7 +171,11 @@ describe('LlamaBackend', () => {
     });
     try {
       await b.ensureModel(`llama:${model}`);
-      expect(b.status()).toMatchObject({ requestedGpu: 'cuda', gpu: false, fallbackReason: expect.stringContaining('no CUDA binary') });
+      expect(b.status()).toMatchObject({
+        requestedGpu: 'cuda',
+        gpu: false,
+        fallbackReason: expect.stringContaining('no CUDA binary'),
+      });
     } finally {
       await b.close();
     }

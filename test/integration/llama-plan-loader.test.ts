@@ -12,7 +12,8 @@ import { planInference, type InferencePlan } from '../../main/core/probe/plan.ts
 import type { HardwareReport } from '../../main/core/probe/report.ts';
 import { tinyModel } from '../support/models.ts';
 
-const fixture = (name: string): HardwareReport => JSON.parse(readFileSync(new URL(`../fixtures/hardware/${name}.json`, import.meta.url), 'utf8')) as HardwareReport;
+const fixture = (name: string): HardwareReport =>
+  JSON.parse(readFileSync(new URL(`../fixtures/hardware/${name}.json`, import.meta.url), 'utf8')) as HardwareReport;
 
 let cpu: Llama;
 let model: string;
@@ -96,6 +97,11 @@ describe('the hardware plan reaches the loader', () => {
     await llama.ensureModel(`llama:${model}`);
     expect(asked).toEqual(['vulkan', false]);
     expect(loads.map((l) => l.gpuLayers)).toEqual([0]);
-    expect(llama.status()).toMatchObject({ requestedGpu: 'vulkan', gpu: false, gpuLayers: 0, fallbackReason: expect.stringMatching(/vulkan failed: no prebuilt vulkan binary; running on the CPU/) });
+    expect(llama.status()).toMatchObject({
+      requestedGpu: 'vulkan',
+      gpu: false,
+      gpuLayers: 0,
+      fallbackReason: expect.stringMatching(/vulkan failed: no prebuilt vulkan binary; running on the CPU/),
+    });
   });
 });

@@ -56,7 +56,9 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 describe('ModelPool', () => {
   it('loads a model once for five concurrent requests, sharing its sequences', async () => {
     const { pool, loads } = makePool({ sequences: 2 });
-    const leases = Promise.all([1, 2, 3, 4, 5].map(() => pool.acquire(a).then((l) => (setTimeout(() => l.release(), 10), l))));
+    const leases = Promise.all(
+      [1, 2, 3, 4, 5].map(() => pool.acquire(a).then((l) => (setTimeout(() => l.release(), 10), l))),
+    );
     const got = await leases;
     expect(loads(a)).toBe(1);
     expect(new Set(got.map((l) => l.sequence)).size).toBe(2); // 5 requests, 2 sequences, reused in turn
@@ -107,7 +109,12 @@ describe('ModelPool', () => {
     expect(pool.status()[0]).toMatchObject({ path: a, pinned: true, state: 'ready' });
     clock.advance(10_000);
     (await pool.acquire(b)).release();
-    expect(pool.status().map((s) => s.path).sort()).toEqual([a, b].sort());
+    expect(
+      pool
+        .status()
+        .map((s) => s.path)
+        .sort(),
+    ).toEqual([a, b].sort());
     expect(events.filter((e) => e.type === 'unloaded')).toEqual([]);
   });
 

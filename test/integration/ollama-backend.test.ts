@@ -8,7 +8,12 @@ let server: OllamaTestServer;
 let backend: OllamaBackend;
 
 beforeAll(async () => {
-  server = await OllamaTestServer.start({ version: '0.6.5', models: [fakeModel('qwen2.5:0.5b', 400_000_000)], registry: [fakeModel('llama3.2:1b', 1_300_000_000)], pullStepMs: 20 });
+  server = await OllamaTestServer.start({
+    version: '0.6.5',
+    models: [fakeModel('qwen2.5:0.5b', 400_000_000)],
+    registry: [fakeModel('llama3.2:1b', 1_300_000_000)],
+    pullStepMs: 20,
+  });
   backend = new OllamaBackend({ host: server.url });
 });
 afterAll(() => server.close());
@@ -26,12 +31,27 @@ describe('OllamaBackend', () => {
   it('detects the server and lists models as ollama:<tag>, local on loopback', async () => {
     expect(await backend.detect()).toEqual({ version: '0.6.5', url: server.url });
     const models = await backend.listModels();
-    expect(models).toEqual([expect.objectContaining({ ref: 'ollama:qwen2.5:0.5b', backend: 'ollama', local: true, sizeBytes: 400_000_000, location: server.url })]);
+    expect(models).toEqual([
+      expect.objectContaining({
+        ref: 'ollama:qwen2.5:0.5b',
+        backend: 'ollama',
+        local: true,
+        sizeBytes: 400_000_000,
+        location: server.url,
+      }),
+    ]);
     expect(new OllamaBackend({ host: 'http://gpu-box.lan:11434' }).isLocal('ollama:x')).toBe(false);
   });
 
   it('streams a chat with token counts, timings and keep_alive', async () => {
-    const chunks = await collect(backend.chat({ model: 'ollama:qwen2.5:0.5b', messages: [{ role: 'user', content: 'hello there world' }], keepAliveSeconds: 120, sampling: { temperature: 0.2 } }));
+    const chunks = await collect(
+      backend.chat({
+        model: 'ollama:qwen2.5:0.5b',
+        messages: [{ role: 'user', content: 'hello there world' }],
+        keepAliveSeconds: 120,
+        sampling: { temperature: 0.2 },
+      }),
+    );
     const text = chunks.filter((c) => c.type === 'text');
     expect(text.map((c) => c.text).join('')).toBe('Echo: hello there world');
     expect(text).toHaveLength(4);
@@ -39,17 +59,26 @@ describe('OllamaBackend', () => {
     expect(done?.type).toBe('done');
     if (done?.type !== 'done') return;
     expect(done.text).toBe('Echo: hello there world');
-    expect(done.stats).toMatchObject({ completionTokens: 4, promptTokens: 7, backend: 'ollama', model: 'ollama:qwen2.5:0.5b' });
+    expect(done.stats).toMatchObject({
+      completionTokens: 4,
+      promptTokens: 7,
+      backend: 'ollama',
+      model: 'ollama:qwen2.5:0.5b',
+    });
     expect(done.stats.tokensPerSecond).toBeCloseTo(100); // 4 tokens in 40 ms of eval_duration
     expect(done.stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(0);
     const body = server.requestsTo('/api/chat').at(-1)?.body;
     expect(body).toMatchObject({ keep_alive: 120, stream: true, options: { temperature: 0.2 } });
-    const ps = await fetch(`${server.url}/api/ps`).then((r) => r.json() as Promise<{ models: Array<{ name: string }> }>);
+    const ps = await fetch(`${server.url}/api/ps`).then(
+      (r) => r.json() as Promise<{ models: Array<{ name: string }> }>,
+    );
     expect(ps.models.map((m) => m.name)).toEqual(['qwen2.5:0.5b']);
   });
 
   it('maps a missing model to ModelNotFound with the pull command', async () => {
-    await expect(collect(backend.chat({ model: 'ollama:mistral', messages: [{ role: 'user', content: 'hi' }] }))).rejects.toMatchObject({
+    await expect(
+      collect(backend.chat({ model: 'ollama:mistral', messages: [{ role: 'user', content: 'hi' }] })),
+    ).rejects.toMatchObject({
       code: 'ModelNotFound',
       hint: expect.stringContaining('ollama pull mistral'),
     });
@@ -59,23 +88,40 @@ describe('OllamaBackend', () => {
     const gone = await OllamaTestServer.start();
     await gone.close();
     const dead = new OllamaBackend({ host: gone.url });
-    await expect(dead.detect()).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringContaining('ECONNREFUSED') });
-    await expect(collect(dead.chat({ model: 'ollama:x', messages: [{ role: 'user', content: 'hi' }] }))).rejects.toMatchObject({ code: 'BackendUnavailable' });
+    await expect(dead.detect()).rejects.toMatchObject({
+      code: 'BackendUnavailable',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+    await expect(
+      collect(dead.chat({ model: 'ollama:x', messages: [{ role: 'user', content: 'hi' }] })),
+    ).rejects.toMatchObject({ code: 'BackendUnavailable' });
   });
 
   it('reports a connection cut mid-stream as BackendUnavailable, saying how much arrived', async () => {
     server.addFault({ kind: 'cut', afterChunks: 2 }, '/api/chat');
     const got: string[] = [];
     const run = async () => {
-      for await (const c of backend.chat({ model: 'ollama:qwen2.5:0.5b', messages: [{ role: 'user', content: 'one two three four' }] })) if (c.type === 'text') got.push(c.text);
+      for await (const c of backend.chat({
+        model: 'ollama:qwen2.5:0.5b',
+        messages: [{ role: 'user', content: 'one two three four' }],
+      }))
+        if (c.type === 'text') got.push(c.text);
     };
-    await expect(run()).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/closed the connection mid-stream.*after 9 characters/) });
+    await expect(run()).rejects.toMatchObject({
+      code: 'BackendUnavailable',
+      message: expect.stringMatching(/closed the connection mid-stream.*after 9 characters/),
+    });
     expect(got.join('')).toBe('Echo: one');
   });
 
   it('maps 500 and garbage', async () => {
-    server.addFault({ kind: 'status', status: 500, error: 'model requires more system memory (9.1 GiB) than is available (2.0 GiB)' }, '/api/chat');
-    await expect(collect(backend.chat({ model: 'ollama:qwen2.5:0.5b', messages: [{ role: 'user', content: 'x' }] }))).rejects.toMatchObject({ code: 'OutOfMemory' });
+    server.addFault(
+      { kind: 'status', status: 500, error: 'model requires more system memory (9.1 GiB) than is available (2.0 GiB)' },
+      '/api/chat',
+    );
+    await expect(
+      collect(backend.chat({ model: 'ollama:qwen2.5:0.5b', messages: [{ role: 'user', content: 'x' }] })),
+    ).rejects.toMatchObject({ code: 'OutOfMemory' });
     server.addFault({ kind: 'garbage' }, '/api/tags');
     await expect(backend.listModels()).rejects.toMatchObject({ code: 'BadResponse' });
   });
@@ -108,7 +154,12 @@ describe('OllamaBackend', () => {
       const b = new OllamaBackend({ host: slow.url });
       const ac = new AbortController();
       const run = async () => {
-        for await (const c of b.chat({ model: 'ollama:m', messages: [{ role: 'user', content: 'a b c d e f g h' }], signal: ac.signal })) if (c.type === 'text') ac.abort();
+        for await (const c of b.chat({
+          model: 'ollama:m',
+          messages: [{ role: 'user', content: 'a b c d e f g h' }],
+          signal: ac.signal,
+        }))
+          if (c.type === 'text') ac.abort();
       };
       await expect(run()).rejects.toMatchObject({ code: 'Aborted' });
     } finally {

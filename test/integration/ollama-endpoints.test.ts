@@ -43,9 +43,14 @@ describe('Ollama model references', () => {
     ['ollama@gpu-box:hf.co/user/repo:Q4_K_M', { endpointId: 'gpu-box', tag: HF_TAG }],
   ])('%s', (ref, parsed) => expect(parseOllamaRef(ref)).toEqual(parsed));
 
-  it.each(['ollama@:x', 'ollama@gpu-box', 'ollama@gpu-box:', 'ollama:'])('%s is refused with the forms to use', (ref) => {
-    expect(() => parseOllamaRef(ref)).toThrow(expect.objectContaining({ code: 'ModelNotFound', hint: expect.stringContaining('ollama@<endpoint id>:<tag>') }));
-  });
+  it.each(['ollama@:x', 'ollama@gpu-box', 'ollama@gpu-box:', 'ollama:'])(
+    '%s is refused with the forms to use',
+    (ref) => {
+      expect(() => parseOllamaRef(ref)).toThrow(
+        expect.objectContaining({ code: 'ModelNotFound', hint: expect.stringContaining('ollama@<endpoint id>:<tag>') }),
+      );
+    },
+  );
 });
 
 describe('several Ollama endpoints', () => {
@@ -57,13 +62,23 @@ describe('several Ollama endpoints', () => {
     expect(await answer(backend, 'ollama:shared:1b')).toBe('Echo: hi there');
     expect(chats(first)).toEqual(['shared:1b']);
     expect(chats(second)).toEqual([HF_TAG, 'shared:1b']);
-    await expect(answer(backend, 'ollama@attic:shared:1b')).rejects.toMatchObject({ code: 'BackendUnavailable', hint: expect.stringContaining('"attic"') });
+    await expect(answer(backend, 'ollama@attic:shared:1b')).rejects.toMatchObject({
+      code: 'BackendUnavailable',
+      hint: expect.stringContaining('"attic"'),
+    });
   });
 
   it('lists every endpoint’s models, the first’s as ollama:<tag> and the others’ by endpoint', async () => {
-    const refs = (await new OllamaBackend({ getEndpoints: () => endpoints }).listModels()).map((m) => `${m.ref} @ ${m.location}`);
+    const refs = (await new OllamaBackend({ getEndpoints: () => endpoints }).listModels()).map(
+      (m) => `${m.ref} @ ${m.location}`,
+    );
     expect(refs.sort()).toEqual(
-      [`ollama:only-first:1b @ ${first.url}`, `ollama:shared:1b @ ${first.url}`, `ollama@gpu-box:${HF_TAG} @ ${second.url}`, `ollama@gpu-box:shared:1b @ ${second.url}`].sort(),
+      [
+        `ollama:only-first:1b @ ${first.url}`,
+        `ollama:shared:1b @ ${first.url}`,
+        `ollama@gpu-box:${HF_TAG} @ ${second.url}`,
+        `ollama@gpu-box:shared:1b @ ${second.url}`,
+      ].sort(),
     );
   });
 
@@ -74,9 +89,17 @@ describe('several Ollama endpoints', () => {
     const before = chats(second).length;
     expect(await answer(backend, 'ollama:shared:1b')).toBe('Echo: hi there');
     expect(chats(second).slice(before)).toEqual(['shared:1b']);
-    expect(backend.health()).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'home', healthy: false }), expect.objectContaining({ id: 'gpu-box', healthy: true })]));
+    expect(backend.health()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'home', healthy: false }),
+        expect.objectContaining({ id: 'gpu-box', healthy: true }),
+      ]),
+    );
     // only-first is not on the second server: it is not asked to chat, and the error names the endpoint that is down.
-    await expect(answer(backend, 'ollama:only-first:1b')).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringContaining(gone.url) });
+    await expect(answer(backend, 'ollama:only-first:1b')).rejects.toMatchObject({
+      code: 'BackendUnavailable',
+      message: expect.stringContaining(gone.url),
+    });
     expect(chats(second).slice(before)).toEqual(['shared:1b']);
   });
 
@@ -97,7 +120,9 @@ describe('several Ollama endpoints', () => {
   });
 
   it('sends num_ctx and budgets prompts from it, capped by the model’s trained context', async () => {
-    const backend = new OllamaBackend({ getEndpoints: () => [endpoints[0]!, { ...endpoints[1]!, contextTokens: 2048 }] });
+    const backend = new OllamaBackend({
+      getEndpoints: () => [endpoints[0]!, { ...endpoints[1]!, contextTokens: 2048 }],
+    });
     await answer(backend, 'ollama:shared:1b');
     expect(first.requestsTo('/api/chat').at(-1)?.body).toMatchObject({ options: { num_ctx: 8192 } });
     await answer(backend, 'ollama@gpu-box:shared:1b');
@@ -106,7 +131,9 @@ describe('several Ollama endpoints', () => {
     // The test server's models say llama.context_length 4096 in /api/show, as a real one does.
     expect(await router.contextTokens('ollama:shared:1b')).toBe(4096);
     expect(await router.contextTokens('ollama@gpu-box:shared:1b')).toBe(2048);
-    const budget = await router.promptBudget(botSchema.parse({ id: 'q', displayName: 'Q', model: 'ollama:shared:1b', maxTokens: 2048 }));
+    const budget = await router.promptBudget(
+      botSchema.parse({ id: 'q', displayName: 'Q', model: 'ollama:shared:1b', maxTokens: 2048 }),
+    );
     expect(budget).toMatchObject({ model: 'ollama:shared:1b', contextTokens: 4096, answerTokens: 1024 });
     expect(budget.promptTokens).toBe(4096 - 1024 - budget.templateTokens);
   });

@@ -39,10 +39,18 @@ describe('a stalled Ollama stream', () => {
         lastChunkAt = performance.now();
       }
     };
-    const err = await run().then(() => undefined, (e: unknown) => e);
+    const err = await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const waited = performance.now() - lastChunkAt;
     expect(err).toBeInstanceOf(StreamStalledError);
-    expect(err).toMatchObject({ code: 'Timeout', phase: 'idle', limitMs: 1000, hint: expect.stringContaining('idleTimeoutMs') });
+    expect(err).toMatchObject({
+      code: 'Timeout',
+      phase: 'idle',
+      limitMs: 1000,
+      hint: expect.stringContaining('idleTimeoutMs'),
+    });
     expect((err as Error).message).toMatch(/sent nothing for 1 s after 13 characters; the request was stopped/);
     expect(got.join('')).toBe('Echo: one two');
     // The idle limit, not the server, ended it: about 1 s after the last chunk (generous bounds for a busy machine).
@@ -69,14 +77,32 @@ describe('a stalled Ollama stream', () => {
       async *chat(r) {
         answered.push(r.model);
         yield { type: 'text', text: 'spare answer', tokens: 2 };
-        yield { type: 'done', text: 'spare answer', stats: { promptTokens: 1, completionTokens: 2, timeToFirstTokenMs: 1, tokensPerSecond: 1, totalMs: 1, backend: 'spare', model: r.model } };
+        yield {
+          type: 'done',
+          text: 'spare answer',
+          stats: {
+            promptTokens: 1,
+            completionTokens: 2,
+            timeToFirstTokenMs: 1,
+            tokensPerSecond: 1,
+            totalMs: 1,
+            backend: 'spare',
+            model: r.model,
+          },
+        };
       },
     };
     const router = new InferenceRouter({ backends: [backend, spare], getSettings: defaultSettings });
-    const bot = botSchema.parse({ id: 'qwen', displayName: 'Qwen', model: 'ollama:qwen2.5:0.5b', fallback: ['spare:x'] });
+    const bot = botSchema.parse({
+      id: 'qwen',
+      displayName: 'Qwen',
+      model: 'ollama:qwen2.5:0.5b',
+      fallback: ['spare:x'],
+    });
     let decision: RouteDecision | undefined;
     let text = '';
-    for await (const c of router.chat({ bot, messages: ask('hello').messages, onDecision: (d) => (decision = d) })) if (c.type === 'text') text += c.text;
+    for await (const c of router.chat({ bot, messages: ask('hello').messages, onDecision: (d) => (decision = d) }))
+      if (c.type === 'text') text += c.text;
     expect(text).toBe('spare answer');
     expect(answered).toEqual(['spare:x']);
     expect(decision?.reason).toMatch(/ollama:qwen2\.5:0\.5b failed \(Timeout\)/);

@@ -17,20 +17,46 @@ function skippingClock(): Clock & { sleeps: number[] } {
 }
 
 function ep(id: string, server: OpenAITestServer, extra: Partial<OpenAIEndpoint> = {}): OpenAIEndpoint {
-  return { id, url: server.url, apiKeyRef: 'env:TEST_OPENAI_KEY', requestsPerMinute: 100, timeoutMs: 2000, failover: [], ...extra };
+  return {
+    id,
+    url: server.url,
+    apiKeyRef: 'env:TEST_OPENAI_KEY',
+    requestsPerMinute: 100,
+    timeoutMs: 2000,
+    failover: [],
+    ...extra,
+  };
 }
 
 function make(endpoints: OpenAIEndpoint[], clock = skippingClock()) {
-  return { clock, backend: new OpenAIBackend({ getEndpoints: () => endpoints, env: { TEST_OPENAI_KEY: 'sk-test-123456789' }, clock, retry: { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 60_000 } }) };
+  return {
+    clock,
+    backend: new OpenAIBackend({
+      getEndpoints: () => endpoints,
+      env: { TEST_OPENAI_KEY: 'sk-test-123456789' },
+      clock,
+      retry: { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 60_000 },
+    }),
+  };
 }
 
 async function collect(it: AsyncIterable<ChatChunk>): Promise<{ text: string; chunks: ChatChunk[] }> {
   const chunks: ChatChunk[] = [];
   for await (const c of it) chunks.push(c);
-  return { chunks, text: chunks.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('') };
+  return {
+    chunks,
+    text: chunks
+      .filter((c) => c.type === 'text')
+      .map((c) => (c as { text: string }).text)
+      .join(''),
+  };
 }
 
-const ask = (model: string, content = 'hello world', signal?: AbortSignal) => ({ model, messages: [{ role: 'user' as const, content, name: 'Ada Lovelace' }], signal });
+const ask = (model: string, content = 'hello world', signal?: AbortSignal) => ({
+  model,
+  messages: [{ role: 'user' as const, content, name: 'Ada Lovelace' }],
+  signal,
+});
 
 beforeAll(async () => {
   a = await OpenAITestServer.start({ models: ['m1'], apiKey: 'sk-test-123456789' });
@@ -48,18 +74,32 @@ afterEach(() => {
 describe('OpenAIBackend', () => {
   it('streams over SSE with the key from the environment, usage and timings', async () => {
     const { backend } = make([ep('a', a)]);
-    const { text, chunks } = await collect(backend.chat({ ...ask('openai:a/m1'), sampling: { maxTokens: 10, temperature: 0.1 } }));
+    const { text, chunks } = await collect(
+      backend.chat({ ...ask('openai:a/m1'), sampling: { maxTokens: 10, temperature: 0.1 } }),
+    );
     expect(text).toBe('Echo: hello world');
     const done = chunks.at(-1);
-    expect(done).toMatchObject({ type: 'done', text: 'Echo: hello world', stats: { completionTokens: 3, promptTokens: 6, backend: 'openai', model: 'openai:a/m1' } });
+    expect(done).toMatchObject({
+      type: 'done',
+      text: 'Echo: hello world',
+      stats: { completionTokens: 3, promptTokens: 6, backend: 'openai', model: 'openai:a/m1' },
+    });
     const req = a.chatRequests().at(-1);
     expect(req?.authorization).toBe('Bearer sk-test-123456789');
-    expect(req?.body).toMatchObject({ model: 'm1', stream: true, stream_options: { include_usage: true }, max_tokens: 10, messages: [{ name: 'Ada_Lovelace' }] });
+    expect(req?.body).toMatchObject({
+      model: 'm1',
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: 10,
+      messages: [{ name: 'Ada_Lovelace' }],
+    });
   });
 
   it('lists models as openai:<endpoint>/<model>; local only for loopback endpoints', async () => {
     const { backend } = make([ep('a', a), { ...ep('cloud', a), url: 'https://api.example.com/v1' }]);
-    expect(await backend.listModels()).toEqual([expect.objectContaining({ ref: 'openai:a/m1', local: true, backend: 'openai' })]);
+    expect(await backend.listModels()).toEqual([
+      expect.objectContaining({ ref: 'openai:a/m1', local: true, backend: 'openai' }),
+    ]);
     expect(backend.isLocal('openai:cloud/m1')).toBe(false);
   });
 
@@ -88,7 +128,10 @@ describe('OpenAIBackend', () => {
     const run = async () => {
       for await (const c of backend.chat(ask('openai:a/m1', 'one two three'))) if (c.type === 'text') got.push(c.text);
     };
-    await expect(run()).rejects.toMatchObject({ code: 'BackendUnavailable', message: expect.stringMatching(/closed the connection mid-stream after 9 characters/) });
+    await expect(run()).rejects.toMatchObject({
+      code: 'BackendUnavailable',
+      message: expect.stringMatching(/closed the connection mid-stream after 9 characters/),
+    });
     expect(got.join('')).toBe('Echo: one');
     expect(b.chatRequests().length).toBe(before);
   });
@@ -105,15 +148,23 @@ describe('OpenAIBackend', () => {
 
   it('maps a wrong key, a missing model, garbage and a timeout', async () => {
     const { backend } = make([ep('a', a), ep('slow', b, { timeoutMs: 100 })]);
-    const wrong = new OpenAIBackend({ getEndpoints: () => [ep('a', a)], env: { TEST_OPENAI_KEY: 'sk-wrong-000000000' } });
-    await expect(collect(wrong.chat(ask('openai:a/m1')))).rejects.toMatchObject({ code: 'BadResponse', message: expect.stringContaining('Incorrect API key') });
+    const wrong = new OpenAIBackend({
+      getEndpoints: () => [ep('a', a)],
+      env: { TEST_OPENAI_KEY: 'sk-wrong-000000000' },
+    });
+    await expect(collect(wrong.chat(ask('openai:a/m1')))).rejects.toMatchObject({
+      code: 'BadResponse',
+      message: expect.stringContaining('Incorrect API key'),
+    });
     await expect(collect(backend.chat(ask('openai:a/nope')))).rejects.toMatchObject({ code: 'ModelNotFound' });
     a.addFault({ kind: 'garbage' });
     await expect(collect(backend.chat(ask('openai:a/m1')))).rejects.toMatchObject({ code: 'BadResponse' });
     for (let i = 0; i < 3; i++) b.addFault({ kind: 'delay', ms: 400 });
     await expect(collect(backend.chat(ask('openai:slow/m1')))).rejects.toMatchObject({ code: 'Timeout' });
     const nokey = new OpenAIBackend({ getEndpoints: () => [ep('a', a)], env: {} });
-    await expect(collect(nokey.chat(ask('openai:a/m1')))).rejects.toMatchObject({ message: expect.stringContaining('TEST_OPENAI_KEY is not set') });
+    await expect(collect(nokey.chat(ask('openai:a/m1')))).rejects.toMatchObject({
+      message: expect.stringContaining('TEST_OPENAI_KEY is not set'),
+    });
   });
 
   it('rate-limits per endpoint with its token bucket', async () => {

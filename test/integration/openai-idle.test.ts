@@ -14,14 +14,30 @@ afterAll(() => slow.close());
 
 describe('an OpenAI-compatible stream that slows to a stall', () => {
   it('ends after idleTimeoutMs without a token, naming the setting', async () => {
-    const backend = new OpenAIBackend({ getEndpoints: () => [{ id: 'slow', url: slow.url, requestsPerMinute: 100, timeoutMs: 10_000, idleTimeoutMs: 300, failover: [] }] });
+    const backend = new OpenAIBackend({
+      getEndpoints: () => [
+        { id: 'slow', url: slow.url, requestsPerMinute: 100, timeoutMs: 10_000, idleTimeoutMs: 300, failover: [] },
+      ],
+    });
     const got: string[] = [];
     const run = async () => {
-      for await (const c of backend.chat({ model: 'openai:slow/m1', messages: [{ role: 'user', content: 'one two three' }] })) if (c.type === 'text') got.push(c.text);
+      for await (const c of backend.chat({
+        model: 'openai:slow/m1',
+        messages: [{ role: 'user', content: 'one two three' }],
+      }))
+        if (c.type === 'text') got.push(c.text);
     };
-    const err = await run().then(() => undefined, (e: unknown) => e);
+    const err = await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StreamStalledError);
-    expect(err).toMatchObject({ code: 'Timeout', phase: 'idle', limitMs: 300, hint: expect.stringContaining('idleTimeoutMs in endpoints.openai (id "slow")') });
+    expect(err).toMatchObject({
+      code: 'Timeout',
+      phase: 'idle',
+      limitMs: 300,
+      hint: expect.stringContaining('idleTimeoutMs in endpoints.openai (id "slow")'),
+    });
     expect(got).toEqual(['Echo:']);
   });
 });

@@ -29,7 +29,12 @@ describe('external homeserver', () => {
     const secrets = new MemorySecretStore({ 'homeserver.registrationToken': 'ext-token' });
     const homeserver = new ExternalHomeserver({ url: `${server.url}/`, secrets });
     const settings = settingsSchema.parse({ bots: [{ id: 'helper', displayName: 'Helper', model: 'ollama:tiny' }] });
-    const provisioning = new ProvisioningService({ homeserver, secrets, stateDir: join(dir, 'state'), settings: () => settings });
+    const provisioning = new ProvisioningService({
+      homeserver,
+      secrets,
+      stateDir: join(dir, 'state'),
+      settings: () => settings,
+    });
     const host = new ServiceHost().add(homeserver).add(provisioning);
     await host.start();
     expect(homeserver.state).toEqual({ status: 'running', detail: server.url });
@@ -43,7 +48,11 @@ describe('external homeserver', () => {
   });
 
   it('prefers a token given on the command line', async () => {
-    const homeserver = new ExternalHomeserver({ url: server.url, secrets: new MemorySecretStore({ 'homeserver.registrationToken': 'stale' }), registrationToken: 'from-cli' });
+    const homeserver = new ExternalHomeserver({
+      url: server.url,
+      secrets: new MemorySecretStore({ 'homeserver.registrationToken': 'stale' }),
+      registrationToken: 'from-cli',
+    });
     await homeserver.start(new AbortController().signal);
     expect(homeserver.registrationToken).toBe('from-cli');
   });
@@ -52,7 +61,11 @@ describe('external homeserver', () => {
     const port = await freePort('127.0.0.1');
     const down = new ExternalHomeserver({ url: `http://127.0.0.1:${port}`, secrets: new MemorySecretStore() });
     await expect(down.start(new AbortController().signal)).rejects.toBeInstanceOf(HomeserverUnreachableError);
-    expect(down.state).toMatchObject({ status: 'failed', error: expect.stringMatching(/cannot be reached: ECONNREFUSED/), hint: expect.stringMatching(/Check the URL/) });
+    expect(down.state).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/cannot be reached: ECONNREFUSED/),
+      hint: expect.stringMatching(/Check the URL/),
+    });
 
     const notMatrix = new ExternalHomeserver({ url: `${server.url}/not-here`, secrets: new MemorySecretStore() });
     await expect(notMatrix.start(new AbortController().signal)).rejects.toThrow(/cannot be reached: HTTP 404/);

@@ -35,16 +35,27 @@ function listeners(): Map<number, string[]> {
 beforeAll(async () => {
   openai = await OpenAITestServer.start({ models: ['gpt-test'], apiKey: API_KEY });
   const dir = makeDataDir(
-    botSettings([{ id: 'tiny', model: `llama:${await tinyModel()}` }, { id: 'cloud', model: 'openai:cloud/gpt-test' }], {
-      endpoints: { openai: [{ id: 'cloud', url: openai.url, apiKeyRef: 'env:FAULT_TEST_API_KEY' }] },
-    }),
+    botSettings(
+      [
+        { id: 'tiny', model: `llama:${await tinyModel()}` },
+        { id: 'cloud', model: 'openai:cloud/gpt-test' },
+      ],
+      {
+        endpoints: { openai: [{ id: 'cloud', url: openai.url, apiKeyRef: 'env:FAULT_TEST_API_KEY' }] },
+      },
+    ),
   );
   process.env.FAULT_TEST_API_KEY = API_KEY;
   stack = await openStack(dir);
   delete process.env.FAULT_TEST_API_KEY;
   for (const bot of provision(dir).bots) {
     const id = await stack.owner.mention([bot.userId], 'hello, what can you do?');
-    await waitForTimeline(stack.owner, `${bot.id} to answer`, (ev) => outcomes(ev, [id], bot.userId)[0]!.replies.find((r) => r.final), 20_000);
+    await waitForTimeline(
+      stack.owner,
+      `${bot.id} to answer`,
+      (ev) => outcomes(ev, [id], bot.userId)[0]!.replies.find((r) => r.final),
+      20_000,
+    );
   }
 });
 
@@ -70,7 +81,9 @@ describe('security defaults', () => {
   });
 
   it('writes federation off and a loopback address into conduit.toml', () => {
-    const toml = parse(readFileSync(join(stack.serve.dataDir, 'homeserver', 'conduit.toml'), 'utf8')) as { global: Record<string, unknown> };
+    const toml = parse(readFileSync(join(stack.serve.dataDir, 'homeserver', 'conduit.toml'), 'utf8')) as {
+      global: Record<string, unknown>;
+    };
     expect(toml.global.allow_federation).toBe(false);
     expect(toml.global.address).toBe('127.0.0.1');
     expect(typeof toml.global.registration_token).toBe('string');
@@ -93,10 +106,13 @@ describe('security defaults', () => {
   });
 
   it('refuses control API calls without the token, with a wrong one, or from another origin', async () => {
-    const call = (headers: Record<string, string>) => fetch(`${stack.serve.controlUrl}/api/settings.get`, { method: 'POST', headers, body: '' });
+    const call = (headers: Record<string, string>) =>
+      fetch(`${stack.serve.controlUrl}/api/settings.get`, { method: 'POST', headers, body: '' });
     expect((await call({})).status).toBe(401);
     expect((await call({ Authorization: 'Bearer nope' })).status).toBe(401);
-    expect((await call({ Authorization: `Bearer ${stack.serve.token}`, Origin: 'http://evil.example' })).status).toBe(403);
+    expect((await call({ Authorization: `Bearer ${stack.serve.token}`, Origin: 'http://evil.example' })).status).toBe(
+      403,
+    );
     expect((await call({ Authorization: `Bearer ${stack.serve.token}` })).status).toBe(200);
     const ws = (url: string, origin?: string) =>
       new Promise<string>((resolve) => {
@@ -116,7 +132,9 @@ describe('security defaults', () => {
 
   it('leaves no secret in the logs, settings.json or the state files', () => {
     const dir = stack.serve.dataDir;
-    const secretValues = [...Object.entries(secrets(dir))].filter(([k]) => /password|accessToken|registrationToken/i.test(k)).map(([, v]) => v);
+    const secretValues = [...Object.entries(secrets(dir))]
+      .filter(([k]) => /password|accessToken|registrationToken/i.test(k))
+      .map(([, v]) => v);
     expect(secretValues.length).toBeGreaterThanOrEqual(5); // owner password + token, bot passwords + tokens, registration token
     secretValues.push(API_KEY, stack.serve.token);
     const files = [join(dir, 'settings.json'), ...readdirSync(join(dir, 'logs')).map((f) => join(dir, 'logs', f))];

@@ -25,11 +25,16 @@ async function serve(dataDir: string): Promise<{ cli: RunningCli; url: string; t
 describe('agent-room serve', () => {
   it('answers /health on 127.0.0.1, says honestly that it started with problems, and exits 0 within 2 s of SIGTERM', async () => {
     const { cli, url } = await serve(tempDir());
-    const health = (await (await fetch(`${url}/health`)).json()) as { status: string; services: Array<{ name: string; state: { status: string } }> };
+    const health = (await (await fetch(`${url}/health`)).json()) as {
+      status: string;
+      services: Array<{ name: string; state: { status: string } }>;
+    };
     expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference']);
     expect(['starting', 'ok', 'degraded']).toContain(health.status);
     // No Conduit binary here (AGENT_ROOM_CONDUIT is empty): the homeserver, and provisioning after it, fail.
-    const [problems] = await cli.waitFor(/Agent Room started with problems:\n[\s\S]*?\nThe rest runs; the status page shows the same\./);
+    const [problems] = await cli.waitFor(
+      /Agent Room started with problems:\n[\s\S]*?\nThe rest runs; the status page shows the same\./,
+    );
     expect(problems).toMatch(/\n {2}homeserver: No usable Conduit homeserver executable[^\n]*\n {4}\S/);
     expect(problems).toMatch(/\n {2}provisioning: /);
     expect(problems).not.toMatch(/\n {2}(setup|inference): /);
@@ -49,20 +54,26 @@ describe('agent-room serve', () => {
     const out = cli.output();
     const bad = readdirSync(dir).filter((f) => f.startsWith('settings.json.bad-'));
     expect(bad).toHaveLength(1);
-    expect(readFileSync(join(dir, bad[0]!), 'utf8')).toBe(readFileSync(join(repoRoot, 'test/fixtures/settings/two-wrong-keys.json'), 'utf8'));
+    expect(readFileSync(join(dir, bad[0]!), 'utf8')).toBe(
+      readFileSync(join(repoRoot, 'test/fixtures/settings/two-wrong-keys.json'), 'utf8'),
+    );
     const lines = out.split('\n').filter((l) => l.startsWith('Settings: '));
     expect(lines).toHaveLength(2);
     expect(lines.join('\n')).toMatch(/bots\.0\.temperature: .*2/);
     expect(lines.join('\n')).toMatch(/ui\.theme: /);
     // the valid keys survived
-    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toMatchObject({ owner: { localpart: 'ada' }, guard: { maxHops: 2 } });
+    expect(JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8'))).toMatchObject({
+      owner: { localpart: 'ada' },
+      guard: { maxHops: 2 },
+    });
     cli.child.kill('SIGTERM');
     expect((await cli.exited).code).toBe(0);
   });
 
   it('guards the control API with the session token and the origin', async () => {
     const { url, token } = await serve(tempDir());
-    const call = (headers: Record<string, string>) => fetch(`${url}/api/app.info`, { method: 'POST', headers, body: '' });
+    const call = (headers: Record<string, string>) =>
+      fetch(`${url}/api/app.info`, { method: 'POST', headers, body: '' });
     expect((await call({})).status).toBe(401);
     expect((await call({ Authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await call({ Authorization: `Bearer ${token}`, Origin: 'http://evil.example' })).status).toBe(403);
@@ -70,7 +81,11 @@ describe('agent-room serve', () => {
     expect(ok.status).toBe(200);
     const body = (await ok.json()) as { ok: boolean; value: { shell: string } };
     expect(body).toMatchObject({ ok: true, value: { shell: 'serve' } });
-    const bad = await fetch(`${url}/api/bots.setModel`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: '{"botId":1}' });
+    const bad = await fetch(`${url}/api/bots.setModel`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      body: '{"botId":1}',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BadRequest');
   });
@@ -89,7 +104,9 @@ describe('agent-room probe --json', () => {
   it('plans CPU inference here with a thread count within the cores and says why no GPU', async () => {
     const { code, output } = await runCli(['--data-dir', tempDir(), 'probe', '--json']);
     expect(code).toBe(0);
-    const { plan } = JSON.parse(output.slice(output.indexOf('{'))) as { plan: { backend: string; threads: number; reasons: string[] } };
+    const { plan } = JSON.parse(output.slice(output.indexOf('{'))) as {
+      plan: { backend: string; threads: number; reasons: string[] };
+    };
     expect(plan.backend).toBe('cpu');
     expect(plan.threads).toBeGreaterThanOrEqual(1);
     expect(plan.threads).toBeLessThanOrEqual(cpus().length);
@@ -100,12 +117,17 @@ describe('agent-room probe --json', () => {
 describe('agent-room import', () => {
   it('maps a three-bot matrix-agent-room config and reports what it did not map', async () => {
     const dir = tempDir();
-    const { code, output } = await runCli(['--data-dir', dir, 'import', join(repoRoot, 'test/fixtures/import/three-bots.yaml'), '--json'], {
-      ANTHROPIC_API_KEY: 'sk-test-anthropic',
-      OPENAI_API_KEY: 'sk-test-openai',
-    });
+    const { code, output } = await runCli(
+      ['--data-dir', dir, 'import', join(repoRoot, 'test/fixtures/import/three-bots.yaml'), '--json'],
+      {
+        ANTHROPIC_API_KEY: 'sk-test-anthropic',
+        OPENAI_API_KEY: 'sk-test-openai',
+      },
+    );
     expect(code).toBe(0);
-    const result = JSON.parse(output.slice(output.indexOf('{'))) as { report: { mapped: string[]; notMapped: string[] } };
+    const result = JSON.parse(output.slice(output.indexOf('{'))) as {
+      report: { mapped: string[]; notMapped: string[] };
+    };
     expect(result.report.notMapped.length).toBeGreaterThan(0);
     const settings = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as { bots: Array<{ id: string }> };
     expect(settings.bots).toHaveLength(3);

@@ -36,7 +36,9 @@ function homeserverPid(dir: string): number {
   return (JSON.parse(readFileSync(join(dir, 'homeserver', 'conduit.pid'), 'utf8')) as { pid: number }).pid;
 }
 
-async function health(url: string): Promise<{ status: string; services: Array<{ name: string; state: { status: string } }> }> {
+async function health(
+  url: string,
+): Promise<{ status: string; services: Array<{ name: string; state: { status: string } }> }> {
   return (await (await fetch(`${url}/health`)).json()) as never;
 }
 
@@ -54,7 +56,12 @@ describe('one Agent Room per data folder', () => {
     expect(second.output).not.toContain('Chat window');
 
     const refusal = `Agent Room already runs on this data folder (pid ${first.child.pid}, ${url}). Nothing was changed:`;
-    const imported = await runCli(['--data-dir', dir, 'import', join(repoRoot, 'test/fixtures/import/three-bots.yaml')]);
+    const imported = await runCli([
+      '--data-dir',
+      dir,
+      'import',
+      join(repoRoot, 'test/fixtures/import/three-bots.yaml'),
+    ]);
     expect(imported).toMatchObject({ code: 1 });
     expect(imported.output).toContain(refusal);
     expect(imported.output).toMatch(/stop it first/);
@@ -76,7 +83,7 @@ describe('one Agent Room per data folder', () => {
     expect((await first.exited).code).toBe(0);
   });
 
-  it('after a SIGKILLed serve the next start takes the folder at once; as the systemd unit\'s main process it stops on SIGTERM with its homeserver', async () => {
+  it("after a SIGKILLed serve the next start takes the folder at once; as the systemd unit's main process it stops on SIGTERM with its homeserver", async () => {
     const dir = tempDir();
     const killed = startCli(['--data-dir', dir, 'serve', '--port', '0', '--no-bots'], env);
     await started(killed);
@@ -90,7 +97,10 @@ describe('one Agent Room per data folder', () => {
     const execStart = /^ExecStart=(.+)$/m.exec(unit)![1]!.replaceAll('%h/agent-room', repoRoot).split(' ');
     expect(execStart.slice(1)).toEqual([join(repoRoot, 'bin/agent-room.js'), 'serve']);
     expect(unit).toMatch(/^KillMode=mixed$/m);
-    const service = startProcess(execStart[0]!, [...execStart.slice(1), '--port', '0', '--no-bots'], { ...env, AGENT_ROOM_DATA_DIR: dir });
+    const service = startProcess(execStart[0]!, [...execStart.slice(1), '--port', '0', '--no-bots'], {
+      ...env,
+      AGENT_ROOM_DATA_DIR: dir,
+    });
     await started(service);
     expect(service.output()).not.toContain('already runs');
     // The homeserver the killed serve left was stopped (under the lock) and a new one runs.

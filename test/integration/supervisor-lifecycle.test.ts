@@ -23,7 +23,10 @@ describe('HomeserverSupervisor', () => {
   it('counts as running only once /versions answers, writes the config, and stops leaving no process', async () => {
     const data = tempData('sup-life-');
     const secrets = new MemorySecretStore();
-    const sup = track(makeSupervisor(data, { secrets, env: { ...process.env, STAND_IN_READY_DELAY_MS: '1200' } }), data.cleanup);
+    const sup = track(
+      makeSupervisor(data, { secrets, env: { ...process.env, STAND_IN_READY_DELAY_MS: '1200' } }),
+      data.cleanup,
+    );
     const states: string[] = [];
     sup.onStateChange((s) => states.push(s.status));
     const started = Date.now();
@@ -73,7 +76,10 @@ describe('HomeserverSupervisor', () => {
   it('gives up on a crash loop and shows the error in its state', async () => {
     const data = tempData('sup-loop-');
     const sup = track(
-      makeSupervisor(data, { command: { command: NODE, args: ['-e', 'console.error("database is corrupt"); process.exit(3)'] }, restartPolicy: { initialBackoffMs: 20, maxCrashes: 3, windowMs: 60_000 } }),
+      makeSupervisor(data, {
+        command: { command: NODE, args: ['-e', 'console.error("database is corrupt"); process.exit(3)'] },
+        restartPolicy: { initialBackoffMs: 20, maxCrashes: 3, windowMs: 60_000 },
+      }),
       data.cleanup,
     );
     const start = sup.start(new AbortController().signal);
@@ -89,6 +95,8 @@ describe('HomeserverSupervisor', () => {
     const sup = track(makeSupervisor(data, { command: undefined, resourcesDir: data.root, env: {} }), data.cleanup);
     await expect(sup.start(new AbortController().signal)).rejects.toBeInstanceOf(ConduitBinaryNotFoundError);
     expect(sup.state.status).toBe('failed');
-    expect((sup.state as { hint: string }).hint).toMatch(/npm run fetch-conduit.*--homeserver-url URL --registration-token T/);
+    expect((sup.state as { hint: string }).hint).toMatch(
+      /npm run fetch-conduit.*--homeserver-url URL --registration-token T/,
+    );
   });
 });

@@ -28,14 +28,34 @@ describe('HomeserverSupervisor recovery', () => {
     mkdirSync(data.homeserverDir, { recursive: true });
     const config = join(data.homeserverDir, 'conduit.toml');
     const port = await freePort('127.0.0.1');
-    writeFileSync(config, renderConduitToml({ serverName: 'sup.test', databasePath: join(data.homeserverDir, 'database'), databaseBackend: 'sqlite', address: '127.0.0.1', port, maxRequestSizeBytes: 1e6, logLevel: 'warn' }));
+    writeFileSync(
+      config,
+      renderConduitToml({
+        serverName: 'sup.test',
+        databasePath: join(data.homeserverDir, 'database'),
+        databaseBackend: 'sqlite',
+        address: '127.0.0.1',
+        port,
+        maxRequestSizeBytes: 1e6,
+        logLevel: 'warn',
+      }),
+    );
     // The "previous run": detached, as a homeserver outliving its app would be.
-    const stale = spawn(NODE, [STAND_IN], { env: { ...process.env, CONDUIT_CONFIG: config }, stdio: 'ignore', detached: true });
+    const stale = spawn(NODE, [STAND_IN], {
+      env: { ...process.env, CONDUIT_CONFIG: config },
+      stdio: 'ignore',
+      detached: true,
+    });
     killLater(stale);
     await probeVersions(`http://127.0.0.1:${port}`, { timeoutMs: 15_000 });
     const sup = makeSupervisor(data);
     cleanups.push(() => sup.stop(5000));
-    await writePidFile(sup.pidFile, { pid: stale.pid!, argv: [NODE, STAND_IN], config, startedAt: new Date().toISOString() });
+    await writePidFile(sup.pidFile, {
+      pid: stale.pid!,
+      argv: [NODE, STAND_IN],
+      config,
+      startedAt: new Date().toISOString(),
+    });
     writeFileSync(join(data.homeserverDir, 'port'), `${port}\n`);
 
     await sup.start(new AbortController().signal);
@@ -53,7 +73,12 @@ describe('HomeserverSupervisor recovery', () => {
     killLater(unrelated);
     const sup = makeSupervisor(data);
     cleanups.push(() => sup.stop(5000));
-    await writePidFile(sup.pidFile, { pid: unrelated.pid!, argv: [NODE, STAND_IN], config: sup.configFile, startedAt: new Date().toISOString() });
+    await writePidFile(sup.pidFile, {
+      pid: unrelated.pid!,
+      argv: [NODE, STAND_IN],
+      config: sup.configFile,
+      startedAt: new Date().toISOString(),
+    });
     await sup.start(new AbortController().signal);
     expect(isAlive(unrelated.pid!)).toBe(true);
     expect(sup.state.status).toBe('running');

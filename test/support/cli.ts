@@ -20,7 +20,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
 
 /** Any command (e.g. the systemd unit's ExecStart), run from the repository root with its output captured. */
 export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer) => {
@@ -29,7 +33,9 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const waitFor = (pattern: RegExp, timeoutMs = 20_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const check = () => {
@@ -50,7 +56,11 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   return { child, output: () => out, waitFor, exited };
 }
 
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
   const cli = startCli(args, env);
   const timer = setTimeout(() => cli.child.kill('SIGKILL'), timeoutMs);
   const { code } = await cli.exited;

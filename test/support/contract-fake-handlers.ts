@@ -7,7 +7,12 @@ export function fakeStatus(overrides: Partial<AppStatus> = {}): AppStatus {
   return {
     phase: 'running',
     services: [{ name: 'homeserver', status: 'running' }],
-    homeserver: { mode: 'bundled', url: 'http://127.0.0.1:6167', serverName: 'agent-room.localhost', roomId: '!team:agent-room.localhost' },
+    homeserver: {
+      mode: 'bundled',
+      url: 'http://127.0.0.1:6167',
+      serverName: 'agent-room.localhost',
+      roomId: '!team:agent-room.localhost',
+    },
     inference: { backend: 'cpu', loadedModels: [] },
     bots: [],
     botsPaused: false,
@@ -18,7 +23,18 @@ export function fakeStatus(overrides: Partial<AppStatus> = {}): AppStatus {
 
 function botInfo(id: string, model: string): BotInfo {
   return {
-    config: { id, displayName: id, model, systemPrompt: '', temperature: 0.7, maxTokens: 256, localOnly: false, keepAliveSeconds: 0, pinned: false, fallback: [] },
+    config: {
+      id,
+      displayName: id,
+      model,
+      systemPrompt: '',
+      temperature: 0.7,
+      maxTokens: 256,
+      localOnly: false,
+      keepAliveSeconds: 0,
+      pinned: false,
+      fallback: [],
+    },
     status: { id, displayName: id, model, busy: false, stats: { replies: 0 } },
     availableModels: [model],
   };
@@ -28,10 +44,17 @@ export function fakeHandlers(): CoreHandlers {
   let settings: Settings = defaultSettings();
   let paused = false;
   return {
-    'app.info': () => Promise.resolve({ version: '0.0.0-test', shell: 'serve', platform: 'linux', dataDir: '/tmp/agent-room-test' }),
+    'app.info': () =>
+      Promise.resolve({ version: '0.0.0-test', shell: 'serve', platform: 'linux', dataDir: '/tmp/agent-room-test' }),
     'status.get': () => Promise.resolve(fakeStatus({ botsPaused: paused })),
     'session.get': () =>
-      Promise.resolve({ homeserverUrl: 'http://127.0.0.1:6167', userId: '@owner:agent-room.localhost', accessToken: 'tok', deviceId: 'DEV', roomId: '!team:agent-room.localhost' }),
+      Promise.resolve({
+        homeserverUrl: 'http://127.0.0.1:6167',
+        userId: '@owner:agent-room.localhost',
+        accessToken: 'tok',
+        deviceId: 'DEV',
+        roomId: '!team:agent-room.localhost',
+      }),
     'session.recoveryKey': () => Promise.resolve({ recoveryKey: 'EsTc 1234 5678', created: false }),
     'session.encryption': () => Promise.resolve({ encrypted: true, recoveryKeyKnown: true }),
     'session.setRecoveryKey': () => Promise.resolve({ saved: true as const, replaced: false }),
@@ -50,8 +73,21 @@ export function fakeHandlers(): CoreHandlers {
     'models.cancel': () => Promise.resolve({ cancelled: true }),
     'probe.get': () =>
       Promise.resolve({
-        report: { os: { platform: 'linux', arch: 'x64', appleSilicon: false }, cpu: { model: 'test', cores: 2 }, memory: { totalBytes: 8 * 2 ** 30 }, gpus: [] },
-        plan: { backend: 'cpu', threads: 2, gpuLayers: 0, maxLoadedModels: 1, memoryBudgetMiB: 4096, recommendedModels: [], reasons: ['no GPU found'] },
+        report: {
+          os: { platform: 'linux', arch: 'x64', appleSilicon: false },
+          cpu: { model: 'test', cores: 2 },
+          memory: { totalBytes: 8 * 2 ** 30 },
+          gpus: [],
+        },
+        plan: {
+          backend: 'cpu',
+          threads: 2,
+          gpuLayers: 0,
+          maxLoadedModels: 1,
+          memoryBudgetMiB: 4096,
+          recommendedModels: [],
+          reasons: ['no GPU found'],
+        },
       }),
   };
 }

@@ -54,7 +54,11 @@ export class DownloadServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', this.url).pathname;
-    this.requests.push({ method: req.method ?? 'GET', path, ...(req.headers.range ? { range: req.headers.range } : {}) });
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path,
+      ...(req.headers.range ? { range: req.headers.range } : {}),
+    });
     const body = this.files.get(path);
     if (!body) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');

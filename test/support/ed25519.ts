@@ -9,7 +9,11 @@ export interface EdKey {
   /** The public key, unpadded base64 (as Matrix writes it). */
   pub: string;
   /** `obj` with this key's signature added under `userId` → `keyId` (default `ed25519:<pub>`). */
-  sign<T extends Body>(obj: T, userId: string, keyId?: string): T & { signatures: Record<string, Record<string, string>> };
+  sign<T extends Body>(
+    obj: T,
+    userId: string,
+    keyId?: string,
+  ): T & { signatures: Record<string, Record<string, string>> };
 }
 
 export function edKey(): EdKey {
@@ -18,7 +22,11 @@ export function edKey(): EdKey {
   return {
     pub,
     sign(obj, userId, keyId = `ed25519:${pub}`) {
-      const { signatures, unsigned: _u, ...rest } = obj as Body & { signatures?: Record<string, Record<string, string>> };
+      const {
+        signatures,
+        unsigned: _u,
+        ...rest
+      } = obj as Body & { signatures?: Record<string, Record<string, string>> };
       const sig = unpadded(sign(null, Buffer.from(anotherJson.stringify(rest)), privateKey));
       return { ...obj, signatures: { ...signatures, [userId]: { ...signatures?.[userId], [keyId]: sig } } };
     },

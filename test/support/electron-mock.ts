@@ -70,7 +70,12 @@ export class MockBrowserWindow extends EventEmitter {
 
   constructor(readonly options: Record<string, unknown> = {}) {
     super();
-    this.bounds = { x: Number(options.x ?? 10), y: Number(options.y ?? 10), width: Number(options.width ?? 800), height: Number(options.height ?? 600) };
+    this.bounds = {
+      x: Number(options.x ?? 10),
+      y: Number(options.y ?? 10),
+      width: Number(options.width ?? 800),
+      height: Number(options.height ?? 600),
+    };
     this.visible = options.show !== false;
     MockBrowserWindow.all.push(this);
   }
@@ -204,7 +209,11 @@ function createState() {
     exitCode: undefined as number | undefined,
     badge: 0,
     loginItem: { openAtLogin: false, args: [] as string[] },
-    paths: { userData: '/tmp/agent-room-mock/userData', logs: '/tmp/agent-room-mock/logs', exe: '/opt/agent-room/agent-room' } as Record<string, string>,
+    paths: {
+      userData: '/tmp/agent-room-mock/userData',
+      logs: '/tmp/agent-room-mock/logs',
+      exe: '/opt/agent-room/agent-room',
+    } as Record<string, string>,
     readyResolve: undefined as (() => void) | undefined,
   });
   const ready = new Promise<void>((resolve) => (app.readyResolve = resolve));
@@ -229,7 +238,8 @@ function createState() {
       return true;
     },
     getLoginItemSettings: () => ({ ...app.loginItem }),
-    setLoginItemSettings: (s: { openAtLogin?: boolean; args?: string[] }) => void (app.loginItem = { openAtLogin: !!s.openAtLogin, args: s.args ?? [] }),
+    setLoginItemSettings: (s: { openAtLogin?: boolean; args?: string[] }) =>
+      void (app.loginItem = { openAtLogin: !!s.openAtLogin, args: s.args ?? [] }),
     /** Test helper: fire 'ready'. */
     fireReady: () => {
       app.readyResolve?.();
@@ -265,7 +275,8 @@ function createState() {
     encryptString: (text: string) => Buffer.from(`enc:${Buffer.from(text, 'utf8').toString('base64')}`),
     decryptString: (buf: Buffer) => {
       const s = buf.toString('utf8');
-      if (!s.startsWith('enc:')) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
+      if (!s.startsWith('enc:'))
+        throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
       return Buffer.from(s.slice(4), 'base64').toString('utf8');
     },
   };
@@ -283,12 +294,16 @@ function createState() {
     },
   };
 
-  type HeadersListener = (details: { url: string; responseHeaders?: Record<string, string[]> }, cb: (r: { responseHeaders?: Record<string, string[]> }) => void) => void;
+  type HeadersListener = (
+    details: { url: string; responseHeaders?: Record<string, string[]> },
+    cb: (r: { responseHeaders?: Record<string, string[]> }) => void,
+  ) => void;
   const defaultSession = {
     headersListener: undefined as HeadersListener | undefined,
     permissionHandler: undefined as ((wc: unknown, permission: string, cb: (ok: boolean) => void) => void) | undefined,
     webRequest: { onHeadersReceived: (fn: HeadersListener) => void (defaultSession.headersListener = fn) },
-    setPermissionRequestHandler: (fn: (wc: unknown, permission: string, cb: (ok: boolean) => void) => void) => void (defaultSession.permissionHandler = fn),
+    setPermissionRequestHandler: (fn: (wc: unknown, permission: string, cb: (ok: boolean) => void) => void) =>
+      void (defaultSession.permissionHandler = fn),
   };
 
   const exposed: Record<string, unknown> = {};
@@ -322,7 +337,8 @@ function createState() {
     handlers: new Map<string, ProtocolHandler>(),
     // Like Electron: privileges only before ready, handlers only after.
     registerSchemesAsPrivileged: (schemes: Array<{ scheme: string; privileges?: Record<string, boolean> }>) => {
-      if (appApi.isReady()) throw new Error('protocol.registerSchemesAsPrivileged should be called before app is ready');
+      if (appApi.isReady())
+        throw new Error('protocol.registerSchemesAsPrivileged should be called before app is ready');
       protocol.privileged.push(...schemes);
     },
     handle: (scheme: string, handler: ProtocolHandler) => {

@@ -1,7 +1,13 @@
 // Small HTTP helpers shared by the protocol-faithful local servers (Ollama, OpenAI-compatible).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): void {
+export function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  contentType = 'application/json',
+): void {
   res.writeHead(status, { 'content-type': contentType, ...headers });
   res.end(JSON.stringify(body));
 }

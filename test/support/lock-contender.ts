@@ -12,7 +12,9 @@ lines.once('line', () => {
     acquireDataFolderLock(dir!, { holder });
     process.stdout.write('won\n');
   } catch (err) {
-    process.stdout.write(err instanceof DataFolderLockedError ? `held ${err.record.pid}\n` : `error ${(err as Error).message}\n`);
+    process.stdout.write(
+      err instanceof DataFolderLockedError ? `held ${err.record.pid}\n` : `error ${(err as Error).message}\n`,
+    );
   }
 });
 lines.once('close', () => process.exit(0));

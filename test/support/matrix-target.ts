@@ -23,11 +23,22 @@ export interface MatrixTarget {
 }
 
 export const externalTarget = process.env.AGENT_ROOM_TEST_HOMESERVER_URL
-  ? { url: process.env.AGENT_ROOM_TEST_HOMESERVER_URL.replace(/\/+$/, ''), token: process.env.AGENT_ROOM_TEST_REGISTRATION_TOKEN }
+  ? {
+      url: process.env.AGENT_ROOM_TEST_HOMESERVER_URL.replace(/\/+$/, ''),
+      token: process.env.AGENT_ROOM_TEST_REGISTRATION_TOKEN,
+    }
   : undefined;
 
-export async function startMatrixTarget(opts: { serverName: string; registrationToken?: string }): Promise<MatrixTarget> {
-  const local = externalTarget ? undefined : await startHomeserver({ serverName: opts.serverName, ...(opts.registrationToken ? { registrationToken: opts.registrationToken } : {}) });
+export async function startMatrixTarget(opts: {
+  serverName: string;
+  registrationToken?: string;
+}): Promise<MatrixTarget> {
+  const local = externalTarget
+    ? undefined
+    : await startHomeserver({
+        serverName: opts.serverName,
+        ...(opts.registrationToken ? { registrationToken: opts.registrationToken } : {}),
+      });
   const url = externalTarget?.url ?? local!.url;
   const registrationToken = externalTarget ? externalTarget.token : opts.registrationToken;
   const suffix = externalTarget ? `t${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}` : '';
@@ -48,12 +59,17 @@ export async function startMatrixTarget(opts: { serverName: string; registration
         serverName ||= res.user_id.slice(res.user_id.indexOf(':') + 1);
         return { userId: res.user_id, deviceId: res.device_id!, accessToken: res.access_token! };
       } catch (err) {
-        const data = (err as { data?: { session?: string; flows?: Array<{ stages: string[] }>; completed?: string[] } }).data;
+        const data = (err as { data?: { session?: string; flows?: Array<{ stages: string[] }>; completed?: string[] } })
+          .data;
         if (!data?.flows) throw err;
         const done = new Set(data.completed ?? []);
         const next = data.flows[0]!.stages.find((s) => !done.has(s));
         if (!next) throw err;
-        auth = { type: next, session: data.session, ...(next === 'm.login.registration_token' ? { token: registrationToken } : {}) };
+        auth = {
+          type: next,
+          session: data.session,
+          ...(next === 'm.login.registration_token' ? { token: registrationToken } : {}),
+        };
       }
     }
     throw new Error(`registering ${username} did not finish`);

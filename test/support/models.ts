@@ -27,7 +27,14 @@ export async function tinyModel(options: TinyModelOptions = {}): Promise<string>
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   }
   const out = join(dir, `${key}.gguf`);
-  writeGguf({ preset: 'tiny', type: 'f32', seed, out, suppressEos, ...(options.context ? { context: options.context } : {}) });
+  writeGguf({
+    preset: 'tiny',
+    type: 'f32',
+    seed,
+    out,
+    suppressEos,
+    ...(options.context ? { context: options.context } : {}),
+  });
   cache.set(key, out);
   return out;
 }

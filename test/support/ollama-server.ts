@@ -45,7 +45,7 @@ export interface OllamaServerOptions {
 export function fakeModel(name: string, size = 1_000_000): FakeOllamaModel {
   let h = 0;
   for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  const digest = (h.toString(16).padStart(8, '0').repeat(8)).slice(0, 64);
+  const digest = h.toString(16).padStart(8, '0').repeat(8).slice(0, 64);
   return { name: normalizeName(name), size, digest, family: 'llama', parameterSize: '1B', quantization: 'Q4_0' };
 }
 
@@ -179,7 +179,11 @@ export class OllamaTestServer {
       parameters: 'stop "<|im_end|>"',
       template: '{{ .Prompt }}',
       details: details(m),
-      model_info: { 'general.architecture': m.family, 'general.parameter_count': 1_000_000_000, 'llama.context_length': 4096 },
+      model_info: {
+        'general.architecture': m.family,
+        'general.parameter_count': 1_000_000_000,
+        'llama.context_length': 4096,
+      },
       capabilities: ['completion'],
       modified_at: new Date(0).toISOString(),
     });
@@ -192,7 +196,13 @@ export class OllamaTestServer {
     this.events.emit('stall-closed');
   }
 
-  async #chat(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown> | undefined, cutAfter: number | undefined, stallAfter?: number): Promise<void> {
+  async #chat(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Record<string, unknown> | undefined,
+    cutAfter: number | undefined,
+    stallAfter?: number,
+  ): Promise<void> {
     const name = typeof body?.model === 'string' ? body.model : '';
     if (!name) return json(res, 400, { error: 'model is required' });
     const m = this.models.get(normalizeName(name));
@@ -206,7 +216,13 @@ export class OllamaTestServer {
       // An empty chat loads (or with keep_alive 0 unloads) the model.
       if (keepMs === 0) this.loaded.delete(m.name);
       else this.loaded.set(m.name, { expiresAt: Date.now() + keepMs, keepAlive });
-      return json(res, 200, { model: name, created_at: created(), message: { role: 'assistant', content: '' }, done_reason: keepMs === 0 ? 'unload' : 'load', done: true });
+      return json(res, 200, {
+        model: name,
+        created_at: created(),
+        message: { role: 'assistant', content: '' },
+        done_reason: keepMs === 0 ? 'unload' : 'load',
+        done: true,
+      });
     }
     const lastUser = [...messages].reverse().find((x) => x.role === 'user')?.content ?? '';
     let words = ollamaReplyWords(lastUser);
@@ -215,7 +231,15 @@ export class OllamaTestServer {
     const doneReason = words.length > limit ? 'length' : 'stop';
     words = words.slice(0, limit);
     const pieces = words.map((w, i) => (i === 0 ? w : ` ${w}`));
-    const promptTokens = messages.reduce((n, x) => n + 4 + String(x.content ?? '').split(/\s+/).filter(Boolean).length, 0);
+    const promptTokens = messages.reduce(
+      (n, x) =>
+        n +
+        4 +
+        String(x.content ?? '')
+          .split(/\s+/)
+          .filter(Boolean).length,
+      0,
+    );
     const wasLoaded = this.loaded.has(m.name);
     if (keepMs === 0) this.loaded.delete(m.name);
     else this.loaded.set(m.name, { expiresAt: keepMs < 0 ? Number.MAX_SAFE_INTEGER : Date.now() + keepMs, keepAlive });
@@ -243,7 +267,10 @@ export class OllamaTestServer {
       if (cutAfter !== undefined && sent >= cutAfter) return void req.socket.destroy();
       if (stallAfter !== undefined && sent >= stallAfter) return this.#stall(res);
       if (res.destroyed) return;
-      await write(res, `${JSON.stringify({ model: name, created_at: created(), message: { role: 'assistant', content: piece }, done: false })}\n`);
+      await write(
+        res,
+        `${JSON.stringify({ model: name, created_at: created(), message: { role: 'assistant', content: piece }, done: false })}\n`,
+      );
       sent++;
       if (this.#options.tokenDelayMs) await sleep(this.#options.tokenDelayMs);
     }
@@ -252,7 +279,11 @@ export class OllamaTestServer {
     res.end(`${JSON.stringify(final)}\n`);
   }
 
-  async #pull(res: ServerResponse, body: Record<string, unknown> | undefined, cutAfter: number | undefined): Promise<void> {
+  async #pull(
+    res: ServerResponse,
+    body: Record<string, unknown> | undefined,
+    cutAfter: number | undefined,
+  ): Promise<void> {
     // The real server still accepts the deprecated `name` field, which ollama-js sends.
     const name = String(body?.model ?? body?.name ?? '');
     if (!name) return json(res, 400, { error: 'model is required' });
@@ -274,7 +305,12 @@ export class OllamaTestServer {
       const short = m.digest.slice(0, 12);
       const steps = 4;
       for (let i = 0; i <= steps; i++) {
-        lines.push({ status: `pulling ${short}`, digest: `sha256:${m.digest}`, total: m.size, ...(i > 0 ? { completed: Math.round((m.size * i) / steps) } : {}) });
+        lines.push({
+          status: `pulling ${short}`,
+          digest: `sha256:${m.digest}`,
+          total: m.size,
+          ...(i > 0 ? { completed: Math.round((m.size * i) / steps) } : {}),
+        });
       }
       lines.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' });
     }
@@ -296,11 +332,25 @@ export class OllamaTestServer {
 }
 
 function details(m: FakeOllamaModel) {
-  return { parent_model: '', format: 'gguf', family: m.family, families: [m.family], parameter_size: m.parameterSize, quantization_level: m.quantization };
+  return {
+    parent_model: '',
+    format: 'gguf',
+    family: m.family,
+    families: [m.family],
+    parameter_size: m.parameterSize,
+    quantization_level: m.quantization,
+  };
 }
 
 function tagEntry(m: FakeOllamaModel) {
-  return { name: m.name, model: m.name, modified_at: new Date(0).toISOString(), size: m.size, digest: m.digest, details: details(m) };
+  return {
+    name: m.name,
+    model: m.name,
+    modified_at: new Date(0).toISOString(),
+    size: m.size,
+    digest: m.digest,
+    details: details(m),
+  };
 }
 
 /** keep_alive as Ollama reads it: a number of seconds or a Go duration ("5m", "1h", "30s"); negative = forever. */

@@ -32,7 +32,12 @@ export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-export function openaiError(message: string, type: string, param: string | null = null, code: string | null = null): OpenAIErrorBody {
+export function openaiError(
+  message: string,
+  type: string,
+  param: string | null = null,
+  code: string | null = null,
+): OpenAIErrorBody {
   return { error: { message, type, param, code } };
 }
 
@@ -106,23 +111,46 @@ export class OpenAITestServer {
       return json(
         res,
         429,
-        openaiError(`Rate limit reached for ${model} in organization org-test on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${secs}s.`, 'requests', null, 'rate_limit_exceeded'),
+        openaiError(
+          `Rate limit reached for ${model} in organization org-test on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in ${secs}s.`,
+          'requests',
+          null,
+          'rate_limit_exceeded',
+        ),
         { 'retry-after': String(secs), 'x-ratelimit-limit-requests': '3', 'x-ratelimit-remaining-requests': '0' },
       );
     }
     if (fault?.kind === 'status') {
-      const message = fault.status === 503 ? 'The engine is currently overloaded, please try again later' : 'The server had an error while processing your request. Sorry about that!';
+      const message =
+        fault.status === 503
+          ? 'The engine is currently overloaded, please try again later'
+          : 'The server had an error while processing your request. Sorry about that!';
       return json(res, fault.status, openaiError(message, 'server_error'));
     }
     const route = `${req.method} ${path}`;
     if (route === 'GET /v1/models') {
-      return json(res, 200, { object: 'list', data: (this.#options.models ?? []).map((id) => ({ id, object: 'model', created: 1686935002, owned_by: 'organization-owner' })) });
+      return json(res, 200, {
+        object: 'list',
+        data: (this.#options.models ?? []).map((id) => ({
+          id,
+          object: 'model',
+          created: 1686935002,
+          owned_by: 'organization-owner',
+        })),
+      });
     }
     if (route !== 'POST /v1/chat/completions') {
       return json(res, 404, openaiError(`Invalid URL (${req.method} ${path})`, 'invalid_request_error'));
     }
     if (parseFailed) {
-      return json(res, 400, openaiError("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)", 'invalid_request_error'));
+      return json(
+        res,
+        400,
+        openaiError(
+          "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+          'invalid_request_error',
+        ),
+      );
     }
     return this.#chat(req, res, body ?? {}, fault);
   }
@@ -139,37 +167,106 @@ export class OpenAITestServer {
     const given = header.slice(7);
     if (given !== key) {
       const masked = given.length > 8 ? `${given.slice(0, 3)}*****${given.slice(-4)}` : '*****';
-      return openaiError(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', null, 'invalid_api_key');
+      return openaiError(
+        `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        'invalid_request_error',
+        null,
+        'invalid_api_key',
+      );
     }
     return undefined;
   }
 
-  async #chat(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, fault: OpenAIFault | undefined): Promise<void> {
+  async #chat(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    fault: OpenAIFault | undefined,
+  ): Promise<void> {
     const model = body.model;
-    if (typeof model !== 'string') return json(res, 400, openaiError("Missing required parameter: 'model'.", 'invalid_request_error', 'model', 'missing_required_parameter'));
+    if (typeof model !== 'string')
+      return json(
+        res,
+        400,
+        openaiError(
+          "Missing required parameter: 'model'.",
+          'invalid_request_error',
+          'model',
+          'missing_required_parameter',
+        ),
+      );
     if (!Array.isArray(body.messages)) {
-      return json(res, 400, openaiError("Missing required parameter: 'messages'.", 'invalid_request_error', 'messages', 'missing_required_parameter'));
+      return json(
+        res,
+        400,
+        openaiError(
+          "Missing required parameter: 'messages'.",
+          'invalid_request_error',
+          'messages',
+          'missing_required_parameter',
+        ),
+      );
     }
     const messages = body.messages as Array<{ role?: unknown; content?: unknown; name?: unknown }>;
     for (const [i, m] of messages.entries()) {
       if (m.name !== undefined && (typeof m.name !== 'string' || !NAME_PATTERN.test(m.name))) {
-        return json(res, 400, openaiError(`Invalid 'messages[${i}].name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, 'invalid_request_error', `messages[${i}].name`, 'invalid_value'));
+        return json(
+          res,
+          400,
+          openaiError(
+            `Invalid 'messages[${i}].name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`,
+            'invalid_request_error',
+            `messages[${i}].name`,
+            'invalid_value',
+          ),
+        );
       }
     }
     const stream = body.stream === true;
     if (body.stream_options !== undefined && !stream) {
-      return json(res, 400, openaiError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'stream_options', null));
+      return json(
+        res,
+        400,
+        openaiError(
+          "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+          'invalid_request_error',
+          'stream_options',
+          null,
+        ),
+      );
     }
     if (!(this.#options.models ?? []).includes(model)) {
-      return json(res, 404, openaiError(`The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found'));
+      return json(
+        res,
+        404,
+        openaiError(
+          `The model \`${model}\` does not exist or you do not have access to it.`,
+          'invalid_request_error',
+          null,
+          'model_not_found',
+        ),
+      );
     }
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
     let pieces = openaiReplyPieces(typeof lastUser?.content === 'string' ? lastUser.content : '');
-    const max = typeof body.max_tokens === 'number' ? body.max_tokens : typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : Infinity;
+    const max =
+      typeof body.max_tokens === 'number'
+        ? body.max_tokens
+        : typeof body.max_completion_tokens === 'number'
+          ? body.max_completion_tokens
+          : Infinity;
     const finishReason = pieces.length > max ? 'length' : 'stop';
     pieces = pieces.slice(0, max);
     const usage = {
-      prompt_tokens: messages.reduce((n, m) => n + 4 + String(m.content ?? '').split(/\s+/).filter(Boolean).length, 0),
+      prompt_tokens: messages.reduce(
+        (n, m) =>
+          n +
+          4 +
+          String(m.content ?? '')
+            .split(/\s+/)
+            .filter(Boolean).length,
+        0,
+      ),
       completion_tokens: pieces.length,
       total_tokens: 0,
     };
@@ -182,13 +279,24 @@ export class OpenAITestServer {
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: pieces.join(''), refusal: null }, logprobs: null, finish_reason: finishReason }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: pieces.join(''), refusal: null },
+            logprobs: null,
+            finish_reason: finishReason,
+          },
+        ],
         usage,
         system_fingerprint: 'fp_test',
       });
     }
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     if (fault?.kind === 'garbage') {
       res.end('data: {this is not json\n\ndata: <html>\n\n');
       return;
@@ -214,7 +322,16 @@ export class OpenAITestServer {
     }
     if (fault?.kind === 'cut') return void req.socket.destroy();
     await send(chunk({}, finishReason));
-    if (includeUsage) await send({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_test', choices: [], usage });
+    if (includeUsage)
+      await send({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        system_fingerprint: 'fp_test',
+        choices: [],
+        usage,
+      });
     res.end('data: [DONE]\n\n');
   }
 }

@@ -11,12 +11,25 @@ export const NODE = resolve('node_modules/.bin/node');
 export const STAND_IN = resolve('test/support/homeserver/conduit-stand-in.ts');
 export const standInCommand: SpawnCommand = { command: NODE, args: [STAND_IN] };
 
-export function tempData(prefix: string): { root: string; homeserverDir: string; logsDir: string; cleanup: () => void } {
+export function tempData(prefix: string): {
+  root: string;
+  homeserverDir: string;
+  logsDir: string;
+  cleanup: () => void;
+} {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  return { root, homeserverDir: join(root, 'homeserver'), logsDir: join(root, 'logs'), cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    root,
+    homeserverDir: join(root, 'homeserver'),
+    logsDir: join(root, 'logs'),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
-export function makeSupervisor(dirs: { homeserverDir: string; logsDir: string }, extra: Partial<SupervisorOptions> = {}): HomeserverSupervisor {
+export function makeSupervisor(
+  dirs: { homeserverDir: string; logsDir: string },
+  extra: Partial<SupervisorOptions> = {},
+): HomeserverSupervisor {
   return new HomeserverSupervisor({
     homeserverDir: dirs.homeserverDir,
     logsDir: dirs.logsDir,
@@ -31,7 +44,11 @@ export function makeSupervisor(dirs: { homeserverDir: string; logsDir: string },
 }
 
 /** Resolves with the first state that matches, or rejects after timeoutMs. */
-export function waitForState(service: { state: ServiceState; onStateChange(l: (s: ServiceState) => void): () => void }, want: ServiceState['status'], timeoutMs: number): Promise<ServiceState> {
+export function waitForState(
+  service: { state: ServiceState; onStateChange(l: (s: ServiceState) => void): () => void },
+  want: ServiceState['status'],
+  timeoutMs: number,
+): Promise<ServiceState> {
   if (service.state.status === want) return Promise.resolve(service.state);
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {

@@ -22,12 +22,27 @@ describe('account commands', () => {
     const paths = dataPaths(dir);
     writeFileSync(join(dir, 'settings.json'), JSON.stringify({ version: 1, owner: { localpart: 'ada' } }));
     const secrets = new FileSecretStore({ file: paths.secrets });
-    for (const [k, v] of Object.entries({ 'matrix.owner.userId': '@owner:x', 'matrix.owner.accessToken': 't', 'matrix.owner.deviceId': 'D', 'matrix.owner.password': 'old', 'crypto.owner.recoveryKey': 'EsTc old', 'crypto.owner.setupStarted': '@owner:x' })) await secrets.set(k, v);
+    for (const [k, v] of Object.entries({
+      'matrix.owner.userId': '@owner:x',
+      'matrix.owner.accessToken': 't',
+      'matrix.owner.deviceId': 'D',
+      'matrix.owner.password': 'old',
+      'crypto.owner.recoveryKey': 'EsTc old',
+      'crypto.owner.setupStarted': '@owner:x',
+    }))
+      await secrets.set(k, v);
     const out: string[] = [];
     expect(await runSetPassword(paths, 'owner', { read: async () => 'new-password', out: (l) => out.push(l) })).toBe(0);
     expect(out[0]).toMatch(/owner changes from @owner:x to "ada"/);
     const after = new FileSecretStore({ file: paths.secrets });
-    for (const gone of ['matrix.owner.userId', 'matrix.owner.accessToken', 'matrix.owner.deviceId', 'crypto.owner.recoveryKey', 'crypto.owner.setupStarted']) expect(await after.get(gone)).toBeUndefined();
+    for (const gone of [
+      'matrix.owner.userId',
+      'matrix.owner.accessToken',
+      'matrix.owner.deviceId',
+      'crypto.owner.recoveryKey',
+      'crypto.owner.setupStarted',
+    ])
+      expect(await after.get(gone)).toBeUndefined();
     expect(await after.get('crypto.owner.recoveryKey.previous')).toBe('EsTc old');
     expect(await after.get('matrix.owner.password')).toBe('new-password');
     expect(await after.get('matrix.owner.password.previous')).toBe('old');
@@ -39,18 +54,29 @@ describe('account commands', () => {
     const out: string[] = [];
     expect(await runSetPassword(paths, '@Owner:x', { read: async () => 'pw', out: (l) => out.push(l) })).toBe(2);
     expect(await runSetPassword(paths, 'owner', { read: async () => '', out: (l) => out.push(l) })).toBe(1);
-    expect(out).toEqual(['"@Owner:x" is not an account here: use "owner". A new bot goes into settings first.', 'No password given: nothing changed.']);
+    expect(out).toEqual([
+      '"@Owner:x" is not an account here: use "owner". A new bot goes into settings first.',
+      'No password given: nothing changed.',
+    ]);
     expect(await new FileSecretStore({ file: paths.secrets }).get('matrix.owner.password')).toBeUndefined();
   });
 
   it('reads the password from piped stdin through the real CLI', async () => {
     dir = await mkdtemp(join(tmpdir(), 'account-cmd-'));
-    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ version: 1, bots: [{ id: 'helper', displayName: 'Helper', model: 'ollama:tiny' }] }));
-    const out = execFileSync(nodeBin, [cliPath, '--data-dir', dir, 'set-password', 'helper'], { input: ' hunter2 from stdin \n', encoding: 'utf8' });
+    writeFileSync(
+      join(dir, 'settings.json'),
+      JSON.stringify({ version: 1, bots: [{ id: 'helper', displayName: 'Helper', model: 'ollama:tiny' }] }),
+    );
+    const out = execFileSync(nodeBin, [cliPath, '--data-dir', dir, 'set-password', 'helper'], {
+      input: ' hunter2 from stdin \n',
+      encoding: 'utf8',
+    });
     expect(out).toMatch(/Saved in .*secrets\.json/);
     expect(out).not.toContain('hunter2');
     // Spaces are part of a password: only the line ending is dropped.
-    expect(await new FileSecretStore({ file: dataPaths(dir).secrets }).get('matrix.bot.helper.password')).toBe(' hunter2 from stdin ');
+    expect(await new FileSecretStore({ file: dataPaths(dir).secrets }).get('matrix.bot.helper.password')).toBe(
+      ' hunter2 from stdin ',
+    );
   }, 30_000);
 });
 
@@ -62,7 +88,9 @@ describe('saveRecoveryKey', () => {
     const secrets = new MemorySecretStore();
     const a = encodeRecoveryKey(new Uint8Array(32).fill(1))!;
     const b = encodeRecoveryKey(new Uint8Array(32).fill(2))!;
-    await expect(saveRecoveryKey(secrets, 'k', 'EsTc nope')).rejects.toMatchObject({ action: expect.stringMatching(/12 groups of 4/) });
+    await expect(saveRecoveryKey(secrets, 'k', 'EsTc nope')).rejects.toMatchObject({
+      action: expect.stringMatching(/12 groups of 4/),
+    });
     expect(await secrets.get('k')).toBeUndefined();
     expect(await saveRecoveryKey(secrets, 'k', `  ${a.replace(/ /g, '\n ')} `)).toEqual({ replaced: false });
     expect(await secrets.get('k')).toBe(a);

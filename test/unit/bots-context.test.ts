@@ -1,6 +1,12 @@
 // Context building from room events: roles, names, edits, redactions, !reset, budgets, roster.
 import { describe, expect, it } from 'vitest';
-import { buildContext, conversation, effectiveMessages, rosterLine, renderSystemPrompt } from '../../main/core/bots/context.ts';
+import {
+  buildContext,
+  conversation,
+  effectiveMessages,
+  rosterLine,
+  renderSystemPrompt,
+} from '../../main/core/bots/context.ts';
 import type { RawEvent } from '../../main/core/bots/types.ts';
 
 const OWNER = '@owner:hs.test';
@@ -8,10 +14,19 @@ const QWEN = '@qwen:hs.test';
 const MISTRAL = '@mistral:hs.test';
 let ts = 0;
 function m(id: string, sender: string, body: string, extra: Record<string, unknown> = {}): RawEvent {
-  return { event_id: id, type: 'm.room.message', sender, origin_server_ts: ++ts, content: { msgtype: 'm.text', body, ...extra } };
+  return {
+    event_id: id,
+    type: 'm.room.message',
+    sender,
+    origin_server_ts: ++ts,
+    content: { msgtype: 'm.text', body, ...extra },
+  };
 }
 function edit(id: string, target: string, sender: string, body: string): RawEvent {
-  return m(id, sender, `* ${body}`, { 'm.new_content': { msgtype: 'm.text', body }, 'm.relates_to': { rel_type: 'm.replace', event_id: target } });
+  return m(id, sender, `* ${body}`, {
+    'm.new_content': { msgtype: 'm.text', body },
+    'm.relates_to': { rel_type: 'm.replace', event_id: target },
+  });
 }
 const participants = [
   { userId: OWNER, displayName: 'Ada' },
@@ -54,12 +69,22 @@ describe('buildContext', () => {
   });
 
   it('ignores an edit by someone else and keeps the latest edit', async () => {
-    const events = [m('$1', OWNER, 'v1'), edit('$2', '$1', OWNER, 'v2'), edit('$3', '$1', OWNER, 'v3'), edit('$4', '$1', MISTRAL, 'hijack')];
+    const events = [
+      m('$1', OWNER, 'v1'),
+      edit('$2', '$1', OWNER, 'v2'),
+      edit('$3', '$1', OWNER, 'v3'),
+      edit('$4', '$1', MISTRAL, 'hijack'),
+    ];
     expect(effectiveMessages(events).map((x) => x.body)).toEqual(['v3']);
   });
 
   it('starts after the last !reset and drops commands', () => {
-    const msgs = effectiveMessages([m('$1', OWNER, 'old'), m('$2', OWNER, '!reset'), m('$3', OWNER, '!status'), m('$4', OWNER, 'new')]);
+    const msgs = effectiveMessages([
+      m('$1', OWNER, 'old'),
+      m('$2', OWNER, '!reset'),
+      m('$3', OWNER, '!status'),
+      m('$4', OWNER, 'new'),
+    ]);
     expect(conversation(msgs).map((x) => x.body)).toEqual(['new']);
   });
 
@@ -81,7 +106,8 @@ describe('buildContext', () => {
 });
 
 describe('prompt pieces', () => {
-  it('substitutes {display_name} everywhere', () => expect(renderSystemPrompt('{display_name}/{display_name}', 'Q')).toBe('Q/Q'));
+  it('substitutes {display_name} everywhere', () =>
+    expect(renderSystemPrompt('{display_name}/{display_name}', 'Q')).toBe('Q/Q'));
   it('lists people and bots with their models', () => {
     expect(rosterLine(participants)).toBe(
       "In this room: people: Ada; AI assistants: Qwen (llama:qwen.gguf), Mistral (ollama:mistral). Messages from others are prefixed with the speaker's name.",

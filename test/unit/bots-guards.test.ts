@@ -1,6 +1,7 @@
 // Edit throttling, the loop guard and the per-sender rate limit, driven by explicit clock values.
 import { describe, expect, it } from 'vitest';
-import { EditThrottle, maxPerSecond } from '../../main/core/bots/throttle.ts';
+import { EditThrottle } from '../../main/core/bots/throttle.ts';
+import { maxPerSecond } from '../support/send-rate.ts';
 import { LoopGuard } from '../../main/core/bots/loop-guard.ts';
 import { SenderRateLimiter } from '../../main/core/bots/rate-limit.ts';
 
@@ -31,16 +32,35 @@ describe('LoopGuard', () => {
   it.each([
     ['a person starts a turn', base, { ok: true, turn: { origin: '$h', hop: 1 } }],
     ['a bot never answers itself', { ...base, sender: '@b:x', senderIsBot: true }, { ok: false, reason: 'self' }],
-    ['hop 1 may trigger', { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 1 } }, { ok: true, turn: { origin: '$h0', hop: 2 } }],
-    ['hop 3 may trigger (3 bot-triggered replies)', { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 3 } }, { ok: true, turn: { origin: '$h0', hop: 4 } }],
-    ['hop 4 trips', { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 4 } }, { ok: false, reason: 'hops' }],
-    ['thread carried', { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 1, thread: '$t' } }, { ok: true, turn: { origin: '$h0', hop: 2, thread: '$t' } }],
+    [
+      'hop 1 may trigger',
+      { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 1 } },
+      { ok: true, turn: { origin: '$h0', hop: 2 } },
+    ],
+    [
+      'hop 3 may trigger (3 bot-triggered replies)',
+      { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 3 } },
+      { ok: true, turn: { origin: '$h0', hop: 4 } },
+    ],
+    [
+      'hop 4 trips',
+      { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 4 } },
+      { ok: false, reason: 'hops' },
+    ],
+    [
+      'thread carried',
+      { ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h0', hop: 1, thread: '$t' } },
+      { ok: true, turn: { origin: '$h0', hop: 2, thread: '$t' } },
+    ],
   ])('%s', (_n, req, out) => {
     expect(new LoopGuard({ maxHops: 3, roomTokensPerHour: 0 }).check(req, 0)).toEqual(out);
   });
   it('maxHops 0: bots never trigger each other', () => {
     const g = new LoopGuard({ maxHops: 0, roomTokensPerHour: 0 });
-    expect(g.check({ ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h', hop: 1 } }, 0)).toEqual({ ok: false, reason: 'hops' });
+    expect(g.check({ ...base, sender: '@a:x', senderIsBot: true, turn: { origin: '$h', hop: 1 } }, 0)).toEqual({
+      ok: false,
+      reason: 'hops',
+    });
     expect(g.trips.hops).toBe(1);
   });
   it('the hourly room budget trips and recovers after an hour', () => {

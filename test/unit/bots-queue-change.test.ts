@@ -15,10 +15,19 @@ describe('RoomQueues onChange', () => {
     const q: RoomQueues = new RoomQueues({ maxConcurrent: 1, onChange: () => seen.push(q.counts()) });
     const first = gate();
     const second = gate();
-    const job = (key: string, g: ReturnType<typeof gate>): Job => ({ key, roomId: '!r', eventId: `$${key}`, botId: 'qwen', run: () => g.opened });
+    const job = (key: string, g: ReturnType<typeof gate>): Job => ({
+      key,
+      roomId: '!r',
+      eventId: `$${key}`,
+      botId: 'qwen',
+      run: () => g.opened,
+    });
     q.enqueue(job('a', first));
     q.enqueue(job('b', second));
-    expect(seen).toEqual([{ queued: 0, running: 1 }, { queued: 1, running: 1 }]);
+    expect(seen).toEqual([
+      { queued: 0, running: 1 },
+      { queued: 1, running: 1 },
+    ]);
     first.open();
     await new Promise((r) => setTimeout(r, 0));
     // a ended and b started in one change
@@ -42,5 +51,40 @@ describe('RoomQueues onChange', () => {
     expect(changes.length).toBe(before);
     g.open();
     await q.idle();
+  });
+});
+
+describe('RoomQueues dropped', () => {
+  it('tells a waiting job it was dropped (so it stops holding the sync token back); a running one is aborted instead', async () => {
+    const q = new RoomQueues({ maxConcurrent: 1 });
+    const g = gate();
+    const dropped: string[] = [];
+    let aborted = false;
+    q.enqueue({
+      key: 'a',
+      roomId: '!r',
+      eventId: '$a',
+      botId: 'qwen',
+      run: (signal) => {
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          g.open();
+        });
+        return g.opened;
+      },
+      dropped: (r) => dropped.push(`a:${r}`),
+    });
+    q.enqueue({
+      key: 'b',
+      roomId: '!r',
+      eventId: '$b',
+      botId: 'qwen',
+      run: () => Promise.resolve(),
+      dropped: (r) => dropped.push(`b:${r}`),
+    });
+    expect(q.cancel(() => true, 'stopped')).toBe(2);
+    await q.idle();
+    expect(dropped).toEqual(['b:stopped']);
+    expect(aborted).toBe(true);
   });
 });

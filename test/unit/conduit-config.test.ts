@@ -5,8 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundledBinaryPath, ConduitBinaryNotFoundError, resolveConduitBinary } from '../../main/core/homeserver/binary.ts';
-import { bindAddress, clientUrl, ConduitConfigError, conduitConfig, firstLanAddress, renderConduitToml, type ConduitConfigInput } from '../../main/core/homeserver/conduit-config.ts';
+import {
+  bundledBinaryPath,
+  ConduitBinaryNotFoundError,
+  resolveConduitBinary,
+} from '../../main/core/homeserver/binary.ts';
+import {
+  bindAddress,
+  clientUrl,
+  ConduitConfigError,
+  conduitConfig,
+  firstLanAddress,
+  renderConduitToml,
+  type ConduitConfigInput,
+} from '../../main/core/homeserver/conduit-config.ts';
 import { isOurHomeserver, type PidRecord } from '../../main/core/homeserver/process-tools.ts';
 import { decideRestart, type RestartPolicy } from '../../main/core/homeserver/restart-policy.ts';
 import { RotatingLog } from '../../main/core/homeserver/rotating-log.ts';
@@ -113,7 +125,9 @@ describe('binary resolution', () => {
       run();
     } catch (err) {
       expect((err as ConduitBinaryNotFoundError).message).toContain(`${bundled} (missing)`);
-      expect((err as ConduitBinaryNotFoundError).hint).toMatch(/npm run fetch-conduit.*binaryPath.*AGENT_ROOM_CONDUIT.*external/);
+      expect((err as ConduitBinaryNotFoundError).hint).toMatch(
+        /npm run fetch-conduit.*binaryPath.*AGENT_ROOM_CONDUIT.*external/,
+      );
     }
   });
 
@@ -123,26 +137,82 @@ describe('binary resolution', () => {
     const custom = join(tmp, 'my-conduit');
     writeFileSync(custom, '#!/bin/sh\n');
     chmodSync(custom, 0o755);
-    expect(resolveConduitBinary({ resourcesDir: res, env: {}, platform: 'linux', arch: 'x64' })).toEqual({ command: bundled, args: [] });
-    expect(resolveConduitBinary({ resourcesDir: res, env: {}, settingsPath: custom, platform: 'linux', arch: 'x64' }).command).toBe(custom);
-    expect(resolveConduitBinary({ resourcesDir: res, env: { AGENT_ROOM_CONDUIT: custom }, settingsPath: '/nope', platform: 'linux', arch: 'x64' }).command).toBe(custom);
-    expect(() => resolveConduitBinary({ resourcesDir: res, env: { AGENT_ROOM_CONDUIT: '/nope/conduit' }, platform: 'linux', arch: 'x64' })).toThrow(/environment AGENT_ROOM_CONDUIT \/nope\/conduit \(missing\)/);
+    expect(resolveConduitBinary({ resourcesDir: res, env: {}, platform: 'linux', arch: 'x64' })).toEqual({
+      command: bundled,
+      args: [],
+    });
+    expect(
+      resolveConduitBinary({ resourcesDir: res, env: {}, settingsPath: custom, platform: 'linux', arch: 'x64' })
+        .command,
+    ).toBe(custom);
+    expect(
+      resolveConduitBinary({
+        resourcesDir: res,
+        env: { AGENT_ROOM_CONDUIT: custom },
+        settingsPath: '/nope',
+        platform: 'linux',
+        arch: 'x64',
+      }).command,
+    ).toBe(custom);
+    expect(() =>
+      resolveConduitBinary({
+        resourcesDir: res,
+        env: { AGENT_ROOM_CONDUIT: '/nope/conduit' },
+        platform: 'linux',
+        arch: 'x64',
+      }),
+    ).toThrow(/environment AGENT_ROOM_CONDUIT \/nope\/conduit \(missing\)/);
     chmodSync(custom, 0o644);
-    expect(() => resolveConduitBinary({ resourcesDir: res, env: {}, settingsPath: custom, platform: 'linux', arch: 'x64' })).toThrow(/not executable/);
+    expect(() =>
+      resolveConduitBinary({ resourcesDir: res, env: {}, settingsPath: custom, platform: 'linux', arch: 'x64' }),
+    ).toThrow(/not executable/);
   });
 });
 
 describe('pid file identity', () => {
-  const record: PidRecord = { pid: 42, argv: ['/app/resources/bin/linux-x64/conduit'], config: '/data/homeserver/conduit.toml', startedAt: '' };
-  const standIn: PidRecord = { pid: 42, argv: ['/repo/node_modules/.bin/node', '/repo/test/support/homeserver/conduit-stand-in.ts'], config: '/d/conduit.toml', startedAt: '' };
+  const record: PidRecord = {
+    pid: 42,
+    argv: ['/app/resources/bin/linux-x64/conduit'],
+    config: '/data/homeserver/conduit.toml',
+    startedAt: '',
+  };
+  const standIn: PidRecord = {
+    pid: 42,
+    argv: ['/repo/node_modules/.bin/node', '/repo/test/support/homeserver/conduit-stand-in.ts'],
+    config: '/d/conduit.toml',
+    startedAt: '',
+  };
   it.each([
-    ['our binary, our config', { argv: ['/app/resources/bin/linux-x64/conduit'], env: { CONDUIT_CONFIG: '/data/homeserver/conduit.toml' } }, record, true],
+    [
+      'our binary, our config',
+      { argv: ['/app/resources/bin/linux-x64/conduit'], env: { CONDUIT_CONFIG: '/data/homeserver/conduit.toml' } },
+      record,
+      true,
+    ],
     ['our binary, environment unreadable', { argv: ['/app/resources/bin/linux-x64/conduit'] }, record, true],
-    ['our binary, another data folder', { argv: ['/app/resources/bin/linux-x64/conduit'], env: { CONDUIT_CONFIG: '/other/conduit.toml' } }, record, false],
+    [
+      'our binary, another data folder',
+      { argv: ['/app/resources/bin/linux-x64/conduit'], env: { CONDUIT_CONFIG: '/other/conduit.toml' } },
+      record,
+      false,
+    ],
     ['an unrelated program', { argv: ['/usr/bin/vim', 'notes.txt'], env: {} }, record, false],
     ['identity unknown', {}, record, false],
-    ['the stand-in script', { argv: ['node', '/repo/test/support/homeserver/conduit-stand-in.ts'], env: { CONDUIT_CONFIG: '/d/conduit.toml' } }, standIn, true],
-    ['node running something else', { argv: ['node', '/repo/other.js'], env: { CONDUIT_CONFIG: '/d/conduit.toml' } }, standIn, false],
+    [
+      'the stand-in script',
+      {
+        argv: ['node', '/repo/test/support/homeserver/conduit-stand-in.ts'],
+        env: { CONDUIT_CONFIG: '/d/conduit.toml' },
+      },
+      standIn,
+      true,
+    ],
+    [
+      'node running something else',
+      { argv: ['node', '/repo/other.js'], env: { CONDUIT_CONFIG: '/d/conduit.toml' } },
+      standIn,
+      false,
+    ],
   ])('%s → %s', (_name, identity, rec, expected) => {
     expect(isOurHomeserver(identity, rec)).toBe(expected);
   });

@@ -58,11 +58,20 @@ describe('dispatch', () => {
 
   it('answers NotFound for an unknown channel and keeps typed errors from handlers', async () => {
     const handlers = fakeHandlers();
-    expect(await dispatch(handlers, 'shell.exec', 'rm -rf /')).toMatchObject({ ok: false, error: { code: 'NotFound' } });
+    expect(await dispatch(handlers, 'shell.exec', 'rm -rf /')).toMatchObject({
+      ok: false,
+      error: { code: 'NotFound' },
+    });
     handlers['models.cancel'] = () => Promise.reject(new ControlError('NotFound', 'No download job-9.'));
-    expect(await dispatch(handlers, 'models.cancel', { jobId: 'job-9' })).toMatchObject({ ok: false, error: { code: 'NotFound', message: 'No download job-9.' } });
+    expect(await dispatch(handlers, 'models.cancel', { jobId: 'job-9' })).toMatchObject({
+      ok: false,
+      error: { code: 'NotFound', message: 'No download job-9.' },
+    });
     handlers['models.cancel'] = () => Promise.reject(new TypeError('boom'));
-    expect(await dispatch(handlers, 'models.cancel', { jobId: 'job-9' })).toMatchObject({ ok: false, error: { code: 'Internal', message: 'boom' } });
+    expect(await dispatch(handlers, 'models.cancel', { jobId: 'job-9' })).toMatchObject({
+      ok: false,
+      error: { code: 'Internal', message: 'boom' },
+    });
   });
 
   it('passes the validated value to the handler', async () => {
@@ -86,7 +95,8 @@ describe('the derived API', () => {
       const group = (api as unknown as Record<string, Record<string, unknown>>)[ns];
       expect(typeof group?.[method]).toBe('function');
     }
-    for (const event of EVENTS) expect(typeof (api as unknown as Record<string, unknown>)[subscriptionName(event)]).toBe('function');
+    for (const event of EVENTS)
+      expect(typeof (api as unknown as Record<string, unknown>)[subscriptionName(event)]).toBe('function');
     expect(Object.keys(api)).not.toContain('invoke');
     expect(Object.keys(api)).not.toContain('send');
     await api.bots.setModel({ botId: 'a', model: 'ollama:b' });
@@ -126,13 +136,22 @@ describe('settings patches', () => {
     } catch (err) {
       expect((err as ControlError).issues?.[0]?.path).toBe('homeserver.url');
     }
-    const external = applySettingsPatch(current, { homeserver: { mode: 'external', url: 'https://matrix.example.org' } });
-    expect(external.homeserver).toEqual({ mode: 'external', url: 'https://matrix.example.org', registrationTokenRef: 'homeserver.registrationToken' });
+    const external = applySettingsPatch(current, {
+      homeserver: { mode: 'external', url: 'https://matrix.example.org' },
+    });
+    expect(external.homeserver).toEqual({
+      mode: 'external',
+      url: 'https://matrix.example.org',
+      registrationTokenRef: 'homeserver.registrationToken',
+    });
   });
 });
 
 describe('desktop-only channels', () => {
   it('answer Unavailable where only the core handlers are served', async () => {
-    expect(await dispatch(fakeHandlers(), 'app.openDataFolder', undefined)).toMatchObject({ ok: false, error: { code: 'Unavailable' } });
+    expect(await dispatch(fakeHandlers(), 'app.openDataFolder', undefined)).toMatchObject({
+      ok: false,
+      error: { code: 'Unavailable' },
+    });
   });
 });

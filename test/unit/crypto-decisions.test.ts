@@ -26,6 +26,8 @@ describe('decryption failure decisions', () => {
   });
 
   it('names the sender and says what happens next', () => {
-    expect(failureNotice('Ada')).toBe("I can't read a message from Ada yet: its room key hasn't reached me. I've asked for it and will answer as soon as it arrives.");
+    expect(failureNotice('Ada')).toBe(
+      "I can't read a message from Ada yet: its room key hasn't reached me. I've asked for it and will answer as soon as it arrives.",
+    );
   });
 });

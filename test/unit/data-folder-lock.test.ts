@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { whileHoldingDataFolder } from '../../main/cli/data-folder-guard.ts';
-import { acquireDataFolderLock, DataFolderLockedError, holderAlive, lockDir, processStartId, type LockRecord } from '../../main/core/lifecycle/data-folder-lock.ts';
+import {
+  acquireDataFolderLock,
+  DataFolderLockedError,
+  holderAlive,
+  lockDir,
+  processStartId,
+  type LockRecord,
+} from '../../main/core/lifecycle/data-folder-lock.ts';
 
 const contender = join(import.meta.dirname, '..', 'support', 'lock-contender.ts');
 const children: ChildProcess[] = [];
@@ -28,7 +35,9 @@ interface Contender {
 }
 
 function startContender(holder = 'serve'): Contender {
-  const child = spawn(process.execPath, ['--no-warnings', contender, dir, holder], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--no-warnings', contender, dir, holder], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(child);
   const queue: string[] = [];
   const waiting: Array<(line: string) => void> = [];
@@ -48,7 +57,11 @@ function startContender(holder = 'serve'): Contender {
   void exited.then((code) => {
     for (const w of waiting.splice(0)) w(`exited ${String(code)}`);
   });
-  return { child, exited, next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve))) };
+  return {
+    child,
+    exited,
+    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((resolve) => waiting.push(resolve))),
+  };
 }
 
 /** Starts n contenders, lets them all try at once, and returns what each got. */
@@ -74,7 +87,9 @@ function writeRecord(generation: number, record: LockRecord): void {
 describe('data folder lock', () => {
   it('is held while its holder lives, names it (and its control URL), and is free after release', () => {
     const lock = acquireDataFolderLock(dir, { holder: 'serve' });
-    expect(() => acquireDataFolderLock(dir, { holder: 'serve' })).toThrow(`Agent Room already runs on this data folder (pid ${process.pid}, agent-room serve, still starting)`);
+    expect(() => acquireDataFolderLock(dir, { holder: 'serve' })).toThrow(
+      `Agent Room already runs on this data folder (pid ${process.pid}, agent-room serve, still starting)`,
+    );
     lock.update({ controlUrl: 'http://127.0.0.1:8765' });
     let error: unknown;
     try {
@@ -83,7 +98,9 @@ describe('data folder lock', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(DataFolderLockedError);
-    expect((error as DataFolderLockedError).message).toBe(`Agent Room already runs on this data folder (pid ${process.pid}, http://127.0.0.1:8765)`);
+    expect((error as DataFolderLockedError).message).toBe(
+      `Agent Room already runs on this data folder (pid ${process.pid}, http://127.0.0.1:8765)`,
+    );
     expect((error as DataFolderLockedError).hint).toMatch(/stop it first, or choose another folder with --data-dir/);
     lock.release();
     const again = acquireDataFolderLock(dir, { holder: 'desktop' });
@@ -98,7 +115,9 @@ describe('data folder lock', () => {
     expect(await holder.next()).toBe('ready');
     holder.child.stdin!.write('go\n');
     expect(await holder.next()).toBe('won');
-    expect(() => acquireDataFolderLock(dir, { holder: 'serve' })).toThrow(`(pid ${holder.child.pid}, agent-room serve, still starting)`);
+    expect(() => acquireDataFolderLock(dir, { holder: 'serve' })).toThrow(
+      `(pid ${holder.child.pid}, agent-room serve, still starting)`,
+    );
     holder.child.kill('SIGKILL');
     await holder.exited;
     // Just killed: no age to wait out.
@@ -107,8 +126,13 @@ describe('data folder lock', () => {
     lock.release();
   });
 
-  it('a live process that reuses a dead holder\'s pid does not hold the folder; an unreadable lock does not either', async () => {
-    const now: LockRecord = { pid: process.pid, startId: processStartId(process.pid)!, holder: 'serve', startedAt: new Date().toISOString() };
+  it("a live process that reuses a dead holder's pid does not hold the folder; an unreadable lock does not either", async () => {
+    const now: LockRecord = {
+      pid: process.pid,
+      startId: processStartId(process.pid)!,
+      holder: 'serve',
+      startedAt: new Date().toISOString(),
+    };
     expect(now.startId).toBeDefined();
     expect(holderAlive(now)).toBe(true);
     expect(holderAlive({ ...now, startId: 'another-boot:12345' })).toBe(false);
@@ -129,7 +153,7 @@ describe('data folder lock', () => {
     expect(results.filter((r) => r !== 'won')).toEqual(Array(7).fill(`held ${winnerPid}`));
   });
 
-  it('eight processes taking over a dead holder\'s lock at once: exactly one wins', async () => {
+  it("eight processes taking over a dead holder's lock at once: exactly one wins", async () => {
     writeRecord(3, { pid: await deadPid(), holder: 'serve', startedAt: new Date().toISOString() });
     const results = await race(8);
     expect(results.filter((r) => r === 'won')).toHaveLength(1);
@@ -142,19 +166,27 @@ describe('CLI commands that write settings or secrets', () => {
     const serve = acquireDataFolderLock(dir, { holder: 'serve', controlUrl: 'http://127.0.0.1:8765' });
     const said: string[] = [];
     let ran = false;
-    const code = await whileHoldingDataFolder({ dataDir: dir, command: 'import', whileRunning: 'stop it first.' }, async () => {
-      ran = true;
-      return 0;
-    }, (l) => said.push(l));
+    const code = await whileHoldingDataFolder(
+      { dataDir: dir, command: 'import', whileRunning: 'stop it first.' },
+      async () => {
+        ran = true;
+        return 0;
+      },
+      (l) => said.push(l),
+    );
     expect(code).toBe(1);
     expect(ran).toBe(false);
-    expect(said).toEqual([`Agent Room already runs on this data folder (pid ${process.pid}, http://127.0.0.1:8765). Nothing was changed: stop it first.`]);
+    expect(said).toEqual([
+      `Agent Room already runs on this data folder (pid ${process.pid}, http://127.0.0.1:8765). Nothing was changed: stop it first.`,
+    ]);
     serve.release();
     // Free again: the command runs, holding the folder meanwhile (an app starting now would be refused).
-    expect(await whileHoldingDataFolder({ dataDir: dir, command: 'import', whileRunning: '' }, async () => {
-      expect(() => acquireDataFolderLock(dir, { holder: 'serve' })).toThrow(/the `agent-room import` command/);
-      return 0;
-    })).toBe(0);
+    expect(
+      await whileHoldingDataFolder({ dataDir: dir, command: 'import', whileRunning: '' }, async () => {
+        expect(() => acquireDataFolderLock(dir, { holder: 'serve' })).toThrow(/the `agent-room import` command/);
+        return 0;
+      }),
+    ).toBe(0);
     acquireDataFolderLock(dir, { holder: 'serve' }).release();
   });
 });

@@ -39,7 +39,10 @@ describe('discoverModels', () => {
     put('ollama/manifests/registry.ollama.ai/library/qwen2.5/latest', manifest(hex('a'))); // second tag, same blob
     put(`ollama/manifests/hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF/Q4_K_M`, manifest(hex('b'))); // blob missing
     put('ollama/manifests/registry.ollama.ai/library/broken/latest', '{not json');
-    const lms = put('lmstudio/lmstudio-community/Qwen2.5-1.5B-Instruct-GGUF/Qwen2.5-1.5B-Instruct-Q4_K_M.gguf', gguf('lms'));
+    const lms = put(
+      'lmstudio/lmstudio-community/Qwen2.5-1.5B-Instruct-GGUF/Qwen2.5-1.5B-Instruct-Q4_K_M.gguf',
+      gguf('lms'),
+    );
     put('lmstudio/lmstudio-community/Qwen2-VL/mmproj-model-f16.gguf', gguf('proj'));
     const split = put('lmstudio/pub/big/big-00001-of-00002.gguf', gguf('p1'));
     put('lmstudio/pub/big/big-00002-of-00002.gguf', gguf('p2'));
@@ -86,15 +89,29 @@ describe('discoverModels', () => {
 
 describe('defaultDiscoveryRoots', () => {
   it('follows OLLAMA_MODELS and each app’s folders per OS', () => {
-    const linux = defaultDiscoveryRoots({ home: '/home/a', platform: 'linux', env: {}, dataModels: '/d/models', folders: ['/x'] });
+    const linux = defaultDiscoveryRoots({
+      home: '/home/a',
+      platform: 'linux',
+      env: {},
+      dataModels: '/d/models',
+      folders: ['/x'],
+    });
     expect(linux).toEqual({
       dataModels: '/d/models',
       folders: ['/x'],
       ollama: ['/home/a/.ollama/models', '/usr/share/ollama/.ollama/models'],
       lmstudio: ['/home/a/.lmstudio/models', '/home/a/.cache/lm-studio/models'],
-      jan: ['/home/a/jan/models', '/home/a/.local/share/Jan/data/models', '/home/a/.local/share/Jan/data/llamacpp/models'],
+      jan: [
+        '/home/a/jan/models',
+        '/home/a/.local/share/Jan/data/models',
+        '/home/a/.local/share/Jan/data/llamacpp/models',
+      ],
     });
-    const mac = defaultDiscoveryRoots({ home: '/Users/a', platform: 'darwin', env: { OLLAMA_MODELS: '/Volumes/ext/ollama' } });
+    const mac = defaultDiscoveryRoots({
+      home: '/Users/a',
+      platform: 'darwin',
+      env: { OLLAMA_MODELS: '/Volumes/ext/ollama' },
+    });
     expect(mac.ollama).toEqual(['/Volumes/ext/ollama']);
     expect(mac.jan).toContain('/Users/a/Library/Application Support/Jan/data/llamacpp/models');
   });

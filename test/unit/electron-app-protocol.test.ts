@@ -40,14 +40,24 @@ function serve() {
 describe('app:// scheme', () => {
   it('is registered as privileged before ready, standard and secure with fetch, without CORS or a CSP bypass', () => {
     registerAppScheme();
-    expect(electronMock.protocol.privileged).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, stream: true } }]);
+    expect(electronMock.protocol.privileged).toEqual([
+      {
+        scheme: 'app',
+        privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, stream: true },
+      },
+    ]);
     electronMock.app.fireReady();
     expect(() => registerAppScheme()).toThrow(/before app is ready/);
   });
 
   it('serves index.html as the page, with the CSP header', async () => {
     const request = serve();
-    for (const url of [APP_PAGE_URL, 'app://agent-room/', 'app://agent-room', 'app://agent-room/index.html?x=1#/room']) {
+    for (const url of [
+      APP_PAGE_URL,
+      'app://agent-room/',
+      'app://agent-room',
+      'app://agent-room/index.html?x=1#/room',
+    ]) {
       const res = await request(url);
       expect(res.status, url).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -59,14 +69,18 @@ describe('app:// scheme', () => {
 
   it('serves the crypto wasm as application/wasm, byte for byte, and scripts as JavaScript', async () => {
     const request = serve();
-    const wasm = await request('app://agent-room/assets/matrix_sdk_crypto_wasm_bg-x.wasm', { initiatorOrigin: 'app://agent-room' });
+    const wasm = await request('app://agent-room/assets/matrix_sdk_crypto_wasm_bg-x.wasm', {
+      initiatorOrigin: 'app://agent-room',
+    });
     expect(wasm.status).toBe(200);
     expect(wasm.headers.get('content-type')).toBe('application/wasm');
     expect(wasm.headers.get('content-length')).toBe(String(WASM.length));
     expect(wasm.headers.get('content-security-policy')).toBe(CSP);
     expect(Buffer.from(await wasm.arrayBuffer())).toEqual(WASM);
     // What matrix-sdk-crypto-wasm does with it: streaming compilation needs exactly this type.
-    await expect(WebAssembly.compileStreaming(request('app://agent-room/assets/matrix_sdk_crypto_wasm_bg-x.wasm'))).resolves.toBeInstanceOf(WebAssembly.Module);
+    await expect(
+      WebAssembly.compileStreaming(request('app://agent-room/assets/matrix_sdk_crypto_wasm_bg-x.wasm')),
+    ).resolves.toBeInstanceOf(WebAssembly.Module);
     const js = await request('app://agent-room/assets/index-abc.js');
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     const head = await request('app://agent-room/assets/index-abc.js', { method: 'HEAD' });
@@ -126,7 +140,12 @@ describe('app:// scheme', () => {
     expect(resolveAppFile(url, '/srv/renderer')).toEqual({ ok: true, file: `/srv/renderer/${rel}` });
   });
 
-  it.each(['file:///srv/renderer/index.html', 'http://127.0.0.1/index.html', 'https://agent-room/index.html', 'nonsense'])('resolveAppFile refuses %s', (url) => {
+  it.each([
+    'file:///srv/renderer/index.html',
+    'http://127.0.0.1/index.html',
+    'https://agent-room/index.html',
+    'nonsense',
+  ])('resolveAppFile refuses %s', (url) => {
     expect(resolveAppFile(url, '/srv/renderer').ok).toBe(false);
   });
 });
@@ -145,8 +164,18 @@ describe('chat CSP and content types', () => {
   });
 
   it('adds a configured external or LAN homeserver, and the dev server only in development', () => {
-    const csp = chatCsp({ homeserverUrls: ['https://matrix.example.org/_matrix/', 'http://192.168.1.20:6167', undefined, 'javascript:alert(1)', 'not a url'] });
-    expect(csp).toContain("connect-src 'self' http://127.0.0.1:* http://localhost:* ws://127.0.0.1:* ws://localhost:* https://matrix.example.org http://192.168.1.20:6167;");
+    const csp = chatCsp({
+      homeserverUrls: [
+        'https://matrix.example.org/_matrix/',
+        'http://192.168.1.20:6167',
+        undefined,
+        'javascript:alert(1)',
+        'not a url',
+      ],
+    });
+    expect(csp).toContain(
+      "connect-src 'self' http://127.0.0.1:* http://localhost:* ws://127.0.0.1:* ws://localhost:* https://matrix.example.org http://192.168.1.20:6167;",
+    );
     expect(csp).toContain('img-src');
     expect(csp).not.toContain('javascript');
     const dev = chatCsp({ devServerUrl: 'http://localhost:5173/' });

@@ -14,7 +14,11 @@ const APP_URL = 'app://agent-room/index.html';
 function setup(handlers: Handlers = fakeDesktopHandlers()) {
   const contents = new MockWebContents();
   contents.mainFrame.url = APP_URL;
-  const trusted = (): TrustedPage => ({ webContentsId: contents.id, mainFrame: contents.mainFrame as never, appUrl: APP_URL });
+  const trusted = (): TrustedPage => ({
+    webContentsId: contents.id,
+    mainFrame: contents.mainFrame as never,
+    appUrl: APP_URL,
+  });
   const warnings: string[] = [];
   const gateway = new IpcGateway({ handlers, trusted, logger: { warn: (obj) => warnings.push(JSON.stringify(obj)) } });
   gateway.register();
@@ -34,8 +38,14 @@ describe('IpcGateway', () => {
 
   it('answers our window with the handler result', async () => {
     const { ours } = setup();
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('bots.pauseAll'), ours)).toEqual({ ok: true, value: { paused: true } });
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('app.openLogsFolder'), ours)).toEqual({ ok: true, value: { opened: '/tmp/data/logs' } });
+    expect(await electronMock.ipcMain.invoke(ipcChannelName('bots.pauseAll'), ours)).toEqual({
+      ok: true,
+      value: { paused: true },
+    });
+    expect(await electronMock.ipcMain.invoke(ipcChannelName('app.openLogsFolder'), ours)).toEqual({
+      ok: true,
+      value: { opened: '/tmp/data/logs' },
+    });
   });
 
   it('refuses a foreign webContents, a subframe and any origin but app://agent-room, without running the handler', async () => {
@@ -55,7 +65,12 @@ describe('IpcGateway', () => {
     }
     // Our window, but its top frame now shows another origin (e.g. a link that slipped through).
     contents.mainFrame.url = 'https://evil.example/phish';
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('session.get'), { sender: contents, senderFrame: contents.mainFrame })).toMatchObject({
+    expect(
+      await electronMock.ipcMain.invoke(ipcChannelName('session.get'), {
+        sender: contents,
+        senderFrame: contents.mainFrame,
+      }),
+    ).toMatchObject({
       ok: false,
       error: { code: 'Forbidden', message: 'Refused: the page https://evil.example/phish is not the app.' },
     });
@@ -71,33 +86,57 @@ describe('IpcGateway', () => {
     ];
     for (const url of foreignPages) {
       contents.mainFrame.url = url;
-      expect(await electronMock.ipcMain.invoke(ipcChannelName('session.get'), { sender: contents, senderFrame: contents.mainFrame }), url).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+      expect(
+        await electronMock.ipcMain.invoke(ipcChannelName('session.get'), {
+          sender: contents,
+          senderFrame: contents.mainFrame,
+        }),
+        url,
+      ).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
     }
     expect(spy).not.toHaveBeenCalled();
     expect(warnings.length).toBe(4 + foreignPages.length);
     // Any path or fragment on our origin is our page.
     contents.mainFrame.url = 'app://agent-room/index.html#/room/!abc';
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('status.get'), { sender: contents, senderFrame: contents.mainFrame })).toMatchObject({ ok: true });
+    expect(
+      await electronMock.ipcMain.invoke(ipcChannelName('status.get'), {
+        sender: contents,
+        senderFrame: contents.mainFrame,
+      }),
+    ).toMatchObject({ ok: true });
   });
 
   it('refuses everything while no window exists', async () => {
     const contents = new MockWebContents();
     const gateway = new IpcGateway({ handlers: fakeDesktopHandlers(), trusted: () => undefined });
-    expect(await gateway.handle('status.get', { sender: contents, senderFrame: contents.mainFrame as never }, [])).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+    expect(
+      await gateway.handle('status.get', { sender: contents, senderFrame: contents.mainFrame as never }, []),
+    ).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
   });
 
   it('rejects bad arguments with BadRequest before the handler runs', async () => {
     const handlers = fakeDesktopHandlers();
     const spy = vi.spyOn(handlers, 'bots.setModel');
     const { ours } = setup(handlers);
-    const bad: unknown[][] = [[], [{ botId: 'qwen' }], [{ botId: 'qwen', model: 7 }], ['qwen', 'ollama:x'], [{ botId: 'qwen', model: 'ollama:x', __proto__: { admin: true }, extra: 1 }]];
+    const bad: unknown[][] = [
+      [],
+      [{ botId: 'qwen' }],
+      [{ botId: 'qwen', model: 7 }],
+      ['qwen', 'ollama:x'],
+      [{ botId: 'qwen', model: 'ollama:x', __proto__: { admin: true }, extra: 1 }],
+    ];
     for (const args of bad) {
       const result = await electronMock.ipcMain.invoke(ipcChannelName('bots.setModel'), ours, ...args);
       expect(result, JSON.stringify(args)).toMatchObject({ ok: false, error: { code: 'BadRequest' } });
     }
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('status.get'), ours, { sneaky: true })).toMatchObject({ ok: false, error: { code: 'BadRequest' } });
+    expect(await electronMock.ipcMain.invoke(ipcChannelName('status.get'), ours, { sneaky: true })).toMatchObject({
+      ok: false,
+      error: { code: 'BadRequest' },
+    });
     expect(spy).not.toHaveBeenCalled();
-    expect(await electronMock.ipcMain.invoke(ipcChannelName('bots.setModel'), ours, { botId: 'qwen', model: 'ollama:x' })).toMatchObject({ ok: true });
+    expect(
+      await electronMock.ipcMain.invoke(ipcChannelName('bots.setModel'), ours, { botId: 'qwen', model: 'ollama:x' }),
+    ).toMatchObject({ ok: true });
     expect(spy).toHaveBeenCalledTimes(1);
   });
 
@@ -124,14 +163,34 @@ describe('preload', () => {
     resetElectronMock();
     await import('../../main/preload/preload.ts');
     const api = electronMock.exposed.agentRoom as AgentRoomApi;
-    expect(Object.keys(api).sort()).toEqual(['app', 'bots', 'models', 'onBotsReplied', 'onModelsProgress', 'onSettingsChanged', 'onStatusChanged', 'probe', 'session', 'settings', 'status']);
+    expect(Object.keys(api).sort()).toEqual([
+      'app',
+      'bots',
+      'models',
+      'onBotsReplied',
+      'onModelsProgress',
+      'onSettingsChanged',
+      'onStatusChanged',
+      'probe',
+      'session',
+      'settings',
+      'status',
+    ]);
 
     electronMock.ipcRenderer.invokeResult = { ok: true, value: { jobId: 'job-7' } };
     await expect(api.models.pull({ ref: 'ollama:qwen2.5' })).resolves.toEqual({ jobId: 'job-7' });
     expect(electronMock.ipcRenderer.invoked.at(-1)).toEqual(['agent-room:models.pull', [{ ref: 'ollama:qwen2.5' }]]);
 
-    electronMock.ipcRenderer.invokeResult = { ok: false, error: { name: 'ControlError', code: 'BadRequest', message: 'bad', hint: 'fix it' } };
-    await expect(api.models.pull({ ref: '' })).rejects.toEqual({ name: 'ControlError', code: 'BadRequest', message: 'bad', hint: 'fix it' });
+    electronMock.ipcRenderer.invokeResult = {
+      ok: false,
+      error: { name: 'ControlError', code: 'BadRequest', message: 'bad', hint: 'fix it' },
+    };
+    await expect(api.models.pull({ ref: '' })).rejects.toEqual({
+      name: 'ControlError',
+      code: 'BadRequest',
+      message: 'bad',
+      hint: 'fix it',
+    });
 
     const seen: unknown[] = [];
     const off = api.onStatusChanged((s) => seen.push(s.phase));

@@ -42,7 +42,13 @@ describe('QuitGuard', () => {
     const host = hostWith(log);
     await host.start();
     const events: string[] = [];
-    const guard = new QuitGuard({ host, deadlineMs: 1000, onQuitting: () => events.push('quitting'), beforeExit: () => events.push('beforeExit'), processRef: new EventEmitter() as never });
+    const guard = new QuitGuard({
+      host,
+      deadlineMs: 1000,
+      onQuitting: () => events.push('quitting'),
+      beforeExit: () => events.push('beforeExit'),
+      processRef: new EventEmitter() as never,
+    });
     guard.install();
     let willQuit = 0;
     electronMock.app.on('will-quit', () => willQuit++);
@@ -54,7 +60,14 @@ describe('QuitGuard', () => {
     electronMock.app.quit(); // a second Quit click does not start a second stop
     await guard.finished;
 
-    expect(log).toEqual(['start homeserver', 'start inference', 'start bots', 'stop bots', 'stop inference', 'stop homeserver']);
+    expect(log).toEqual([
+      'start homeserver',
+      'start inference',
+      'start bots',
+      'stop bots',
+      'stop inference',
+      'stop homeserver',
+    ]);
     expect(host.phase).toBe('stopped');
     expect(events).toEqual(['quitting', 'beforeExit']);
     expect(electronMock.app.exitCode).toBe(0);
@@ -62,7 +75,12 @@ describe('QuitGuard', () => {
 
   it('exits at the deadline when a service hangs in stop', async () => {
     const log: string[] = [];
-    const hung = { phase: 'running' as const, start: () => Promise.resolve(), stop: () => new Promise<void>(() => undefined), onChange: () => () => undefined };
+    const hung = {
+      phase: 'running' as const,
+      start: () => Promise.resolve(),
+      stop: () => new Promise<void>(() => undefined),
+      onChange: () => () => undefined,
+    };
     const guard = new QuitGuard({ host: hung, deadlineMs: 50, graceMs: 20, processRef: new EventEmitter() as never });
     guard.install();
     const started = Date.now();

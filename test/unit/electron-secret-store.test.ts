@@ -6,13 +6,20 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('electron', async () => (await import('../support/electron-mock.ts')).electronModule());
 import { createMemoryLogger } from '../../main/core/logging/logger.ts';
 import { FileSecretStore, SecretStoreError } from '../../main/core/settings/secret-store.ts';
-import { SafeStorageSecretStore, createElectronSecretStore, keychainUnavailableReason } from '../../main/electron/secret-store-electron.ts';
+import {
+  SafeStorageSecretStore,
+  createElectronSecretStore,
+  keychainUnavailableReason,
+} from '../../main/electron/secret-store-electron.ts';
 import { ElectronSettingsStore } from '../../main/electron/settings-adapter.ts';
 import { electronMock, resetElectronMock } from '../support/electron-mock.ts';
 
 let dir: string;
 const logs: Array<[string, string]> = [];
-const logger = { warn: (_o: object, m: string) => void logs.push(['warn', m]), info: (_o: object, m: string) => void logs.push(['info', m]) };
+const logger = {
+  warn: (_o: object, m: string) => void logs.push(['warn', m]),
+  info: (_o: object, m: string) => void logs.push(['info', m]),
+};
 
 beforeEach(() => {
   resetElectronMock();
@@ -38,7 +45,10 @@ describe('safeStorage secret store', () => {
 
   it('a value that cannot be decrypted gives an error that says what to do', async () => {
     const store = new SafeStorageSecretStore(join(dir, 'secrets.safe.json'));
-    await new FileSecretStore({ file: join(dir, 'secrets.safe.json') }).set('api', Buffer.from('garbage').toString('base64'));
+    await new FileSecretStore({ file: join(dir, 'secrets.safe.json') }).set(
+      'api',
+      Buffer.from('garbage').toString('base64'),
+    );
     await expect(store.get('api')).rejects.toThrow(SecretStoreError);
     await expect(store.get('api')).rejects.toThrow(/enter it again/);
   });

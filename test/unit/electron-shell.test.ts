@@ -10,13 +10,19 @@ import { createMemoryLogger } from '../../main/core/logging/logger.ts';
 import { DesktopApp } from '../../main/electron/desktop-app.ts';
 import { LoginItems, launchedHidden, xdgAutostartEntry } from '../../main/electron/login-items.ts';
 import { ReplyNotifier } from '../../main/electron/notifications.ts';
-import { createPlaceholderCore } from '../../main/electron/placeholder-core.ts';
+import { createPlaceholderCore } from '../support/placeholder-core.ts';
 import { TrayController, trayImagePath } from '../../main/electron/tray.ts';
 import { isAppUrl, isExternalWebUrl } from '../../main/electron/web-security.ts';
 import { chatCsp } from '../../main/core/control/chat-csp.ts';
 import { ChatWindow, restoreBounds } from '../../main/electron/windows.ts';
 import { ElectronSettingsStore } from '../../main/electron/settings-adapter.ts';
-import { MockBrowserWindow, MockNotification, MockTray, electronMock, resetElectronMock } from '../support/electron-mock.ts';
+import {
+  MockBrowserWindow,
+  MockNotification,
+  MockTray,
+  electronMock,
+  resetElectronMock,
+} from '../support/electron-mock.ts';
 import { fakeStatus } from '../support/contract-fake-handlers.ts';
 
 let dir: string;
@@ -30,14 +36,26 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('chat window', () => {
   function open(quitting = false) {
     const settings = new ElectronSettingsStore({ dataDir: dir, logger });
-    const win = new ChatWindow({ preloadPath: '/app/dist/preload/preload.cjs', page: { rendererDir: '/app/dist/renderer' }, settings, isQuitting: () => quitting, saveDelayMs: 0 });
+    const win = new ChatWindow({
+      preloadPath: '/app/dist/preload/preload.cjs',
+      page: { rendererDir: '/app/dist/renderer' },
+      settings,
+      isQuitting: () => quitting,
+      saveDelayMs: 0,
+    });
     win.create(true);
     return { settings, win, bw: MockBrowserWindow.all[0]! };
   }
 
   it('is sandboxed, context-isolated and without Node', () => {
     const { bw, win } = open();
-    expect(bw.options.webPreferences).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, webviewTag: false, preload: '/app/dist/preload/preload.cjs' });
+    expect(bw.options.webPreferences).toMatchObject({
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      webviewTag: false,
+      preload: '/app/dist/preload/preload.cjs',
+    });
     // Never file:// (an opaque origin): the privileged app:// scheme, served from the renderer folder.
     expect(bw.loaded).toEqual({ url: 'app://agent-room/index.html' });
     expect(win.appUrl).toBe('app://agent-room/index.html');
@@ -104,7 +122,9 @@ describe('web security rules', () => {
     ['not a url', 'app://agent-room/index.html', false],
   ])('isAppUrl(%s, %s) = %s', (url, app, ok) => expect(isAppUrl(url, app)).toBe(ok));
   it('only web and mail links leave for the system browser', () => {
-    expect(['https://a.b', 'http://a.b', 'mailto:x@y.z', 'file:///x', 'javascript:1', 'smb://x'].map(isExternalWebUrl)).toEqual([true, true, true, false, false, false]);
+    expect(
+      ['https://a.b', 'http://a.b', 'mailto:x@y.z', 'file:///x', 'javascript:1', 'smb://x'].map(isExternalWebUrl),
+    ).toEqual([true, true, true, false, false, false]);
   });
 });
 
@@ -114,7 +134,12 @@ describe('tray controller', () => {
     const tray = new TrayController({ trayDir: '/res/tray', platform: 'linux', onAction: (a) => actions.push(a) });
     const t = MockTray.all[0]!;
     expect(electronMock.images).toEqual(['/res/tray/starting.png']);
-    tray.update({ status: fakeStatus({ services: [{ name: 'homeserver', status: 'failed', error: 'x' }] }), bots: [], ui: { startAtLogin: false, startHidden: false, closeToTray: true }, loginItemsSupported: true });
+    tray.update({
+      status: fakeStatus({ services: [{ name: 'homeserver', status: 'failed', error: 'x' }] }),
+      bots: [],
+      ui: { startAtLogin: false, startHidden: false, closeToTray: true },
+      loginItemsSupported: true,
+    });
     expect(tray.iconState).toBe('error');
     expect(electronMock.images.at(-1)).toBe('/res/tray/error.png');
     expect(t.menu).not.toBeNull();
@@ -134,11 +159,21 @@ describe('tray controller', () => {
 });
 
 describe('notifications and badge', () => {
-  const reply = { botId: 'qwen', displayName: 'Qwen', roomId: '!r', eventId: '$e', preview: 'Quicksort picks a pivot…' };
+  const reply = {
+    botId: 'qwen',
+    displayName: 'Qwen',
+    roomId: '!r',
+    eventId: '$e',
+    preview: 'Quicksort picks a pivot…',
+  };
   it('notifies and counts unread while the window is hidden; clears when seen', () => {
     let seen = false;
     const clicks: number[] = [];
-    const n = new ReplyNotifier({ isWindowSeen: () => seen, notificationsEnabled: () => true, onClick: () => clicks.push(1) });
+    const n = new ReplyNotifier({
+      isWindowSeen: () => seen,
+      notificationsEnabled: () => true,
+      onClick: () => clicks.push(1),
+    });
     n.onReply(reply);
     n.onReply(reply);
     expect(electronMock.app.badge).toBe(2);
@@ -152,7 +187,11 @@ describe('notifications and badge', () => {
     expect(MockNotification.shown.length).toBe(2);
   });
   it('the setting turns notifications off but keeps the badge', () => {
-    const n = new ReplyNotifier({ isWindowSeen: () => false, notificationsEnabled: () => false, onClick: () => undefined });
+    const n = new ReplyNotifier({
+      isWindowSeen: () => false,
+      notificationsEnabled: () => false,
+      onClick: () => undefined,
+    });
     n.onReply(reply);
     expect(MockNotification.shown.length).toBe(0);
     expect(electronMock.app.badge).toBe(1);
@@ -161,7 +200,12 @@ describe('notifications and badge', () => {
 
 describe('start at login', () => {
   it('writes and removes an XDG autostart entry on Linux, with --hidden when asked', async () => {
-    const items = new LoginItems({ platform: 'linux', env: { XDG_CONFIG_HOME: join(dir, 'config'), APPIMAGE: '/home/me/Apps/Agent Room.AppImage' }, execPath: '/tmp/.mount/agent-room', homeDir: dir });
+    const items = new LoginItems({
+      platform: 'linux',
+      env: { XDG_CONFIG_HOME: join(dir, 'config'), APPIMAGE: '/home/me/Apps/Agent Room.AppImage' },
+      execPath: '/tmp/.mount/agent-room',
+      homeDir: dir,
+    });
     await items.apply(true, true);
     const text = readFileSync(join(dir, 'config', 'autostart', 'agent-room.desktop'), 'utf8');
     expect(text).toContain('Exec="/home/me/Apps/Agent Room.AppImage" --hidden');
@@ -170,7 +214,10 @@ describe('start at login', () => {
     expect(xdgAutostartEntry({ exec: '/usr/bin/agent-room', hidden: false })).toContain('Exec=/usr/bin/agent-room\n');
   });
   it('uses the login item API on macOS and Windows', async () => {
-    await new LoginItems({ platform: 'win32', env: {}, execPath: 'C:\\agent-room.exe', homeDir: dir }).apply(true, true);
+    await new LoginItems({ platform: 'win32', env: {}, execPath: 'C:\\agent-room.exe', homeDir: dir }).apply(
+      true,
+      true,
+    );
     expect(electronMock.app.loginItem).toEqual({ openAtLogin: true, args: ['--hidden'] });
     expect(launchedHidden(['x', '--hidden'], false, false)).toBe(true);
     expect(launchedHidden(['x'], true, true)).toBe(true);
@@ -196,7 +243,10 @@ describe('DesktopApp', () => {
     mkdirSync(join(dir, 'renderer'));
     writeFileSync(join(dir, 'renderer', 'index.html'), '<!doctype html><title>Agent Room</title>');
     // An external homeserver in settings: the page's CSP must let it connect.
-    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ homeserver: { mode: 'external', url: 'https://matrix.example.org' } }));
+    writeFileSync(
+      join(dir, 'settings.json'),
+      JSON.stringify({ homeserver: { mode: 'external', url: 'https://matrix.example.org' } }),
+    );
     const running = desktop.run();
     expect(electronMock.app.sandboxEnabled).toBe(true);
     expect(electronMock.protocol.privileged.map((p) => p.scheme)).toEqual(['app']);
@@ -218,11 +268,19 @@ describe('DesktopApp', () => {
     const csp = page.headers.get('content-security-policy');
     expect(csp).toBe(chatCsp({ homeserverUrls: ['https://matrix.example.org'] }));
     let headerCsp: string[] | undefined;
-    electronMock.session.defaultSession.headersListener?.({ url: 'http://localhost:5173/', responseHeaders: { 'content-security-policy': ['none'] } }, (r) => (headerCsp = r.responseHeaders?.['Content-Security-Policy']));
+    electronMock.session.defaultSession.headersListener?.(
+      { url: 'http://localhost:5173/', responseHeaders: { 'content-security-policy': ['none'] } },
+      (r) => (headerCsp = r.responseHeaders?.['Content-Security-Policy']),
+    );
     expect(headerCsp).toEqual([csp]);
     // The gateway takes calls from that page only: not from a file:// page in the same window.
     bw0.webContents.mainFrame.url = 'file:///app/dist/renderer/index.html';
-    expect(await electronMock.ipcMain.invoke('agent-room:status.get', { sender: bw0.webContents, senderFrame: bw0.webContents.mainFrame })).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
+    expect(
+      await electronMock.ipcMain.invoke('agent-room:status.get', {
+        sender: bw0.webContents,
+        senderFrame: bw0.webContents.mainFrame,
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'Forbidden' } });
     bw0.webContents.mainFrame.url = 'app://agent-room/index.html';
 
     const bw = MockBrowserWindow.all[0]!;
@@ -231,7 +289,11 @@ describe('DesktopApp', () => {
     expect(bw.visible).toBe(true);
     expect(MockBrowserWindow.all.length).toBe(1);
 
-    const result = await electronMock.ipcMain.invoke('agent-room:settings.update', { sender: bw.webContents, senderFrame: bw.webContents.mainFrame }, { ui: { startAtLogin: true } });
+    const result = await electronMock.ipcMain.invoke(
+      'agent-room:settings.update',
+      { sender: bw.webContents, senderFrame: bw.webContents.mainFrame },
+      { ui: { startAtLogin: true } },
+    );
     expect(result).toMatchObject({ ok: true, value: { ui: { startAtLogin: true } } });
     await vi.waitFor(() => expect(existsSync(join(dir, 'config', 'autostart', 'agent-room.desktop'))).toBe(true));
 
@@ -246,12 +308,30 @@ describe('DesktopApp', () => {
   it('with serve running on the data folder: says who holds it, starts nothing, exits 1', async () => {
     const serve = acquireDataFolderLock(dir, { holder: 'serve', controlUrl: 'http://127.0.0.1:8765' });
     const createCore = vi.fn(createPlaceholderCore);
-    const desktop = new DesktopApp({ createCore, dataDir: dir, resourcesDir: '/res', preloadPath: '/p', page: { rendererDir: '/r' }, createLogger: () => logger, platform: 'linux', argv: [], env: {}, homeDir: dir });
+    const desktop = new DesktopApp({
+      createCore,
+      dataDir: dir,
+      resourcesDir: '/res',
+      preloadPath: '/p',
+      page: { rendererDir: '/r' },
+      createLogger: () => logger,
+      platform: 'linux',
+      argv: [],
+      env: {},
+      homeDir: dir,
+    });
     expect(await desktop.run()).toBe(false);
     expect(createCore).not.toHaveBeenCalled();
     expect(MockBrowserWindow.all.length).toBe(0);
     expect(electronMock.dialog.errorBoxes).toEqual([
-      { title: 'Agent Room is already running', content: expect.stringMatching(new RegExp(`^Agent Room already runs on this data folder \\(pid ${process.pid}, http://127\\.0\\.0\\.1:8765\\)\\.\\n\\nUse the running one`)) },
+      {
+        title: 'Agent Room is already running',
+        content: expect.stringMatching(
+          new RegExp(
+            `^Agent Room already runs on this data folder \\(pid ${process.pid}, http://127\\.0\\.0\\.1:8765\\)\\.\\n\\nUse the running one`,
+          ),
+        ),
+      },
     ]);
     expect(electronMock.app.exitCode).toBe(1);
     // The folder stays serve's.
@@ -262,7 +342,18 @@ describe('DesktopApp', () => {
   it('a second instance starts nothing', async () => {
     electronMock.app.lockHeld = false;
     const createCore = vi.fn(createPlaceholderCore);
-    const desktop = new DesktopApp({ createCore, dataDir: dir, resourcesDir: '/res', preloadPath: '/p', page: { rendererDir: '/r' }, createLogger: () => logger, platform: 'linux', argv: [], env: {}, homeDir: dir });
+    const desktop = new DesktopApp({
+      createCore,
+      dataDir: dir,
+      resourcesDir: '/res',
+      preloadPath: '/p',
+      page: { rendererDir: '/r' },
+      createLogger: () => logger,
+      platform: 'linux',
+      argv: [],
+      env: {},
+      homeDir: dir,
+    });
     expect(await desktop.run()).toBe(false);
     expect(createCore).not.toHaveBeenCalled();
     expect(MockBrowserWindow.all.length).toBe(0);

@@ -41,7 +41,12 @@ describe('block quantization', () => {
     const back = decodeRow(type, buf, 0, row.length);
     for (let b = 0; b < 64; b += 32) {
       const amax = Math.max(...row.subarray(b, b + 32).map(Math.abs));
-      const tol = { f32: 0, f16: amax / 1000, q8_0: (amax / 127) * 0.6 /* half a step plus the f16 rounding of the scale */, q4_0: (amax / 8) * 1.01 /* the side opposite the largest value stops at 7d */ }[type];
+      const tol = {
+        f32: 0,
+        f16: amax / 1000,
+        q8_0: (amax / 127) * 0.6 /* half a step plus the f16 rounding of the scale */,
+        q4_0: (amax / 8) * 1.01 /* the side opposite the largest value stops at 7d */,
+      }[type];
       for (let i = b; i < b + 32; i++) expect(Math.abs(back[i]! - row[i]!)).toBeLessThanOrEqual(tol);
     }
   });

@@ -2,7 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConduitToml } from '../support/homeserver/conduit-stand-in.ts';
 import { paginate } from '../support/homeserver/paginate.ts';
-import { actionLevel, defaultPowerLevels, eventLevel, powerLevelsChangeAllowed, userLevel } from '../support/homeserver/power-levels.ts';
+import {
+  actionLevel,
+  defaultPowerLevels,
+  eventLevel,
+  powerLevelsChangeAllowed,
+  userLevel,
+} from '../support/homeserver/power-levels.ts';
 import { redactContent } from '../support/homeserver/redaction.ts';
 import type { StoredEvent } from '../support/homeserver/store.ts';
 
@@ -34,9 +40,19 @@ describe('power levels', () => {
   it.each([
     ['raising oneself above own level', '@mod:x', { users: { '@owner:x': 100, '@mod:x': 100 } }, false],
     ['demoting an equal', '@mod:x', { users: { '@owner:x': 100, '@mod:x': 50, '@peer:x': 0 } }, false],
-    ['promoting a user to own level', '@mod:x', { users: { '@owner:x': 100, '@mod:x': 50, '@peer:x': 50, '@new:x': 50 } }, true],
+    [
+      'promoting a user to own level',
+      '@mod:x',
+      { users: { '@owner:x': 100, '@mod:x': 50, '@peer:x': 50, '@new:x': 50 } },
+      true,
+    ],
     ['owner changes anything', '@owner:x', { users: { '@owner:x': 100 }, state_default: 0 }, true],
-    ['moderator lowers a 100-level event', '@mod:x', { users: { '@owner:x': 100, '@mod:x': 50, '@peer:x': 50 }, events: {} }, false],
+    [
+      'moderator lowers a 100-level event',
+      '@mod:x',
+      { users: { '@owner:x': 100, '@mod:x': 50, '@peer:x': 50 }, events: {} },
+      false,
+    ],
   ])('%s', (_name, sender, change, allowed) => {
     const before = { users: { '@owner:x': 100, '@mod:x': 50, '@peer:x': 50 }, events: { 'm.room.power_levels': 100 } };
     const after = { events: before.events, ...change };
@@ -52,11 +68,15 @@ describe('redaction', () => {
     ['m.room.create', { room_version: '11', extra: 1 }, '11', { room_version: '11', extra: 1 }],
     ['m.room.power_levels', { users: {}, invite: 0, notifications: {} }, '11', { users: {}, invite: 0 }],
     ['m.room.power_levels', { users: {}, invite: 0 }, '10', { users: {} }],
-  ])('%s in room version %s', (type, content, version, expected) => expect(redactContent(type, content, version)).toEqual(expected));
+  ])('%s in room version %s', (type, content, version, expected) =>
+    expect(redactContent(type, content, version)).toEqual(expected),
+  );
 });
 
 describe('pagination tokens', () => {
-  const events = [3, 5, 8, 9].map((stream) => ({ stream, event: { event_id: `$${stream}` } }) as unknown as StoredEvent);
+  const events = [3, 5, 8, 9].map(
+    (stream) => ({ stream, event: { event_id: `$${stream}` } }) as unknown as StoredEvent,
+  );
   it.each([
     ['b', null, 2, ['$9', '$8'], 's7'],
     ['b', 's7', 2, ['$5', '$3'], undefined],
@@ -76,11 +96,27 @@ describe('pagination tokens', () => {
 describe('conduit.toml', () => {
   const base = '[global]\nserver_name = "a.local"\ndatabase_path = "/tmp/db"\n';
   it('reads the fields the supervisor writes, with Conduit defaults', () => {
-    expect(parseConduitToml(`${base}address = "0.0.0.0"\nport = 6167\nallow_registration = true\nregistration_token = "t"\nmax_request_size = 1000\nlog = "debug"\n`)).toEqual({
-      serverName: 'a.local', databasePath: '/tmp/db', address: '0.0.0.0', port: 6167, allowRegistration: true, registrationToken: 't',
-      allowFederation: false, maxRequestSize: 1000, log: 'debug',
+    expect(
+      parseConduitToml(
+        `${base}address = "0.0.0.0"\nport = 6167\nallow_registration = true\nregistration_token = "t"\nmax_request_size = 1000\nlog = "debug"\n`,
+      ),
+    ).toEqual({
+      serverName: 'a.local',
+      databasePath: '/tmp/db',
+      address: '0.0.0.0',
+      port: 6167,
+      allowRegistration: true,
+      registrationToken: 't',
+      allowFederation: false,
+      maxRequestSize: 1000,
+      log: 'debug',
     });
-    expect(parseConduitToml(base)).toMatchObject({ port: 8000, address: '127.0.0.1', allowRegistration: false, log: 'warn' });
+    expect(parseConduitToml(base)).toMatchObject({
+      port: 8000,
+      address: '127.0.0.1',
+      allowRegistration: false,
+      log: 'warn',
+    });
   });
   it.each([
     ['not toml [', /invalid TOML/],

@@ -38,19 +38,32 @@ describe('ServiceHost', () => {
   it('starts in order and stops in reverse', async () => {
     const log: string[] = [];
     const host = new ServiceHost();
-    host.add(new FakeService('homeserver', log)).add(new FakeService('inference', log)).add(new FakeService('bots', log));
+    host
+      .add(new FakeService('homeserver', log))
+      .add(new FakeService('inference', log))
+      .add(new FakeService('bots', log));
     await host.start();
     expect(host.phase).toBe('running');
     expect(host.report().map((r) => r.state.status)).toEqual(['running', 'running', 'running']);
     await host.stop(1000);
-    expect(log).toEqual(['start:homeserver', 'start:inference', 'start:bots', 'stop:bots', 'stop:inference', 'stop:homeserver']);
+    expect(log).toEqual([
+      'start:homeserver',
+      'start:inference',
+      'start:bots',
+      'stop:bots',
+      'stop:inference',
+      'stop:homeserver',
+    ]);
     expect(host.phase).toBe('stopped');
   });
 
   it('does not start later services when one fails, and stops the earlier ones', async () => {
     const log: string[] = [];
     const host = new ServiceHost();
-    host.add(new FakeService('a', log)).add(new FakeService('b', log, { start: 'fail' })).add(new FakeService('c', log));
+    host
+      .add(new FakeService('a', log))
+      .add(new FakeService('b', log, { start: 'fail' }))
+      .add(new FakeService('c', log));
     await expect(host.start()).rejects.toBeInstanceOf(ServiceStartError);
     expect(log).toEqual(['start:a', 'start:b', 'stop:b', 'stop:a']);
     expect(log).not.toContain('start:c');

@@ -30,7 +30,12 @@ describe('console colours', () => {
   it.skipIf(!script)('a terminal gets colours, and none with NO_COLOR', () => {
     const run = (env: Record<string, string>) => {
       const command = `${join(repoRoot, 'node_modules/.bin/tsx')} ${join(repoRoot, 'test/support/log-to-console.ts')}`;
-      const r = spawnSync(script!, ['-qec', command, '/dev/null'], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', TERM: 'xterm', ...env }, encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(script!, ['-qec', command, '/dev/null'], {
+        cwd: repoRoot,
+        env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', TERM: 'xterm', ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(r.stdout).toContain('console line');
       return r.stdout;
     };
@@ -44,9 +49,18 @@ describe('console colours', () => {
 describe('homeserver log redaction', () => {
   it.each([
     ['registration_token = "k2Jd9sLmQp0aXv7wZt1YbE4rNc6uHf8g"', 'registration_token = "[redacted]"'],
-    ['GET /_matrix/client/v3/sync?since=s12&access_token=abcdEFGH1234 200', 'GET /_matrix/client/v3/sync?since=s12&access_token=[redacted] 200'],
-    ['{"type":"m.login.password","password":"correct horse","user":"ada"}', '{"type":"m.login.password","password":"[redacted]","user":"ada"}'],
-    ['DEBUG conduit: uiaa registration_token=Some("tok-12345678") user=bot', 'DEBUG conduit: uiaa registration_token=Some("[redacted]") user=bot'],
+    [
+      'GET /_matrix/client/v3/sync?since=s12&access_token=abcdEFGH1234 200',
+      'GET /_matrix/client/v3/sync?since=s12&access_token=[redacted] 200',
+    ],
+    [
+      '{"type":"m.login.password","password":"correct horse","user":"ada"}',
+      '{"type":"m.login.password","password":"[redacted]","user":"ada"}',
+    ],
+    [
+      'DEBUG conduit: uiaa registration_token=Some("tok-12345678") user=bot',
+      'DEBUG conduit: uiaa registration_token=Some("[redacted]") user=bot',
+    ],
     ['Authorization: Bearer syt_Ym90_abcdefghij_0123', 'Authorization: Bearer [redacted]'],
     ['logged in, token syt_Ym90_abcdefghij_0123 issued', 'logged in, token [redacted] issued'],
     ['next_batch_token=s72594_4483 and since=s1', 'next_batch_token=s72594_4483 and since=s1'],
@@ -58,7 +72,10 @@ describe('homeserver log redaction', () => {
   it('removes known secrets wherever they are, and redacts only whole lines even when a secret is split across chunks', () => {
     const secret = 'Zq8rT2mXv9LbN4wK';
     const written: string[] = [];
-    const buffer = new RedactingLineBuffer((t) => written.push(t), () => [secret]);
+    const buffer = new RedactingLineBuffer(
+      (t) => written.push(t),
+      () => [secret],
+    );
     buffer.push(`boot: config has ${secret.slice(0, 6)}`);
     expect(written).toEqual([]);
     buffer.push(Buffer.from(`${secret.slice(6)} in it\nsecond line café`.slice(0, -1)));
@@ -69,6 +86,8 @@ describe('homeserver log redaction', () => {
     buffer.push('a last line without a newline, with password=hunter2xx');
     buffer.flush();
     const text = written.join('');
-    expect(text).toBe('boot: config has [redacted] in it\nsecond line café\na last line without a newline, with password=[redacted]');
+    expect(text).toBe(
+      'boot: config has [redacted] in it\nsecond line café\na last line without a newline, with password=[redacted]',
+    );
   });
 });

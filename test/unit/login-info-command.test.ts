@@ -17,7 +17,14 @@ afterEach(async () => {
 async function setup(withRecoveryKey: boolean) {
   dir = await mkdtemp(join(tmpdir(), 'login-info-'));
   const paths = dataPaths(dir);
-  await writeProvisionState(paths.state, { version: 1, homeserverUrl: 'http://127.0.0.1:8448', serverName: 'agent-room.localhost', roomId: '!team:agent-room.localhost', owner: { userId: '@owner:agent-room.localhost' }, bots: [] });
+  await writeProvisionState(paths.state, {
+    version: 1,
+    homeserverUrl: 'http://127.0.0.1:8448',
+    serverName: 'agent-room.localhost',
+    roomId: '!team:agent-room.localhost',
+    owner: { userId: '@owner:agent-room.localhost' },
+    bots: [],
+  });
   const secrets = new FileSecretStore({ file: paths.secrets });
   await secrets.set('matrix.owner.password', 'correct horse battery staple');
   if (withRecoveryKey) await secrets.set('crypto.owner.recoveryKey', 'EsTc 1234 abcd');
@@ -58,13 +65,18 @@ describe('login-info', () => {
     });
     const shown: string[] = [];
     await runLoginInfo(paths, { json: true, showPassword: true }, (l) => shown.push(l));
-    expect(JSON.parse(shown[0]!)).toMatchObject({ password: 'correct horse battery staple', recoveryKey: 'EsTc 1234 abcd' });
+    expect(JSON.parse(shown[0]!)).toMatchObject({
+      password: 'correct horse battery staple',
+      recoveryKey: 'EsTc 1234 abcd',
+    });
   });
 
   it('--json before the first serve: exit 1 with the reason as JSON', async () => {
     dir = await mkdtemp(join(tmpdir(), 'login-info-'));
     const out: string[] = [];
     expect(await runLoginInfo(dataPaths(dir), { json: true }, (l) => out.push(l))).toBe(1);
-    expect(JSON.parse(out.join('\n'))).toEqual({ error: expect.stringMatching(/^No account yet: run `agent-room serve` once/) });
+    expect(JSON.parse(out.join('\n'))).toEqual({
+      error: expect.stringMatching(/^No account yet: run `agent-room serve` once/),
+    });
   });
 });

@@ -7,7 +7,14 @@ import { probeWithCache } from '../../main/core/probe/probe-cache.ts';
 import type { LlamaProbe, SystemInfoSource } from '../../main/core/probe/probe.ts';
 
 const si = (gpuModel?: string): SystemInfoSource => ({
-  cpu: async () => ({ manufacturer: 'AMD', brand: 'EPYC', vendor: 'AMD', cores: 2, physicalCores: 2, performanceCores: 2 }),
+  cpu: async () => ({
+    manufacturer: 'AMD',
+    brand: 'EPYC',
+    vendor: 'AMD',
+    cores: 2,
+    physicalCores: 2,
+    performanceCores: 2,
+  }),
   cpuFlags: async () => 'avx avx2',
   mem: async () => ({ total: 8192 * 1048576, free: 4096 * 1048576, available: 4096 * 1048576 }),
   graphics: async () => ({ controllers: gpuModel ? [{ vendor: 'NVIDIA', model: gpuModel, vram: 4096 }] : [] }),

@@ -20,20 +20,134 @@ interface Row {
 }
 
 const table: Row[] = [
-  { fixture: 'apple-m2-16gb', backend: 'metal', llamaGpu: 'metal', threads: 3, gpuLayers: 'max', tier: 'l', reason: /Metal on Apple M2: unified memory/ },
-  { fixture: 'nvidia-24gb', backend: 'cuda', llamaGpu: 'cuda', threads: 14, gpuLayers: 'max', tier: 'xl', reason: /CUDA on GeForce RTX 4090/ },
-  { fixture: 'nvidia-4gb', backend: 'cuda', llamaGpu: 'cuda', threads: 5, gpuLayers: 'auto', tier: 'm', reason: /offloaded as they fit/ },
-  { fixture: 'amd-vulkan', backend: 'vulkan', llamaGpu: 'vulkan', threads: 7, gpuLayers: 'max', tier: 'xl', reason: /VULKAN on Radeon RX 7800 XT/ },
-  { fixture: 'intel-igpu', backend: 'cpu', llamaGpu: false, threads: 3, gpuLayers: 0, tier: 'm', reason: /integrated GPU sharing system memory/ },
-  { fixture: 'cpu-only-8gb', backend: 'cpu', llamaGpu: false, threads: 3, gpuLayers: 0, tier: 'm', reason: /No GPU found/ },
-  { fixture: 'cpu-only-64gb', backend: 'cpu', llamaGpu: false, threads: 16, gpuLayers: 0, tier: 'l', reason: /Matrox .* is not a GPU llama\.cpp can compute on/ },
-  { fixture: 'windows-arm', backend: 'cpu', llamaGpu: false, threads: 10, gpuLayers: 0, tier: 'l', reason: /no vulkan build for win32-arm64/ },
-  { fixture: 'this-machine-2core', backend: 'cpu', llamaGpu: false, threads: 1, gpuLayers: 0, tier: 's', reason: /cuda \(NoBinaryFoundError\), vulkan \(NoBinaryFoundError\)/ },
-  { fixture: 'nvidia-no-driver', backend: 'cpu', llamaGpu: false, threads: 3, gpuLayers: 0, tier: 'm', reason: /cuda binary is not loadable \(NoBinaryFoundError\); no NVIDIA driver was found/ },
-  { fixture: 'nvidia-1gb', backend: 'cpu', llamaGpu: false, threads: 1, gpuLayers: 0, tier: 's', reason: /1024 MiB VRAM, too small/ },
-  { fixture: 'cpu-with-ollama', prefs: { preferOllama: true }, backend: 'ollama', llamaGpu: false, threads: 5, gpuLayers: 0, tier: 'l', reason: /Ollama 0\.12\.6 answers .* preferred/ },
-  { fixture: 'cpu-with-ollama', backend: 'cpu', llamaGpu: false, threads: 5, gpuLayers: 0, tier: 'l', reason: /set inference\.preferOllama/ },
-  { fixture: 'this-machine-2core', prefs: { preferOllama: true }, backend: 'cpu', llamaGpu: false, threads: 1, gpuLayers: 0, tier: 's', reason: /preferred but does not answer .*ECONNREFUSED/ },
+  {
+    fixture: 'apple-m2-16gb',
+    backend: 'metal',
+    llamaGpu: 'metal',
+    threads: 3,
+    gpuLayers: 'max',
+    tier: 'l',
+    reason: /Metal on Apple M2: unified memory/,
+  },
+  {
+    fixture: 'nvidia-24gb',
+    backend: 'cuda',
+    llamaGpu: 'cuda',
+    threads: 14,
+    gpuLayers: 'max',
+    tier: 'xl',
+    reason: /CUDA on GeForce RTX 4090/,
+  },
+  {
+    fixture: 'nvidia-4gb',
+    backend: 'cuda',
+    llamaGpu: 'cuda',
+    threads: 5,
+    gpuLayers: 'auto',
+    tier: 'm',
+    reason: /offloaded as they fit/,
+  },
+  {
+    fixture: 'amd-vulkan',
+    backend: 'vulkan',
+    llamaGpu: 'vulkan',
+    threads: 7,
+    gpuLayers: 'max',
+    tier: 'xl',
+    reason: /VULKAN on Radeon RX 7800 XT/,
+  },
+  {
+    fixture: 'intel-igpu',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 3,
+    gpuLayers: 0,
+    tier: 'm',
+    reason: /integrated GPU sharing system memory/,
+  },
+  {
+    fixture: 'cpu-only-8gb',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 3,
+    gpuLayers: 0,
+    tier: 'm',
+    reason: /No GPU found/,
+  },
+  {
+    fixture: 'cpu-only-64gb',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 16,
+    gpuLayers: 0,
+    tier: 'l',
+    reason: /Matrox .* is not a GPU llama\.cpp can compute on/,
+  },
+  {
+    fixture: 'windows-arm',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 10,
+    gpuLayers: 0,
+    tier: 'l',
+    reason: /no vulkan build for win32-arm64/,
+  },
+  {
+    fixture: 'this-machine-2core',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 1,
+    gpuLayers: 0,
+    tier: 's',
+    reason: /cuda \(NoBinaryFoundError\), vulkan \(NoBinaryFoundError\)/,
+  },
+  {
+    fixture: 'nvidia-no-driver',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 3,
+    gpuLayers: 0,
+    tier: 'm',
+    reason: /cuda binary is not loadable \(NoBinaryFoundError\); no NVIDIA driver was found/,
+  },
+  {
+    fixture: 'nvidia-1gb',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 1,
+    gpuLayers: 0,
+    tier: 's',
+    reason: /1024 MiB VRAM, too small/,
+  },
+  {
+    fixture: 'cpu-with-ollama',
+    prefs: { preferOllama: true },
+    backend: 'ollama',
+    llamaGpu: false,
+    threads: 5,
+    gpuLayers: 0,
+    tier: 'l',
+    reason: /Ollama 0\.12\.6 answers .* preferred/,
+  },
+  {
+    fixture: 'cpu-with-ollama',
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 5,
+    gpuLayers: 0,
+    tier: 'l',
+    reason: /set inference\.preferOllama/,
+  },
+  {
+    fixture: 'this-machine-2core',
+    prefs: { preferOllama: true },
+    backend: 'cpu',
+    llamaGpu: false,
+    threads: 1,
+    gpuLayers: 0,
+    tier: 's',
+    reason: /preferred but does not answer .*ECONNREFUSED/,
+  },
 ];
 
 describe('planInference', () => {
@@ -64,14 +178,24 @@ describe('planInference', () => {
   });
 
   it('takes overrides from settings and says so', () => {
-    const plan = planInference(fixture('this-machine-2core'), { threads: 2, maxLoadedModels: 1, memoryBudgetMiB: 3000 });
+    const plan = planInference(fixture('this-machine-2core'), {
+      threads: 2,
+      maxLoadedModels: 1,
+      memoryBudgetMiB: 3000,
+    });
     expect(plan).toMatchObject({ threads: 2, maxLoadedModels: 1, memoryBudgetMiB: 3000, tier: 's' });
-    expect(plan.reasons).toEqual(expect.arrayContaining(['2 thread(s) from settings.', 'Memory budget 3000 MiB from settings.']));
+    expect(plan.reasons).toEqual(
+      expect.arrayContaining(['2 thread(s) from settings.', 'Memory budget 3000 MiB from settings.']),
+    );
   });
 
   it('falls back to Vulkan when the CUDA binary does not load on an NVIDIA GPU', () => {
     const report = fixture('nvidia-24gb');
-    report.llamaGpu.tried = report.llamaGpu.tried.map((t) => (t.gpu === 'cuda' ? { gpu: 'cuda', loadable: false, errorName: 'NoBinaryFoundError', error: 'NoBinaryFoundError' } : t));
+    report.llamaGpu.tried = report.llamaGpu.tried.map((t) =>
+      t.gpu === 'cuda'
+        ? { gpu: 'cuda', loadable: false, errorName: 'NoBinaryFoundError', error: 'NoBinaryFoundError' }
+        : t,
+    );
     const plan = planInference(report);
     expect(plan.backend).toBe('vulkan');
     expect(plan.reasons.join('\n')).toMatch(/GPU not used for cuda: .*NoBinaryFoundError/);
@@ -92,7 +216,9 @@ describe('formatProbe', () => {
     expect(text).toMatch(/cuda +not loadable: NoBinaryFoundError/);
     expect(text).toMatch(/Backend +cpu/);
     expect(text).toMatch(/Threads +1/);
-    expect(text).toMatch(/Recommended +Qwen2\.5 1\.5B Instruct .*llama:hf:Qwen\/Qwen2\.5-1\.5B-Instruct-GGUF:Q4_K_M \| ollama:qwen2\.5:1\.5b/);
+    expect(text).toMatch(
+      /Recommended +Qwen2\.5 1\.5B Instruct .*llama:hf:Qwen\/Qwen2\.5-1\.5B-Instruct-GGUF:Q4_K_M \| ollama:qwen2\.5:1\.5b/,
+    );
     expect(text).toMatch(/Reasons\n {2}- No GPU found/);
   });
 });

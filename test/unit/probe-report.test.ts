@@ -1,6 +1,11 @@
 // The probe turns systeminformation, node-llama-cpp and Ollama answers into a HardwareReport.
 import { describe, expect, it } from 'vitest';
-import { ollamaUrlFromEnv, probeHardware, type LlamaProbe, type SystemInfoSource } from '../../main/core/probe/probe.ts';
+import {
+  ollamaUrlFromEnv,
+  probeHardware,
+  type LlamaProbe,
+  type SystemInfoSource,
+} from '../../main/core/probe/probe.ts';
 import { planInference } from '../../main/core/probe/plan.ts';
 
 class NoBinaryFoundError extends Error {
@@ -9,8 +14,18 @@ class NoBinaryFoundError extends Error {
   }
 }
 
-const si = (controllers: object[], os = { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', arch: 'x64' }): SystemInfoSource => ({
-  cpu: async () => ({ manufacturer: 'AMD', brand: 'EPYC', vendor: 'AMD', cores: 2, physicalCores: 2, performanceCores: 2 }),
+const si = (
+  controllers: object[],
+  os = { platform: 'linux', distro: 'Debian GNU/Linux', release: '12', arch: 'x64' },
+): SystemInfoSource => ({
+  cpu: async () => ({
+    manufacturer: 'AMD',
+    brand: 'EPYC',
+    vendor: 'AMD',
+    cores: 2,
+    physicalCores: 2,
+    performanceCores: 2,
+  }),
   cpuFlags: async () => 'fpu sse2 avx avx2 avx512f avx512bw',
   mem: async () => ({ total: 24105 * 1048576, free: 100 * 1048576, available: 20000 * 1048576 }),
   graphics: async () => ({ controllers }),
@@ -28,7 +43,11 @@ const ollamaFetch = (async (input: string | URL | Request) => {
   const url = String(input);
   if (url.endsWith('/api/version')) return Response.json({ version: '0.12.6' });
   if (url.endsWith('/api/tags'))
-    return Response.json({ models: [{ name: 'qwen2.5:0.5b', size: 397821319, details: { parameter_size: '494.03M', quantization_level: 'Q4_K_M' } }] });
+    return Response.json({
+      models: [
+        { name: 'qwen2.5:0.5b', size: 397821319, details: { parameter_size: '494.03M', quantization_level: 'Q4_K_M' } },
+      ],
+    });
   return new Response('not found', { status: 404 });
 }) as typeof fetch;
 
@@ -38,8 +57,18 @@ const refused = (async () => {
 
 describe('probeHardware', () => {
   it('reports a CPU-only machine, each GPU binary that failed and why, and no Ollama', async () => {
-    const report = await probeHardware({ si: si([]), llamaProbe: cpuOnlyLlama, fetch: refused, env: {}, now: () => new Date(0) });
-    expect(report.cpu).toMatchObject({ model: 'AMD EPYC', physicalCores: 2, simd: { avx: true, avx2: true, avx512: true, neon: false } });
+    const report = await probeHardware({
+      si: si([]),
+      llamaProbe: cpuOnlyLlama,
+      fetch: refused,
+      env: {},
+      now: () => new Date(0),
+    });
+    expect(report.cpu).toMatchObject({
+      model: 'AMD EPYC',
+      physicalCores: 2,
+      simd: { avx: true, avx2: true, avx512: true, neon: false },
+    });
     expect(report.memory).toEqual({ totalMiB: 24105, freeMiB: 20000 });
     expect(report.gpus).toEqual([]);
     expect(report.llamaGpu).toEqual({
@@ -52,7 +81,11 @@ describe('probeHardware', () => {
         { gpu: 'cpu', loadable: true },
       ],
     });
-    expect(report.ollama).toEqual({ url: 'http://127.0.0.1:11434', reachable: false, error: 'fetch failed (connect ECONNREFUSED 127.0.0.1:11434)' });
+    expect(report.ollama).toEqual({
+      url: 'http://127.0.0.1:11434',
+      reachable: false,
+      error: 'fetch failed (connect ECONNREFUSED 127.0.0.1:11434)',
+    });
     const plan = planInference(report);
     expect(plan).toMatchObject({ backend: 'cpu', threads: 1 });
     expect(plan.reasons.join('\n')).toMatch(/No GPU found/);
@@ -62,7 +95,13 @@ describe('probeHardware', () => {
     const report = await probeHardware({
       si: si(
         [
-          { vendor: 'NVIDIA Corporation', model: 'GeForce RTX 4090', vram: 24564, vramDynamic: false, driverVersion: '550.54.14' },
+          {
+            vendor: 'NVIDIA Corporation',
+            model: 'GeForce RTX 4090',
+            vram: 24564,
+            vramDynamic: false,
+            driverVersion: '550.54.14',
+          },
           { vendor: 'Intel Corporation', model: 'UHD Graphics 770', vram: 128, vramDynamic: true },
           { vendor: 'VMware', model: 'SVGA II Adapter', vram: 16, vramDynamic: false },
         ],
@@ -89,7 +128,10 @@ describe('probeHardware', () => {
   });
 
   it('records a binary check that hangs as a timeout', async () => {
-    const hanging: LlamaProbe = { gpuTypes: async () => ['vulkan', false], tryLoad: (gpu) => (gpu ? new Promise(() => {}) : Promise.resolve()) };
+    const hanging: LlamaProbe = {
+      gpuTypes: async () => ['vulkan', false],
+      tryLoad: (gpu) => (gpu ? new Promise(() => {}) : Promise.resolve()),
+    };
     const report = await probeHardware({ si: si([]), llamaProbe: hanging, fetch: refused, llamaTimeoutMs: 50 });
     expect(report.llamaGpu.tried[0]).toMatchObject({ gpu: 'vulkan', loadable: false, errorName: 'TimeoutError' });
   });

@@ -26,7 +26,11 @@ function decode(png: Buffer): { width: number; height: number; pixel: (x: number
     offset += 12 + len;
   }
   const raw = inflateSync(Buffer.concat(idat));
-  return { width, height, pixel: (x, y) => [...raw.subarray(y * (width * 3 + 1) + 1 + x * 3, y * (width * 3 + 1) + 4 + x * 3)] };
+  return {
+    width,
+    height,
+    pixel: (x, y) => [...raw.subarray(y * (width * 3 + 1) + 1 + x * 3, y * (width * 3 + 1) + 4 + x * 3)],
+  };
 }
 
 describe('PNG encoder', () => {
@@ -64,7 +68,13 @@ describe('registration stages', () => {
   it.each([
     [{ flows: [{ stages: ['m.login.registration_token'] }] }, 'm.login.registration_token'],
     [{ flows: [{ stages: ['m.login.dummy'] }] }, 'm.login.dummy'],
-    [{ flows: [{ stages: ['m.login.email.identity'] }, { stages: ['m.login.registration_token', 'm.login.dummy'] }], completed: ['m.login.registration_token'] }, 'm.login.dummy'],
+    [
+      {
+        flows: [{ stages: ['m.login.email.identity'] }, { stages: ['m.login.registration_token', 'm.login.dummy'] }],
+        completed: ['m.login.registration_token'],
+      },
+      'm.login.dummy',
+    ],
     [{ flows: [{ stages: ['m.login.recaptcha'] }] }, undefined],
     [{}, undefined],
   ])('%j → %s', (data, stage) => {
@@ -74,7 +84,12 @@ describe('registration stages', () => {
 
 describe('team room', () => {
   it('makes the owner admin and lets bots post but not change state', () => {
-    const pl = teamPowerLevels('@me:hs', ['@a:hs']) as { users: Record<string, number>; events_default: number; state_default: number; events: Record<string, number> };
+    const pl = teamPowerLevels('@me:hs', ['@a:hs']) as {
+      users: Record<string, number>;
+      events_default: number;
+      state_default: number;
+      events: Record<string, number>;
+    };
     expect(pl.users).toEqual({ '@me:hs': 100, '@a:hs': 0 });
     expect(pl.events_default).toBe(0);
     expect(pl.state_default).toBeGreaterThan(0);

@@ -13,7 +13,11 @@ const mistral = { kind: 'pill', userId: '@mistral:agent-room.localhost', display
 
 describe('buildMessageContent', () => {
   const cases: [string, Parameters<typeof buildMessageContent>[0], Partial<MessageContent>][] = [
-    ['plain text: no formatted_body, empty m.mentions', [{ kind: 'text', text: 'hello there' }], { body: 'hello there', 'm.mentions': {} }],
+    [
+      'plain text: no formatted_body, empty m.mentions',
+      [{ kind: 'text', text: 'hello there' }],
+      { body: 'hello there', 'm.mentions': {} },
+    ],
     [
       'a pill at the start',
       [qwen, { kind: 'text', text: ': explain quicksort' }],
@@ -26,7 +30,14 @@ describe('buildMessageContent', () => {
     ],
     [
       'two pills mid-sentence, one repeated',
-      [{ kind: 'text', text: 'ask ' }, qwen, { kind: 'text', text: ' and ' }, mistral, { kind: 'text', text: ' then ' }, qwen],
+      [
+        { kind: 'text', text: 'ask ' },
+        qwen,
+        { kind: 'text', text: ' and ' },
+        mistral,
+        { kind: 'text', text: ' then ' },
+        qwen,
+      ],
       {
         body: 'ask Qwen and Mistral then Qwen',
         formatted_body:
@@ -34,10 +45,28 @@ describe('buildMessageContent', () => {
         'm.mentions': { user_ids: ['@qwen:agent-room.localhost', '@mistral:agent-room.localhost'] },
       },
     ],
-    ['markdown', [{ kind: 'text', text: 'use **bold** <b>' }], { body: 'use **bold** <b>', formatted_body: 'use <strong>bold</strong> &lt;b&gt;' }],
-    ['a display name with HTML is escaped', [{ kind: 'pill', userId: '@x:s', displayName: '<i>X</i>' }, { kind: 'text', text: ' hi' }], { formatted_body: '<a href="https://matrix.to/#/@x:s">&lt;i&gt;X&lt;/i&gt;</a> hi' }],
+    [
+      'markdown',
+      [{ kind: 'text', text: 'use **bold** <b>' }],
+      { body: 'use **bold** <b>', formatted_body: 'use <strong>bold</strong> &lt;b&gt;' },
+    ],
+    [
+      'a display name with HTML is escaped',
+      [
+        { kind: 'pill', userId: '@x:s', displayName: '<i>X</i>' },
+        { kind: 'text', text: ' hi' },
+      ],
+      { formatted_body: '<a href="https://matrix.to/#/@x:s">&lt;i&gt;X&lt;/i&gt;</a> hi' },
+    ],
     ['plain multi-line: no formatted_body', [{ kind: 'text', text: 'one\ntwo' }], { body: 'one\ntwo' }],
-    ['a pill and a line break', [qwen, { kind: 'text', text: ': one\ntwo' }], { body: 'Qwen: one\ntwo', formatted_body: '<a href="https://matrix.to/#/@qwen:agent-room.localhost">Qwen</a>: one<br>two' }],
+    [
+      'a pill and a line break',
+      [qwen, { kind: 'text', text: ': one\ntwo' }],
+      {
+        body: 'Qwen: one\ntwo',
+        formatted_body: '<a href="https://matrix.to/#/@qwen:agent-room.localhost">Qwen</a>: one<br>two',
+      },
+    ],
   ];
   it.each(cases)('%s', (_name, parts, expected) => {
     expect(buildMessageContent(parts)).toMatchObject({ msgtype: 'm.text', ...expected });
@@ -45,11 +74,20 @@ describe('buildMessageContent', () => {
   });
 
   it('replies mention the replied-to sender and carry m.in_reply_to; threads carry m.thread', () => {
-    const reply = buildMessageContent([{ kind: 'text', text: 'ok' }], { replyTo: { eventId: '$e', sender: '@qwen:s' } });
+    const reply = buildMessageContent([{ kind: 'text', text: 'ok' }], {
+      replyTo: { eventId: '$e', sender: '@qwen:s' },
+    });
     expect(reply?.['m.relates_to']).toEqual({ 'm.in_reply_to': { event_id: '$e' } });
     expect(reply?.['m.mentions']).toEqual({ user_ids: ['@qwen:s'] });
-    const thread = buildMessageContent([{ kind: 'text', text: 'ok' }], { thread: { rootId: '$root', latestEventId: '$last' } });
-    expect(thread?.['m.relates_to']).toEqual({ rel_type: 'm.thread', event_id: '$root', is_falling_back: true, 'm.in_reply_to': { event_id: '$last' } });
+    const thread = buildMessageContent([{ kind: 'text', text: 'ok' }], {
+      thread: { rootId: '$root', latestEventId: '$last' },
+    });
+    expect(thread?.['m.relates_to']).toEqual({
+      rel_type: 'm.thread',
+      event_id: '$root',
+      is_falling_back: true,
+      'm.in_reply_to': { event_id: '$last' },
+    });
   });
 
   it('sends nothing for blank input', () => {

@@ -9,7 +9,11 @@ import { DecryptionFailureCode } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { encodeRecoveryKey } from 'matrix-js-sdk/lib/crypto-api/recovery-key.js';
 import { DecryptionError, type CryptoBackend } from 'matrix-js-sdk/lib/common-crypto/CryptoBackend.js';
 import { encryptionLabel } from '../../renderer/src/components/chat-view.tsx';
-import { dismissRecoveryKey, RecoveryKeyCard, recoveryKeyDismissed } from '../../renderer/src/components/recovery-key-card.tsx';
+import {
+  dismissRecoveryKey,
+  RecoveryKeyCard,
+  recoveryKeyDismissed,
+} from '../../renderer/src/components/recovery-key-card.tsx';
 import { Timeline } from '../../renderer/src/components/timeline.tsx';
 import { projectTimeline, type RawEvent } from '../../renderer/src/lib/timeline.ts';
 import { cryptoStorePrefix, recoveryKeyCallbacks } from '../../renderer/src/matrix/crypto.ts';
@@ -29,20 +33,35 @@ function encrypted(eventId: string, sender: string, relatesTo?: Record<string, u
     sender,
     origin_server_ts: ts++,
     type: 'm.room.encrypted',
-    content: { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgA…', session_id: 's1', sender_key: 'k', device_id: 'D', ...(relatesTo ? { 'm.relates_to': relatesTo } : {}) },
+    content: {
+      algorithm: 'm.megolm.v1.aes-sha2',
+      ciphertext: 'AwgA…',
+      session_id: 's1',
+      sender_key: 'k',
+      device_id: 'D',
+      ...(relatesTo ? { 'm.relates_to': relatesTo } : {}),
+    },
   });
 }
 
 /** The crypto backend's one call that MatrixEvent.attemptDecryption makes: a clear event, or a DecryptionError. */
 function backend(result: Record<string, unknown> | DecryptionError): CryptoBackend {
   return {
-    decryptEvent: () => (result instanceof DecryptionError ? Promise.reject(result) : Promise.resolve({ clearEvent: result })),
+    decryptEvent: () =>
+      result instanceof DecryptionError ? Promise.reject(result) : Promise.resolve({ clearEvent: result }),
   } as unknown as CryptoBackend;
 }
 
-const text = (body: string, extra: Record<string, unknown> = {}) => ({ type: 'm.room.message', content: { msgtype: 'm.text', body, ...extra } });
+const text = (body: string, extra: Record<string, unknown> = {}) => ({
+  type: 'm.room.message',
+  content: { msgtype: 'm.text', body, ...extra },
+});
 const streamEdit = (target: string, body: string, final = false) =>
-  text(`* ${body}`, { 'm.new_content': { msgtype: 'm.text', body }, 'm.relates_to': { rel_type: 'm.replace', event_id: target }, ...(final ? { 'org.agentroom.final': true } : {}) });
+  text(`* ${body}`, {
+    'm.new_content': { msgtype: 'm.text', body },
+    'm.relates_to': { rel_type: 'm.replace', event_id: target },
+    ...(final ? { 'org.agentroom.final': true } : {}),
+  });
 
 describe('toRawEvent on encrypted events', () => {
   it('shows an event waiting for decryption as encrypted, keeping its (clear) relation', () => {
@@ -61,31 +80,55 @@ describe('toRawEvent on encrypted events', () => {
 
   it('tells a missing key from a message sent before this device existed', async () => {
     const missing = encrypted('$m', BOT);
-    await missing.attemptDecryption(backend(new DecryptionError(DecryptionFailureCode.MEGOLM_UNKNOWN_INBOUND_SESSION_ID, 'no key')));
+    await missing.attemptDecryption(
+      backend(new DecryptionError(DecryptionFailureCode.MEGOLM_UNKNOWN_INBOUND_SESSION_ID, 'no key')),
+    );
     expect(toRawEvent(missing)).toMatchObject({ type: 'm.room.encrypted', decryption: 'failed' });
     const old = encrypted('$h', BOT);
-    await old.attemptDecryption(backend(new DecryptionError(DecryptionFailureCode.HISTORICAL_MESSAGE_NO_KEY_BACKUP, 'before login')));
+    await old.attemptDecryption(
+      backend(new DecryptionError(DecryptionFailureCode.HISTORICAL_MESSAGE_NO_KEY_BACKUP, 'before login')),
+    );
     expect(toRawEvent(old)).toMatchObject({ type: 'm.room.encrypted', decryption: 'historical' });
   });
 });
 
 describe('projectTimeline with encrypted events', () => {
-  const raw = (eventId: string, sender: string, over: Partial<RawEvent>): RawEvent => ({ eventId, sender, ts: ts++, type: 'm.room.message', content: {}, ...over });
+  const raw = (eventId: string, sender: string, over: Partial<RawEvent>): RawEvent => ({
+    eventId,
+    sender,
+    ts: ts++,
+    type: 'm.room.message',
+    content: {},
+    ...over,
+  });
 
-  it('keeps an earlier edit\'s text while the newest edit is still encrypted', () => {
+  it("keeps an earlier edit's text while the newest edit is still encrypted", () => {
     const t = projectTimeline([
       raw('$a', BOT, { content: { msgtype: 'm.text', body: 'Quick' }, e2e: true }),
       raw('$e1', BOT, { content: streamEdit('$a', 'Quicksort picks').content, e2e: true }),
-      raw('$e2', BOT, { type: 'm.room.encrypted', content: { 'm.relates_to': { rel_type: 'm.replace', event_id: '$a' } }, decryption: 'pending', e2e: true }),
+      raw('$e2', BOT, {
+        type: 'm.room.encrypted',
+        content: { 'm.relates_to': { rel_type: 'm.replace', event_id: '$a' } },
+        decryption: 'pending',
+        e2e: true,
+      }),
     ]);
     expect(t.main.map((m) => m.eventId)).toEqual(['$a']);
-    expect(t.main[0]).toMatchObject({ content: { body: 'Quicksort picks' }, encrypted: false, e2e: true, edited: true });
+    expect(t.main[0]).toMatchObject({
+      content: { body: 'Quicksort picks' },
+      encrypted: false,
+      e2e: true,
+      edited: true,
+    });
   });
 
   it('shows an undecryptable message as a placeholder, and its text when a decrypted edit carries it', () => {
     const utd = raw('$a', BOT, { type: 'm.room.encrypted', content: {}, decryption: 'failed', e2e: true });
     expect(projectTimeline([utd]).main[0]).toMatchObject({ encrypted: true, decryption: 'failed' });
-    const t = projectTimeline([utd, raw('$e', BOT, { content: streamEdit('$a', 'whole answer', true).content, e2e: true })]);
+    const t = projectTimeline([
+      utd,
+      raw('$e', BOT, { content: streamEdit('$a', 'whole answer', true).content, e2e: true }),
+    ]);
     expect(t.main[0]).toMatchObject({ encrypted: false, final: true, content: { body: 'whole answer' } });
   });
 });
@@ -94,12 +137,22 @@ describe('<Timeline> as keys arrive', () => {
   const senderInfo = (id: string) => (id === BOT ? { name: 'Qwen', model: 'qwen2.5' } : { name: 'You' });
   const view = (events: MatrixEvent[]) => {
     const timeline = projectTimeline(events.map(toRawEvent));
-    return <Timeline label="Messages" timeline={timeline} messages={timeline.main} senderInfo={senderInfo} streamingSenders={new Set([BOT])} />;
+    return (
+      <Timeline
+        label="Messages"
+        timeline={timeline}
+        messages={timeline.main}
+        senderInfo={senderInfo}
+        streamingSenders={new Set([BOT])}
+      />
+    );
   };
 
   it('replaces "Unable to decrypt" with the text once the key arrives, and grows a reply whose edits arrive encrypted', async () => {
     const first = encrypted('$a', BOT);
-    await first.attemptDecryption(backend(new DecryptionError(DecryptionFailureCode.MEGOLM_UNKNOWN_INBOUND_SESSION_ID, 'no key yet')));
+    await first.attemptDecryption(
+      backend(new DecryptionError(DecryptionFailureCode.MEGOLM_UNKNOWN_INBOUND_SESSION_ID, 'no key yet')),
+    );
     const events = [first];
     const { rerender } = render(view(events));
     const body = () => document.querySelector('[data-event-id="$a"] .msg-body')!;
@@ -130,7 +183,9 @@ describe('<Timeline> as keys arrive', () => {
 
   it('says when a message was sent before this window could read the room', async () => {
     const old = encrypted('$h', BOT);
-    await old.attemptDecryption(backend(new DecryptionError(DecryptionFailureCode.HISTORICAL_MESSAGE_USER_NOT_JOINED, 'before')));
+    await old.attemptDecryption(
+      backend(new DecryptionError(DecryptionFailureCode.HISTORICAL_MESSAGE_USER_NOT_JOINED, 'before')),
+    );
     render(view([old]));
     expect(screen.getByText(/sent before this window could read the room/)).toBeTruthy();
   });
@@ -155,7 +210,13 @@ describe('recovery key', () => {
   it('shows the key with a copy button and goes away for good when saved', async () => {
     const writes: string[] = [];
     const onDismiss = vi.fn();
-    render(<RecoveryKeyCard recoveryKey="EsTc abcd" onDismiss={onDismiss} writeClipboard={async (t) => void writes.push(t)} />);
+    render(
+      <RecoveryKeyCard
+        recoveryKey="EsTc abcd"
+        onDismiss={onDismiss}
+        writeClipboard={async (t) => void writes.push(t)}
+      />,
+    );
     expect(screen.getByRole('heading', { name: 'Save your recovery key' })).toBeTruthy();
     expect(screen.getByTestId('recovery-key').textContent).toBe('EsTc abcd');
     fireEvent.click(screen.getByRole('button', { name: 'Copy' }));
@@ -165,7 +226,10 @@ describe('recovery key', () => {
     expect(onDismiss).toHaveBeenCalledOnce();
 
     const store = new Map<string, string>();
-    const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+    const storage = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, v),
+    };
     expect(recoveryKeyDismissed(storage, ME)).toBe(false);
     dismissRecoveryKey(storage, ME);
     expect(recoveryKeyDismissed(storage, ME)).toBe(true);
@@ -176,11 +240,16 @@ describe('recovery key', () => {
     const key = new Uint8Array(32).map((_, i) => i);
     const encoded = encodeRecoveryKey(key)!;
     const keys = { keyA: { algorithm: 'm.secret_storage.v2.aes-hmac-sha2' } } as never;
-    const answer = await recoveryKeyCallbacks(async () => encoded).getSecretStorageKey!({ keys }, 'm.cross_signing.master');
+    const answer = await recoveryKeyCallbacks(async () => encoded).getSecretStorageKey!(
+      { keys },
+      'm.cross_signing.master',
+    );
     expect(answer).not.toBeNull();
     expect(answer![0]).toBe('keyA');
     expect([...answer![1]]).toEqual([...key]);
-    expect(await recoveryKeyCallbacks(async () => undefined).getSecretStorageKey!({ keys }, 'm.cross_signing.master')).toBeNull();
+    expect(
+      await recoveryKeyCallbacks(async () => undefined).getSecretStorageKey!({ keys }, 'm.cross_signing.master'),
+    ).toBeNull();
   });
 
   it('keeps one crypto store per device', () => {

@@ -2,62 +2,88 @@
 // First run: the bots waiting for the recommended model get the model the person downloaded instead;
 // the screen shows the probe, the waiting model and the download's progress.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { createApi } from '../../main/common/contract-api.ts';
-import type { Channel, EventName, Events, ProbeResult, PullJob } from '../../main/common/contract.ts';
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import type { ProbeResult, PullJob } from '../../main/common/contract.ts';
 import { defaultSettings, type BotConfig, type Settings } from '../../main/common/settings-schema.ts';
-import { ApiContext, useJobs } from '../../renderer/src/hooks/control.ts';
+import { useJobs } from '../../renderer/src/hooks/control.ts';
 import { teamWithModel } from '../../renderer/src/lib/first-run.ts';
 import { FirstRun } from '../../renderer/src/panels/first-run.tsx';
+import { fakeApi, renderWithApi } from '../support/renderer/fake-api.ts';
 
 afterEach(cleanup);
 
 const HF = 'llama:hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M';
-const bot = (id: string, model: string): BotConfig => ({ id, displayName: id, model, systemPrompt: '', temperature: 0.7, maxTokens: 900, localOnly: true, keepAliveSeconds: 300, pinned: false, fallback: [] });
+const bot = (id: string, model: string): BotConfig => ({
+  id,
+  displayName: id,
+  model,
+  systemPrompt: '',
+  temperature: 0.7,
+  maxTokens: 900,
+  localOnly: true,
+  keepAliveSeconds: 300,
+  pinned: false,
+  fallback: [],
+});
 
 describe('teamWithModel', () => {
   const url = 'http://127.0.0.1:9/m.gguf';
   it.each([
-    { name: 'no bot yet: one new bot with the model', bots: [], waiting: [], want: [{ id: 'm', displayName: 'M', model: url }] },
-    { name: 'the waiting bot switches, keeping its other settings', bots: [bot('qwen', HF)], waiting: [HF], want: [{ ...bot('qwen', url) }] },
-    { name: 'a bot with a usable model stays as it is', bots: [bot('qwen', HF), bot('phi', 'llama:/m/phi.gguf')], waiting: [HF], want: [bot('qwen', url), bot('phi', 'llama:/m/phi.gguf')] },
-    { name: 'nothing waits (the core already gave the bot the file): unchanged', bots: [bot('qwen', 'llama:/m/q.gguf')], waiting: [], want: [bot('qwen', 'llama:/m/q.gguf')] },
+    {
+      name: 'no bot yet: one new bot with the model',
+      bots: [],
+      waiting: [],
+      want: [{ id: 'm', displayName: 'M', model: url }],
+    },
+    {
+      name: 'the waiting bot switches, keeping its other settings',
+      bots: [bot('qwen', HF)],
+      waiting: [HF],
+      want: [{ ...bot('qwen', url) }],
+    },
+    {
+      name: 'a bot with a usable model stays as it is',
+      bots: [bot('qwen', HF), bot('phi', 'llama:/m/phi.gguf')],
+      waiting: [HF],
+      want: [bot('qwen', url), bot('phi', 'llama:/m/phi.gguf')],
+    },
+    {
+      name: 'nothing waits (the core already gave the bot the file): unchanged',
+      bots: [bot('qwen', 'llama:/m/q.gguf')],
+      waiting: [],
+      want: [bot('qwen', 'llama:/m/q.gguf')],
+    },
   ])('$name', ({ bots, waiting, want }) => {
     expect(teamWithModel(bots, url, waiting, { id: 'm', displayName: 'M' })).toEqual(want);
   });
 });
 
 const probe: ProbeResult = {
-  report: { os: { platform: 'linux', release: '12', arch: 'x64', appleSilicon: false }, cpu: { model: 'Test CPU', cores: 2 }, memory: { totalBytes: 8 * 2 ** 30 }, gpus: [] },
-  plan: { backend: 'cpu', threads: 1, gpuLayers: 0, maxLoadedModels: 1, memoryBudgetMiB: 4096, recommendedModels: [HF], reasons: ['No GPU found.'] },
+  report: {
+    os: { platform: 'linux', release: '12', arch: 'x64', appleSilicon: false },
+    cpu: { model: 'Test CPU', cores: 2 },
+    memory: { totalBytes: 8 * 2 ** 30 },
+    gpus: [],
+  },
+  plan: {
+    backend: 'cpu',
+    threads: 1,
+    gpuLayers: 0,
+    maxLoadedModels: 1,
+    memoryBudgetMiB: 4096,
+    recommendedModels: [HF],
+    reasons: ['No GPU found.'],
+  },
 };
 
-function fakeApi(settings: Settings) {
-  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
-  const calls: [Channel, unknown][] = [];
-  const handlers: Partial<Record<Channel, (req: unknown) => unknown>> = {
+function firstRunApi(settings: Settings) {
+  return fakeApi({
     'probe.get': () => probe,
     'models.jobs': () => [],
     'models.pull': () => ({ jobId: 'job-1' }),
     'settings.get': () => settings,
     'settings.update': (patch) => ({ ...settings, ...(patch as Partial<Settings>) }),
-  };
-  const api = createApi(
-    async (channel, req) => {
-      calls.push([channel, req]);
-      const h = handlers[channel];
-      if (!h) throw new Error(`no handler for ${channel}`);
-      return (await h(req)) as never;
-    },
-    (event, listener) => {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(listener as (p: unknown) => void);
-      return () => set.delete(listener as (p: unknown) => void);
-    },
-  );
-  const emit = <E extends EventName>(event: E, payload: Events[E]) => act(() => listeners.get(event)?.forEach((l) => l(payload)));
-  return { api, emit, calls };
+  });
 }
 
 function Screen({ onDone }: { onDone: (s: Settings) => void }) {
@@ -68,9 +94,9 @@ function Screen({ onDone }: { onDone: (s: Settings) => void }) {
 describe('FirstRun', () => {
   it('downloads another model with a progress bar, then gives it to the bot waiting for the recommended one', async () => {
     const settings = { ...defaultSettings(), bots: [bot('qwen', HF)] };
-    const { api, emit, calls } = fakeApi(settings);
+    const { api, emit, calls } = firstRunApi(settings);
     const onDone = vi.fn();
-    render(<ApiContext.Provider value={api}><Screen onDone={onDone} /></ApiContext.Provider>);
+    renderWithApi(api, <Screen onDone={onDone} />);
     await screen.findByText('cpu, 1 thread');
     expect(screen.getByText(HF)).toBeTruthy();
     expect(screen.getByText('No model on disk.')).toBeTruthy();
@@ -79,7 +105,12 @@ describe('FirstRun', () => {
     fireEvent.change(screen.getByLabelText('Another model (hf:, URL or ollama:)'), { target: { value: url } });
     fireEvent.click(screen.getByRole('button', { name: 'Download' }));
     await waitFor(() => expect(calls).toContainEqual(['models.pull', { ref: url }]));
-    const job = (state: PullJob['state'], fraction: number): PullJob => ({ jobId: 'job-1', ref: url, state, progress: { status: 'downloading', fraction } });
+    const job = (state: PullJob['state'], fraction: number): PullJob => ({
+      jobId: 'job-1',
+      ref: url,
+      state,
+      progress: { status: 'downloading', fraction },
+    });
     emit('models.progress', job('running', 0.4));
     expect(screen.getByRole('progressbar', { name: 'Download of other' }).getAttribute('aria-valuenow')).toBe('40');
     expect(screen.queryByRole('button', { name: 'Download and start' })).toBeNull();

@@ -31,7 +31,9 @@ describe('sanitizeHtml', () => {
   });
 
   it('keeps the formatting Matrix allows and turns user links into pills', () => {
-    const out = dom(sanitizeHtml('<b>bold</b> <code>x</code> <a href="https://matrix.to/#/@qwen:example.org">Qwen</a>'));
+    const out = dom(
+      sanitizeHtml('<b>bold</b> <code>x</code> <a href="https://matrix.to/#/@qwen:example.org">Qwen</a>'),
+    );
     expect(out.querySelector('b')?.textContent).toBe('bold');
     const pill = out.querySelector('a.pill');
     expect(pill?.getAttribute('data-mention-user-id')).toBe('@qwen:example.org');
@@ -58,7 +60,11 @@ describe('renderMessageHtml', () => {
 
   it('prefers formatted_body and drops the reply fallback', () => {
     const out = dom(
-      renderMessageHtml({ body: '> <@a:x> old\n\nnew', format: 'org.matrix.custom.html', formatted_body: '<mx-reply><blockquote>old</blockquote></mx-reply><i>new</i>' }),
+      renderMessageHtml({
+        body: '> <@a:x> old\n\nnew',
+        format: 'org.matrix.custom.html',
+        formatted_body: '<mx-reply><blockquote>old</blockquote></mx-reply><i>new</i>',
+      }),
     );
     expect(out.textContent).toBe('new');
     expect(out.querySelector('i')).not.toBeNull();

@@ -1,44 +1,49 @@
 // @vitest-environment jsdom
 // The model manager: a download's progress bar follows models.progress events; cancel and assign call the API.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { createApi } from '../../main/common/contract-api.ts';
-import type { BotInfo, Channel, EventName, Events, ModelInfo, PullJob } from '../../main/common/contract.ts';
-import { ApiContext, useJobs } from '../../renderer/src/hooks/control.ts';
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import type { BotInfo, ModelInfo, PullJob } from '../../main/common/contract.ts';
+import { useJobs } from '../../renderer/src/hooks/control.ts';
 import { ModelsPanel } from '../../renderer/src/panels/models-panel.tsx';
+import { fakeApi, renderWithApi } from '../support/renderer/fake-api.ts';
 
 afterEach(cleanup);
 
-function fakeApi(handlers: Partial<Record<Channel, (req: unknown) => unknown>>) {
-  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
-  const calls: [Channel, unknown][] = [];
-  const api = createApi(
-    async (channel, req) => {
-      calls.push([channel, req]);
-      const h = handlers[channel];
-      if (!h) throw new Error(`no handler for ${channel}`);
-      return (await h(req)) as never;
-    },
-    (event, listener) => {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      set.add(listener as (p: unknown) => void);
-      return () => set.delete(listener as (p: unknown) => void);
-    },
-  );
-  const emit = <E extends EventName>(event: E, payload: Events[E]) => act(() => listeners.get(event)?.forEach((l) => l(payload)));
-  return { api, emit, calls };
-}
-
 const bot: BotInfo = {
-  config: { id: 'qwen', displayName: 'Qwen', model: 'ollama:qwen2.5', systemPrompt: '', temperature: 0.7, maxTokens: 256, localOnly: false, keepAliveSeconds: 0, pinned: false, fallback: [] },
+  config: {
+    id: 'qwen',
+    displayName: 'Qwen',
+    model: 'ollama:qwen2.5',
+    systemPrompt: '',
+    temperature: 0.7,
+    maxTokens: 256,
+    localOnly: false,
+    keepAliveSeconds: 0,
+    pinned: false,
+    fallback: [],
+  },
   userId: '@qwen:s',
   status: { id: 'qwen', displayName: 'Qwen', model: 'ollama:qwen2.5', busy: false, stats: { replies: 0 } },
   availableModels: ['ollama:qwen2.5', 'llama:/models/tiny.gguf'],
 };
 const models: ModelInfo[] = [
-  { ref: 'llama:/models/tiny.gguf', name: 'tiny', backend: 'llama', source: 'file', location: '/models/tiny.gguf', sizeBytes: 524288, local: true },
-  { ref: 'ollama:qwen2.5', name: 'qwen2.5', backend: 'ollama', source: 'ollama', location: 'http://127.0.0.1:11434', local: true },
+  {
+    ref: 'llama:/models/tiny.gguf',
+    name: 'tiny',
+    backend: 'llama',
+    source: 'file',
+    location: '/models/tiny.gguf',
+    sizeBytes: 524288,
+    local: true,
+  },
+  {
+    ref: 'ollama:qwen2.5',
+    name: 'qwen2.5',
+    backend: 'ollama',
+    source: 'ollama',
+    location: 'http://127.0.0.1:11434',
+    local: true,
+  },
 ];
 
 function Harness({ onBotsChanged }: { onBotsChanged: () => void }) {
@@ -54,11 +59,13 @@ describe('<ModelsPanel>', () => {
       'models.pull': () => ({ jobId: 'job-1' }),
       'models.cancel': () => ({ cancelled: true }),
     });
-    render(<ApiContext.Provider value={api}><Harness onBotsChanged={() => undefined} /></ApiContext.Provider>);
+    renderWithApi(api, <Harness onBotsChanged={() => undefined} />);
     await screen.findByText('Downloaded');
     expect(screen.getByText('Ollama')).toBeTruthy();
 
-    fireEvent.change(screen.getByLabelText('Download or pull a model'), { target: { value: 'http://127.0.0.1:9/big.gguf' } });
+    fireEvent.change(screen.getByLabelText('Download or pull a model'), {
+      target: { value: 'http://127.0.0.1:9/big.gguf' },
+    });
     fireEvent.click(screen.getByRole('button', { name: 'Download' }));
     await waitFor(() => expect(calls).toContainEqual(['models.pull', { ref: 'http://127.0.0.1:9/big.gguf' }]));
 
@@ -87,9 +94,9 @@ describe('<ModelsPanel>', () => {
     const { api, calls } = fakeApi({
       'models.list': () => models,
       'models.jobs': () => [],
-      'bots.setModel': (req) => ({ ...bot, config: { ...bot.config, model: (req as { model: string }).model } }),
+      'bots.setModel': (req) => ({ ...bot, config: { ...bot.config, model: req.model } }),
     });
-    render(<ApiContext.Provider value={api}><Harness onBotsChanged={onBotsChanged} /></ApiContext.Provider>);
+    renderWithApi(api, <Harness onBotsChanged={onBotsChanged} />);
     await screen.findByText('tiny');
     fireEvent.click(screen.getByRole('button', { name: 'Use tiny for the selected bot' }));
     await screen.findByText('Qwen now uses tiny.');

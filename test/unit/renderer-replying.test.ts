@@ -5,7 +5,18 @@ import { latestBySender, ReplyTracker } from '../../renderer/src/lib/replying.ts
 import type { DisplayMessage } from '../../renderer/src/lib/timeline.ts';
 
 const msg = (eventId: string, sender: string, ts: number, final: boolean): DisplayMessage => ({
-  eventId, sender, ts, final, content: { body: eventId }, edited: false, redacted: false, pending: false, failed: false, encrypted: false, e2e: false, threadReplies: 0,
+  eventId,
+  sender,
+  ts,
+  final,
+  content: { body: eventId },
+  edited: false,
+  redacted: false,
+  pending: false,
+  failed: false,
+  encrypted: false,
+  e2e: false,
+  threadReplies: 0,
 });
 const latest = (...msgs: DisplayMessage[]) => latestBySender(msgs);
 const BOT = '@qwen:x';

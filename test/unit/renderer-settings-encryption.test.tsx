@@ -2,29 +2,17 @@
 // Settings → Encryption: nothing to do when the app holds the recovery key; otherwise the key of an account set up
 // in Element is entered (hidden), a wrong one is refused with the core's message, a right one is saved.
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { createApi } from '../../main/common/contract-api.ts';
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { ControlError } from '../../main/common/contract.ts';
 import { defaultSettings } from '../../main/common/settings-schema.ts';
-import type { Channel } from '../../main/common/contract.ts';
-import { ApiContext } from '../../renderer/src/hooks/control.ts';
 import { SettingsPanel } from '../../renderer/src/panels/settings-panel.tsx';
+import { fakeApi, renderWithApi, type FakeHandlers } from '../support/renderer/fake-api.ts';
 
 afterEach(cleanup);
 
-function renderWith(handlers: Partial<Record<Channel, (req: unknown) => unknown>>) {
-  const calls: [Channel, unknown][] = [];
-  const api = createApi(async (channel, req) => {
-    calls.push([channel, req]);
-    const h = handlers[channel];
-    if (!h) throw new Error(`no handler for ${channel}`);
-    return (await h(req)) as never;
-  }, () => () => undefined);
-  render(
-    <ApiContext.Provider value={api}>
-      <SettingsPanel settings={defaultSettings()} desktop={false} />
-    </ApiContext.Provider>,
-  );
+function renderWith(handlers: FakeHandlers) {
+  const { api, calls } = fakeApi(handlers);
+  renderWithApi(api, <SettingsPanel settings={defaultSettings()} desktop={false} />);
   return calls;
 }
 
@@ -47,7 +35,10 @@ describe('Settings → Encryption', () => {
       'session.encryption': () => ({ encrypted: true, recoveryKeyKnown: false }),
       'session.setRecoveryKey': () => {
         tries += 1;
-        if (tries === 1) throw new ControlError('BadRequest', 'That is not a recovery key (Incorrect length).', { hint: 'A recovery key looks like "EsTc 1234 …".' });
+        if (tries === 1)
+          throw new ControlError('BadRequest', 'That is not a recovery key (Incorrect length).', {
+            hint: 'A recovery key looks like "EsTc 1234 …".',
+          });
         return { saved: true, replaced: false };
       },
     });
@@ -59,7 +50,10 @@ describe('Settings → Encryption', () => {
     fireEvent.change(input, { target: { value: 'EsTc 1234 abcd' } });
     fireEvent.click(screen.getByRole('button', { name: 'Use this key' }));
     expect((await screen.findByRole('status')).textContent).toMatch(/^Saved\. Agent Room now verifies the bots/);
-    expect(calls.filter((c) => c[0] === 'session.setRecoveryKey').map((c) => c[1])).toEqual([{ recoveryKey: 'nope' }, { recoveryKey: 'EsTc 1234 abcd' }]);
+    expect(calls.filter((c) => c[0] === 'session.setRecoveryKey').map((c) => c[1])).toEqual([
+      { recoveryKey: 'nope' },
+      { recoveryKey: 'EsTc 1234 abcd' },
+    ]);
     expect(screen.getByText(/Agent Room holds your recovery key/)).toBeTruthy();
   });
 });

@@ -1,11 +1,10 @@
 // @vitest-environment jsdom
 // The status panel shows, per bot, what waits, what is being answered and what was refused with a notice.
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, render, screen, waitFor } from '@testing-library/react';
-import { createApi } from '../../main/common/contract-api.ts';
+import { cleanup, screen, waitFor } from '@testing-library/react';
 import type { AppStatus } from '../../main/common/contract.ts';
-import { ApiContext } from '../../renderer/src/hooks/control.ts';
 import { queueText, StatusPanel } from '../../renderer/src/panels/status-panel.tsx';
+import { fakeApi, renderWithApi } from '../support/renderer/fake-api.ts';
 
 afterEach(cleanup);
 
@@ -15,8 +14,26 @@ const status: AppStatus = {
   homeserver: { mode: 'bundled' },
   inference: { backend: 'cpu', loadedModels: [] },
   bots: [
-    { id: 'ada', displayName: 'Ada', model: 'llama:/m/tiny.gguf', busy: true, queued: 5, running: 1, refused: 2, stats: { replies: 3 } },
-    { id: 'bo', displayName: 'Bo', model: 'llama:/m/tiny.gguf', busy: false, queued: 0, running: 0, refused: 0, stats: { replies: 0 } },
+    {
+      id: 'ada',
+      displayName: 'Ada',
+      model: 'llama:/m/tiny.gguf',
+      busy: true,
+      queued: 5,
+      running: 1,
+      refused: 2,
+      stats: { replies: 3 },
+    },
+    {
+      id: 'bo',
+      displayName: 'Bo',
+      model: 'llama:/m/tiny.gguf',
+      busy: false,
+      queued: 0,
+      running: 0,
+      refused: 0,
+      stats: { replies: 0 },
+    },
   ],
   botsPaused: false,
   loopGuardTrips: 0,
@@ -31,9 +48,11 @@ describe('status panel queue column', () => {
   ])('queueText(%j) = %s', (counts, text) => expect(queueText(counts)).toBe(text));
 
   it('renders each bot with its queue', async () => {
-    const api = createApi(async () => status as never, () => () => undefined);
-    render(<ApiContext.Provider value={api}><StatusPanel status={status} /></ApiContext.Provider>);
-    await waitFor(() => expect(screen.getByTestId('queue-ada').textContent).toBe('1 answering · 5 waiting · 2 refused'));
+    const { api } = fakeApi({ 'status.get': () => status });
+    renderWithApi(api, <StatusPanel status={status} />);
+    await waitFor(() =>
+      expect(screen.getByTestId('queue-ada').textContent).toBe('1 answering · 5 waiting · 2 refused'),
+    );
     expect(screen.getByTestId('queue-bo').textContent).toBe('—');
   });
 });

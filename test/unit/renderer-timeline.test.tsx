@@ -14,12 +14,20 @@ function msg(eventId: string, sender: string, body: string, extra: Record<string
   return { eventId, type: 'm.room.message', sender, ts: ts++, content: { msgtype: 'm.text', body, ...extra } };
 }
 function edit(eventId: string, target: string, body: string, sender = BOT): RawEvent {
-  return msg(eventId, sender, `* ${body}`, { 'm.new_content': { msgtype: 'm.text', body }, 'm.relates_to': { rel_type: 'm.replace', event_id: target } });
+  return msg(eventId, sender, `* ${body}`, {
+    'm.new_content': { msgtype: 'm.text', body },
+    'm.relates_to': { rel_type: 'm.replace', event_id: target },
+  });
 }
 
 describe('projectTimeline', () => {
   it('applies the latest edit from the same sender and hides edit events', () => {
-    const t = projectTimeline([msg('$a', BOT, 'Quick'), edit('$e1', '$a', 'Quicksort picks'), edit('$e2', '$a', 'Quicksort picks a pivot.'), edit('$x', '$a', 'hijacked', ME)]);
+    const t = projectTimeline([
+      msg('$a', BOT, 'Quick'),
+      edit('$e1', '$a', 'Quicksort picks'),
+      edit('$e2', '$a', 'Quicksort picks a pivot.'),
+      edit('$x', '$a', 'hijacked', ME),
+    ]);
     expect(t.main.map((m) => m.eventId)).toEqual(['$a']);
     expect(t.main[0]!.content.body).toBe('Quicksort picks a pivot.');
     expect(t.main[0]!.edited).toBe(true);
@@ -29,7 +37,14 @@ describe('projectTimeline', () => {
     const final = { 'org.agentroom.final': true };
     const streaming = projectTimeline([msg('$a', BOT, 'Quick'), edit('$e1', '$a', 'Quicksort picks')]);
     expect(streaming.main[0]!.final).toBe(false);
-    const done = projectTimeline([msg('$a', BOT, 'Quick'), edit('$e1', '$a', 'Quicksort picks'), { ...edit('$e2', '$a', 'Quicksort picks a pivot.'), content: { ...edit('$e2', '$a', 'Quicksort picks a pivot.').content, ...final } }]);
+    const done = projectTimeline([
+      msg('$a', BOT, 'Quick'),
+      edit('$e1', '$a', 'Quicksort picks'),
+      {
+        ...edit('$e2', '$a', 'Quicksort picks a pivot.'),
+        content: { ...edit('$e2', '$a', 'Quicksort picks a pivot.').content, ...final },
+      },
+    ]);
     expect(done.main[0]!.final).toBe(true);
     expect(projectTimeline([msg('$w', BOT, 'Whole answer.', final)]).main[0]!.final).toBe(true);
     expect(projectTimeline([msg('$p', ME, 'no marker')]).main[0]!.final).toBe(false);
@@ -38,7 +53,14 @@ describe('projectTimeline', () => {
   it('groups thread replies under their root and links replies', () => {
     const t = projectTimeline([
       msg('$root', ME, 'root'),
-      msg('$t1', BOT, 'in thread', { 'm.relates_to': { rel_type: 'm.thread', event_id: '$root', is_falling_back: true, 'm.in_reply_to': { event_id: '$root' } } }),
+      msg('$t1', BOT, 'in thread', {
+        'm.relates_to': {
+          rel_type: 'm.thread',
+          event_id: '$root',
+          is_falling_back: true,
+          'm.in_reply_to': { event_id: '$root' },
+        },
+      }),
       msg('$r', BOT, 'a reply', { 'm.relates_to': { 'm.in_reply_to': { event_id: '$root' } } }),
     ]);
     expect(t.main.map((m) => m.eventId)).toEqual(['$root', '$r']);
@@ -59,11 +81,22 @@ describe('<Timeline>', () => {
   const senderInfo = (id: string) => (id === BOT ? { name: 'Qwen', model: 'qwen2.5' } : { name: 'You' });
   const view = (events: RawEvent[]) => {
     const timeline = projectTimeline(events);
-    return <Timeline label="Messages" timeline={timeline} messages={timeline.main} senderInfo={senderInfo} streamingSenders={new Set([BOT])} />;
+    return (
+      <Timeline
+        label="Messages"
+        timeline={timeline}
+        messages={timeline.main}
+        senderInfo={senderInfo}
+        streamingSenders={new Set([BOT])}
+      />
+    );
   };
 
   it('grows a streamed reply in place as edits arrive', () => {
-    const events = [msg('$q', ME, 'Qwen: explain quicksort', { 'm.mentions': { user_ids: [BOT] } }), msg('$a', BOT, 'Quicksort')];
+    const events = [
+      msg('$q', ME, 'Qwen: explain quicksort', { 'm.mentions': { user_ids: [BOT] } }),
+      msg('$a', BOT, 'Quicksort'),
+    ];
     const { rerender } = render(view(events));
     const log = screen.getByRole('log', { name: 'Messages' });
     const reply = () => log.querySelector('[data-event-id="$a"] .msg-body')!;
@@ -86,7 +119,12 @@ describe('<Timeline>', () => {
   });
 
   it('shows the quoted message of a reply', () => {
-    render(view([msg('$1', BOT, 'the original'), msg('$2', ME, 'my answer', { 'm.relates_to': { 'm.in_reply_to': { event_id: '$1' } } })]));
+    render(
+      view([
+        msg('$1', BOT, 'the original'),
+        msg('$2', ME, 'my answer', { 'm.relates_to': { 'm.in_reply_to': { event_id: '$1' } } }),
+      ]),
+    );
     const quote = screen.getByRole('button', { name: 'In reply to Qwen' });
     expect(quote.textContent).toContain('the original');
   });

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { botSchema, defaultSettings, type Settings } from '../../main/common/settings-schema.ts';
 import { createMemoryLogger } from '../../main/core/logging/logger.ts';
 import { InferenceRouter, type RouteDecision } from '../../main/core/inference/router.ts';
-import { InferenceError, type ChatChunk, type ChatRequest, type InferenceBackend } from '../../main/core/inference/types.ts';
+import {
+  InferenceError,
+  type ChatChunk,
+  type ChatRequest,
+  type InferenceBackend,
+} from '../../main/core/inference/types.ts';
 
 type Behaviour = { fail?: InferenceError; failAfterText?: InferenceError; words?: string[] };
 
@@ -23,7 +28,14 @@ class MemoryBackend implements InferenceBackend {
     return this.local;
   }
   async listModels() {
-    return Object.keys(this.behaviour).map((ref) => ({ ref, name: ref, backend: this.kind, source: 'file' as const, location: 'memory', local: this.local }));
+    return Object.keys(this.behaviour).map((ref) => ({
+      ref,
+      name: ref,
+      backend: this.kind,
+      source: 'file' as const,
+      location: 'memory',
+      local: this.local,
+    }));
   }
   async ensureModel() {}
   async countTokens(_m: string, t: string) {
@@ -37,7 +49,19 @@ class MemoryBackend implements InferenceBackend {
     const words = b.words ?? [req.model];
     for (const w of words) yield { type: 'text', text: w, tokens: 1 };
     if (b.failAfterText) throw b.failAfterText;
-    yield { type: 'done', text: words.join(''), stats: { promptTokens: 1, completionTokens: words.length, timeToFirstTokenMs: 0, tokensPerSecond: 1, totalMs: 1, backend: this.kind, model: req.model } };
+    yield {
+      type: 'done',
+      text: words.join(''),
+      stats: {
+        promptTokens: 1,
+        completionTokens: words.length,
+        timeToFirstTokenMs: 0,
+        tokensPerSecond: 1,
+        totalMs: 1,
+        backend: this.kind,
+        model: req.model,
+      },
+    };
   }
 }
 
@@ -55,12 +79,19 @@ function setup(rules: Settings['routing']['rules'] = []) {
   return { router, local, cloud, records };
 }
 
-const bot = (over: Partial<Parameters<typeof botSchema.parse>[0]>) => botSchema.parse({ id: 'b', displayName: 'B', model: 'llama:ok', ...over });
+const bot = (over: Partial<Parameters<typeof botSchema.parse>[0]>) =>
+  botSchema.parse({ id: 'b', displayName: 'B', model: 'llama:ok', ...over });
 
 async function run(router: InferenceRouter, b: ReturnType<typeof bot>, content = 'hi', command?: string) {
   let decision: RouteDecision | undefined;
   let text = '';
-  for await (const c of router.chat({ bot: b, messages: [{ role: 'user', content }], command, onDecision: (d) => (decision = d) })) if (c.type === 'text') text += c.text;
+  for await (const c of router.chat({
+    bot: b,
+    messages: [{ role: 'user', content }],
+    command,
+    onDecision: (d) => (decision = d),
+  }))
+    if (c.type === 'text') text += c.text;
   return { text, decision };
 }
 
@@ -84,15 +115,22 @@ describe('InferenceRouter', () => {
 
   it('does not mix two models: a failure after text is thrown, no fallback', async () => {
     const { router, cloud } = setup();
-    await expect(run(router, bot({ model: 'llama:cut', fallback: ['openai:cloud/big'] }))).rejects.toMatchObject({ code: 'BackendUnavailable', message: 'cut' });
+    await expect(run(router, bot({ model: 'llama:cut', fallback: ['openai:cloud/big'] }))).rejects.toMatchObject({
+      code: 'BackendUnavailable',
+      message: 'cut',
+    });
     expect(cloud.calls).toHaveLength(0);
   });
 
   it('keeps a local-only bot off the cloud, even through its fallback', async () => {
     const { router, cloud } = setup();
-    const err = await run(router, bot({ model: 'llama:down', fallback: ['openai:cloud/big'], localOnly: true })).catch((e: unknown) => e);
+    const err = await run(router, bot({ model: 'llama:down', fallback: ['openai:cloud/big'], localOnly: true })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(InferenceError);
-    expect((err as InferenceError).message).toContain('Models outside this machine were not tried because the bot is local-only');
+    expect((err as InferenceError).message).toContain(
+      'Models outside this machine were not tried because the bot is local-only',
+    );
     expect(cloud.calls).toHaveLength(0);
   });
 
@@ -110,7 +148,9 @@ describe('InferenceRouter', () => {
       { command: 'review', model: 'llama:code', reason: 'code review' },
       { pattern: 'cloud please', model: 'openai:cloud/big' },
     ]);
-    expect((await run(router, bot({}), 'look at this', '!review')).decision?.reason).toBe('rule #1 (command !review): code review');
+    expect((await run(router, bot({}), 'look at this', '!review')).decision?.reason).toBe(
+      'rule #1 (command !review): code review',
+    );
     expect((await run(router, bot({}), 'Cloud Please')).text).toBe('cloud');
     // A local-only bot ignores the cloud rule and keeps its own model.
     expect((await run(router, bot({ localOnly: true }), 'cloud please')).decision?.model).toBe('llama:ok');

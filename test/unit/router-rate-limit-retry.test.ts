@@ -71,7 +71,9 @@ describe('retry', () => {
     );
     expect(v).toBe('ok');
     expect(clock.sleeps).toEqual([2000, 2000]);
-    await expect(withRetry(async () => Promise.reject(new InferenceError('ModelNotFound', 'no')), { clock })).rejects.toMatchObject({ code: 'ModelNotFound' });
+    await expect(
+      withRetry(async () => Promise.reject(new InferenceError('ModelNotFound', 'no')), { clock }),
+    ).rejects.toMatchObject({ code: 'ModelNotFound' });
   });
 
   it('does not wait a Retry-After beyond the policy limit', async () => {

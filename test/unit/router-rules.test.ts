@@ -14,8 +14,16 @@ describe('matchRule', () => {
   it.each([
     { name: 'bot + command', input: { botId: 'coder', command: 'review', prompt: 'x' }, index: 0 },
     { name: 'command with ! and other case', input: { botId: 'coder', command: '!REVIEW', prompt: 'x' }, index: 0 },
-    { name: 'command for another bot does not match rule 1', input: { botId: 'other', command: 'review', prompt: 'x' }, index: undefined },
-    { name: 'pattern, case-insensitive', input: { botId: 'any', prompt: 'Please EXTRACT the fields as JSON' }, index: 1 },
+    {
+      name: 'command for another bot does not match rule 1',
+      input: { botId: 'other', command: 'review', prompt: 'x' },
+      index: undefined,
+    },
+    {
+      name: 'pattern, case-insensitive',
+      input: { botId: 'any', prompt: 'Please EXTRACT the fields as JSON' },
+      index: 1,
+    },
     { name: 'pattern needs both words', input: { botId: 'any', prompt: 'extract the fields' }, index: undefined },
     { name: 'by bot only', input: { botId: 'writer', prompt: 'a poem' }, index: 2 },
     { name: 'first match wins over bot rule', input: { botId: 'writer', prompt: 'parse this json' }, index: 1 },
@@ -29,7 +37,9 @@ describe('matchRule', () => {
   });
 
   it('explains the match', () => {
-    expect(matchRule(rules, { botId: 'coder', command: 'review', prompt: '' }).match?.reason).toBe('rule #1 (bot coder, command !review): code review');
+    expect(matchRule(rules, { botId: 'coder', command: 'review', prompt: '' }).match?.reason).toBe(
+      'rule #1 (bot coder, command !review): code review',
+    );
     expect(matchRule([{ model: 'x' }], { botId: 'a', prompt: '' }).match?.reason).toBe('rule #1 (matches everything)');
   });
 
@@ -42,7 +52,13 @@ describe('matchRule', () => {
 
 describe('planRoute', () => {
   const local = (m: string) => m.startsWith('llama:') || m.startsWith('ollama:');
-  const base = { botId: 'b', prompt: 'hello', rules: [] as RoutingRule[], isLocal: local, hasBackend: (m: string) => !m.startsWith('nope:') };
+  const base = {
+    botId: 'b',
+    prompt: 'hello',
+    rules: [] as RoutingRule[],
+    isLocal: local,
+    hasBackend: (m: string) => !m.startsWith('nope:'),
+  };
 
   it.each([
     {
@@ -65,7 +81,12 @@ describe('planRoute', () => {
     },
     {
       name: 'rule model first, duplicates once',
-      input: { botModel: 'ollama:a', fallback: ['llama:/r.gguf'], localOnly: false, rules: [{ model: 'llama:/r.gguf' }] },
+      input: {
+        botModel: 'ollama:a',
+        fallback: ['llama:/r.gguf'],
+        localOnly: false,
+        rules: [{ model: 'llama:/r.gguf' }],
+      },
       candidates: ['llama:/r.gguf', 'ollama:a'],
       skipped: [],
     },

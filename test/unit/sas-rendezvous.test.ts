@@ -5,7 +5,12 @@ import type { ShowSasCallbacks } from 'matrix-js-sdk/lib/crypto-api/verification
 import { SasRendezvous } from '../../main/core/crypto/verification.ts';
 
 const sas = (decimal: [number, number, number] | undefined, emoji?: string[]): ShowSasCallbacks =>
-  ({ sas: { ...(decimal ? { decimal } : {}), ...(emoji ? { emoji: emoji.map((e) => ['?', e]) } : {}) }, confirm: async () => {}, mismatch: () => {}, cancel: () => {} }) as unknown as ShowSasCallbacks;
+  ({
+    sas: { ...(decimal ? { decimal } : {}), ...(emoji ? { emoji: emoji.map((e) => ['?', e]) } : {}) },
+    confirm: async () => {},
+    mismatch: () => {},
+    cancel: () => {},
+  }) as unknown as ShowSasCallbacks;
 
 describe('SasRendezvous', () => {
   it('confirms both sides when they computed the same SAS, in either order', async () => {

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../main/common/settings-schema.ts';
 import { createMemoryLogger } from '../../main/core/logging/logger.ts';
-import { ConfSettingsStore, SettingsFileError, SettingsValidationError, formatSettingsIssue, loadSettings, recoverSettings } from '../../main/core/settings/settings-store.ts';
+import {
+  ConfSettingsStore,
+  SettingsFileError,
+  SettingsValidationError,
+  formatSettingsIssue,
+  loadSettings,
+  recoverSettings,
+} from '../../main/core/settings/settings-store.ts';
 import type { SettingsMigration } from '../../main/core/settings/settings-store.ts';
 
 const fixtures = join(import.meta.dirname, '../fixtures/settings');
@@ -65,7 +72,10 @@ describe('recoverSettings (pure)', () => {
     expect(byPath['endpoints.openai']?.message).toBe('expected a list, found string "none"');
     expect(settings.endpoints.openai).toEqual([]);
 
-    expect(byPath.futureFeature).toMatchObject({ message: 'unknown key', resolution: expect.stringMatching(/^ignored/) });
+    expect(byPath.futureFeature).toMatchObject({
+      message: 'unknown key',
+      resolution: expect.stringMatching(/^ignored/),
+    });
     expect(settings).not.toHaveProperty('futureFeature');
 
     expect(byPath['ui.window.width']?.message).toBe('Too small: expected number to be >=320');
@@ -73,9 +83,13 @@ describe('recoverSettings (pure)', () => {
   });
 
   it('formats an issue as one log line', () => {
-    expect(formatSettingsIssue({ path: 'bots.0.temperature', message: 'Too big: expected number to be <=2', resolution: 'bots.0.temperature set to its default (0.7)' })).toBe(
-      'bots.0.temperature: Too big: expected number to be <=2 → bots.0.temperature set to its default (0.7)',
-    );
+    expect(
+      formatSettingsIssue({
+        path: 'bots.0.temperature',
+        message: 'Too big: expected number to be <=2',
+        resolution: 'bots.0.temperature set to its default (0.7)',
+      }),
+    ).toBe('bots.0.temperature: Too big: expected number to be <=2 → bots.0.temperature set to its default (0.7)');
   });
 });
 
@@ -85,13 +99,19 @@ describe('migrations', () => {
     to: 1,
     migrate: (raw) => {
       const { models, ...rest } = raw as { models?: Array<{ name: string; model: string; max_tokens?: number }> };
-      return { ...rest, bots: (models ?? []).map((m) => ({ id: m.name, displayName: m.name, model: m.model, maxTokens: m.max_tokens })) };
+      return {
+        ...rest,
+        bots: (models ?? []).map((m) => ({ id: m.name, displayName: m.name, model: m.model, maxTokens: m.max_tokens })),
+      };
     },
   };
   const toV2: SettingsMigration = { to: 2, migrate: (raw) => ({ ...raw, room: { name: 'Renamed in v2' } }) };
 
   it('applies migrations in order from the file version and stamps the current version', () => {
-    const r = recoverSettings({ version: 0, models: [{ name: 'mistral', model: 'ollama:mistral', max_tokens: 512 }] }, { migrations: [toV2, toV1], currentVersion: 2 });
+    const r = recoverSettings(
+      { version: 0, models: [{ name: 'mistral', model: 'ollama:mistral', max_tokens: 512 }] },
+      { migrations: [toV2, toV1], currentVersion: 2 },
+    );
     expect(r.issues).toEqual([]);
     expect(r.migratedFrom).toBe(0);
     expect(r.settings.version).toBe(2);
@@ -100,16 +120,31 @@ describe('migrations', () => {
   });
 
   it('skips migrations already applied, and takes a file without a version as the current layout', () => {
-    expect(recoverSettings({ version: 1, room: { name: 'R' } }, { migrations: [toV1, toV2], currentVersion: 2 }).settings.room.name).toBe('Renamed in v2');
-    const noVersion = recoverSettings({ room: { name: 'Hand-written' } }, { migrations: [toV1, toV2], currentVersion: 2 });
+    expect(
+      recoverSettings({ version: 1, room: { name: 'R' } }, { migrations: [toV1, toV2], currentVersion: 2 }).settings
+        .room.name,
+    ).toBe('Renamed in v2');
+    const noVersion = recoverSettings(
+      { room: { name: 'Hand-written' } },
+      { migrations: [toV1, toV2], currentVersion: 2 },
+    );
     expect(noVersion.migratedFrom).toBeUndefined();
     expect(noVersion.settings.room.name).toBe('Hand-written');
   });
 
   it('reports a missing step, a failing step and a newer file instead of throwing', () => {
-    expect(recoverSettings({ version: 0 }, { migrations: [toV2], currentVersion: 2 }).issues[0]?.message).toBe('no migration from layout 0 to 1');
-    const failing: SettingsMigration = { to: 1, migrate: () => { throw new Error('boom'); } };
-    expect(recoverSettings({ version: 0 }, { migrations: [failing], currentVersion: 1 }).issues[0]?.message).toBe('migration to layout 1 failed: boom');
+    expect(recoverSettings({ version: 0 }, { migrations: [toV2], currentVersion: 2 }).issues[0]?.message).toBe(
+      'no migration from layout 0 to 1',
+    );
+    const failing: SettingsMigration = {
+      to: 1,
+      migrate: () => {
+        throw new Error('boom');
+      },
+    };
+    expect(recoverSettings({ version: 0 }, { migrations: [failing], currentVersion: 1 }).issues[0]?.message).toBe(
+      'migration to layout 1 failed: boom',
+    );
     const newer = recoverSettings({ version: 7, shinyNewThing: 1 });
     expect(newer.issues.map((i) => i.path)).toEqual(['version', 'shinyNewThing']);
     expect(newer.settings.version).toBe(1);
@@ -167,7 +202,10 @@ describe('loadSettings', () => {
 
   it('a missing file is a first start: defaults, no issues, no backup', () => {
     const { logger } = createMemoryLogger();
-    expect(loadSettings({ file: join(dir, 'settings.json'), logger })).toEqual({ settings: defaultSettings(), issues: [] });
+    expect(loadSettings({ file: join(dir, 'settings.json'), logger })).toEqual({
+      settings: defaultSettings(),
+      issues: [],
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -191,7 +229,11 @@ describe('ConfSettingsStore', () => {
 
     const seen: string[] = [];
     const off = store.onChange((s) => seen.push(s.room.name));
-    const after = store.update((s) => ({ ...s, room: { ...s.room, name: 'Lab' }, bots: [{ ...defaultBot(), id: 'phi' }] }));
+    const after = store.update((s) => ({
+      ...s,
+      room: { ...s.room, name: 'Lab' },
+      bots: [{ ...defaultBot(), id: 'phi' }],
+    }));
     expect(after.room.name).toBe('Lab');
     off();
     store.update((s) => ({ ...s, room: { ...s.room, name: 'Unheard' } }));
@@ -212,7 +254,9 @@ describe('ConfSettingsStore', () => {
     try {
       store.set(bad);
     } catch (error) {
-      expect((error as SettingsValidationError).issues).toEqual([{ path: 'guard.maxHops', message: 'Too big: expected number to be <=20' }]);
+      expect((error as SettingsValidationError).issues).toEqual([
+        { path: 'guard.maxHops', message: 'Too big: expected number to be <=20' },
+      ]);
     }
     expect(readFileSync(store.path, 'utf8')).toBe(before);
   });
@@ -236,7 +280,18 @@ describe('ConfSettingsStore', () => {
 });
 
 function defaultBot() {
-  return { id: 'x', displayName: 'X', model: 'ollama:phi3', systemPrompt: 'p', temperature: 0.7, maxTokens: 256, localOnly: false, keepAliveSeconds: 300, pinned: false, fallback: [] };
+  return {
+    id: 'x',
+    displayName: 'X',
+    model: 'ollama:phi3',
+    systemPrompt: 'p',
+    temperature: 0.7,
+    maxTokens: 256,
+    localOnly: false,
+    keepAliveSeconds: 300,
+    pinned: false,
+    fallback: [],
+  };
 }
 
 describe('loadSettings on an unreadable path', () => {

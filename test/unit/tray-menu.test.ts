@@ -1,24 +1,53 @@
 // The tray template as a pure function of state: one table row per state, plus the click conventions.
 import { describe, expect, it } from 'vitest';
-import { modelLabel, trayClickBehaviour, trayIconState, trayMenuTemplate, trayTooltip, type TrayMenuItem, type TrayState } from '../../main/electron/tray-menu.ts';
+import {
+  modelLabel,
+  trayClickBehaviour,
+  trayIconState,
+  trayMenuTemplate,
+  trayTooltip,
+  type TrayMenuItem,
+  type TrayState,
+} from '../../main/electron/tray-menu.ts';
 import type { AppStatus, BotInfo } from '../../main/common/contract.ts';
 import { fakeStatus } from '../support/contract-fake-handlers.ts';
 
 function bot(id: string, model: string, available: string[], busy = false): BotInfo {
   return {
-    config: { id, displayName: id[0]!.toUpperCase() + id.slice(1), model, systemPrompt: '', temperature: 0.7, maxTokens: 256, localOnly: false, keepAliveSeconds: 0, pinned: false, fallback: [] },
+    config: {
+      id,
+      displayName: id[0]!.toUpperCase() + id.slice(1),
+      model,
+      systemPrompt: '',
+      temperature: 0.7,
+      maxTokens: 256,
+      localOnly: false,
+      keepAliveSeconds: 0,
+      pinned: false,
+      fallback: [],
+    },
     status: { id, displayName: id, model, busy, stats: { replies: 0 } },
     availableModels: available,
   };
 }
 
 const ui = { startAtLogin: false, startHidden: true, closeToTray: true };
-const state = (status: AppStatus | undefined, bots: BotInfo[] = []): TrayState => ({ status, bots, ui, loginItemsSupported: true });
+const state = (status: AppStatus | undefined, bots: BotInfo[] = []): TrayState => ({
+  status,
+  bots,
+  ui,
+  loginItemsSupported: true,
+});
 const find = (items: TrayMenuItem[], id: string): TrayMenuItem | undefined => items.find((i) => i.id === id);
 const labels = (items: TrayMenuItem[]) => items.filter((i) => i.type !== 'separator').map((i) => i.label);
 
 const failed = fakeStatus({ services: [{ name: 'homeserver', status: 'failed', error: 'port 6167 in use' }] });
-const busyBot = bot('qwen', 'llama:/models/qwen2.5-0.5b.gguf', ['llama:/models/qwen2.5-0.5b.gguf', 'ollama:llama3.2:1b'], true);
+const busyBot = bot(
+  'qwen',
+  'llama:/models/qwen2.5-0.5b.gguf',
+  ['llama:/models/qwen2.5-0.5b.gguf', 'ollama:llama3.2:1b'],
+  true,
+);
 const idleBot = bot('mistral', 'ollama:mistral', ['ollama:mistral', 'ollama:llama3.2:1b']);
 
 describe('tray icon state', () => {
@@ -28,7 +57,11 @@ describe('tray icon state', () => {
     ['running, idle', fakeStatus(), 'ready'],
     ['a bot replying', fakeStatus({ bots: [busyBot.status] }), 'working'],
     ['a service failed', failed, 'error'],
-    ['a service degraded while a bot works', fakeStatus({ services: [{ name: 'inference', status: 'degraded', error: 'retrying' }], bots: [busyBot.status] }), 'error'],
+    [
+      'a service degraded while a bot works',
+      fakeStatus({ services: [{ name: 'inference', status: 'degraded', error: 'retrying' }], bots: [busyBot.status] }),
+      'error',
+    ],
     ['stopping', fakeStatus({ phase: 'stopping' }), 'starting'],
   ];
   it.each(rows)('%s → %s', (_name, status, expected) => {
@@ -44,16 +77,38 @@ describe('tray icon state', () => {
 describe('tray menu template', () => {
   it('starting: status says so, no bot menus, folders, toggles and Quit are there', () => {
     const items = trayMenuTemplate(state(undefined));
-    expect(labels(items)).toEqual(['Open chat', 'Starting…', 'Open data folder', 'Open logs folder', 'Start at login', 'Start hidden', 'Keep running when the window closes', 'Quit Agent Room']);
-    expect(find(items, 'startAtLogin')).toMatchObject({ type: 'checkbox', checked: false, action: { type: 'toggle', setting: 'startAtLogin', value: true } });
-    expect(find(items, 'startHidden')).toMatchObject({ checked: true, action: { type: 'toggle', setting: 'startHidden', value: false } });
+    expect(labels(items)).toEqual([
+      'Open chat',
+      'Starting…',
+      'Open data folder',
+      'Open logs folder',
+      'Start at login',
+      'Start hidden',
+      'Keep running when the window closes',
+      'Quit Agent Room',
+    ]);
+    expect(find(items, 'startAtLogin')).toMatchObject({
+      type: 'checkbox',
+      checked: false,
+      action: { type: 'toggle', setting: 'startAtLogin', value: true },
+    });
+    expect(find(items, 'startHidden')).toMatchObject({
+      checked: true,
+      action: { type: 'toggle', setting: 'startHidden', value: false },
+    });
     expect(find(items, 'quit')?.action).toEqual({ type: 'quit' });
   });
 
   it('ready: status lines for homeserver, backend with GPU and loaded models; a radio submenu per bot', () => {
-    const status = fakeStatus({ inference: { backend: 'cuda', gpu: 'NVIDIA RTX 4090, 24 GiB', loadedModels: ['llama:/models/qwen2.5-0.5b.gguf'] } });
+    const status = fakeStatus({
+      inference: { backend: 'cuda', gpu: 'NVIDIA RTX 4090, 24 GiB', loadedModels: ['llama:/models/qwen2.5-0.5b.gguf'] },
+    });
     const items = trayMenuTemplate(state(status, [idleBot]));
-    expect(find(items, 'status.homeserver')).toEqual({ id: 'status.homeserver', label: 'Homeserver: http://127.0.0.1:6167 (agent-room.localhost)', enabled: false });
+    expect(find(items, 'status.homeserver')).toEqual({
+      id: 'status.homeserver',
+      label: 'Homeserver: http://127.0.0.1:6167 (agent-room.localhost)',
+      enabled: false,
+    });
     expect(find(items, 'status.backend')?.label).toBe('Backend: CUDA on NVIDIA RTX 4090, 24 GiB');
     expect(find(items, 'status.models')?.label).toBe('Loaded: qwen2.5-0.5b');
     const sub = find(items, 'bot.mistral');
@@ -71,7 +126,10 @@ describe('tray menu template', () => {
     const items = trayMenuTemplate(state(fakeStatus({ bots: [busyBot.status] }), [busyBot, idleBot]));
     const sub = find(items, 'bot.qwen');
     expect(sub?.label).toBe('Qwen (qwen2.5-0.5b) …');
-    expect(sub?.submenu?.at(-1)).toMatchObject({ enabled: false, label: 'Replying now; a switch applies to the next message' });
+    expect(sub?.submenu?.at(-1)).toMatchObject({
+      enabled: false,
+      label: 'Replying now; a switch applies to the next message',
+    });
   });
 
   it('error: the failed service gets its own line; paused bots offer Resume', () => {

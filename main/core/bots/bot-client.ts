@@ -1,41 +1,28 @@
-// One Matrix connection per bot, over matrix-js-sdk: sync from a saved token, raw timeline events out,
-// sends without local echo. Built through an injectable factory (fetch, store, logger) so tests can drive it.
-import { ClientEvent, ConnectionError, createClient, Direction, MemoryStore, Method, RoomEvent, RoomMemberEvent, type ICreateClientOpts, type MatrixClient, type MatrixEvent, type Room, type RoomMember } from 'matrix-js-sdk';
+// One Matrix connection per bot, over matrix-js-sdk: sync from a saved token, raw timeline events out (in room
+// order, decrypted, gaps filled first), membership bookkeeping. The SDK client is built in bot-sdk-client.ts
+// (injectable fetch and factory, so tests can drive it), sends go through bot-send.ts, reads of history through
+// bot-history.ts.
+import {
+  ClientEvent,
+  RoomEvent,
+  RoomMemberEvent,
+  type MatrixClient,
+  type MatrixEvent,
+  type Room,
+  type RoomMember,
+} from 'matrix-js-sdk';
 import type { Logger } from '../logging/logger.ts';
 import { BotEncryption, ENCRYPTION_EVENT, type BotEncryptionOptions } from './bot-crypto-wiring.ts';
-import { fillGap, observeSyncGaps, type MessagesPage, type SyncGap } from './sync-gaps.ts';
-import type { BotAccount, RawEvent } from './types.ts';
+import { BotHistory } from './bot-history.ts';
+import { createBotSdkClient, type BotSdkClientOptions } from './bot-sdk-client.ts';
+import { BotSender } from './bot-send.ts';
+import { asRawEvent } from './sdk-internals.ts';
+import { fillGap, type SyncGap } from './sync-gaps.ts';
+import type { RawEvent } from './types.ts';
 
-/** A MemoryStore that hands the SDK our persisted sync token, so a restart resumes where it stopped. */
-export class ResumableStore extends MemoryStore {
-  readonly #savedToken: string | undefined;
-  constructor(savedToken: string | undefined) {
-    super({ localStorage: undefined });
-    this.#savedToken = savedToken;
-  }
-  override getSavedSyncToken(): Promise<string | null> {
-    return Promise.resolve(this.#savedToken ?? null);
-  }
-}
+export { ResumableStore } from './bot-sdk-client.ts';
 
-/** How long a send keeps retrying while the homeserver is unreachable or answers 5xx. */
-const SEND_RETRY_MS = 30_000;
-
-/** Connection failures and server errors are worth a retry; a 4xx answer is not. */
-function retryableSend(err: unknown): boolean {
-  if (err instanceof ConnectionError) return true;
-  const status = (err as { httpStatus?: unknown }).httpStatus;
-  return typeof status === 'number' && (status >= 500 || status === 429);
-}
-
-export interface BotClientOptions {
-  baseUrl: string;
-  account: BotAccount;
-  savedSyncToken?: string;
-  fetchFn?: typeof globalThis.fetch;
-  logger?: Logger;
-  /** Builds the SDK client; replace it in tests. */
-  createMatrixClient?: (opts: ICreateClientOpts) => MatrixClient;
+export interface BotClientOptions extends BotSdkClientOptions {
   /** End-to-end encryption (Rust crypto, persistent store); without it encrypted rooms are unreadable. */
   encryption?: BotEncryptionOptions;
   /** How far back a first sync (no saved token) pages a gap: events older than this (ms since epoch) are history. */
@@ -72,26 +59,11 @@ export interface Member {
 
 export type EventListener = (roomId: string, event: RawEvent, batchSince: string | undefined) => void;
 
-/** The SDK's logger interface backed by pino; the SDK is chatty, so its info goes to debug. */
-function sdkLogger(logger: Logger | undefined, name: string): NonNullable<ICreateClientOpts['logger']> {
-  const fmt = (msg: unknown[]): string => msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
-  const make = (ns: string): NonNullable<ICreateClientOpts['logger']> => ({
-    trace: () => {},
-    debug: () => {},
-    info: (...m: unknown[]) => logger?.debug({ sdk: ns }, fmt(m)),
-    warn: (...m: unknown[]) => logger?.debug({ sdk: ns }, fmt(m)),
-    error: (...m: unknown[]) => logger?.warn({ sdk: ns }, fmt(m)),
-    getChild: (child: string) => make(`${ns}.${child}`),
-  });
-  return make(name);
-}
-
 export class BotConnection {
   readonly client: MatrixClient;
   readonly userId: string;
   /** The since-token of the batch being processed: events seen now are covered by a restart from it. */
   #batchSince: string | undefined;
-  #txn = 0;
   #stopped = false;
   /** Rooms this bot is joined to, from /joined_rooms and membership events: after a restart from a saved
    * token the SDK has no room state, so its own membership view would say "leave". */
@@ -100,7 +72,8 @@ export class BotConnection {
   readonly #encryptionOptions: BotEncryptionOptions | undefined;
   readonly #logger: Logger | undefined;
   #encryption: BotEncryption | undefined;
-  readonly #encrypting = new Set<Promise<unknown>>();
+  readonly #sender: BotSender;
+  readonly #history: BotHistory;
   /** Encrypted events are decrypted before delivery: later events wait behind them, so the runner sees room order. */
   #delivery: Promise<void> = Promise.resolve();
   #deliveriesPending = 0;
@@ -112,21 +85,15 @@ export class BotConnection {
     const { account } = options;
     this.userId = account.userId;
     this.#batchSince = options.savedSyncToken;
-    const opts: ICreateClientOpts = {
-      baseUrl: options.baseUrl,
-      userId: account.userId,
-      deviceId: account.deviceId,
-      accessToken: account.accessToken,
-      store: new ResumableStore(options.savedSyncToken),
-      logger: sdkLogger(options.logger, account.id),
-      useAuthorizationHeader: true,
-    };
-    // Every /sync answer is read for gaps before the SDK sees it: what they hide is delivered first.
-    opts.fetchFn = observeSyncGaps(options.fetchFn ?? globalThis.fetch.bind(globalThis), (gaps) => this.#onGaps(gaps));
     this.#historyCutoffTs = options.historyCutoffTs ?? (() => Date.now() - 5 * 60_000);
-    this.client = (options.createMatrixClient ?? createClient)(opts);
+    // Every /sync answer is read for gaps before the SDK sees it: what they hide is delivered first.
+    this.client = createBotSdkClient(options, (gaps) => this.#onGaps(gaps));
     this.#encryptionOptions = options.encryption;
     this.#logger = options.logger?.child({ bot: account.id });
+    const encryption = () => this.#encryption;
+    const stopped = () => this.#stopped;
+    this.#sender = new BotSender(this.client, encryption, stopped);
+    this.#history = new BotHistory(this.client, encryption, stopped);
   }
 
   /** The bot's encryption, when it is on and started. */
@@ -170,22 +137,25 @@ export class BotConnection {
   async start(handlers: SyncHandlers): Promise<void> {
     this.#handlers = handlers;
     const { onEvent, onSynced, onInvite } = handlers;
-    this.client.on(RoomEvent.Timeline, (event: MatrixEvent, room: Room | undefined, toStart: boolean | undefined, removed: boolean) => {
-      // Only events from the server: local echoes (status set) and back-pagination are not new.
-      if (toStart || removed || event.status !== null || !room) return;
-      const since = this.#batchSince;
-      const enc = this.#encryption;
-      this.#note(room.roomId, event.getId(), event.getType(), event.getStateKey(), event.getContent().membership);
-      if (!enc || !event.isEncrypted()) {
-        this.#deliver(() => onEvent(room.roomId, structuredClone(event.event) as RawEvent, since));
-        return;
-      }
-      // Undecryptable events are left to the watcher, which hands them back when their key arrives.
-      this.#deliver(async () => {
-        const clear = await enc.readable(event);
-        if (clear) onEvent(room.roomId, clear, since);
-      });
-    });
+    this.client.on(
+      RoomEvent.Timeline,
+      (event: MatrixEvent, room: Room | undefined, toStart: boolean | undefined, removed: boolean) => {
+        // Only events from the server: local echoes (status set) and back-pagination are not new.
+        if (toStart || removed || event.status !== null || !room) return;
+        const since = this.#batchSince;
+        const enc = this.#encryption;
+        this.#note(room.roomId, event.getId(), event.getType(), event.getStateKey(), event.getContent().membership);
+        if (!enc || !event.isEncrypted()) {
+          this.#deliver(() => onEvent(room.roomId, asRawEvent(structuredClone(event.event)), since));
+          return;
+        }
+        // Undecryptable events are left to the watcher, which hands them back when their key arrives.
+        this.#deliver(async () => {
+          const clear = await enc.readable(event);
+          if (clear) onEvent(room.roomId, clear, since);
+        });
+      },
+    );
     this.#encryption?.watch(
       (roomId, text) => this.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: text }),
       (roomId, clear) => this.#deliver(() => onEvent(roomId, clear, this.#batchSince)),
@@ -198,7 +168,8 @@ export class BotConnection {
     });
     this.client.on(ClientEvent.Sync, (state, _prev, data) => {
       if (state === 'PREPARED' || state === 'SYNCING') prepared();
-      if (state === 'ERROR' && (data?.error as { errcode?: string } | undefined)?.errcode === 'M_UNKNOWN_TOKEN') failed(new Error(`The access token of ${this.userId} was refused; the account needs provisioning again.`));
+      if (state === 'ERROR' && (data?.error as { errcode?: string } | undefined)?.errcode === 'M_UNKNOWN_TOKEN')
+        failed(new Error(`The access token of ${this.userId} was refused; the account needs provisioning again.`));
       if (data?.nextSyncToken) {
         this.#batchSince = data.nextSyncToken;
         // After the batch's events are delivered: a saved token must not pass one still being decrypted.
@@ -217,7 +188,13 @@ export class BotConnection {
   }
 
   /** Membership and encryption bookkeeping for an event about to be delivered, and it is known from now on. */
-  #note(roomId: string, eventId: string | undefined, type: string, stateKey: string | undefined, membership: unknown): void {
+  #note(
+    roomId: string,
+    eventId: string | undefined,
+    type: string,
+    stateKey: string | undefined,
+    membership: unknown,
+  ): void {
     if (eventId) {
       this.#known.add(eventId);
       if (this.#known.size > KNOWN_MAX) this.#known.delete(this.#known.values().next().value as string);
@@ -241,19 +218,27 @@ export class BotConnection {
     if (!handlers || this.#stopped) return;
     const log = this.#logger?.child({ room: gap.roomId, since: gap.since, prevBatch: gap.prevBatch });
     try {
-      const fill = await fillGap(gap, (roomId, from, to, limit) => this.#messagesPage(roomId, from, to, limit), {
-        isKnown: (id) => this.#known.has(id),
-        ...(gap.since === undefined ? { notBeforeTs: this.#historyCutoffTs() } : {}),
-      });
+      const fill = await fillGap(
+        gap,
+        (roomId, from, to, limit) => this.#history.messagesPage(roomId, from, to, limit),
+        {
+          isKnown: (id) => this.#known.has(id),
+          ...(gap.since === undefined ? { notBeforeTs: this.#historyCutoffTs() } : {}),
+        },
+      );
       for (const raw of fill.events) {
         if (this.#stopped) return;
         this.#note(gap.roomId, raw.event_id, raw.type, raw.state_key, raw.content?.membership);
-        const clear = await this.#readableGapEvent(raw);
+        const clear = await this.#history.readableGapEvent(raw);
         if (clear) handlers.onEvent(gap.roomId, clear, gap.since);
       }
       log?.info({ recovered: fill.events.length, complete: fill.complete }, 'filled a gap in the sync from /messages');
       handlers.onGapFilled?.(gap.roomId, fill.events.length);
-      if (!fill.complete) handlers.onGapFailed?.({ ...this.#gapTokens(gap), reason: `more than ${fill.events.length} messages arrived while I was away` });
+      if (!fill.complete)
+        handlers.onGapFailed?.({
+          ...this.#gapTokens(gap),
+          reason: `more than ${fill.events.length} messages arrived while I was away`,
+        });
     } catch (err) {
       if (this.#stopped) return;
       const reason = (err as Error).message ?? String(err);
@@ -264,18 +249,6 @@ export class BotConnection {
 
   #gapTokens(gap: SyncGap): Omit<GapFailure, 'reason'> {
     return { roomId: gap.roomId, since: gap.since, prevBatch: gap.prevBatch, untilTs: gap.firstTs };
-  }
-
-  async #messagesPage(roomId: string, from: string, to: string | undefined, limit: number): Promise<MessagesPage> {
-    const query: Record<string, string> = { from, dir: 'b', limit: String(limit) };
-    if (to !== undefined) query.to = to;
-    return this.client.http.authedRequest<MessagesPage>(Method.Get, `/rooms/${encodeURIComponent(roomId)}/messages`, query);
-  }
-
-  /** A recovered event as the runner reads it: decrypted (undecryptable ones go to the watcher, as live ones do). */
-  async #readableGapEvent(raw: RawEvent): Promise<RawEvent | undefined> {
-    if (raw.type !== 'm.room.encrypted' || !this.#encryption) return structuredClone(raw);
-    return this.#encryption.readableRecovered(raw);
   }
 
   /** Ends the sync long-poll at once (the SDK aborts its request) and every timer it holds. */
@@ -290,7 +263,7 @@ export class BotConnection {
     const enc = this.#encryption;
     this.#encryption = undefined;
     // Closing crypto under an encryption in flight makes the SDK reject a promise nobody awaits: let it finish.
-    if (this.#encrypting.size > 0) await Promise.race([Promise.allSettled([...this.#encrypting]), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.#sender.settle();
     await enc?.close();
   }
 
@@ -319,38 +292,9 @@ export class BotConnection {
     }
   }
 
-  /**
-   * Sends an event straight to the server (no local echo, no SDK thread guessing); returns its id.
-   * While the homeserver restarts (the supervisor brings it back within seconds) the send is retried with
-   * the same transaction id, which the server answers once: a reply is finished, never posted twice.
-   */
-  /** Sends an event; `txnId` makes the send idempotent across restarts (same device, same id → same event). */
-  async send(roomId: string, clearType: string, clearContent: Record<string, unknown>, txnId?: string): Promise<string> {
-    const txn = txnId ?? `ar${Date.now().toString(36)}.${++this.#txn}`;
-    let type = clearType;
-    let content = clearContent;
-    // Encrypted once, before the retries: every retry sends the same ciphertext under the same transaction id.
-    const enc = this.#encryption;
-    if (enc && (await enc.roomEncrypted(roomId))) {
-      const encrypting = enc.encrypt(roomId, clearType, clearContent);
-      this.#encrypting.add(encrypting);
-      try {
-        ({ type, content } = await encrypting);
-      } finally {
-        this.#encrypting.delete(encrypting);
-      }
-    }
-    const path = `/rooms/${encodeURIComponent(roomId)}/send/${encodeURIComponent(type)}/${encodeURIComponent(txn)}`;
-    const deadline = Date.now() + SEND_RETRY_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await this.client.http.authedRequest<{ event_id: string }>(Method.Put, path, undefined, content);
-        return res.event_id;
-      } catch (err) {
-        if (this.#stopped || !retryableSend(err) || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-      }
-    }
+  /** Sends an event (encrypted in an encrypted room) under `txnId`, idempotent across restarts; returns its id. */
+  send(roomId: string, type: string, content: Record<string, unknown>, txnId?: string): Promise<string> {
+    return this.#sender.send(roomId, type, content, txnId);
   }
 
   async typing(roomId: string, on: boolean): Promise<void> {
@@ -358,42 +302,28 @@ export class BotConnection {
   }
 
   /** The newest `limit` events of the room, oldest first. */
-  async recentEvents(roomId: string, limit: number): Promise<RawEvent[]> {
-    const res = await this.client.createMessagesRequest(roomId, null, limit, Direction.Backward);
-    const events = (res.chunk as unknown as RawEvent[]).slice().reverse();
-    return this.#encryption ? this.#encryption.readableRaw(events) : events;
+  recentEvents(roomId: string, limit: number): Promise<RawEvent[]> {
+    return this.#history.recentEvents(roomId, limit);
   }
 
-  async fetchEvent(roomId: string, eventId: string): Promise<RawEvent | undefined> {
-    const local = this.client.getRoom(roomId)?.findEventById(eventId);
-    if (local) return this.#encryption && local.isEncrypted() ? this.#encryption.readable(local) : (local.event as RawEvent);
-    try {
-      const raw = (await this.client.fetchRoomEvent(roomId, eventId)) as RawEvent;
-      return this.#encryption ? (await this.#encryption.readableRaw([raw]))[0] : raw;
-    } catch {
-      return undefined;
-    }
+  fetchEvent(roomId: string, eventId: string): Promise<RawEvent | undefined> {
+    return this.#history.fetchEvent(roomId, eventId);
   }
 
-  /**
-   * In an encrypted room, waits (up to `timeoutMs`) until this bot can read the event: a message queued for it by
-   * another bot may still wait on its room key. True when readable (or the room is not encrypted).
-   */
-  async waitReadable(roomId: string, eventId: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (!this.#encryption || !(await this.#encryption.roomEncrypted(roomId))) return true;
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      if (await this.fetchEvent(roomId, eventId)) return true;
-      if (Date.now() > end || signal?.aborted || this.#stopped) return false;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  /** In an encrypted room, waits (up to `timeoutMs`) until this bot can read the event; true when it can. */
+  waitReadable(roomId: string, eventId: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.#history.waitReadable(roomId, eventId, timeoutMs, signal);
   }
 
   /** Joined members (from the server, cached until a membership event in the room). */
   joinedMembers(roomId: string): Promise<Member[]> {
     let p = this.#members.get(roomId);
     if (!p) {
-      p = this.client.getJoinedRoomMembers(roomId).then((res) => Object.entries(res.joined).map(([userId, m]) => ({ userId, displayName: m.display_name ?? userId })));
+      p = this.client
+        .getJoinedRoomMembers(roomId)
+        .then((res) =>
+          Object.entries(res.joined).map(([userId, m]) => ({ userId, displayName: m.display_name ?? userId })),
+        );
       p.catch(() => this.#members.delete(roomId));
       this.#members.set(roomId, p);
     }

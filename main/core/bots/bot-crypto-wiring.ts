@@ -1,15 +1,19 @@
 // End-to-end encryption for one bot connection: the crypto module's persistent Rust crypto, readable (decrypted)
 // events for the runner, encryption of what the bot sends in encrypted rooms, and the decryption-failure watcher.
 // Unencrypted rooms keep the plain path: nothing here runs for them beyond one state lookup per room.
-import { MatrixEvent, type MatrixClient, type Room } from 'matrix-js-sdk';
-import type { CryptoBackend } from 'matrix-js-sdk/lib/common-crypto/CryptoBackend.js';
+import { MatrixEvent, type MatrixClient } from 'matrix-js-sdk';
 import { initBotCrypto, type BotCrypto } from '../crypto/bot-crypto.ts';
-import { inviteWithHistory, pickInviter, type HistoryInviteOutcome, type HistoryInviter } from '../crypto/history-share.ts';
+import {
+  inviteWithHistory,
+  pickInviter,
+  type HistoryInviteOutcome,
+  type HistoryInviter,
+} from '../crypto/history-share.ts';
 import { readableEvent, watchDecryptionFailures, type DecryptionWatcher } from '../crypto/decryption-watcher.ts';
 import { acceptOwnerVerifications, type SasRendezvous } from '../crypto/verification.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
-import type { BotConnection } from './bot-client.ts';
+import { asRawEvent, asSdkEvent, createRoomLikeSync, cryptoBackend } from './sdk-internals.ts';
 import type { RawEvent } from './types.ts';
 
 export interface BotEncryptionOptions {
@@ -27,11 +31,6 @@ export interface BotEncryptionOptions {
 
 export const ENCRYPTION_EVENT = 'm.room.encryption';
 
-/** The parts of SyncApi used to make a room the SDK never saw in this run (a restart resumes from a saved token). */
-interface RoomFactory {
-  createRoom(roomId: string): Room;
-}
-
 export class BotEncryption {
   readonly #client: MatrixClient;
   readonly #bc: BotCrypto;
@@ -42,12 +41,21 @@ export class BotEncryption {
   #trust: Promise<void> | undefined;
   readonly #stopAccepting: () => void;
 
-  private constructor(client: MatrixClient, bc: BotCrypto, log: Logger | undefined, owner: BotEncryptionOptions['owner']) {
+  private constructor(
+    client: MatrixClient,
+    bc: BotCrypto,
+    log: Logger | undefined,
+    owner: BotEncryptionOptions['owner'],
+  ) {
     this.#client = client;
     this.#bc = bc;
     this.#log = log;
     this.#stopAccepting = owner
-      ? acceptOwnerVerifications(client, { ownerUserId: owner.userId, rendezvous: owner.rendezvous, ...(log ? { log } : {}) })
+      ? acceptOwnerVerifications(client, {
+          ownerUserId: owner.userId,
+          rendezvous: owner.rendezvous,
+          ...(log ? { log } : {}),
+        })
       : () => undefined;
   }
 
@@ -62,11 +70,14 @@ export class BotEncryption {
   }
 
   /** Says once per room when a message cannot be decrypted; hands it back when its key arrives. Before startClient(). */
-  watch(notify: (roomId: string, text: string) => Promise<unknown>, onRecovered: (roomId: string, event: RawEvent) => void): void {
+  watch(
+    notify: (roomId: string, text: string) => Promise<unknown>,
+    onRecovered: (roomId: string, event: RawEvent) => void,
+  ): void {
     this.#watcher = watchDecryptionFailures(this.#client, {
       notify,
       onRecovered: (roomId, event) => {
-        void readableEvent(this.#client, event).then((clear) => clear && onRecovered(roomId, clear as unknown as RawEvent));
+        void readableEvent(this.#client, event).then((clear) => clear && onRecovered(roomId, asRawEvent(clear)));
       },
       logger: { warn: (obj, msg) => this.#log?.warn(obj, msg) },
     });
@@ -83,7 +94,10 @@ export class BotEncryption {
       .ensureTrust()
       .then(() => this.#watcher?.retry())
       .catch((err: unknown) => {
-        this.#log?.warn({ err: (err as Error).message }, 'cross-signing or key backup could not be set up; messages still work');
+        this.#log?.warn(
+          { err: (err as Error).message },
+          'cross-signing or key backup could not be set up; messages still work',
+        );
         // The next call tries again (a late invite, the next start).
         this.#trust = undefined;
       });
@@ -93,13 +107,16 @@ export class BotEncryption {
   /** After startTrust(): whether this device is cross-signed by its account's identity (others share keys with it). */
   async crossSigned(): Promise<boolean> {
     await this.startTrust();
-    const status = await this.#client.getCrypto()?.getDeviceVerificationStatus(this.#client.getUserId() ?? '', this.#client.getDeviceId() ?? '');
+    const status = await this.#client
+      .getCrypto()
+      ?.getDeviceVerificationStatus(this.#client.getUserId() ?? '', this.#client.getDeviceId() ?? '');
     return status?.crossSigningVerified ?? false;
   }
 
   /** The event decrypted, as the runner reads raw events; undefined when it cannot be decrypted (yet). */
   async readable(event: MatrixEvent): Promise<RawEvent | undefined> {
-    return (await readableEvent(this.#client, event)) as unknown as RawEvent | undefined;
+    const clear = await readableEvent(this.#client, event);
+    return clear && asRawEvent(clear);
   }
 
   /** Raw events from /messages or /event, decrypted where needed; undecryptable ones dropped. Not seen by the watcher. */
@@ -110,7 +127,7 @@ export class BotEncryption {
     for (const raw of events) {
       if (raw.type !== 'm.room.encrypted') out.push(raw);
       else {
-        const clear = await this.readable(map(raw as never));
+        const clear = await this.readable(map(asSdkEvent(raw)));
         if (clear) out.push(clear);
       }
     }
@@ -122,7 +139,7 @@ export class BotEncryption {
    * left to the watcher (the mapper re-emits its decryption on the client), which hands it back when the key arrives.
    */
   async readableRecovered(raw: RawEvent): Promise<RawEvent | undefined> {
-    return this.readable(this.#client.getEventMapper()(raw as never));
+    return this.readable(this.#client.getEventMapper()(asSdkEvent(raw)));
   }
 
   /** A room's encryption changed (an m.room.encryption state event came in): look again before the next send. */
@@ -149,28 +166,31 @@ export class BotEncryption {
     // such a room's messages in clear: the room is made here with its state, and the encryptor set up for it.
     let room = this.#client.getRoom(roomId);
     if (!room) {
-      const factory = (this.#client as unknown as { syncApi?: RoomFactory }).syncApi;
-      if (!factory) throw new Error('The Matrix client is not syncing yet.');
-      room = factory.createRoom(roomId);
+      room = createRoomLikeSync(this.#client, roomId);
       this.#client.store.storeRoom(room);
     }
     const map = this.#client.getEventMapper({ preventReEmit: true });
-    room.currentState.setStateEvents(state.map((e) => map(e as never)));
-    await this.#backend().onCryptoEvent(room, map(enc as never));
+    room.currentState.setStateEvents(state.map((e) => map(e)));
+    await cryptoBackend(this.#client).onCryptoEvent(room, map(enc));
     return true;
   }
 
-  #backend(): CryptoBackend {
-    // getCrypto() is the Rust crypto backend; its encryptEvent is the step sendEvent runs before its PUT.
-    return this.#client.getCrypto() as unknown as CryptoBackend;
-  }
-
   /** Encrypts one event for the room's members (sharing the room key with their devices as needed). */
-  async encrypt(roomId: string, type: string, content: Record<string, unknown>): Promise<{ type: string; content: Record<string, unknown> }> {
+  async encrypt(
+    roomId: string,
+    type: string,
+    content: Record<string, unknown>,
+  ): Promise<{ type: string; content: Record<string, unknown> }> {
     const room = this.#client.getRoom(roomId);
     if (!room) throw new Error(`The room ${roomId} is not prepared for encryption.`);
-    const event = new MatrixEvent({ type, content, room_id: roomId, sender: this.#client.getUserId() ?? undefined, event_id: `~${roomId}:${Date.now()}` });
-    await this.#backend().encryptEvent(event, room);
+    const event = new MatrixEvent({
+      type,
+      content,
+      room_id: roomId,
+      sender: this.#client.getUserId() ?? undefined,
+      event_id: `~${roomId}:${Date.now()}`,
+    });
+    await cryptoBackend(this.#client).encryptEvent(event, room);
     return { type: event.getWireType(), content: event.getWireContent() };
   }
 
@@ -184,11 +204,24 @@ export class BotEncryption {
   }
 }
 
+/** What the history sharing needs of a running bot connection (BotConnection is one). */
+export interface EncryptedConnection {
+  readonly userId: string;
+  readonly client: MatrixClient;
+  readonly encryption?: BotEncryption;
+  isJoined(roomId: string): boolean;
+}
+
 /** A running bot connection as a history inviter; undefined when its encryption is off. */
-export function historyInviter(conn: BotConnection): HistoryInviter | undefined {
+export function historyInviter(conn: EncryptedConnection): HistoryInviter | undefined {
   const enc = conn.encryption;
   if (!enc) return undefined;
-  return { userId: conn.userId, client: conn.client, isJoined: (roomId) => conn.isJoined(roomId), trustReady: () => enc.startTrust() };
+  return {
+    userId: conn.userId,
+    client: conn.client,
+    isJoined: (roomId) => conn.isJoined(roomId),
+    trustReady: () => enc.startTrust(),
+  };
 }
 
 /**
@@ -196,7 +229,7 @@ export function historyInviter(conn: BotConnection): HistoryInviter | undefined 
  * holds its keys, invites each with the history keys; the invitee's runner joins on the invite and imports them.
  */
 export async function inviteLateBots(
-  conns: readonly BotConnection[],
+  conns: readonly EncryptedConnection[],
   roomId: string,
   userIds: readonly string[],
   log?: Logger,
@@ -209,7 +242,8 @@ export async function inviteLateBots(
     // The SDK sends the keys only to devices signed by their owner's identity: the newcomer's cross-signing first
     // (on a real homeserver it can still be on its way when the inviter is ready).
     const invitee = conns.find((c) => c.userId === userId)?.encryption;
-    if (invitee && !(await invitee.crossSigned())) throw new Error(`${userId} is not cross-signed yet, so the room's keys cannot be shared with it`);
+    if (invitee && !(await invitee.crossSigned()))
+      throw new Error(`${userId} is not cross-signed yet, so the room's keys cannot be shared with it`);
     out.set(userId, await inviteWithHistory(inviter, roomId, userId, log));
   }
   return out;

@@ -22,7 +22,11 @@ export function parseCommand(body: string): Command | undefined {
   switch (name) {
     case 'model': {
       const [bot, model] = args;
-      if (!bot || !model || args.length > 2) return { name: 'invalid', reason: 'Usage: !model <bot> <model reference>, e.g. !model qwen ollama:qwen2.5:0.5b' };
+      if (!bot || !model || args.length > 2)
+        return {
+          name: 'invalid',
+          reason: 'Usage: !model <bot> <model reference>, e.g. !model qwen ollama:qwen2.5:0.5b',
+        };
       return { name: 'model', bot: bot.replace(/^@/, ''), model };
     }
     case 'help':
@@ -66,7 +70,11 @@ export function modelsText(bots: readonly BotSummary[], available: readonly stri
 export function findBot<T extends BotSummary & { userId?: string }>(bots: readonly T[], name: string): T | undefined {
   const n = name.toLowerCase();
   return bots.find(
-    (b) => b.id.toLowerCase() === n || b.displayName.toLowerCase() === n || b.userId?.toLowerCase() === n || b.userId?.slice(1).split(':')[0]?.toLowerCase() === n,
+    (b) =>
+      b.id.toLowerCase() === n ||
+      b.displayName.toLowerCase() === n ||
+      b.userId?.toLowerCase() === n ||
+      b.userId?.slice(1).split(':')[0]?.toLowerCase() === n,
   );
 }
 
@@ -78,7 +86,9 @@ export interface StatusFacts {
 }
 
 export function statusText(s: StatusFacts): string {
-  const lines = s.bots.map((b) => `- ${b.displayName}: ${b.model}; ${b.running} running, ${b.queued} waiting, ${b.answered} answered`);
+  const lines = s.bots.map(
+    (b) => `- ${b.displayName}: ${b.model}; ${b.running} running, ${b.queued} waiting, ${b.answered} answered`,
+  );
   lines.push(
     `Loop guard trips: ${s.trips.hops} hop cap, ${s.trips.budget} token budget, ${s.trips.self} self.`,
     `Rate-limited requests: ${s.rateLimited}. Tokens used in this room in the last hour: ${s.roomTokensLastHour}.`,

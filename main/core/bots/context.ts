@@ -88,13 +88,35 @@ export function effectiveMessages(events: readonly RawEvent[]): TextMessage[] {
 
 /** Messages after the last `!reset`, up to and including the trigger; other commands dropped. */
 export function conversation(messages: readonly TextMessage[], triggerId?: string): TextMessage[] {
+  return readConversation(messages, triggerId).messages;
+}
+
+/** The conversation, and whether a `!reset` at or before the trigger began it. */
+function readConversation(
+  messages: readonly TextMessage[],
+  triggerId?: string,
+): { messages: TextMessage[]; reset: boolean } {
   let out: TextMessage[] = [];
+  let reset = false;
   for (const m of messages) {
-    if (m.body.toLowerCase() === RESET_COMMAND || m.body.toLowerCase().startsWith(`${RESET_COMMAND} `)) out = [];
-    else if (!m.body.startsWith('!') && m.body.length > 0) out.push(m);
+    if (m.body.toLowerCase() === RESET_COMMAND || m.body.toLowerCase().startsWith(`${RESET_COMMAND} `)) {
+      out = [];
+      reset = true;
+    } else if (!m.body.startsWith('!') && m.body.length > 0) out.push(m);
     if (m.eventId === triggerId) break;
   }
-  return out;
+  return { messages: out, reset };
+}
+
+/**
+ * Whether events older than these (oldest first, the trigger among them) could change the context of a reply
+ * of at most `maxMessages` messages. They cannot when a `!reset` at or before the trigger ends all that came
+ * earlier, or when `maxMessages` messages already lead up to the trigger: an older event is an older message,
+ * or an edit or redaction of one (those come after what they change), and older messages are left out anyway.
+ */
+export function historyComplete(events: readonly RawEvent[], triggerId: string, maxMessages: number): boolean {
+  const { messages, reset } = readConversation(effectiveMessages(events), triggerId);
+  return reset || messages.length >= maxMessages;
 }
 
 export function toChatMessage(m: TextMessage, botUserId: string, nameOf: (userId: string) => string): ChatMessage {
@@ -127,7 +149,10 @@ export async function buildContext(events: readonly RawEvent[], opts: ContextOpt
 }
 
 /** Tokens of the system prompt and of the question (the last message), to check the question fits before sending it. */
-export async function questionCost(messages: readonly ChatMessage[], countTokens: (text: string) => number | Promise<number>): Promise<{ systemTokens: number; questionTokens: number }> {
+export async function questionCost(
+  messages: readonly ChatMessage[],
+  countTokens: (text: string) => number | Promise<number>,
+): Promise<{ systemTokens: number; questionTokens: number }> {
   const system = messages[0]?.role === 'system' ? messages[0] : undefined;
   const question = messages.length > (system ? 1 : 0) ? messages[messages.length - 1] : undefined;
   return {

@@ -43,9 +43,12 @@ export class LoopGuard {
   check(req: GuardRequest, now: number): GuardDecision {
     if (req.sender === req.botUserId) return this.#trip('self');
     // A bot's message without a turn marker (an older version, another app) counts as the last allowed hop.
-    const prev: TurnInfo = req.senderIsBot ? (req.turn ?? { origin: req.triggerId, hop: this.limits.maxHops }) : { origin: req.triggerId, hop: 0 };
+    const prev: TurnInfo = req.senderIsBot
+      ? (req.turn ?? { origin: req.triggerId, hop: this.limits.maxHops })
+      : { origin: req.triggerId, hop: 0 };
     if (req.senderIsBot && prev.hop > this.limits.maxHops) return this.#trip('hops');
-    if (this.limits.roomTokensPerHour > 0 && this.usedTokens(req.roomId, now) >= this.limits.roomTokensPerHour) return this.#trip('budget');
+    if (this.limits.roomTokensPerHour > 0 && this.usedTokens(req.roomId, now) >= this.limits.roomTokensPerHour)
+      return this.#trip('budget');
     const turn: TurnInfo = { origin: prev.origin, hop: prev.hop + 1 };
     if (prev.thread) turn.thread = prev.thread;
     return { ok: true, turn };

@@ -48,7 +48,12 @@ export function readTurn(content: Record<string, unknown>): TurnInfo | undefined
   return turn;
 }
 
-export function relationOf(content: Record<string, unknown>): { relType?: string; eventId?: string; inReplyTo?: string; isFallingBack?: boolean } {
+export function relationOf(content: Record<string, unknown>): {
+  relType?: string;
+  eventId?: string;
+  inReplyTo?: string;
+  isFallingBack?: boolean;
+} {
   const rel = asRecord(content['m.relates_to']);
   if (!rel) return {};
   const reply = asRecord(rel['m.in_reply_to']);
@@ -98,7 +103,9 @@ export function messageView(event: RawEvent, botUserIds: ReadonlySet<string>): M
   if (typeof msgtype !== 'string' || typeof content.body !== 'string') return undefined;
   if (!TEXT_TYPES.has(msgtype) && !(msgtype === 'm.notice' && fromBot)) return undefined;
   const mentions = asRecord(content['m.mentions']);
-  const ids = Array.isArray(mentions?.user_ids) ? mentions.user_ids.filter((u): u is string => typeof u === 'string') : [];
+  const ids = Array.isArray(mentions?.user_ids)
+    ? mentions.user_ids.filter((u): u is string => typeof u === 'string')
+    : [];
   const original = relationOf(event.content);
   const view: MessageView = {
     triggerId,

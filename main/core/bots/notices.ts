@@ -1,7 +1,7 @@
 // What the bots say when a mention is not answered the usual way, so none is ever dropped without a word:
 // a full queue (once per sender per burst), history passed over when a bot first reads a room (once), and a
 // sync gap the homeserver could not fill (once per room while it lasts). Texts and decisions are pure; the
-// small state kept here only remembers who was already told.
+// small state kept here remembers who was already told (and counts the sync gaps).
 
 export interface QueueLimits {
   maxQueuedPerRoom: number;
@@ -38,7 +38,12 @@ export function skippedHistoryNotice(count: number, firstTs: number, lastTs: num
 }
 
 export function gapNotice(fromTs: number | undefined, untilTs: number | undefined, reason: string): string {
-  const span = fromTs !== undefined && untilTs !== undefined ? `between ${time(fromTs)} and ${time(untilTs)}` : untilTs !== undefined ? `before ${time(untilTs)}` : 'just now';
+  const span =
+    fromTs !== undefined && untilTs !== undefined
+      ? `between ${time(fromTs)} and ${time(untilTs)}`
+      : untilTs !== undefined
+        ? `before ${time(untilTs)}`
+        : 'just now';
   return `I may have missed messages in this room sent ${span}: the homeserver did not give them to me (${reason}). If you asked me something then, please ask again.`;
 }
 
@@ -100,5 +105,25 @@ export class SkippedHistory {
   stop(): void {
     for (const s of this.#rooms.values()) clearTimeout(s.timer);
     this.#rooms.clear();
+  }
+}
+
+/** Sync gaps since start (for the status), and when each room was last told of one that could not be filled. */
+export class GapNotices {
+  readonly counts = { filled: 0, recovered: 0, failed: 0 };
+  readonly #toldAt = new Map<string, number>();
+
+  filled(recovered: number): void {
+    this.counts.filled++;
+    this.counts.recovered += recovered;
+  }
+
+  /** Counts a gap that could not be paged back; true when its room is to be told now (once in a quiet while). */
+  failed(roomId: string, now: number): boolean {
+    this.counts.failed++;
+    const last = this.#toldAt.get(roomId);
+    if (last !== undefined && now - last < 10 * 60_000) return false;
+    this.#toldAt.set(roomId, now);
+    return true;
   }
 }

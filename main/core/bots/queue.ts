@@ -13,12 +13,20 @@ export interface Job {
   /** Jobs of one lane run one after another, in order; default: the room. */
   lane?: string;
   run(signal: AbortSignal): Promise<void>;
+  /** Called instead of run when the job is cancelled before it started (redaction, !stop). */
+  dropped?(reason: CancelledError['reason']): void;
 }
 
 export class CancelledError extends Error {
   readonly reason: 'redacted' | 'stopped' | 'shutdown';
   constructor(reason: 'redacted' | 'stopped' | 'shutdown') {
-    super(reason === 'redacted' ? 'The message was deleted.' : reason === 'stopped' ? 'Stopped with !stop.' : 'The bots are shutting down.');
+    super(
+      reason === 'redacted'
+        ? 'The message was deleted.'
+        : reason === 'stopped'
+          ? 'Stopped with !stop.'
+          : 'The bots are shutting down.',
+    );
     this.name = 'CancelledError';
     this.reason = reason;
   }
@@ -79,7 +87,10 @@ export class RoomQueues {
         if (!match(entry.job)) continue;
         n++;
         if (entry.running) entry.controller.abort(new CancelledError(reason));
-        else this.#remove(lane, entry);
+        else {
+          this.#remove(lane, entry);
+          entry.job.dropped?.(reason);
+        }
       }
     }
     this.#pump();
@@ -93,7 +104,8 @@ export class RoomQueues {
     let running = 0;
     for (const list of this.#rooms.values())
       for (const e of list) {
-        if ((botId !== undefined && e.job.botId !== botId) || (roomId !== undefined && e.job.roomId !== roomId)) continue;
+        if ((botId !== undefined && e.job.botId !== botId) || (roomId !== undefined && e.job.roomId !== roomId))
+          continue;
         if (e.running) running++;
         else queued++;
       }

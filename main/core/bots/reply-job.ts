@@ -1,16 +1,20 @@
-// One bot answering one message: context from the homeserver, a stream from inference, the reply
-// streamed as edits, typing while it works, and an honest last edit when it fails or is stopped.
+// One bot answering one message: context from the sync (from the homeserver when the sync did not carry enough),
+// a stream from inference, the reply streamed as edits, typing while it works, and an honest last edit when it
+// fails or is stopped.
 import type { GenerationStats } from '../../common/inference-types.ts';
 import { PromptTooLongError, questionLimit } from '../inference/prompt-budget.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { BotConnection } from './bot-client.ts';
-import { buildContext, questionCost, type Participant } from './context.ts';
+import { buildContext, historyComplete, questionCost, type Participant } from './context.ts';
 import type { LoopGuard } from './loop-guard.ts';
 import { relationOf, type MessageView } from './mentions.ts';
 import { CancelledError } from './queue.ts';
 import { ReplyStream } from './reply-stream.ts';
 import type { BotStateStore } from './state-store.ts';
-import type { BotConfig, BotInference, Clock, RawEvent, TurnInfo } from './types.ts';
+import type { BotConfig, BotInference, ChatMessage, Clock, RawEvent, TurnInfo } from './types.ts';
+
+/** The prompt budget when the backend cannot say how much its model takes. */
+const DEFAULT_PROMPT_TOKENS = 3072;
 
 export interface ReplyJobInput {
   roomId: string;
@@ -31,12 +35,17 @@ export interface ReplyJobDeps {
   logger?: Logger;
   participants: (roomId: string) => Promise<Participant[]>;
   contextMessages: number;
-  /** Most tokens of prompt (system + history): an upper bound on the model's own budget (inference.promptBudget). */
-  promptTokens: number;
+  /**
+   * Most tokens of prompt (system + history) when set: a cap below the model's own budget (inference.promptBudget).
+   * Unset, the model's budget alone bounds the prompt, and 3072 when the backend gives none.
+   */
+  promptTokens?: number | undefined;
   editsPerSecond: number;
 }
 
-export type ReplyOutcome = { kind: 'done'; text: string; edits: number; replyId: string | undefined; stats?: GenerationStats } | { kind: 'cancelled' | 'failed' | 'shutdown'; text: string };
+export type ReplyOutcome =
+  | { kind: 'done'; text: string; edits: number; replyId: string | undefined; stats?: GenerationStats }
+  | { kind: 'cancelled' | 'failed' | 'shutdown'; text: string };
 
 /** Events of the thread rooted at `root` (the root, its thread messages, and edits/redactions of those). */
 export function threadEvents(events: readonly RawEvent[], root: string): RawEvent[] {
@@ -48,7 +57,10 @@ export function threadEvents(events: readonly RawEvent[], root: string): RawEven
   return events.filter((e) => {
     if (ids.has(e.event_id)) return true;
     const rel = relationOf(e.content);
-    return (rel.relType === 'm.replace' && rel.eventId !== undefined && ids.has(rel.eventId)) || (e.redacts !== undefined && ids.has(e.redacts));
+    return (
+      (rel.relType === 'm.replace' && rel.eventId !== undefined && ids.has(rel.eventId)) ||
+      (e.redacts !== undefined && ids.has(e.redacts))
+    );
   });
 }
 
@@ -56,74 +68,163 @@ export function threadEvents(events: readonly RawEvent[], root: string): RawEven
 export function failureText(err: unknown): string {
   const e = err as { message?: unknown; hint?: unknown; code?: unknown };
   const what = typeof e?.message === 'string' ? e.message : String(err);
-  const hint = typeof e?.hint === 'string' ? e.hint : 'Try again; if it keeps failing, check the bot\'s model in the model manager or the logs.';
+  const hint =
+    typeof e?.hint === 'string'
+      ? e.hint
+      : "Try again; if it keeps failing, check the bot's model in the model manager or the logs.";
   return `⚠️ The answer could not be completed: ${what} ${hint}`;
 }
 
+/**
+ * The room's events as the syncs carried them, oldest first, decrypted where needed: the SDK's live timeline,
+ * which is contiguous (a limited sync resets it). Undefined when the SDK does not hold the room.
+ */
+async function syncedEvents(conn: BotConnection, roomId: string): Promise<RawEvent[] | undefined> {
+  // A connection stand-in (tests) may have no SDK client.
+  const room = (conn.client as BotConnection['client'] | undefined)?.getRoom(roomId);
+  if (!room) return undefined;
+  const enc = conn.encryption;
+  const out: RawEvent[] = [];
+  for (const e of room.getLiveTimeline().getEvents()) {
+    if (e.status !== null) continue; // a local echo, not the server's
+    if (!enc || !e.isEncrypted()) out.push(e.event as RawEvent);
+    else {
+      // One that failed to decrypt is tried afresh (its key may have come since), as one from /messages would
+      // be; still undecryptable, it is left out, as from /messages.
+      const clear = (await enc.readable(e)) ?? (await enc.readableRaw([e.event as RawEvent]))[0];
+      if (clear) out.push(clear);
+    }
+  }
+  return out;
+}
+
+/**
+ * The events a reply's context is built from: the newest `limit` up to the trigger (its thread's, in a thread).
+ * When the sync already carried all of them that can matter, no request goes to the homeserver: the timeline
+ * reaches the room's start or `limit` events back, or a `!reset` or a full context's worth of messages leads up
+ * to the trigger. Otherwise they are read from /messages.
+ */
 async function contextEvents(deps: ReplyJobDeps, input: ReplyJobInput): Promise<RawEvent[]> {
   const limit = Math.max(50, deps.contextMessages * 6);
-  let events = (await deps.conn.recentEvents(input.roomId, limit)).filter((e) => e.origin_server_ts <= input.cutoffTs);
-  if (input.trigger.threadRoot) events = threadEvents(events, input.trigger.threadRoot);
-  if (!events.some((e) => e.event_id === input.trigger.triggerId)) {
-    const ev = await deps.conn.fetchEvent(input.roomId, input.trigger.triggerId);
+  const { triggerId, threadRoot } = input.trigger;
+  const inThread = (events: RawEvent[]): RawEvent[] => (threadRoot ? threadEvents(events, threadRoot) : events);
+  const synced = (await syncedEvents(deps.conn, input.roomId))
+    ?.filter((e) => e.origin_server_ts <= input.cutoffTs)
+    .slice(-limit);
+  if (synced?.some((e) => e.event_id === triggerId)) {
+    const events = inThread(synced);
+    if (
+      synced.length === limit ||
+      synced[0]?.type === 'm.room.create' ||
+      historyComplete(events, triggerId, deps.contextMessages)
+    )
+      return events;
+  }
+  const events = inThread(
+    (await deps.conn.recentEvents(input.roomId, limit)).filter((e) => e.origin_server_ts <= input.cutoffTs),
+  );
+  if (!events.some((e) => e.event_id === triggerId)) {
+    const ev = await deps.conn.fetchEvent(input.roomId, triggerId);
     if (ev) events.push(ev);
   }
   return events;
 }
 
-export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal: AbortSignal): Promise<ReplyOutcome> {
-  const { conn, state, bot, clock } = deps;
-  const log = deps.logger?.child({ bot: bot.id, room: input.roomId, event: input.trigger.triggerId });
-  const stream = new ReplyStream({
+/** The reply as a stream of edits: in the trigger's thread, continuing a reply begun before a restart. */
+function replyStream(input: ReplyJobInput, deps: ReplyJobDeps): ReplyStream {
+  const { conn, state } = deps;
+  return new ReplyStream({
     send: (roomId, type, content, txnId) => conn.send(roomId, type, content, txnId),
     firstTxnId: `reply.${input.trigger.triggerId}`,
-    target: { roomId: input.roomId, eventId: input.trigger.triggerId, threadRoot: input.trigger.threadRoot, ...(input.trigger.fromBot ? {} : { asker: input.trigger.sender }) },
-    turn: input.turn.thread || !input.trigger.threadRoot ? input.turn : { ...input.turn, thread: input.trigger.threadRoot },
+    target: {
+      roomId: input.roomId,
+      eventId: input.trigger.triggerId,
+      threadRoot: input.trigger.threadRoot,
+      ...(input.trigger.fromBot ? {} : { asker: input.trigger.sender }),
+    },
+    turn:
+      input.turn.thread || !input.trigger.threadRoot ? input.turn : { ...input.turn, thread: input.trigger.threadRoot },
     editsPerSecond: deps.editsPerSecond,
-    clock,
+    clock: deps.clock,
     existingReplyId: state.replyFor(input.trigger.triggerId),
     onReplyId: (id) => state.setInProgress(input.trigger.triggerId, id),
   });
+}
+
+/** Streams the model's answer into `stream` until it ends or `signal` aborts; its final text, stats and tokens. */
+async function generate(
+  deps: ReplyJobDeps,
+  messages: ChatMessage[],
+  stream: ReplyStream,
+  signal: AbortSignal,
+): Promise<{ finalText: string | undefined; stats: GenerationStats | undefined; tokens: number }> {
+  const { bot } = deps;
+  let finalText: string | undefined;
+  let stats: GenerationStats | undefined;
+  let tokens = 0;
+  for await (const chunk of deps.inference.chat({
+    bot,
+    messages,
+    sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens },
+    signal,
+  })) {
+    if (signal.aborted) break;
+    if (chunk.type === 'text') stream.push(chunk.text);
+    else {
+      finalText = chunk.text || stream.text;
+      stats = chunk.stats;
+      tokens = chunk.stats.promptTokens + chunk.stats.completionTokens;
+    }
+  }
+  return { finalText, stats, tokens };
+}
+
+export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal: AbortSignal): Promise<ReplyOutcome> {
+  const { conn, state, bot, clock } = deps;
+  const log = deps.logger?.child({ bot: bot.id, room: input.roomId, event: input.trigger.triggerId });
+  const stream = replyStream(input, deps);
   const typing = (on: boolean): void => void conn.typing(input.roomId, on).catch(() => undefined);
   typing(true);
   const keepTyping = setInterval(() => typing(true), 20_000);
   try {
-    const participants = await deps.participants(input.roomId);
-    // The model's real context, less the answer's room: history that does not fit is dropped oldest first.
-    const budget = await deps.inference.promptBudget?.(bot, signal);
+    // Independent: the room's members, the model's real context less the answer's room (history that does not
+    // fit is dropped oldest first), and the history (from the sync when it carried enough).
+    const [participants, budget, events] = await Promise.all([
+      deps.participants(input.roomId),
+      deps.inference.promptBudget?.(bot, signal),
+      contextEvents(deps, input),
+    ]);
     const countTokens = (text: string) => deps.inference.countTokens(bot, text);
-    const messages = await buildContext(await contextEvents(deps, input), {
+    const messages = await buildContext(events, {
       bot: { userId: conn.userId, displayName: deps.displayName, systemPrompt: bot.systemPrompt },
       participants,
       triggerId: input.trigger.triggerId,
       maxMessages: deps.contextMessages,
-      maxTokens: budget ? Math.min(deps.promptTokens, budget.promptTokens) : deps.promptTokens,
+      maxTokens: budget
+        ? Math.min(deps.promptTokens ?? Infinity, budget.promptTokens)
+        : (deps.promptTokens ?? DEFAULT_PROMPT_TOKENS),
       ...(budget ? { messageOverheadTokens: budget.perMessageTokens } : {}),
       countTokens,
     });
     if (budget) {
       // A question cut to fit would be answered as if it were whole: say so instead.
       const { systemTokens, questionTokens } = await questionCost(messages, countTokens);
-      if (questionTokens > questionLimit(budget, systemTokens)) throw new PromptTooLongError(budget, questionTokens, systemTokens);
+      if (questionTokens > questionLimit(budget, systemTokens))
+        throw new PromptTooLongError(budget, questionTokens, systemTokens);
     }
-    let finalText: string | undefined;
-    let stats: GenerationStats | undefined;
-    let tokens = 0;
-    for await (const chunk of deps.inference.chat({ bot, messages, sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens }, signal })) {
-      if (signal.aborted) break;
-      if (chunk.type === 'text') stream.push(chunk.text);
-      else {
-        finalText = chunk.text || stream.text;
-        stats = chunk.stats;
-        tokens = chunk.stats.promptTokens + chunk.stats.completionTokens;
-      }
-    }
+    const { finalText, stats, tokens } = await generate(deps, messages, stream, signal);
     if (signal.aborted) throw signal.reason;
     deps.guard.record(input.roomId, tokens || Math.ceil(stream.text.length / 4), clock.now());
     await stream.finish(finalText ?? stream.text);
     state.markAnswered(input.trigger.triggerId);
     log?.info({ edits: stream.edits, chars: stream.text.length }, 'reply sent');
-    return { kind: 'done', text: finalText ?? stream.text, edits: stream.edits, replyId: stream.replyId, ...(stats ? { stats } : {}) };
+    return {
+      kind: 'done',
+      text: finalText ?? stream.text,
+      edits: stream.edits,
+      replyId: stream.replyId,
+      ...(stats ? { stats } : {}),
+    };
   } catch (err) {
     const reason = signal.aborted ? signal.reason : err;
     if (reason instanceof CancelledError && reason.reason === 'shutdown') {
@@ -138,7 +239,10 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
     try {
       if (stream.replyId || !cancelled) await stream.finish(stream.text ? `${stream.text}\n\n${note}` : note);
     } catch (sendErr) {
-      log?.warn({ err: sendErr instanceof Error ? sendErr.message : String(sendErr) }, 'could not send the closing edit');
+      log?.warn(
+        { err: sendErr instanceof Error ? sendErr.message : String(sendErr) },
+        'could not send the closing edit',
+      );
     }
     state.markAnswered(input.trigger.triggerId);
     return { kind: cancelled ? 'cancelled' : 'failed', text: stream.text };

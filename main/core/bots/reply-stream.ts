@@ -16,16 +16,38 @@ export interface ReplyTarget {
   asker?: string;
 }
 
-export type SendFn = (roomId: string, type: string, content: Record<string, unknown>, txnId?: string) => Promise<string>;
+export type SendFn = (
+  roomId: string,
+  type: string,
+  content: Record<string, unknown>,
+  txnId?: string,
+) => Promise<string>;
 
-const mentionsOf = (target: ReplyTarget, final: boolean): Record<string, unknown> => (final && target.asker ? { user_ids: [target.asker] } : {});
+const mentionsOf = (target: ReplyTarget, final: boolean): Record<string, unknown> =>
+  final && target.asker ? { user_ids: [target.asker] } : {};
 
 /** Content of the first message: a reply to the mention, in its thread if it has one. */
-export function firstContent(text: string, target: ReplyTarget, turn: TurnInfo, final = false): Record<string, unknown> {
+export function firstContent(
+  text: string,
+  target: ReplyTarget,
+  turn: TurnInfo,
+  final = false,
+): Record<string, unknown> {
   const relates: Record<string, unknown> = target.threadRoot
-    ? { rel_type: 'm.thread', event_id: target.threadRoot, is_falling_back: true, 'm.in_reply_to': { event_id: target.eventId } }
+    ? {
+        rel_type: 'm.thread',
+        event_id: target.threadRoot,
+        is_falling_back: true,
+        'm.in_reply_to': { event_id: target.eventId },
+      }
     : { 'm.in_reply_to': { event_id: target.eventId } };
-  const content: Record<string, unknown> = { msgtype: 'm.text', ...textContent(text), 'm.relates_to': relates, 'm.mentions': mentionsOf(target, final), [TURN_KEY]: turn };
+  const content: Record<string, unknown> = {
+    msgtype: 'm.text',
+    ...textContent(text),
+    'm.relates_to': relates,
+    'm.mentions': mentionsOf(target, final),
+    [TURN_KEY]: turn,
+  };
   if (final) content[FINAL_KEY] = true;
   return content;
 }
@@ -34,7 +56,13 @@ export function firstContent(text: string, target: ReplyTarget, turn: TurnInfo, 
  * Content of an edit (spec: m.new_content holds the new message; body is "* " + the text for old clients). The
  * top-level m.mentions names only users the edit newly mentions: the asker, in the final edit.
  */
-export function editContent(replyId: string, text: string, turn: TurnInfo, final: boolean, target?: ReplyTarget): Record<string, unknown> {
+export function editContent(
+  replyId: string,
+  text: string,
+  turn: TurnInfo,
+  final: boolean,
+  target?: ReplyTarget,
+): Record<string, unknown> {
   const fresh = textContent(text);
   const mentions = target ? mentionsOf(target, final) : {};
   const content: Record<string, unknown> = {
@@ -125,7 +153,15 @@ export class ReplyStream {
   }
 
   #schedule(): void {
-    if (this.#finished || this.#busy || this.#timer || this.#error !== undefined || this.text === this.#sentText || this.text.trim() === '') return;
+    if (
+      this.#finished ||
+      this.#busy ||
+      this.#timer ||
+      this.#error !== undefined ||
+      this.text === this.#sentText ||
+      this.text.trim() === ''
+    )
+      return;
     const delay = this.replyId ? this.#throttle.delayMs(this.o.clock.now()) : 0;
     if (delay === 0) this.#flush();
     else
@@ -151,7 +187,12 @@ export class ReplyStream {
     const { roomId } = this.o.target;
     if (!this.replyId) {
       // Complete in its first message: marked final there (bots and the window read the mark on either).
-      this.replyId = await this.o.send(roomId, 'm.room.message', firstContent(text, this.o.target, this.o.turn, final), this.o.firstTxnId);
+      this.replyId = await this.o.send(
+        roomId,
+        'm.room.message',
+        firstContent(text, this.o.target, this.o.turn, final),
+        this.o.firstTxnId,
+      );
       this.o.onReplyId?.(this.replyId);
     } else {
       await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, final, this.o.target));

@@ -1,71 +1,83 @@
-// Performs the room commands (!help, !models, !model, !reset, !status, !stop) for the runner;
-// answers are notices, so they never address a bot or enter a model's context.
+// The room commands (!help, !models, !model, !reset, !status, !stop) carried out through a narrow view of the runner;
+// the runner posts the text as a notice in reply, so it never addresses a bot or enters a model's context.
 import { errorMessage } from '../lifecycle/service.ts';
-import type { BotRunner, Worker } from './bot-runner.ts';
 import { findBot, helpText, modelsText, statusText, type BotSummary, type Command } from './commands.ts';
 import type { MessageView } from './mentions.ts';
+import type { BotRunnerStatus, Worker } from './runner-types.ts';
 
-export async function handleCommand(runner: BotRunner, w: Worker, roomId: string, view: MessageView, command: Command): Promise<void> {
-  if (w.state.isAnswered(view.triggerId)) return;
-  const summaries: Array<BotSummary & { userId: string }> = runner.options.provision.bots.map((b) => ({
-    id: b.id,
-    userId: b.userId,
-    displayName: b.displayName,
-    model: runner.botConfig(b.id)?.model ?? '(not configured)',
-  }));
-  let text: string;
+/** What the commands may see and do of the runner. */
+export interface CommandContext {
+  bots: ReadonlyArray<BotSummary & { userId: string }>;
+  /** The models inference can run; throws when they cannot be listed. */
+  listModels(): Promise<string[]>;
+  /** Switches a bot's model now; persists it, throwing when saving failed (the switch then lasts until restart). */
+  setModel(botId: string, model: string): Promise<void>;
+  status(): BotRunnerStatus;
+  roomTokensLastHour(roomId: string): number;
+  /** Aborts every running or waiting reply in the room; how many. */
+  stopRoom(roomId: string): number;
+}
+
+async function modelText(ctx: CommandContext, botName: string, model: string): Promise<string> {
+  const bot = findBot(ctx.bots, botName);
+  if (!bot) return `No bot called "${botName}". Bots: ${ctx.bots.map((b) => b.id).join(', ')}.`;
+  try {
+    await ctx.setModel(bot.id, model);
+    return `${bot.displayName} now runs ${model}.`;
+  } catch (err) {
+    return `${bot.displayName} runs ${model} until the next restart; saving the setting failed: ${errorMessage(err)}`;
+  }
+}
+
+/** The notice that answers `command` in `roomId`. */
+export async function commandReply(ctx: CommandContext, roomId: string, command: Command): Promise<string> {
   switch (command.name) {
     case 'help':
-      text = helpText(summaries);
-      break;
+      return helpText(ctx.bots);
     case 'models': {
-      let available: string[];
-      try {
-        available = (await runner.options.inference.listModels?.())?.map((m) => m.ref) ?? [];
-      } catch (err) {
-        available = [`(could not list models: ${errorMessage(err)})`];
-      }
-      text = modelsText(summaries, available);
-      break;
+      const available = await ctx
+        .listModels()
+        .catch((err: unknown) => [`(could not list models: ${errorMessage(err)})`]);
+      return modelsText(ctx.bots, available);
     }
-    case 'model': {
-      const bot = findBot(summaries, command.bot);
-      if (!bot) {
-        text = `No bot called "${command.bot}". Bots: ${summaries.map((b) => b.id).join(', ')}.`;
-        break;
-      }
-      runner.modelOverrides.set(bot.id, command.model);
-      try {
-        await runner.options.onModelChange?.(bot.id, command.model);
-        text = `${bot.displayName} now runs ${command.model}.`;
-      } catch (err) {
-        text = `${bot.displayName} runs ${command.model} until the next restart; saving the setting failed: ${errorMessage(err)}`;
-      }
-      break;
-    }
+    case 'model':
+      return modelText(ctx, command.bot, command.model);
     case 'reset':
       // The !reset message itself is the boundary context building looks for.
-      text = 'Context cleared: the bots will not read messages before this point.';
-      break;
+      return 'Context cleared: the bots will not read messages before this point.';
     case 'status': {
-      const s = runner.status();
-      text = statusText({
-        bots: s.bots.map((b) => ({ ...b, displayName: summaries.find((x) => x.id === b.id)?.displayName ?? b.id })),
+      const s = ctx.status();
+      return statusText({
+        bots: s.bots.map((b) => ({ ...b, displayName: ctx.bots.find((x) => x.id === b.id)?.displayName ?? b.id })),
         trips: s.loopGuardTrips,
         rateLimited: s.rateLimited,
-        roomTokensLastHour: runner.guard.usedTokens(roomId, Date.now()),
+        roomTokensLastHour: ctx.roomTokensLastHour(roomId),
       });
-      break;
     }
     case 'stop': {
-      const n = runner.stopRoom(roomId);
-      text = n > 0 ? `Stopped ${n} answer${n === 1 ? '' : 's'}.` : 'Nothing was being answered.';
-      break;
+      const n = ctx.stopRoom(roomId);
+      return n > 0 ? `Stopped ${n} answer${n === 1 ? '' : 's'}.` : 'Nothing was being answered.';
     }
     case 'invalid':
-      text = command.reason;
-      break;
+      return command.reason;
   }
+}
+
+/** Answers a command once, with a notice in reply from the bot `w` (the room's first bot). */
+export async function runCommand(
+  ctx: CommandContext,
+  w: Worker,
+  roomId: string,
+  view: MessageView,
+  command: Command,
+): Promise<void> {
+  if (w.state.isAnswered(view.triggerId)) return;
+  const text = await commandReply(ctx, roomId, command);
   w.state.markAnswered(view.triggerId);
-  await w.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body: text, 'm.relates_to': { 'm.in_reply_to': { event_id: view.triggerId } }, 'm.mentions': {} });
+  await w.conn.send(roomId, 'm.room.message', {
+    msgtype: 'm.notice',
+    body: text,
+    'm.relates_to': { 'm.in_reply_to': { event_id: view.triggerId } },
+    'm.mentions': {},
+  });
 }

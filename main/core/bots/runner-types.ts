@@ -19,12 +19,14 @@ export interface BotRunnerOptions {
   fetchFn?: typeof globalThis.fetch;
   /** Replaces the SDK client constructor (tests). */
   createMatrixClient?: BotClientOptions['createMatrixClient'];
-  /** Token budget for a prompt (system + history). Default 3072. */
+  /** A cap on a prompt's tokens (system + history) below the model's own budget; unset: the model's budget (3072 when unknown). */
   promptTokens?: number;
   /** Most replies generated at once across rooms. Default 2. */
   maxConcurrent?: number;
   /** Persists `!model <bot> <model>`; without it the change lasts until restart. */
   onModelChange?: (botId: string, model: string) => void | Promise<void>;
+  /** While it returns a time (when the pause began), mentions are refused with one notice per room per pause. */
+  pausedSince?: () => number | undefined;
   /** Observes each finished reply (tests, benchmarks). */
   onReply?: (botId: string, eventId: string, outcome: ReplyOutcome) => void;
   /** A reply was queued, started, ended or dropped: the bots' status (busy, queued) changed. */

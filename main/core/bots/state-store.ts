@@ -20,7 +20,10 @@ export interface BotStateData {
 export class StateFileError extends Error {
   readonly path: string;
   constructor(path: string, cause: unknown) {
-    super(`The bot state file ${path} could not be written: ${cause instanceof Error ? cause.message : String(cause)}. Check that the data folder is writable and the disk is not full.`, { cause });
+    super(
+      `The bot state file ${path} could not be written: ${cause instanceof Error ? cause.message : String(cause)}. Check that the data folder is writable and the disk is not full.`,
+      { cause },
+    );
     this.name = 'StateFileError';
     this.path = path;
   }

@@ -26,7 +26,9 @@ export function syncGaps(body: unknown, since: string | undefined): SyncGap[] {
   for (const [roomId, room] of Object.entries(join as Record<string, unknown>)) {
     const tl = (room as { timeline?: { limited?: unknown; prev_batch?: unknown; events?: unknown } } | null)?.timeline;
     if (!tl || tl.limited !== true || typeof tl.prev_batch !== 'string') continue;
-    const first = Array.isArray(tl.events) ? (tl.events[0] as { event_id?: unknown; origin_server_ts?: unknown } | undefined) : undefined;
+    const first = Array.isArray(tl.events)
+      ? (tl.events[0] as { event_id?: unknown; origin_server_ts?: unknown } | undefined)
+      : undefined;
     const gap: SyncGap = { roomId, since, prevBatch: tl.prev_batch };
     if (typeof first?.event_id === 'string') gap.firstEventId = first.event_id;
     if (typeof first?.origin_server_ts === 'number') gap.firstTs = first.origin_server_ts;
@@ -35,7 +37,10 @@ export function syncGaps(body: unknown, since: string | undefined): SyncGap[] {
   return gaps;
 }
 
-function syncSince(input: Parameters<typeof fetch>[0], init: RequestInit | undefined): { isSync: boolean; since: string | undefined } {
+function syncSince(
+  input: Parameters<typeof fetch>[0],
+  init: RequestInit | undefined,
+): { isSync: boolean; since: string | undefined } {
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
   const url = new URL(input instanceof Request ? input.url : String(input));
   const isSync = method === 'GET' && /\/_matrix\/client\/(?:v3|r0)\/sync$/.test(url.pathname);
@@ -52,7 +57,10 @@ export function observeSyncGaps(fetchFn: typeof fetch, onGaps: (gaps: SyncGap[])
     const { isSync, since } = syncSince(input, init);
     if (!isSync || res.status !== 200) return res;
     // A body the SDK cannot read either is the SDK's to report; here it only means no gaps are known.
-    const body: unknown = await res.clone().json().catch(() => undefined);
+    const body: unknown = await res
+      .clone()
+      .json()
+      .catch(() => undefined);
     const gaps = syncGaps(body, since);
     if (gaps.length > 0) onGaps(gaps);
     return res;
@@ -65,7 +73,12 @@ export interface MessagesPage {
   end?: string;
 }
 
-export type FetchMessages = (roomId: string, from: string, to: string | undefined, limit: number) => Promise<MessagesPage>;
+export type FetchMessages = (
+  roomId: string,
+  from: string,
+  to: string | undefined,
+  limit: number,
+) => Promise<MessagesPage>;
 
 export interface GapFillOptions {
   /** An event this bot already had: the gap ends there. */
@@ -103,7 +116,8 @@ export async function fillGap(gap: SyncGap, fetchMessages: FetchMessages, opts: 
       if (newestFirst.length >= maxEvents) return { events: newestFirst.reverse(), complete: false };
       seen.add(ev.event_id);
       newestFirst.push(ev);
-      if (opts.notBeforeTs !== undefined && ev.origin_server_ts < opts.notBeforeTs) return { events: newestFirst.reverse(), complete: true };
+      if (opts.notBeforeTs !== undefined && ev.origin_server_ts < opts.notBeforeTs)
+        return { events: newestFirst.reverse(), complete: true };
     }
     // An empty page or one without `end` is the start of the room (or the since token, reached).
     if (page.chunk.length === 0 || !page.end || page.end === from) break;

@@ -5,7 +5,14 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ControlError, dispatch, EVENTS, type ControlErrorCode, type EventSource, type Handlers } from '../../common/contract.ts';
+import {
+  ControlError,
+  dispatch,
+  EVENTS,
+  type ControlErrorCode,
+  type EventSource,
+  type Handlers,
+} from '../../common/contract.ts';
 import type { Logger } from '../logging/logger.ts';
 import { chatContentType, chatCsp } from './chat-csp.ts';
 import { renderStatusPage } from './status-page.ts';
@@ -30,7 +37,10 @@ export interface ControlServerOptions {
 }
 
 export class ControlServerError extends Error {
-  constructor(message: string, readonly hint: string) {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
     super(`${message} ${hint}`);
     this.name = 'ControlServerError';
   }
@@ -88,7 +98,12 @@ export class ControlServer {
     await new Promise<void>((resolvePromise, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE')
-          reject(new ControlServerError(`Port ${this.options.port} is already in use.`, 'Stop the other program or start with --port <another port>.'));
+          reject(
+            new ControlServerError(
+              `Port ${this.options.port} is already in use.`,
+              'Stop the other program or start with --port <another port>.',
+            ),
+          );
         else reject(err);
       });
       server.listen(this.options.port, this.options.host ?? '127.0.0.1', () => resolvePromise());
@@ -98,7 +113,8 @@ export class ControlServer {
     this.#server = server;
     this.#wss = wss;
     const events = this.options.events;
-    if (events) for (const name of EVENTS) this.#unsubscribe.push(events.on(name, (payload) => this.broadcast(name, payload)));
+    if (events)
+      for (const name of EVENTS) this.#unsubscribe.push(events.on(name, (payload) => this.broadcast(name, payload)));
   }
 
   /** Sends an event to every connected window. */
@@ -141,7 +157,10 @@ export class ControlServer {
       return;
     }
     if (url.pathname === '/status' && req.method === 'GET') {
-      res.writeHead(200, { 'Content-Type': chatContentType('status.html'), 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
+      res.writeHead(200, {
+        'Content-Type': chatContentType('status.html'),
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+      });
       res.end(renderStatusPage(this.options.health()));
       return;
     }
@@ -165,7 +184,9 @@ export class ControlServer {
     if (!this.#tokenOk(auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)) {
       sendError(
         res,
-        new ControlError('Forbidden', 'Missing or wrong control token.', { hint: 'Open the address agent-room serve printed: it carries the token.' }),
+        new ControlError('Forbidden', 'Missing or wrong control token.', {
+          hint: 'Open the address agent-room serve printed: it carries the token.',
+        }),
         401,
       );
       return;
@@ -185,7 +206,8 @@ export class ControlServer {
     const result = await dispatch(this.options.handlers, channel, body);
     if (result.ok) sendJson(res, 200, { ok: true, value: result.value ?? null });
     else {
-      if (result.error.code === 'Internal') this.options.logger?.warn({ channel, err: result.error.message }, 'control handler failed');
+      if (result.error.code === 'Internal')
+        this.options.logger?.warn({ channel, err: result.error.message }, 'control handler failed');
       sendJson(res, STATUS[result.error.code], result);
     }
   }
@@ -212,7 +234,14 @@ export class ControlServer {
   }
 }
 
-const STATUS: Record<ControlErrorCode, number> = { BadRequest: 400, Forbidden: 403, NotFound: 404, Unavailable: 503, Conflict: 409, Internal: 500 };
+const STATUS: Record<ControlErrorCode, number> = {
+  BadRequest: 400,
+  Forbidden: 403,
+  NotFound: 404,
+  Unavailable: 503,
+  Conflict: 409,
+  Internal: 500,
+};
 
 function sendError(res: ServerResponse, err: ControlError, status = STATUS[err.code]): void {
   sendJson(res, status, { ok: false, error: err.toPayload() });

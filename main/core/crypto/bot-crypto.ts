@@ -40,7 +40,10 @@ async function storeKeyFor(secrets: SecretStore, name: string): Promise<Uint8Arr
   if (existing !== undefined) {
     const key = unb64(existing);
     if (key.length === 32) return key;
-    throw new CryptoSetupError(`The crypto store key "${name}" in the secret store is not 32 bytes.`, 'Delete the secret and the matching <data>/state/crypto folder; the bot then starts a new device.');
+    throw new CryptoSetupError(
+      `The crypto store key "${name}" in the secret store is not 32 bytes.`,
+      'Delete the secret and the matching <data>/state/crypto folder; the bot then starts a new device.',
+    );
   }
   const key = new Uint8Array(randomBytes(32));
   await secrets.set(name, b64(key));
@@ -53,7 +56,11 @@ async function storeKeyFor(secrets: SecretStore, name: string): Promise<Uint8Arr
  */
 export async function initBotCrypto(client: MatrixClient, opts: BotCryptoOptions): Promise<BotCrypto> {
   const storageKey = await storeKeyFor(opts.secrets, `${opts.secretPrefix}.storeKey`);
-  const store = await PersistentCryptoStore.open({ file: join(opts.storeDir, 'crypto-store.bin'), flushDelayMs: opts.flushDelayMs, logger: opts.logger });
+  const store = await PersistentCryptoStore.open({
+    file: join(opts.storeDir, 'crypto-store.bin'),
+    flushDelayMs: opts.flushDelayMs,
+    logger: opts.logger,
+  });
   try {
     await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: store.prefix, storageKey });
   } catch (err) {
@@ -65,7 +72,11 @@ export async function initBotCrypto(client: MatrixClient, opts: BotCryptoOptions
     );
   }
   const crypto = client.getCrypto();
-  if (!crypto) throw new CryptoSetupError('matrix-js-sdk started no crypto backend.', 'Check that the client was created with a userId and deviceId.');
+  if (!crypto)
+    throw new CryptoSetupError(
+      'matrix-js-sdk started no crypto backend.',
+      'Check that the client was created with a userId and deviceId.',
+    );
   // The runner replies from a bot; a reply must not be refused because a person's new device is unverified.
   crypto.globalBlacklistUnverifiedDevices = false;
 
@@ -74,8 +85,16 @@ export async function initBotCrypto(client: MatrixClient, opts: BotCryptoOptions
     const password = opts.password;
     await crypto.bootstrapCrossSigning({
       authUploadDeviceSigningKeys: async (makeRequest) => {
-        if (password === undefined) throw new CryptoSetupError('Cross-signing keys must be replaced and no account password was given.', 'Pass the account password from the secret store to initBotCrypto.');
-        await makeRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: client.getUserId() ?? '' }, password });
+        if (password === undefined)
+          throw new CryptoSetupError(
+            'Cross-signing keys must be replaced and no account password was given.',
+            'Pass the account password from the secret store to initBotCrypto.',
+          );
+        await makeRequest({
+          type: 'm.login.password',
+          identifier: { type: 'm.id.user', user: client.getUserId() ?? '' },
+          password,
+        });
       },
     });
     return { backupVersion: await ensureKeyBackup(crypto, opts.secrets, backupKeyName, opts.logger) };
@@ -88,7 +107,12 @@ export async function initBotCrypto(client: MatrixClient, opts: BotCryptoOptions
  * Key backup on: use the server's current backup when we hold its key (from this store or the secret store),
  * otherwise make a new one and keep its key in the secret store, so a new device of this account can read it.
  */
-export async function ensureKeyBackup(crypto: CryptoApi, secrets: SecretStore, keyName: string, logger?: BotCryptoOptions['logger']): Promise<string | null> {
+export async function ensureKeyBackup(
+  crypto: CryptoApi,
+  secrets: SecretStore,
+  keyName: string,
+  logger?: BotCryptoOptions['logger'],
+): Promise<string | null> {
   let check = await crypto.checkKeyBackupAndEnable();
   if (check && !check.trustInfo.matchesDecryptionKey) {
     const saved = await secrets.get(keyName);

@@ -65,7 +65,8 @@ export class PersistentCryptoStore {
     // The database prefix ends in "::" as the SDK's names do, so write hooks can find their store.
     const store = new PersistentCryptoStore(opts, `agent-room-${randomBytes(6).toString('hex')}`);
     const snapshot = await readSnapshot(opts.file);
-    if (snapshot) await importDatabases(factory, snapshot, (name) => `${store.prefix}${name.slice(name.indexOf('::'))}`);
+    if (snapshot)
+      await importDatabases(factory, snapshot, (name) => `${store.prefix}${name.slice(name.indexOf('::'))}`);
     writeListeners.set(`${store.prefix}::`, () => store.#markDirty());
     return store;
   }
@@ -75,7 +76,12 @@ export class PersistentCryptoStore {
     if (this.#timer || this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush().catch((err: unknown) => this.#logger?.warn({ err: String(err), file: this.#file }, 'crypto store snapshot failed; retrying on the next write'));
+      this.flush().catch((err: unknown) =>
+        this.#logger?.warn(
+          { err: String(err), file: this.#file },
+          'crypto store snapshot failed; retrying on the next write',
+        ),
+      );
     }, this.#delay);
     this.#timer.unref();
   }

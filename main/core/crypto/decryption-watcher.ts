@@ -9,7 +9,11 @@ export function shouldAnnounce(lastAnnouncedAt: number | undefined, now: number,
 }
 
 /** Decision: which failed events the bot cares about: others' messages, sent after `notBefore`. */
-export function caresAbout(event: { sender: string | undefined; ts: number; redacted: boolean }, ownUserId: string, notBefore: number): boolean {
+export function caresAbout(
+  event: { sender: string | undefined; ts: number; redacted: boolean },
+  ownUserId: string,
+  notBefore: number,
+): boolean {
   return event.sender !== undefined && event.sender !== ownUserId && !event.redacted && event.ts >= notBefore;
 }
 
@@ -46,6 +50,25 @@ export interface DecryptionWatcher {
   stop(): void;
 }
 
+/** Asks the sender's devices for the event's room key (m.room_key_request); nothing when the event names no session. */
+async function requestRoomKey(client: MatrixClient, event: MatrixEvent, requestId: () => string): Promise<void> {
+  const wire = event.getWireContent() as { algorithm?: string; sender_key?: string; session_id?: string };
+  const sender = event.getSender();
+  if (!sender || wire.session_id === undefined || wire.algorithm === undefined) return;
+  const content = {
+    action: 'request',
+    body: {
+      algorithm: wire.algorithm,
+      room_id: event.getRoomId(),
+      sender_key: wire.sender_key,
+      session_id: wire.session_id,
+    },
+    request_id: requestId(),
+    requesting_device_id: client.getDeviceId(),
+  };
+  await client.sendToDevice('m.room_key_request', new Map([[sender, new Map([['*', content]])]]));
+}
+
 export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWatcherOptions): DecryptionWatcher {
   const now = opts.now ?? Date.now;
   const notBefore = opts.notBefore ?? now() - 5 * 60_000;
@@ -55,18 +78,8 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
   const holds = new Map<string, Promise<unknown>>();
   let requestSeq = 0;
 
-  const requestKey = async (event: MatrixEvent): Promise<void> => {
-    const wire = event.getWireContent() as { algorithm?: string; sender_key?: string; session_id?: string };
-    const sender = event.getSender();
-    if (!sender || wire.session_id === undefined || wire.algorithm === undefined) return;
-    const content = {
-      action: 'request',
-      body: { algorithm: wire.algorithm, room_id: event.getRoomId(), sender_key: wire.sender_key, session_id: wire.session_id },
-      request_id: `ar${now().toString(36)}${++requestSeq}`,
-      requesting_device_id: client.getDeviceId(),
-    };
-    await client.sendToDevice('m.room_key_request', new Map([[sender, new Map([['*', content]])]]));
-  };
+  const requestKey = (event: MatrixEvent): Promise<void> =>
+    requestRoomKey(client, event, () => `ar${now().toString(36)}${++requestSeq}`);
 
   const onDecrypted = (event: MatrixEvent): void => {
     const id = event.getId();
@@ -79,7 +92,15 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
       }
       return;
     }
-    if (pending.has(id) || !caresAbout({ sender: event.getSender(), ts: event.getTs(), redacted: event.isRedacted() }, client.getUserId() ?? '', notBefore)) return;
+    if (
+      pending.has(id) ||
+      !caresAbout(
+        { sender: event.getSender(), ts: event.getTs(), redacted: event.isRedacted() },
+        client.getUserId() ?? '',
+        notBefore,
+      )
+    )
+      return;
     pending.set(id, event);
     if (holds.has(roomId)) return;
     announce(roomId, event);
@@ -87,12 +108,17 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
 
   const announce = (roomId: string, event: MatrixEvent): void => {
     const id = event.getId() ?? '';
-    if (opts.requestKeys !== false) requestKey(event).catch((err: unknown) => opts.logger?.warn({ err: String(err), eventId: id }, 'room key request failed'));
+    if (opts.requestKeys !== false)
+      requestKey(event).catch((err: unknown) =>
+        opts.logger?.warn({ err: String(err), eventId: id }, 'room key request failed'),
+      );
     if (!shouldAnnounce(announced.get(roomId), now(), cooldownMs)) return;
     announced.set(roomId, now());
     const sender = event.getSender() ?? 'someone';
     const name = client.getRoom(roomId)?.getMember(sender)?.name ?? sender;
-    opts.notify(roomId, failureNotice(name)).catch((err: unknown) => opts.logger?.warn({ err: String(err), roomId }, 'could not post the decryption notice'));
+    opts
+      .notify(roomId, failureNotice(name))
+      .catch((err: unknown) => opts.logger?.warn({ err: String(err), roomId }, 'could not post the decryption notice'));
   };
 
   client.on(MatrixEventEvent.Decrypted, onDecrypted);
@@ -133,7 +159,10 @@ export function watchDecryptionFailures(client: MatrixClient, opts: DecryptionWa
  * The event as the runner should read it: the decrypted clear event for m.room.encrypted (waiting for the
  * decryption under way), the event itself otherwise; undefined when it cannot be decrypted (the watcher handles it).
  */
-export async function readableEvent(client: MatrixClient, event: MatrixEvent): Promise<Record<string, unknown> | undefined> {
+export async function readableEvent(
+  client: MatrixClient,
+  event: MatrixEvent,
+): Promise<Record<string, unknown> | undefined> {
   await client.decryptEventIfNeeded(event);
   if (event.isDecryptionFailure()) return undefined;
   return structuredClone(event.getEffectiveEvent()) as unknown as Record<string, unknown>;

@@ -20,7 +20,11 @@ export interface HistoryInviteLogger {
 export type HistoryInviteOutcome = 'shared' | 'plain' | 'already';
 
 /** The bot that should invite: the first other one that is in the room; undefined when none is. */
-export function pickInviter<T extends Pick<HistoryInviter, 'userId' | 'isJoined'>>(candidates: readonly T[], roomId: string, invitee: string): T | undefined {
+export function pickInviter<T extends Pick<HistoryInviter, 'userId' | 'isJoined'>>(
+  candidates: readonly T[],
+  roomId: string,
+  invitee: string,
+): T | undefined {
   return candidates.find((c) => c.userId !== invitee && c.isJoined(roomId));
 }
 
@@ -28,7 +32,12 @@ export function pickInviter<T extends Pick<HistoryInviter, 'userId' | 'isJoined'
  * Invites `userId` with the room's history keys. When sharing fails (no keys, no cross-signing, a server without
  * media), the invite still goes out without them: the newcomer then reads what is sent after it joins, as before.
  */
-export async function inviteWithHistory(inviter: HistoryInviter, roomId: string, userId: string, log?: HistoryInviteLogger): Promise<HistoryInviteOutcome> {
+export async function inviteWithHistory(
+  inviter: HistoryInviter,
+  roomId: string,
+  userId: string,
+  log?: HistoryInviteLogger,
+): Promise<HistoryInviteOutcome> {
   const member = await inviter.client.getStateEvent(roomId, 'm.room.member', userId).catch((err: unknown) => {
     if (err instanceof MatrixError && err.httpStatus === 404) return undefined;
     throw err;
@@ -43,9 +52,14 @@ export async function inviteWithHistory(inviter: HistoryInviter, roomId: string,
   } catch (err) {
     // The invite itself refused (power levels) is not a sharing failure: the person has to act.
     if (err instanceof MatrixError && err.httpStatus === 403) throw err;
-    log?.warn({ roomId, invitee: userId, err: (err as Error).message }, 'could not share the room history; inviting without it');
+    log?.warn(
+      { roomId, invitee: userId, err: (err as Error).message },
+      'could not share the room history; inviting without it',
+    );
   }
   // The plain invite endpoint: client.invite() would try the sharing again first.
-  await inviter.client.http.authedRequest(Method.Post, `/rooms/${encodeURIComponent(roomId)}/invite`, undefined, { user_id: userId });
+  await inviter.client.http.authedRequest(Method.Post, `/rooms/${encodeURIComponent(roomId)}/invite`, undefined, {
+    user_id: userId,
+  });
   return 'plain';
 }

@@ -7,7 +7,12 @@ import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { IdbFactory, IdbKey, IdbRequest, IdbTransaction } from './idb-types.ts';
 
-interface IndexShape { name: string; keyPath: string | string[]; unique: boolean; multiEntry: boolean }
+interface IndexShape {
+  name: string;
+  keyPath: string | string[];
+  unique: boolean;
+  multiEntry: boolean;
+}
 interface StoreShape {
   name: string;
   keyPath: string | string[] | null;
@@ -16,19 +21,28 @@ interface StoreShape {
   /** Out-of-line keys are kept beside each value; in-line keys live in the value itself. */
   records: Array<{ key: IdbKey; value: unknown }>;
 }
-export interface DatabaseSnapshot { name: string; version: number; stores: StoreShape[] }
-export interface Snapshot { format: 1; databases: DatabaseSnapshot[] }
+export interface DatabaseSnapshot {
+  name: string;
+  version: number;
+  stores: StoreShape[];
+}
+export interface Snapshot {
+  format: 1;
+  databases: DatabaseSnapshot[];
+}
 
-const req = <T>(r: IdbRequest<T>): Promise<T> => new Promise((resolve, reject) => {
-  r.onsuccess = () => resolve(r.result);
-  r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
-});
+const req = <T>(r: IdbRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? new Error('IndexedDB request failed'));
+  });
 
-const txDone = (tx: IdbTransaction): Promise<void> => new Promise((resolve, reject) => {
-  tx.oncomplete = () => resolve();
-  tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
-  tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
-});
+const txDone = (tx: IdbTransaction): Promise<void> =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
 
 /** Reads one database in one read-only transaction, so the copy is consistent. */
 async function exportDatabase(factory: IdbFactory, name: string): Promise<DatabaseSnapshot> {
@@ -47,7 +61,10 @@ async function exportDatabase(factory: IdbFactory, name: string): Promise<Databa
       });
       const [keys, values] = await Promise.all([req(store.getAllKeys()), req(store.getAll())]);
       out.stores.push({
-        name: storeName, keyPath: store.keyPath, autoIncrement: store.autoIncrement, indexes,
+        name: storeName,
+        keyPath: store.keyPath,
+        autoIncrement: store.autoIncrement,
+        indexes,
         records: keys.map((key, i) => ({ key, value: values[i] })),
       });
     }
@@ -60,14 +77,20 @@ async function exportDatabase(factory: IdbFactory, name: string): Promise<Databa
 
 /** Every database whose name starts with `prefix`. */
 export async function exportDatabases(factory: IdbFactory, prefix: string): Promise<Snapshot> {
-  const names = (await factory.databases()).map((d) => d.name).filter((n): n is string => n !== undefined && n.startsWith(prefix));
+  const names = (await factory.databases())
+    .map((d) => d.name)
+    .filter((n): n is string => n !== undefined && n.startsWith(prefix));
   const databases: DatabaseSnapshot[] = [];
   for (const n of names.sort()) databases.push(await exportDatabase(factory, n));
   return { format: 1, databases };
 }
 
 /** Creates each database under `rename(name)` with the recorded version, stores, indexes and records. */
-export async function importDatabases(factory: IdbFactory, snapshot: Snapshot, renameDb: (name: string) => string): Promise<void> {
+export async function importDatabases(
+  factory: IdbFactory,
+  snapshot: Snapshot,
+  renameDb: (name: string) => string,
+): Promise<void> {
   for (const d of snapshot.databases) {
     const open = factory.open(renameDb(d.name), d.version);
     open.onupgradeneeded = () => {

@@ -11,7 +11,12 @@ export interface IdbRequest<T> {
 export interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
   onupgradeneeded: (() => void) | null;
 }
-export interface IdbIndex { name: string; keyPath: string | string[]; unique: boolean; multiEntry: boolean }
+export interface IdbIndex {
+  name: string;
+  keyPath: string | string[];
+  unique: boolean;
+  multiEntry: boolean;
+}
 export interface IdbObjectStore {
   keyPath: string | string[] | null;
   autoIncrement: boolean;
@@ -35,7 +40,10 @@ export interface IdbDatabase {
   version: number;
   objectStoreNames: Iterable<string>;
   transaction(stores: string | string[], mode?: 'readonly' | 'readwrite'): IdbTransaction;
-  createObjectStore(name: string, options: { keyPath: string | string[] | null; autoIncrement: boolean }): IdbObjectStore;
+  createObjectStore(
+    name: string,
+    options: { keyPath: string | string[] | null; autoIncrement: boolean },
+  ): IdbObjectStore;
   close(): void;
 }
 export interface IdbFactory {

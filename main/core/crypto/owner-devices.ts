@@ -25,7 +25,11 @@ export interface OwnerDevicePlan {
 }
 
 /** Pure: which of `deviceIds` need the owner's signature. Without a self-signing key every device with keys is unsigned. */
-export function planOwnerDevices(answer: OwnerDevicesAnswer, ownerUserId: string, deviceIds: readonly string[]): OwnerDevicePlan {
+export function planOwnerDevices(
+  answer: OwnerDevicesAnswer,
+  ownerUserId: string,
+  deviceIds: readonly string[],
+): OwnerDevicePlan {
   const plan: OwnerDevicePlan = { unsigned: [], signed: [], noKeys: [] };
   const ssk = Object.values(answer.self_signing_keys?.[ownerUserId]?.keys ?? {})[0];
   for (const id of new Set(deviceIds)) {
@@ -45,10 +49,20 @@ export function planOwnerDevices(answer: OwnerDevicesAnswer, ownerUserId: string
 export async function waitForOwnDeviceKeys(client: MatrixClient, timeoutMs = 30_000): Promise<void> {
   const device = `device ${client.getDeviceId() ?? '?'} of ${client.getUserId() ?? '?'}`;
   let state: OwnKeysState;
-  await pollUntil(async () => (state = await ownKeysOnServer(client)) === 'mine', { timeoutMs, intervalMs: 200 }, () =>
-    state === 'other'
-      ? new CryptoSetupError(`The homeserver holds other keys for ${device}.`, 'Another store already set up this device; sign in a new device instead of reusing its id.')
-      : new CryptoSetupError(`The keys of ${device} never reached the homeserver.`, 'Check the homeserver log for refused key uploads.'));
+  await pollUntil(
+    async () => (state = await ownKeysOnServer(client)) === 'mine',
+    { timeoutMs, intervalMs: 200 },
+    () =>
+      state === 'other'
+        ? new CryptoSetupError(
+            `The homeserver holds other keys for ${device}.`,
+            'Another store already set up this device; sign in a new device instead of reusing its id.',
+          )
+        : new CryptoSetupError(
+            `The keys of ${device} never reached the homeserver.`,
+            'Check the homeserver log for refused key uploads.',
+          ),
+  );
 }
 
 /** The owner's keys as the homeserver answers a key query (the SDK's type names only the fields it reads). */
@@ -70,12 +84,19 @@ export async function signOwnerDevices(client: MatrixClient, deviceIds: readonly
   const { unsigned } = planOwnerDevices(await ownerKeys(client, userId), userId, wanted);
   if (unsigned.length === 0) return [];
   if (!(await crypto.getCrossSigningStatus()).privateKeysCachedLocally.selfSigningKey) {
-    throw new CryptoSetupError('This device does not hold the owner\'s self-signing key.', 'Import the owner\'s identity from secret storage first (importOwnerIdentity).');
+    throw new CryptoSetupError(
+      "This device does not hold the owner's self-signing key.",
+      "Import the owner's identity from secret storage first (importOwnerIdentity).",
+    );
   }
   // Rust crypto signs the keys as it knows them: the server's, downloaded now.
   await crypto.getUserDeviceInfo([userId], true);
   for (const id of unsigned) await crypto.crossSignDevice(id);
   const still = planOwnerDevices(await ownerKeys(client, userId), userId, unsigned).unsigned;
-  if (still.length > 0) throw new CryptoSetupError(`The homeserver did not keep the owner's signature on device ${still.join(', ')}.`, 'The next start tries again.');
+  if (still.length > 0)
+    throw new CryptoSetupError(
+      `The homeserver did not keep the owner's signature on device ${still.join(', ')}.`,
+      'The next start tries again.',
+    );
   return unsigned;
 }

@@ -39,13 +39,24 @@ export interface OwnerRecovery {
 }
 
 /** Idempotent: reuses the saved recovery key when secret storage already exists. Needs initRustCrypto first. */
-export async function setupOwnerRecovery(client: MatrixClient, opts: { password: string; secrets: SecretStore; secretName: string }): Promise<OwnerRecovery> {
+export async function setupOwnerRecovery(
+  client: MatrixClient,
+  opts: { password: string; secrets: SecretStore; secretName: string },
+): Promise<OwnerRecovery> {
   const crypto = client.getCrypto();
-  if (!crypto) throw new CryptoSetupError('The owner client has no crypto.', 'Call initBotCrypto on it before setupOwnerRecovery.');
+  if (!crypto)
+    throw new CryptoSetupError(
+      'The owner client has no crypto.',
+      'Call initBotCrypto on it before setupOwnerRecovery.',
+    );
   let created: string | undefined;
   await crypto.bootstrapCrossSigning({
     authUploadDeviceSigningKeys: async (makeRequest) => {
-      await makeRequest({ type: 'm.login.password', identifier: { type: 'm.id.user', user: client.getUserId() ?? '' }, password: opts.password });
+      await makeRequest({
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: client.getUserId() ?? '' },
+        password: opts.password,
+      });
     },
   });
   const saved = await opts.secrets.get(opts.secretName);
@@ -55,7 +66,8 @@ export async function setupOwnerRecovery(client: MatrixClient, opts: { password:
     setupNewKeyBackup: !ready,
     createSecretStorageKey: async () => {
       const key = await crypto.createRecoveryKeyFromPassphrase();
-      if (!key.encodedPrivateKey) throw new CryptoSetupError('No recovery key was generated.', 'Try again; report it if it repeats.');
+      if (!key.encodedPrivateKey)
+        throw new CryptoSetupError('No recovery key was generated.', 'Try again; report it if it repeats.');
       created = key.encodedPrivateKey;
       // Saved before anything is encrypted with it, so a crash cannot leave secret storage nobody can open.
       await opts.secrets.set(opts.secretName, created);
@@ -64,11 +76,19 @@ export async function setupOwnerRecovery(client: MatrixClient, opts: { password:
   });
   await crypto.checkKeyBackupAndEnable();
   const recoveryKey = created ?? (await opts.secrets.get(opts.secretName));
-  if (recoveryKey === undefined) throw new CryptoSetupError('Secret storage exists but its recovery key is not in the secret store.', 'Enter the recovery key shown at setup, or reset encryption for the owner.');
+  if (recoveryKey === undefined)
+    throw new CryptoSetupError(
+      'Secret storage exists but its recovery key is not in the secret store.',
+      'Enter the recovery key shown at setup, or reset encryption for the owner.',
+    );
   return { recoveryKey, created: created !== undefined };
 }
 
-const CROSS_SIGNING_SECRETS = ['m.cross_signing.master', 'm.cross_signing.self_signing', 'm.cross_signing.user_signing'] as const;
+const CROSS_SIGNING_SECRETS = [
+  'm.cross_signing.master',
+  'm.cross_signing.self_signing',
+  'm.cross_signing.user_signing',
+] as const;
 
 /**
  * A new device of the owner's takes the owner's existing identity: the three private keys from secret storage,
@@ -81,7 +101,10 @@ export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
   if (!crypto) throw new CryptoSetupError('The owner client has no crypto.', 'Call initBotCrypto on it first.');
   for (const name of CROSS_SIGNING_SECRETS) {
     if (!(await client.secretStorage.isStored(name))) {
-      throw new CryptoSetupError(`The owner's secret storage holds no ${name} key.`, 'Set up encryption for this account in Element (or give Agent Room its recovery key); the app does not replace keys.');
+      throw new CryptoSetupError(
+        `The owner's secret storage holds no ${name} key.`,
+        'Set up encryption for this account in Element (or give Agent Room its recovery key); the app does not replace keys.',
+      );
     }
   }
   // The import signs this device: only once its keys are on the server, which drops a signature that comes first.
@@ -90,7 +113,10 @@ export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
   await crypto.userHasCrossSigningKeys(client.getUserId() ?? '', true);
   await crypto.bootstrapCrossSigning({
     authUploadDeviceSigningKeys: async () => {
-      throw new CryptoSetupError("Refusing to replace the owner's cross-signing keys.", 'The keys in secret storage did not match the published identity; check the recovery key.');
+      throw new CryptoSetupError(
+        "Refusing to replace the owner's cross-signing keys.",
+        'The keys in secret storage did not match the published identity; check the recovery key.',
+      );
     },
   });
   await signOwnerDevices(client);
@@ -100,7 +126,11 @@ export async function importOwnerIdentity(client: MatrixClient): Promise<void> {
  * Saves a recovery key the person gives (their account's encryption was set up elsewhere): checked to be one,
  * whitespace normalised, and a different key already saved is kept under `<name>.previous`, so nothing is lost.
  */
-export async function saveRecoveryKey(secrets: SecretStore, name: string, input: string): Promise<{ replaced: boolean }> {
+export async function saveRecoveryKey(
+  secrets: SecretStore,
+  name: string,
+  input: string,
+): Promise<{ replaced: boolean }> {
   const key = input.replace(/\s+/g, ' ').trim();
   try {
     decodeRecoveryKey(key);

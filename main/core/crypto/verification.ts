@@ -22,7 +22,8 @@ export class VerificationError extends Error {
 }
 
 /** What each side computed; the rendezvous confirms when both agree and refuses when they differ. */
-const sasOf = (sas: ShowSasCallbacks): string => (sas.sas.decimal ?? []).join('-') + '|' + (sas.sas.emoji ?? []).map((e) => e[1]).join(',');
+const sasOf = (sas: ShowSasCallbacks): string =>
+  (sas.sas.decimal ?? []).join('-') + '|' + (sas.sas.emoji ?? []).map((e) => e[1]).join(',');
 
 type Side = 'owner' | 'bot';
 
@@ -45,7 +46,11 @@ export class SasRendezvous {
   readonly #peers = new Map<string, (ownerUserId: string, ownerDeviceId: string) => Promise<boolean>>();
 
   /** The bot side says how to ask whether it knows a device of the owner's; returns the unregistration. */
-  register(botUserId: string, botDeviceId: string, knows: (ownerUserId: string, ownerDeviceId: string) => Promise<boolean>): () => void {
+  register(
+    botUserId: string,
+    botDeviceId: string,
+    knows: (ownerUserId: string, ownerDeviceId: string) => Promise<boolean>,
+  ): () => void {
     const key = `${botUserId}|${botDeviceId}`;
     this.#peers.set(key, knows);
     return () => {
@@ -54,7 +59,12 @@ export class SasRendezvous {
   }
 
   /** Whether the bot knows the owner's device; undefined when no bot device registered (an older runner, a test). */
-  async peerKnows(botUserId: string, botDeviceId: string, ownerUserId: string, ownerDeviceId: string): Promise<boolean | undefined> {
+  async peerKnows(
+    botUserId: string,
+    botDeviceId: string,
+    ownerUserId: string,
+    ownerDeviceId: string,
+  ): Promise<boolean | undefined> {
     const knows = this.#peers.get(`${botUserId}|${botDeviceId}`);
     return knows ? knows(ownerUserId, ownerDeviceId).catch(() => false) : undefined;
   }
@@ -73,7 +83,9 @@ export class SasRendezvous {
 
   /** Whether a request to this bot device from `ownerDeviceId` was announced. */
   isExpected(botUserId: string, botDeviceId: string, ownerDeviceId: string | undefined): boolean {
-    return ownerDeviceId !== undefined && this.#expected.get(`${botUserId}|${botDeviceId}`)?.ownerDeviceId === ownerDeviceId;
+    return (
+      ownerDeviceId !== undefined && this.#expected.get(`${botUserId}|${botDeviceId}`)?.ownerDeviceId === ownerDeviceId
+    );
   }
 
   /** Resolves true when the other side reported the same SAS, false when it reported another, or either gave up. */
@@ -167,28 +179,51 @@ async function runSas(verifier: Verifier, compare: (sas: ShowSasCallbacks) => Pr
  * SAS only when the owner's side computed the same. Others are left alone (a person may still verify from Element by
  * hand; nothing is confirmed automatically for them). Returns a function that stops listening.
  */
-export function acceptOwnerVerifications(client: MatrixClient, opts: { ownerUserId: string; rendezvous: SasRendezvous; log?: VerifyLogger; timeoutMs?: number }): () => void {
+export function acceptOwnerVerifications(
+  client: MatrixClient,
+  opts: { ownerUserId: string; rendezvous: SasRendezvous; log?: VerifyLogger; timeoutMs?: number },
+): () => void {
   const me = client.getUserId() ?? '';
   const myDevice = client.getDeviceId() ?? '';
   const onRequest = (request: VerificationRequest): void => {
-    if (request.otherUserId !== opts.ownerUserId || request.initiatedByMe || !opts.rendezvous.isExpected(me, myDevice, request.otherDeviceId)) return;
+    if (
+      request.otherUserId !== opts.ownerUserId ||
+      request.initiatedByMe ||
+      !opts.rendezvous.isExpected(me, myDevice, request.otherDeviceId)
+    )
+      return;
     const signal = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
     const timedOut = 'the verification with the owner timed out';
     void (async () => {
       await abortable(request.accept(), signal, timedOut);
-      await abortable(whenPhase(request, () => request.phase >= VerificationPhase.Started && request.verifier !== undefined, 'the owner'), signal, timedOut);
-      await abortable(runSas(request.verifier!, (sas) => opts.rendezvous.compare(me, myDevice, 'bot', sas)), signal, timedOut);
+      await abortable(
+        whenPhase(
+          request,
+          () => request.phase >= VerificationPhase.Started && request.verifier !== undefined,
+          'the owner',
+        ),
+        signal,
+        timedOut,
+      );
+      await abortable(
+        runSas(request.verifier!, (sas) => opts.rendezvous.compare(me, myDevice, 'bot', sas)),
+        signal,
+        timedOut,
+      );
       opts.log?.info({ owner: opts.ownerUserId }, 'verified by the owner');
     })().catch((err: unknown) => {
       opts.log?.warn({ owner: opts.ownerUserId, err: (err as Error).message }, 'verification with the owner failed');
-      if (request.phase !== VerificationPhase.Cancelled && request.phase !== VerificationPhase.Done) void request.cancel().catch(() => undefined);
+      if (request.phase !== VerificationPhase.Cancelled && request.phase !== VerificationPhase.Done)
+        void request.cancel().catch(() => undefined);
     });
   };
   client.on(CryptoEvent.VerificationRequestReceived, onRequest);
   // Rust crypto drops a request from a device it does not know yet: the owner's side waits until this bot knows it.
   const unregister = opts.rendezvous.register(me, myDevice, async (ownerUserId, ownerDeviceId) => {
     const crypto = client.getCrypto();
-    return crypto ? (await crypto.getUserDeviceInfo([ownerUserId])).get(ownerUserId)?.has(ownerDeviceId) === true : false;
+    return crypto
+      ? (await crypto.getUserDeviceInfo([ownerUserId])).get(ownerUserId)?.has(ownerDeviceId) === true
+      : false;
   });
   return () => {
     unregister();
@@ -201,19 +236,35 @@ export function acceptOwnerVerifications(client: MatrixClient, opts: { ownerUser
  * team room): waits until the device list it downloads in the background holds the bot's device.
  */
 function deviceKnown(crypto: CryptoApi, userId: string, deviceId: string, signal: AbortSignal): Promise<void> {
-  return pollUntil(async () => (await crypto.getUserDeviceInfo([userId])).get(userId)?.has(deviceId) === true, { signal }, async () => {
-    const onServer = (await crypto.getUserDeviceInfo([userId], true)).get(userId)?.has(deviceId) === true;
-    return new VerificationError(onServer
-      ? `${userId} shares no encrypted room with this device of the owner, so its device list is not tracked`
-      : `${userId} has no device ${deviceId} on the homeserver`);
-  });
+  return pollUntil(
+    async () => (await crypto.getUserDeviceInfo([userId])).get(userId)?.has(deviceId) === true,
+    { signal },
+    async () => {
+      const onServer = (await crypto.getUserDeviceInfo([userId], true)).get(userId)?.has(deviceId) === true;
+      return new VerificationError(
+        onServer
+          ? `${userId} shares no encrypted room with this device of the owner, so its device list is not tracked`
+          : `${userId} has no device ${deviceId} on the homeserver`,
+      );
+    },
+  );
 }
 
 /** Waits until the bot (in this process) knows the owner's key device, which it learns from its next sync and query. */
-function peerKnowsOwner(rendezvous: SasRendezvous, botUserId: string, botDeviceId: string, ownerUserId: string, ownerDeviceId: string, signal: AbortSignal): Promise<void> {
+function peerKnowsOwner(
+  rendezvous: SasRendezvous,
+  botUserId: string,
+  botDeviceId: string,
+  ownerUserId: string,
+  ownerDeviceId: string,
+  signal: AbortSignal,
+): Promise<void> {
   // undefined: no bot registered (another runner, a test), nothing to wait for.
-  return pollUntil(async () => (await rendezvous.peerKnows(botUserId, botDeviceId, ownerUserId, ownerDeviceId)) !== false, { signal }, () =>
-    new VerificationError(`${botUserId} never learnt the owner's key device ${ownerDeviceId}`));
+  return pollUntil(
+    async () => (await rendezvous.peerKnows(botUserId, botDeviceId, ownerUserId, ownerDeviceId)) !== false,
+    { signal },
+    () => new VerificationError(`${botUserId} never learnt the owner's key device ${ownerDeviceId}`),
+  );
 }
 
 /**
@@ -224,7 +275,13 @@ export async function verifyBotDevice(
   crypto: CryptoApi,
   botUserId: string,
   botDeviceId: string,
-  opts: { rendezvous: SasRendezvous; ownerUserId: string; ownerDeviceId: string; timeoutMs?: number; signal?: AbortSignal },
+  opts: {
+    rendezvous: SasRendezvous;
+    ownerUserId: string;
+    ownerDeviceId: string;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<void> {
   const forget = opts.rendezvous.expect(botUserId, botDeviceId, opts.ownerDeviceId);
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
@@ -235,11 +292,19 @@ export async function verifyBotDevice(
     await peerKnowsOwner(opts.rendezvous, botUserId, botDeviceId, opts.ownerUserId, opts.ownerDeviceId, signal);
     // A request the bot missed (it arrived before the bot could read it) is sent again, twice at most.
     for (let attempt = 0; ; attempt++) {
-      request = await abortable(crypto.requestDeviceVerification(botUserId, botDeviceId), signal, `sending the verification request to ${botUserId} timed out`);
+      request = await abortable(
+        crypto.requestDeviceVerification(botUserId, botDeviceId),
+        signal,
+        `sending the verification request to ${botUserId} timed out`,
+      );
       const sent = request;
       const patience = AbortSignal.any([signal, AbortSignal.timeout(10_000)]);
       try {
-        await abortable(whenPhase(sent, () => sent.phase === VerificationPhase.Ready, botUserId), patience, `${botUserId} did not answer the verification request`);
+        await abortable(
+          whenPhase(sent, () => sent.phase === VerificationPhase.Ready, botUserId),
+          patience,
+          `${botUserId} did not answer the verification request`,
+        );
         break;
       } catch (err) {
         if (signal.aborted || attempt >= 2 || sent.phase === VerificationPhase.Cancelled) throw err;
@@ -247,13 +312,28 @@ export async function verifyBotDevice(
       }
     }
     const req = request;
-    const verifier = await abortable(req.startVerification('m.sas.v1'), signal, `starting the SAS with ${botUserId} timed out`);
-    await abortable(runSas(verifier, (sas) => opts.rendezvous.compare(botUserId, botDeviceId, 'owner', sas)), signal, `the SAS exchange with ${botUserId} timed out`);
+    const verifier = await abortable(
+      req.startVerification('m.sas.v1'),
+      signal,
+      `starting the SAS with ${botUserId} timed out`,
+    );
+    await abortable(
+      runSas(verifier, (sas) => opts.rendezvous.compare(botUserId, botDeviceId, 'owner', sas)),
+      signal,
+      `the SAS exchange with ${botUserId} timed out`,
+    );
     // Rust crypto signs the bot's master key and uploads the signature after the exchange: wait for it to land.
-    await pollUntil(async () => (await crypto.getUserVerificationStatus(botUserId)).isCrossSigningVerified(), { signal }, () =>
-      new VerificationError(`the SAS with ${botUserId} matched but its identity was not signed (is the owner's user-signing key on this device?)`));
+    await pollUntil(
+      async () => (await crypto.getUserVerificationStatus(botUserId)).isCrossSigningVerified(),
+      { signal },
+      () =>
+        new VerificationError(
+          `the SAS with ${botUserId} matched but its identity was not signed (is the owner's user-signing key on this device?)`,
+        ),
+    );
   } catch (err) {
-    if (request && request.phase !== VerificationPhase.Cancelled && request.phase !== VerificationPhase.Done) await request.cancel().catch(() => undefined);
+    if (request && request.phase !== VerificationPhase.Cancelled && request.phase !== VerificationPhase.Done)
+      await request.cancel().catch(() => undefined);
     throw err;
   } finally {
     forget();

@@ -38,7 +38,11 @@ export class ConduitBinaryNotFoundError extends Error {
 }
 
 /** resources/bin/<platform>-<arch>/conduit[.exe], the layout fetch-conduit writes and electron-builder ships. */
-export function bundledBinaryPath(resourcesDir: string, platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
+export function bundledBinaryPath(
+  resourcesDir: string,
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): string {
   return join(resourcesDir, 'bin', `${platform}-${arch}`, platform === 'win32' ? 'conduit.exe' : 'conduit');
 }
 

@@ -30,9 +30,12 @@ export class ConduitConfigError extends Error {
 
 export function conduitConfig(input: ConduitConfigInput): Record<string, unknown> {
   if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(input.serverName)) {
-    throw new ConduitConfigError(`The server name "${input.serverName}" is not a valid Matrix server name: use a host name such as agent-room.localhost.`);
+    throw new ConduitConfigError(
+      `The server name "${input.serverName}" is not a valid Matrix server name: use a host name such as agent-room.localhost.`,
+    );
   }
-  if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) throw new ConduitConfigError(`Port ${input.port} is outside 1–65535.`);
+  if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535)
+    throw new ConduitConfigError(`Port ${input.port} is outside 1–65535.`);
   const token = input.registrationToken;
   return {
     global: {

@@ -43,7 +43,11 @@ export class HomeserverUnreachableError extends HomeserverError {
 
 export class HomeserverDataDirError extends HomeserverError {
   constructor(dir: string, reason: string, options?: { cause?: unknown }) {
-    super(`The homeserver's data folder ${dir} cannot be written: ${reason}.`, `Fix the folder's permissions or free disk space, or choose another data folder (--data-dir).`, options);
+    super(
+      `The homeserver's data folder ${dir} cannot be written: ${reason}.`,
+      `Fix the folder's permissions or free disk space, or choose another data folder (--data-dir).`,
+      options,
+    );
     this.name = 'HomeserverDataDirError';
   }
 }

@@ -52,17 +52,28 @@ export class ExternalHomeserver extends BaseService {
       } catch {
         throw new HomeserverUnreachableError(this.#o.url, 'this is not a valid URL');
       }
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new HomeserverUnreachableError(this.#o.url, 'only http and https URLs are supported');
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+        throw new HomeserverUnreachableError(this.#o.url, 'only http and https URLs are supported');
       try {
-        this.#versions = await fetchVersions(this.url, { fetch: this.#o.fetch, timeoutMs: this.#o.timeoutMs ?? 10_000, signal });
+        this.#versions = await fetchVersions(this.url, {
+          fetch: this.#o.fetch,
+          timeoutMs: this.#o.timeoutMs ?? 10_000,
+          signal,
+        });
       } catch (err) {
         signal.throwIfAborted();
         throw new HomeserverUnreachableError(this.url, describeFetchError(err));
       }
-      this.#token = this.#o.registrationToken ?? (await this.#o.secrets.get(this.#o.registrationTokenRef ?? 'homeserver.registrationToken'));
+      this.#token =
+        this.#o.registrationToken ??
+        (await this.#o.secrets.get(this.#o.registrationTokenRef ?? 'homeserver.registrationToken'));
       this.setState({ status: 'running', detail: this.url });
     } catch (err) {
-      this.setState({ status: 'failed', error: errorMessage(err), hint: err instanceof HomeserverUnreachableError ? err.hint : undefined });
+      this.setState({
+        status: 'failed',
+        error: errorMessage(err),
+        hint: err instanceof HomeserverUnreachableError ? err.hint : undefined,
+      });
       throw err;
     }
   }

@@ -2,7 +2,10 @@
 import { sleep } from '../async.ts';
 
 /** One GET of /versions; resolves to the spec versions it lists, rejects with the reason it failed. */
-export async function fetchVersions(baseUrl: string, options: { fetch?: typeof fetch; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string[]> {
+export async function fetchVersions(
+  baseUrl: string,
+  options: { fetch?: typeof fetch; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<string[]> {
   const doFetch = options.fetch ?? fetch;
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 5000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -10,7 +13,8 @@ export async function fetchVersions(baseUrl: string, options: { fetch?: typeof f
   const res = await doFetch(`${baseUrl.replace(/\/+$/, '')}/_matrix/client/versions`, { signal });
   if (!res.ok) throw new Error(`HTTP ${res.status} from /_matrix/client/versions`);
   const body = (await res.json()) as { versions?: unknown };
-  if (!Array.isArray(body.versions)) throw new Error('/_matrix/client/versions did not list any versions: this is not a Matrix homeserver');
+  if (!Array.isArray(body.versions))
+    throw new Error('/_matrix/client/versions did not list any versions: this is not a Matrix homeserver');
   return body.versions as string[];
 }
 
@@ -20,7 +24,13 @@ export async function fetchVersions(baseUrl: string, options: { fetch?: typeof f
  */
 export async function probeVersions(
   baseUrl: string,
-  options: { fetch?: typeof fetch; timeoutMs: number; intervalMs?: number; signal?: AbortSignal; until?: Promise<string> },
+  options: {
+    fetch?: typeof fetch;
+    timeoutMs: number;
+    intervalMs?: number;
+    signal?: AbortSignal;
+    until?: Promise<string>;
+  },
 ): Promise<'ready' | string> {
   let settled: string | undefined;
   void options.until?.then((v) => {
@@ -38,6 +48,9 @@ export async function probeVersions(
       if (Date.now() > end) throw err;
     }
     if (settled !== undefined) return settled;
-    await Promise.race([sleep(options.intervalMs ?? 100, options.signal), options.until ?? new Promise(() => undefined)]);
+    await Promise.race([
+      sleep(options.intervalMs ?? 100, options.signal),
+      options.until ?? new Promise(() => undefined),
+    ]);
   }
 }

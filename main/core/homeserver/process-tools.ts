@@ -25,7 +25,8 @@ export async function writePidFile(file: string, record: PidRecord): Promise<voi
 export async function readPidFile(file: string): Promise<PidRecord | undefined> {
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<PidRecord>;
-    if (typeof parsed.pid !== 'number' || !Array.isArray(parsed.argv) || typeof parsed.config !== 'string') return undefined;
+    if (typeof parsed.pid !== 'number' || !Array.isArray(parsed.argv) || typeof parsed.config !== 'string')
+      return undefined;
     return parsed as PidRecord;
   } catch {
     return undefined;
@@ -58,13 +59,21 @@ function splitNul(text: string): string[] {
 }
 
 /** Reads /proc/<pid>/cmdline and environ on Linux, `ps` elsewhere (no environment there). */
-export async function readProcessIdentity(pid: number, platform: NodeJS.Platform = process.platform): Promise<ProcessIdentity> {
+export async function readProcessIdentity(
+  pid: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<ProcessIdentity> {
   if (platform === 'linux') {
     try {
       const argv = splitNul(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
       let env: Record<string, string> | undefined;
       try {
-        env = Object.fromEntries(splitNul(readFileSync(`/proc/${pid}/environ`, 'utf8')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+        env = Object.fromEntries(
+          splitNul(readFileSync(`/proc/${pid}/environ`, 'utf8')).map((kv) => [
+            kv.slice(0, kv.indexOf('=')),
+            kv.slice(kv.indexOf('=') + 1),
+          ]),
+        );
       } catch {
         env = undefined;
       }
@@ -132,7 +141,12 @@ export function freePort(host: string): Promise<number> {
  * The port to use: the fixed one from settings, else the one kept in portFile; if that is taken now
  * (another program, or a fixed port in use), a free one, which is then kept for the next start.
  */
-export async function chooseKeptPort(portFile: string, fixedPort: number, host: string, logger?: Logger): Promise<number> {
+export async function chooseKeptPort(
+  portFile: string,
+  fixedPort: number,
+  host: string,
+  logger?: Logger,
+): Promise<number> {
   const kept = Number.parseInt(await readFile(portFile, 'utf8').catch(() => ''), 10);
   const wanted = fixedPort || (Number.isInteger(kept) && kept > 0 ? kept : 0);
   let port = wanted;

@@ -9,9 +9,15 @@ export interface RestartPolicy {
   windowMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { initialBackoffMs: 250, maxBackoffMs: 30_000, maxCrashes: 5, windowMs: 60_000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  initialBackoffMs: 250,
+  maxBackoffMs: 30_000,
+  maxCrashes: 5,
+  windowMs: 60_000,
+};
 
-export type RestartDecision = { action: 'restart'; delayMs: number; recentCrashes: number } | { action: 'give-up'; recentCrashes: number };
+export type RestartDecision =
+  { action: 'restart'; delayMs: number; recentCrashes: number } | { action: 'give-up'; recentCrashes: number };
 
 /** Crash times still inside the window ending now. */
 export function recentCrashes(crashTimes: readonly number[], now: number, windowMs: number): number[] {

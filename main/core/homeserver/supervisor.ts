@@ -1,8 +1,7 @@
-// The bundled homeserver as a Service: writes conduit.toml, runs Conduit as a child process, counts it
+// The bundled homeserver as a Service: writes conduit.toml, runs Conduit as a child process (conduit-child.ts), counts it
 // as running only once /_matrix/client/versions answers, restarts it after a crash with capped backoff,
 // gives up on a crash loop, and stops it with SIGTERM then SIGKILL. A pid file lets the next start find
 // and stop a homeserver left behind by a crashed app.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,12 +9,26 @@ import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
 import { ConduitBinaryNotFoundError, resolveConduitBinary, type SpawnCommand } from './binary.ts';
-import { bindAddress, clientUrl, DEFAULT_MAX_REQUEST_SIZE, firstLanAddress, renderConduitToml, type DatabaseBackend } from './conduit-config.ts';
-import { describeExit, HomeserverCrashLoopError, HomeserverDataDirError, HomeserverError, HomeserverNotReadyError } from './errors.ts';
-import { chooseKeptPort, isAlive, isOurHomeserver, readPidFile, readProcessIdentity, removePidFile, waitForPidExit, writePidFile } from './process-tools.ts';
+import {
+  bindAddress,
+  clientUrl,
+  DEFAULT_MAX_REQUEST_SIZE,
+  firstLanAddress,
+  renderConduitToml,
+  type DatabaseBackend,
+} from './conduit-config.ts';
+import {
+  describeExit,
+  HomeserverCrashLoopError,
+  HomeserverDataDirError,
+  HomeserverError,
+  HomeserverNotReadyError,
+} from './errors.ts';
+import { chooseKeptPort, removePidFile } from './process-tools.ts';
+import { killChild, spawnConduit, stopStale, type Running } from './conduit-child.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import { RotatingLog } from './rotating-log.ts';
-import { RedactingLineBuffer, redactText } from '../logging/redact-text.ts';
+import { redactText } from '../logging/redact-text.ts';
 import { sleep } from '../async.ts';
 import { probeVersions } from './probe.ts';
 
@@ -54,11 +67,6 @@ export interface SupervisorOptions {
   logMaxBytes?: number;
 }
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 export class HomeserverSupervisor extends BaseService {
   readonly name = 'homeserver';
   readonly #o: SupervisorOptions;
@@ -74,7 +82,6 @@ export class HomeserverSupervisor extends BaseService {
   #address = '127.0.0.1';
   #port = 0;
   #token: string | undefined;
-  #output = '';
 
   constructor(options: SupervisorOptions) {
     super();
@@ -119,16 +126,24 @@ export class HomeserverSupervisor extends BaseService {
     this.setState({ status: 'starting' });
     try {
       this.#command =
-        this.#o.command ?? resolveConduitBinary({ resourcesDir: this.#o.resourcesDir ?? join(process.cwd(), 'resources'), settingsPath: this.#settings().binaryPath, env: this.#o.env });
+        this.#o.command ??
+        resolveConduitBinary({
+          resourcesDir: this.#o.resourcesDir ?? join(process.cwd(), 'resources'),
+          settingsPath: this.#settings().binaryPath,
+          env: this.#o.env,
+        });
       await this.#prepareDirs();
-      await this.#stopStale();
+      await stopStale(this.pidFile, this.#o.stopGraceMs ?? 5000, this.#o.logger);
       this.#token = await this.#registrationToken();
       await this.#launchUntilReady(AbortSignal.any([signal, this.#abort.signal]));
       this.setState({ status: 'running', detail: this.url });
     } catch (err) {
       await this.#killChild(2000);
       if (!this.#stopping) {
-        const hint = err instanceof HomeserverError || err instanceof ConduitBinaryNotFoundError ? err.hint : `See ${this.logFile}.`;
+        const hint =
+          err instanceof HomeserverError || err instanceof ConduitBinaryNotFoundError
+            ? err.hint
+            : `See ${this.logFile}.`;
         this.setState({ status: 'failed', error: errorMessage(err), hint });
       }
       throw err;
@@ -166,26 +181,6 @@ export class HomeserverSupervisor extends BaseService {
     return token;
   }
 
-  /** A homeserver from a previous run that was not stopped: stop it, but only if it really is ours. */
-  async #stopStale(): Promise<void> {
-    const record = await readPidFile(this.pidFile);
-    if (!record) return;
-    if (isAlive(record.pid)) {
-      const identity = await readProcessIdentity(record.pid);
-      if (isOurHomeserver(identity, record)) {
-        this.#o.logger?.warn({ pid: record.pid }, 'stopping a homeserver left running by an earlier run');
-        process.kill(record.pid, 'SIGTERM');
-        if (!(await waitForPidExit(record.pid, this.#o.stopGraceMs ?? 5000))) {
-          process.kill(record.pid, 'SIGKILL');
-          await waitForPidExit(record.pid, 2000);
-        }
-      } else {
-        this.#o.logger?.info({ pid: record.pid }, 'the pid in the homeserver pid file belongs to another process now; leaving it alone');
-      }
-    }
-    await removePidFile(this.pidFile);
-  }
-
   async #launchUntilReady(signal: AbortSignal): Promise<void> {
     for (;;) {
       signal.throwIfAborted();
@@ -203,14 +198,23 @@ export class HomeserverSupervisor extends BaseService {
     const now = Date.now();
     this.#crashes.push(now);
     const decision = decideRestart(this.#crashes, now, this.#policy);
-    if (decision.action === 'give-up') throw new HomeserverCrashLoopError(decision.recentCrashes, this.#policy.windowMs, exit, this.logFile);
+    if (decision.action === 'give-up')
+      throw new HomeserverCrashLoopError(decision.recentCrashes, this.#policy.windowMs, exit, this.logFile);
     return decision.delayMs;
   }
 
   async #launchOnce(signal: AbortSignal): Promise<'ready' | string> {
     const settings = this.#settings();
-    this.#address = bindAddress(settings.lanAccess, settings.lanAccess ? (this.#o.lanAddress ?? firstLanAddress)() : undefined);
-    this.#port = await chooseKeptPort(join(this.#o.homeserverDir, 'port'), settings.port, this.#address, this.#o.logger);
+    this.#address = bindAddress(
+      settings.lanAccess,
+      settings.lanAccess ? (this.#o.lanAddress ?? firstLanAddress)() : undefined,
+    );
+    this.#port = await chooseKeptPort(
+      join(this.#o.homeserverDir, 'port'),
+      settings.port,
+      this.#address,
+      this.#o.logger,
+    );
     await writeFile(
       this.configFile,
       renderConduitToml({
@@ -227,68 +231,44 @@ export class HomeserverSupervisor extends BaseService {
       { mode: 0o600 }, // it holds the registration token
     );
     const running = this.#spawn();
-    const exitInfo = running.exited.then((e) => describeExit(e.code, e.signal, this.#outputTail()));
-    const ready = probeVersions(this.url!, { fetch: this.#o.fetch, timeoutMs: this.#o.readyTimeoutMs ?? 60_000, signal, until: exitInfo });
+    const exitInfo = running.exited.then((e) => describeExit(e.code, e.signal, this.#outputTail(running)));
+    const ready = probeVersions(this.url!, {
+      fetch: this.#o.fetch,
+      timeoutMs: this.#o.readyTimeoutMs ?? 60_000,
+      signal,
+      until: exitInfo,
+    });
     const result = await ready.catch(async (err: unknown) => {
       await this.#killChild(2000);
       if (signal.aborted) throw err;
       throw new HomeserverNotReadyError(this.url!, this.#o.readyTimeoutMs ?? 60_000, this.logFile);
     });
     if (result === 'ready') {
-      void running.exited.then((e) => this.#onExit(e.code, e.signal));
+      void running.exited.then((e) => this.#onExit(running, e.code, e.signal));
       return 'ready';
     }
     return result;
   }
 
   #spawn(): Running {
-    const cmd = this.#command!;
-    this.#output = '';
-    const child = spawn(cmd.command, cmd.args, {
-      env: { ...(this.#o.env ?? process.env), CONDUIT_CONFIG: this.configFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      windowsHide: true,
+    const running = spawnConduit(this.#command!, {
+      env: this.#o.env ?? process.env,
+      configFile: this.configFile,
+      pidFile: this.pidFile,
+      log: this.#log,
+      secrets: () => [this.#token],
     });
-    // Conduit's own text, redacted as the app log is: its registration token, access tokens, passwords.
-    const log = new RedactingLineBuffer(
-      (text) => {
-        try {
-          this.#log.write(text);
-        } catch {
-          // A full disk must not take the homeserver down with it.
-        }
-      },
-      () => [this.#token],
-    );
-    const onData = (chunk: Buffer) => {
-      this.#output = (this.#output + chunk.toString('utf8')).slice(-4000);
-      log.push(chunk);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('close', () => log.flush());
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, sig) => resolve({ code, signal: sig }));
-      child.once('error', (err) => {
-        this.#output += `\n${err.message}`;
-        resolve({ code: null, signal: null });
-      });
-    });
-    const running: Running = { child, exited };
     this.#running = running;
-    if (child.pid) {
-      void writePidFile(this.pidFile, { pid: child.pid, argv: [cmd.command, ...cmd.args], config: this.configFile, startedAt: new Date().toISOString() }).catch(() => undefined);
-    }
-    void exited.then(() => {
+    void running.exited.then(() => {
       if (this.#running === running) this.#running = undefined;
     });
     return running;
   }
 
   /** A crash after the homeserver was running: restart with backoff, or report the crash loop. */
-  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+  #onExit(running: Running, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#stopping || this.#running) return;
-    const exit = describeExit(code, signal, this.#outputTail());
+    const exit = describeExit(code, signal, this.#outputTail(running));
     let delay: number;
     try {
       delay = this.#nextDelay(exit);
@@ -299,7 +279,11 @@ export class HomeserverSupervisor extends BaseService {
       return;
     }
     this.#o.logger?.warn({ exit, delayMs: delay }, 'the homeserver exited; restarting');
-    this.setState({ status: 'degraded', error: `The homeserver exited (${exit}); restarting in ${delay} ms.`, hint: `See ${this.logFile}.` });
+    this.setState({
+      status: 'degraded',
+      error: `The homeserver exited (${exit}); restarting in ${delay} ms.`,
+      hint: `See ${this.logFile}.`,
+    });
     this.#restartTimer = setTimeout(() => {
       const signal = this.#abort.signal;
       this.#restarting = this.#launchUntilReady(signal).then(
@@ -307,32 +291,26 @@ export class HomeserverSupervisor extends BaseService {
         async (err: unknown) => {
           if (this.#stopping) return;
           await this.#killChild(2000);
-          this.setState({ status: 'failed', error: errorMessage(err), hint: err instanceof HomeserverError ? err.hint : `See ${this.logFile}.` });
+          this.setState({
+            status: 'failed',
+            error: errorMessage(err),
+            hint: err instanceof HomeserverError ? err.hint : `See ${this.logFile}.`,
+          });
         },
       );
     }, delay);
   }
 
   /** The child's last output for error messages, which reach the status page and the console: redacted too. */
-  #outputTail(): string {
-    return redactText(this.#output, [this.#token]);
+  #outputTail(running: Running): string {
+    return redactText(running.output, [this.#token]);
   }
 
   /** SIGTERM, wait up to graceMs, then SIGKILL; resolves once the child is gone. */
   async #killChild(graceMs: number): Promise<void> {
     const running = this.#running;
     if (!running) return;
-    const { child, exited } = running;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([exited, timer])) === 'timeout') {
-        this.#o.logger?.warn({ pid: child.pid }, 'the homeserver ignored SIGTERM; killing it');
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
-    await exited;
+    await killChild(running, graceMs, this.#o.logger);
     if (this.#running === running) this.#running = undefined;
     await removePidFile(this.pidFile);
   }

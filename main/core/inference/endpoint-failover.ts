@@ -87,13 +87,20 @@ export class EndpointFailover<E extends { id: string }> {
         const e = isInferenceError(err) ? err : toError(err, ep, progress);
         if (e.code === 'Aborted' || progress.chars > 0) throw e;
         this.mark(ep, e);
-        this.#o.logger?.warn({ endpoint: ep.id, model: what, code: e.code, err: e.message }, `${this.#o.kind} endpoint failed; trying the next that serves the model`);
+        this.#o.logger?.warn(
+          { endpoint: ep.id, model: what, code: e.code, err: e.message },
+          `${this.#o.kind} endpoint failed; trying the next that serves the model`,
+        );
         failures.push(`${ep.id}: ${e.message}`);
         last = e;
       }
     }
     if (!last) throw new InferenceError('BackendUnavailable', `No endpoint serves ${what}.`);
     if (failures.length === 1) throw last;
-    throw new InferenceError(last?.code ?? 'BackendUnavailable', `Every endpoint for ${what} failed: ${failures.join('; ')}`, { cause: last, hint: last?.hint, retryAfterMs: last?.retryAfterMs });
+    throw new InferenceError(
+      last?.code ?? 'BackendUnavailable',
+      `Every endpoint for ${what} failed: ${failures.join('; ')}`,
+      { cause: last, hint: last?.hint, retryAfterMs: last?.retryAfterMs },
+    );
   }
 }

@@ -87,7 +87,11 @@ export class InferenceService extends BaseService {
     };
     const ollamaUrl = ollamaEndpoints()[0]?.url;
     this.#ollama = ollamaUrl
-      ? new OllamaBackend({ getEndpoints: ollamaEndpoints, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), ...(this.options.logger ? { logger: this.options.logger } : {}) })
+      ? new OllamaBackend({
+          getEndpoints: ollamaEndpoints,
+          ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+          ...(this.options.logger ? { logger: this.options.logger } : {}),
+        })
       : undefined;
     const openai = new OpenAIBackend({
       getEndpoints: () => this.options.getSettings().endpoints.openai,
@@ -95,9 +99,16 @@ export class InferenceService extends BaseService {
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),
     });
-    const hub = new LlamaHubBackend(this.#llama, { modelsDir: this.options.modelsDir, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    const hub = new LlamaHubBackend(this.#llama, {
+      modelsDir: this.options.modelsDir,
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+    });
     this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai];
-    this.#router = new InferenceRouter({ backends: this.#backends, getSettings: this.options.getSettings, ...(this.options.logger ? { logger: this.options.logger } : {}) });
+    this.#router = new InferenceRouter({
+      backends: this.#backends,
+      getSettings: this.options.getSettings,
+      ...(this.options.logger ? { logger: this.options.logger } : {}),
+    });
     const more = ollamaEndpoints().length > 1 ? ` and ${ollamaEndpoints().length - 1} more` : '';
     const detail = `${plan.backend}, ${inf.threads > 0 ? inf.threads : plan.threads} thread(s)${this.#ollama ? `, Ollama at ${ollamaUrl}${more}` : ''}`;
     this.setState({ status: 'running', detail });
@@ -158,11 +169,17 @@ export class InferenceService extends BaseService {
     };
     const run = async (): Promise<string | undefined> => {
       if (isOllamaRef(ref)) {
-        if (!this.#ollama) throw new Error('No Ollama server is configured or running. Start Ollama, or add its URL in settings.');
+        if (!this.#ollama)
+          throw new Error('No Ollama server is configured or running. Start Ollama, or add its URL in settings.');
         await this.#ollama.pull(ref, { signal: abort.signal, onProgress });
         return undefined;
       }
-      return downloadModel(ref, { modelsDir: this.options.modelsDir, signal: abort.signal, onProgress, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+      return downloadModel(ref, {
+        modelsDir: this.options.modelsDir,
+        signal: abort.signal,
+        onProgress,
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      });
     };
     run().then(
       (path) => {

@@ -21,7 +21,12 @@ const MIN_ANSWER_TOKENS = 64;
 export function promptBudget(model: string, window: ContextWindow, maxTokens: number): PromptBudget {
   const cap = Math.max(MIN_ANSWER_TOKENS, Math.floor(window.contextTokens * ANSWER_SHARE));
   const answerTokens = Math.max(1, Math.min(maxTokens, cap));
-  return { model, ...window, answerTokens, promptTokens: Math.max(0, window.contextTokens - answerTokens - window.templateTokens) };
+  return {
+    model,
+    ...window,
+    answerTokens,
+    promptTokens: Math.max(0, window.contextTokens - answerTokens - window.templateTokens),
+  };
 }
 
 /** Tokens left for the question once the system prompt (and both messages' template) are in. */

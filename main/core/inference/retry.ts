@@ -13,7 +13,12 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxRetries: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000,
+};
 
 /**
  * Parses a Retry-After header: delta-seconds or an HTTP date. Returns milliseconds, or undefined
@@ -30,14 +35,21 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 
 /** Which errors are worth another attempt: rate limits, server errors, timeouts, lost connections. */
 export function isRetryable(err: unknown): boolean {
-  return isInferenceError(err) && (err.code === 'RateLimited' || err.code === 'BackendUnavailable' || err.code === 'Timeout');
+  return (
+    isInferenceError(err) && (err.code === 'RateLimited' || err.code === 'BackendUnavailable' || err.code === 'Timeout')
+  );
 }
 
 /**
  * The wait before attempt `attempt` (1 = first retry): Retry-After when the server gave one,
  * otherwise exponential backoff with full jitter. `random` is injectable for tests.
  */
-export function retryDelayMs(attempt: number, err: unknown, policy: RetryPolicy, random: () => number = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  err: unknown,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
   if (isInferenceError(err) && err.retryAfterMs !== undefined) return err.retryAfterMs;
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
@@ -61,7 +73,9 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, options: 
       return await attempt(n);
     } catch (err) {
       if (options.signal?.aborted) {
-        throw isInferenceError(err, 'Aborted') ? err : new InferenceError('Aborted', 'The request was stopped.', { cause: err });
+        throw isInferenceError(err, 'Aborted')
+          ? err
+          : new InferenceError('Aborted', 'The request was stopped.', { cause: err });
       }
       if (!isRetryable(err) || n >= policy.maxRetries) throw err;
       const delayMs = retryDelayMs(n + 1, err, policy, options.random);

@@ -42,7 +42,11 @@ export function matchRule(rules: readonly RoutingRule[], input: RuleInput): Rule
   const invalid: RuleScan['invalid'] = [];
   for (const [index, rule] of rules.entries()) {
     if (rule.bot !== undefined && rule.bot !== input.botId) continue;
-    if (rule.command !== undefined && (input.command === undefined || normCommand(rule.command) !== normCommand(input.command))) continue;
+    if (
+      rule.command !== undefined &&
+      (input.command === undefined || normCommand(rule.command) !== normCommand(input.command))
+    )
+      continue;
     if (rule.pattern !== undefined) {
       let re: RegExp;
       try {
@@ -91,7 +95,10 @@ export function planRoute(input: PlanInput): RoutePlan {
   const { match, invalid } = matchRule(input.rules, input);
   const wanted: Candidate[] = [];
   if (match) wanted.push({ model: match.rule.model, reason: match.reason });
-  wanted.push({ model: input.botModel, reason: match ? "the bot's own model, after the rule's model" : "the bot's own model" });
+  wanted.push({
+    model: input.botModel,
+    reason: match ? "the bot's own model, after the rule's model" : "the bot's own model",
+  });
   input.fallback.forEach((model, i) => wanted.push({ model, reason: `fallback #${i + 1} of the bot` }));
   const candidates: Candidate[] = [];
   const skipped: Candidate[] = [];
@@ -99,8 +106,13 @@ export function planRoute(input: PlanInput): RoutePlan {
   for (const c of wanted) {
     if (seen.has(c.model)) continue;
     seen.add(c.model);
-    if (!input.hasBackend(c.model)) skipped.push({ model: c.model, reason: `no backend takes "${c.model}" (${c.reason})` });
-    else if (input.localOnly && !input.isLocal(c.model)) skipped.push({ model: c.model, reason: `refused: the bot is local-only and ${c.model} leaves this machine (${c.reason})` });
+    if (!input.hasBackend(c.model))
+      skipped.push({ model: c.model, reason: `no backend takes "${c.model}" (${c.reason})` });
+    else if (input.localOnly && !input.isLocal(c.model))
+      skipped.push({
+        model: c.model,
+        reason: `refused: the bot is local-only and ${c.model} leaves this machine (${c.reason})`,
+      });
     else candidates.push(c);
   }
   return { candidates, skipped, invalidRules: invalid };

@@ -5,7 +5,16 @@ import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
 import { planRoute, type Candidate, type RoutePlan } from './router-rules.ts';
-import { InferenceError, isInferenceError, type ChatChunk, type ChatMessage, type ContextWindow, type InferenceBackend, type ModelInfo, type SamplingOptions } from './types.ts';
+import {
+  InferenceError,
+  isInferenceError,
+  type ChatChunk,
+  type ChatMessage,
+  type ContextWindow,
+  type InferenceBackend,
+  type ModelInfo,
+  type SamplingOptions,
+} from './types.ts';
 
 export interface RouteRequest {
   bot: BotConfig;
@@ -108,14 +117,20 @@ export class InferenceRouter {
    * (a llama model is loaded to learn its context, as the request would anyway). Never throws: with no answer
    * at all it budgets for a default context.
    */
-  async promptBudget(bot: BotConfig, options: { prompt?: string; command?: string; signal?: AbortSignal } = {}): Promise<PromptBudget> {
+  async promptBudget(
+    bot: BotConfig,
+    options: { prompt?: string; command?: string; signal?: AbortSignal } = {},
+  ): Promise<PromptBudget> {
     const plan = this.#plan(bot, options.prompt ?? '', options.command);
     for (const c of plan.candidates) {
       try {
         return promptBudget(c.model, await this.contextWindow(c.model, options.signal), bot.maxTokens);
       } catch (err) {
         if (options.signal?.aborted) throw err;
-        this.#logger?.info({ bot: bot.id, model: c.model, err: err instanceof Error ? err.message : String(err) }, 'context size unknown; trying the next model of the route');
+        this.#logger?.info(
+          { bot: bot.id, model: c.model, err: err instanceof Error ? err.message : String(err) },
+          'context size unknown; trying the next model of the route',
+        );
       }
     }
     return promptBudget(plan.candidates[0]?.model ?? bot.model, DEFAULT_CONTEXT_WINDOW, bot.maxTokens);
@@ -125,8 +140,13 @@ export class InferenceRouter {
   async *chat(request: RouteRequest): AsyncIterable<ChatChunk> {
     const { bot } = request;
     const plan = this.#plan(bot, lastUserText(request.messages), request.command);
-    for (const r of plan.invalidRules) this.#logger?.warn({ rule: r.index + 1, err: r.error }, 'routing rule skipped: its pattern is not a valid regular expression');
-    for (const s of plan.skipped) this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
+    for (const r of plan.invalidRules)
+      this.#logger?.warn(
+        { rule: r.index + 1, err: r.error },
+        'routing rule skipped: its pattern is not a valid regular expression',
+      );
+    for (const s of plan.skipped)
+      this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
     if (plan.candidates.length === 0) throw this.#nothingToTry(bot, plan.skipped);
 
     const attempts: RouteAttempt[] = [];
@@ -135,7 +155,13 @@ export class InferenceRouter {
       const backend = this.backendFor(c.model) as InferenceBackend;
       let started = false;
       try {
-        for await (const chunk of backend.chat({ model: c.model, messages: request.messages, sampling, signal: request.signal, keepAliveSeconds: bot.keepAliveSeconds })) {
+        for await (const chunk of backend.chat({
+          model: c.model,
+          messages: request.messages,
+          sampling,
+          signal: request.signal,
+          keepAliveSeconds: bot.keepAliveSeconds,
+        })) {
           if (!started) {
             started = true;
             this.#decide(request, c, backend, attempts, plan.skipped);
@@ -144,21 +170,43 @@ export class InferenceRouter {
         }
         return;
       } catch (err) {
-        const e = isInferenceError(err) ? err : new InferenceError('BadResponse', `${c.model} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        const e = isInferenceError(err)
+          ? err
+          : new InferenceError(
+              'BadResponse',
+              `${c.model} failed: ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
         // Once text went out, another model's text would be mixed into the same reply: stop.
         if (started || e.code === 'Aborted' || request.signal?.aborted) throw e;
         attempts.push({ model: c.model, reason: c.reason, error: { code: e.code, message: e.message } });
-        this.#logger?.warn({ bot: bot.id, model: c.model, code: e.code, err: e.message }, 'model failed before answering; trying the next in the chain');
+        this.#logger?.warn(
+          { bot: bot.id, model: c.model, code: e.code, err: e.message },
+          'model failed before answering; trying the next in the chain',
+        );
       }
     }
     const last = attempts[attempts.length - 1];
     const summary = attempts.map((a) => `${a.model} (${a.error?.code}: ${a.error?.message})`).join('; ');
-    const privacy = plan.skipped.some((s) => s.reason.startsWith('refused')) ? ' Models outside this machine were not tried because the bot is local-only.' : '';
-    throw new InferenceError((last?.error?.code as InferenceError['code'] | undefined) ?? 'BackendUnavailable', `Bot "${bot.id}": every model failed: ${summary}.${privacy}`);
+    const privacy = plan.skipped.some((s) => s.reason.startsWith('refused'))
+      ? ' Models outside this machine were not tried because the bot is local-only.'
+      : '';
+    throw new InferenceError(
+      (last?.error?.code as InferenceError['code'] | undefined) ?? 'BackendUnavailable',
+      `Bot "${bot.id}": every model failed: ${summary}.${privacy}`,
+    );
   }
 
-  #decide(request: RouteRequest, c: Candidate, backend: InferenceBackend, attempts: RouteAttempt[], skipped: Candidate[]): void {
-    const after = attempts.length ? ` after ${attempts.map((a) => `${a.model} failed (${a.error?.code})`).join(', ')}` : '';
+  #decide(
+    request: RouteRequest,
+    c: Candidate,
+    backend: InferenceBackend,
+    attempts: RouteAttempt[],
+    skipped: Candidate[],
+  ): void {
+    const after = attempts.length
+      ? ` after ${attempts.map((a) => `${a.model} failed (${a.error?.code})`).join(', ')}`
+      : '';
     const decision: RouteDecision = {
       botId: request.bot.id,
       model: c.model,
@@ -170,7 +218,10 @@ export class InferenceRouter {
     };
     this.#decisions.push(decision);
     if (this.#decisions.length > this.#keep) this.#decisions.shift();
-    this.#logger?.info({ bot: decision.botId, model: decision.model, backend: decision.backend, reason: decision.reason }, 'route decision');
+    this.#logger?.info(
+      { bot: decision.botId, model: decision.model, backend: decision.backend, reason: decision.reason },
+      'route decision',
+    );
     try {
       request.onDecision?.(decision);
     } catch (err) {
@@ -184,12 +235,18 @@ export class InferenceRouter {
       return new InferenceError(
         'PolicyRefused',
         `Bot "${bot.id}" is local-only, and none of its models stays on this machine: ${refused.map((s) => s.model).join(', ')} would leave it.`,
-        { hint: 'Add a local model (llama:… or an Ollama on localhost) to the bot or its fallback chain, or turn off local-only for this bot.' },
+        {
+          hint: 'Add a local model (llama:… or an Ollama on localhost) to the bot or its fallback chain, or turn off local-only for this bot.',
+        },
       );
     }
-    return new InferenceError('ModelNotFound', `Bot "${bot.id}": no backend takes any of its models (${skipped.map((s) => s.model).join(', ')}).`, {
-      hint: 'Check the model references in the bot settings (llama:…, ollama:…, openai:<endpoint>/<model>).',
-    });
+    return new InferenceError(
+      'ModelNotFound',
+      `Bot "${bot.id}": no backend takes any of its models (${skipped.map((s) => s.model).join(', ')}).`,
+      {
+        hint: 'Check the model references in the bot settings (llama:…, ollama:…, openai:<endpoint>/<model>).',
+      },
+    );
   }
 
   /** Models of every backend; a backend that fails is logged and left out. */
@@ -198,7 +255,11 @@ export class InferenceRouter {
     const out: ModelInfo[] = [];
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') out.push(...r.value);
-      else this.#logger?.warn({ backend: this.#backends[i]?.kind, err: r.reason instanceof Error ? r.reason.message : String(r.reason) }, 'backend did not list its models');
+      else
+        this.#logger?.warn(
+          { backend: this.#backends[i]?.kind, err: r.reason instanceof Error ? r.reason.message : String(r.reason) },
+          'backend did not list its models',
+        );
     });
     return out;
   }

@@ -29,8 +29,7 @@ export interface ChatRequest {
 }
 
 export type ChatChunk =
-  | { type: 'text'; text: string; tokens: number }
-  | { type: 'done'; stats: GenerationStats; text: string };
+  { type: 'text'; text: string; tokens: number } | { type: 'done'; stats: GenerationStats; text: string };
 
 export interface EnsureOptions {
   signal?: AbortSignal;
@@ -82,7 +81,11 @@ export class InferenceError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
   readonly retryAfterMs: number | undefined;
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; hint?: string; retryAfterMs?: number } = {},
+  ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.name = `${code}Error`;

@@ -15,7 +15,18 @@
 // that no newer generation exists.
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isAlive } from '../homeserver/process-tools.ts';
 
@@ -71,7 +82,10 @@ export function processStartId(pid: number, platform: NodeJS.Platform = process.
       return startTicks ? `${bootId}:${startTicks}` : undefined;
     }
     if (platform === 'win32') return undefined;
-    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return started || undefined;
   } catch {
     return undefined;
@@ -245,7 +259,9 @@ export function acquireDataFolderLock(dataDir: string, options: AcquireOptions):
     tidy(dir, next);
     return new DataFolderLock(dataDir, fileOf(dir, next), mine);
   }
-  throw new Error(`Could not take the lock of the data folder ${dataDir} after ${MAX_TRIES} tries: other processes keep starting on it. Start one Agent Room at a time.`);
+  throw new Error(
+    `Could not take the lock of the data folder ${dataDir} after ${MAX_TRIES} tries: other processes keep starting on it. Start one Agent Room at a time.`,
+  );
 }
 
 /** The live holder of the data folder, if any (for messages; taking the lock is what decides). */

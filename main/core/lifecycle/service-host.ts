@@ -91,8 +91,12 @@ export class ServiceHost {
         const reason = errorMessage(err);
         // A typed error's hint (what the person can do) goes to the log too, not only to the status page.
         const hint = service.state.status === 'failed' ? service.state.hint : undefined;
-        const errHint = typeof (err as { hint?: unknown })?.hint === 'string' ? (err as { hint: string }).hint : undefined;
-        log?.error({ service: service.name, err: reason, ...(hint ?? errHint ? { hint: hint ?? errHint } : {}) }, 'service failed to start');
+        const errHint =
+          typeof (err as { hint?: unknown })?.hint === 'string' ? (err as { hint: string }).hint : undefined;
+        log?.error(
+          { service: service.name, err: reason, ...((hint ?? errHint) ? { hint: hint ?? errHint } : {}) },
+          'service failed to start',
+        );
         if (this.options.optional?.has(service.name) || this.options.failFast === false) continue;
         await this.stop(10_000);
         throw new ServiceStartError(service.name, reason);

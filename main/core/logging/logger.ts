@@ -63,7 +63,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     targets.push(
       process.env.AGENT_ROOM_LOG_FORMAT === 'json'
         ? { target: 'pino/file', level, options: { destination: 2 } }
-        : { target: 'pino-pretty', level, options: { destination: 2, colorize: consoleColors(process.stderr), translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } },
+        : {
+            target: 'pino-pretty',
+            level,
+            options: {
+              destination: 2,
+              colorize: consoleColors(process.stderr),
+              translateTime: 'HH:MM:ss',
+              ignore: 'pid,hostname',
+            },
+          },
     );
   }
   if (targets.length === 0) return pino({ level: 'silent' });
@@ -82,7 +91,10 @@ export function consoleColors(stream: { isTTY?: boolean }, env: NodeJS.ProcessEn
 }
 
 /** A logger that keeps records in memory: for tests and for the status page's recent errors. */
-export function createMemoryLogger(level: pino.LevelWithSilent = 'debug'): { logger: Logger; records: Array<Record<string, unknown>> } {
+export function createMemoryLogger(level: pino.LevelWithSilent = 'debug'): {
+  logger: Logger;
+  records: Array<Record<string, unknown>>;
+} {
   const records: Array<Record<string, unknown>> = [];
   const stream = {
     write(line: string) {

@@ -6,11 +6,28 @@ import { StringDecoder } from 'node:string_decoder';
 const CENSOR = '[redacted]';
 
 /** Key names whose values never reach a log (snake_case and camelCase, as servers and clients write them). */
-const SECRET_KEYS = ['access_token', 'accessToken', 'refresh_token', 'refreshToken', 'registration_token', 'registrationToken', 'password', 'api_key', 'apiKey', 'token', 'macaroon_secret_key', 'recovery_key', 'recoveryKey'];
+const SECRET_KEYS = [
+  'access_token',
+  'accessToken',
+  'refresh_token',
+  'refreshToken',
+  'registration_token',
+  'registrationToken',
+  'password',
+  'api_key',
+  'apiKey',
+  'token',
+  'macaroon_secret_key',
+  'recovery_key',
+  'recoveryKey',
+];
 
 // key=value (query strings, log fields), key: value, "key": "value", key = "value" (TOML), and Rust's
 // key=Some("value"). The key must be a whole name: a longer one that merely contains it is left alone.
-const KEYED = new RegExp(`(?<![A-Za-z0-9_])("?(?:${SECRET_KEYS.join('|')})"?\\s*[=:]\\s*(?:Some\\()?)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^\\s&,;}\\]"']+)`, 'g');
+const KEYED = new RegExp(
+  `(?<![A-Za-z0-9_])("?(?:${SECRET_KEYS.join('|')})"?\\s*[=:]\\s*(?:Some\\()?)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^\\s&,;}\\]"']+)`,
+  'g',
+);
 const AUTH_HEADER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 // Matrix access tokens as Synapse and Conduit mint them, wherever they appear.
 const MATRIX_TOKEN = /\bsy[td]_[A-Za-z0-9_]{8,}\b/g;

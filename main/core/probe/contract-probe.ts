@@ -8,8 +8,18 @@ const MIB = 1024 * 1024;
 export function toContractProbe({ report, plan }: { report: HardwareReport; plan: InferencePlan }): ProbeResult {
   return {
     report: {
-      os: { platform: report.os.platform, ...(report.os.release ? { release: report.os.release } : {}), arch: report.os.arch, appleSilicon: report.appleSilicon },
-      cpu: { model: report.cpu.model, cores: report.cpu.physicalCores, threads: report.cpu.logicalCores, flags: report.cpu.flags },
+      os: {
+        platform: report.os.platform,
+        ...(report.os.release ? { release: report.os.release } : {}),
+        arch: report.os.arch,
+        appleSilicon: report.appleSilicon,
+      },
+      cpu: {
+        model: report.cpu.model,
+        cores: report.cpu.physicalCores,
+        threads: report.cpu.logicalCores,
+        flags: report.cpu.flags,
+      },
       memory: { totalBytes: report.memory.totalMiB * MIB, freeBytes: report.memory.freeMiB * MIB },
       gpus: report.gpus.map((g) => ({
         vendor: g.vendorName ?? g.vendor,
@@ -18,7 +28,13 @@ export function toContractProbe({ report, plan }: { report: HardwareReport; plan
         ...(g.driver ? { driver: g.driver } : {}),
       })),
       ...(report.ollama?.reachable
-        ? { ollama: { url: report.ollama.url, ...(report.ollama.version ? { version: report.ollama.version } : {}), models: (report.ollama.models ?? []).map((m) => m.name) } }
+        ? {
+            ollama: {
+              url: report.ollama.url,
+              ...(report.ollama.version ? { version: report.ollama.version } : {}),
+              models: (report.ollama.models ?? []).map((m) => m.name),
+            },
+          }
         : {}),
     },
     plan: {
@@ -27,9 +43,10 @@ export function toContractProbe({ report, plan }: { report: HardwareReport; plan
       gpuLayers: plan.gpuLayers,
       maxLoadedModels: plan.maxLoadedModels,
       memoryBudgetMiB: plan.memoryBudgetMiB,
-      recommendedModels: [plan.recommended.llama ? `llama:${plan.recommended.llama}` : undefined, report.ollama?.reachable ? `ollama:${plan.recommended.ollama}` : undefined].filter(
-        (x): x is string => Boolean(x),
-      ),
+      recommendedModels: [
+        plan.recommended.llama ? `llama:${plan.recommended.llama}` : undefined,
+        report.ollama?.reachable ? `ollama:${plan.recommended.ollama}` : undefined,
+      ].filter((x): x is string => Boolean(x)),
       reasons: plan.reasons,
     },
   };

@@ -11,9 +11,14 @@ const gib = (mib: number) => `${(mib / 1024).toFixed(1)} GiB`;
 
 export function formatProbe(report: HardwareReport, plan: InferencePlan): string {
   const { cpu, memory, os } = report;
-  const simd = Object.entries(cpu.simd).filter(([, on]) => on).map(([k]) => k);
+  const simd = Object.entries(cpu.simd)
+    .filter(([, on]) => on)
+    .map(([k]) => k);
   const hardware: [string, string][] = [
-    ['OS', `${os.distro || os.platform} ${os.release} (${os.platform}-${os.arch})${report.appleSilicon ? ', Apple Silicon' : ''}`],
+    [
+      'OS',
+      `${os.distro || os.platform} ${os.release} (${os.platform}-${os.arch})${report.appleSilicon ? ', Apple Silicon' : ''}`,
+    ],
     ['CPU', `${cpu.model} (${cpu.vendor})`],
     ['Cores', `${cpu.physicalCores} physical, ${cpu.logicalCores} logical, ${cpu.performanceCores} performance`],
     ['SIMD', simd.length ? simd.join(' ') : 'none detected'],
@@ -21,14 +26,24 @@ export function formatProbe(report: HardwareReport, plan: InferencePlan): string
   ];
   if (report.gpus.length === 0) hardware.push(['GPU', 'none found']);
   report.gpus.forEach((g, i) => {
-    const vram = g.vramMiB === null ? (g.sharedMemory ? 'shared memory' : 'VRAM unknown') : `${g.vramMiB} MiB VRAM${g.sharedMemory ? ' (shared)' : ''}`;
+    const vram =
+      g.vramMiB === null
+        ? g.sharedMemory
+          ? 'shared memory'
+          : 'VRAM unknown'
+        : `${g.vramMiB} MiB VRAM${g.sharedMemory ? ' (shared)' : ''}`;
     hardware.push([`GPU ${i + 1}`, `${g.vendorName || g.vendor} ${g.model}, ${vram}, driver ${g.driver ?? 'none'}`]);
   });
 
   const llama: [string, string][] = report.llamaGpu.checked
     ? [
         ['Supported', report.llamaGpu.supported.join(', ') || 'no GPU type'],
-        ...report.llamaGpu.tried.map((t): [string, string] => [t.gpu, t.loadable ? 'binary loads' : `not loadable: ${t.error && t.error !== t.errorName ? `${t.errorName ?? 'Error'}: ${t.error}` : (t.errorName ?? 'Error')}`]),
+        ...report.llamaGpu.tried.map((t): [string, string] => [
+          t.gpu,
+          t.loadable
+            ? 'binary loads'
+            : `not loadable: ${t.error && t.error !== t.errorName ? `${t.errorName ?? 'Error'}: ${t.error}` : (t.errorName ?? 'Error')}`,
+        ]),
         ...(report.llamaGpu.error ? [['Error', report.llamaGpu.error] as [string, string]] : []),
       ]
     : [['Checked', 'no']];
@@ -36,13 +51,19 @@ export function formatProbe(report: HardwareReport, plan: InferencePlan): string
   const o = report.ollama;
   const ollama: [string, string][] = [
     ['URL', o.url],
-    ['Status', o.reachable ? `answers, version ${o.version ?? 'unknown'}` : `not reachable${o.error ? ` (${o.error})` : ''}`],
+    [
+      'Status',
+      o.reachable ? `answers, version ${o.version ?? 'unknown'}` : `not reachable${o.error ? ` (${o.error})` : ''}`,
+    ],
   ];
   if (o.models) ollama.push(['Models', o.models.length ? o.models.map((m) => m.name).join(', ') : 'none pulled']);
 
   const r = plan.recommended;
   const planRows: [string, string][] = [
-    ['Backend', plan.backend + (plan.backend === 'ollama' ? ` (node-llama-cpp fallback: ${plan.llamaGpu || 'cpu'})` : '')],
+    [
+      'Backend',
+      plan.backend + (plan.backend === 'ollama' ? ` (node-llama-cpp fallback: ${plan.llamaGpu || 'cpu'})` : ''),
+    ],
     ['Threads', String(plan.threads)],
     ['GPU layers', String(plan.gpuLayers)],
     ['Context', `up to ${plan.contextTokens} tokens`],

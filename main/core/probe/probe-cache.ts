@@ -27,20 +27,26 @@ export function hardwareFingerprint(report: Pick<HardwareReport, 'cpu' | 'gpus' 
 
 async function llamaVersion(): Promise<string> {
   try {
-    const pkg = JSON.parse(await readFile(new URL(import.meta.resolve('node-llama-cpp/package.json')), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(await readFile(new URL(import.meta.resolve('node-llama-cpp/package.json')), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
   }
 }
 
-export async function probeWithCache(file: string, options: ProbeOptions & { refresh?: boolean } = {}): Promise<HardwareReport> {
+export async function probeWithCache(
+  file: string,
+  options: ProbeOptions & { refresh?: boolean } = {},
+): Promise<HardwareReport> {
   const quick = await probeHardware({ ...options, llamaProbe: false });
   const fingerprint = hardwareFingerprint(quick, await llamaVersion());
   if (!options.refresh) {
     try {
       const cached = JSON.parse(await readFile(file, 'utf8')) as CacheFile;
-      if (cached.fingerprint === fingerprint && cached.llamaGpu?.checked) return { ...quick, llamaGpu: cached.llamaGpu };
+      if (cached.fingerprint === fingerprint && cached.llamaGpu?.checked)
+        return { ...quick, llamaGpu: cached.llamaGpu };
     } catch {
       // No cache yet, or unreadable: probe fully below.
     }

@@ -16,7 +16,11 @@ import type {
 
 /** The part of systeminformation the probe uses; tests pass recorded data. */
 export interface SystemInfoSource {
-  cpu(): Promise<Pick<Systeminformation.CpuData, 'manufacturer' | 'brand' | 'vendor' | 'cores' | 'physicalCores'> & { performanceCores?: number }>;
+  cpu(): Promise<
+    Pick<Systeminformation.CpuData, 'manufacturer' | 'brand' | 'vendor' | 'cores' | 'physicalCores'> & {
+      performanceCores?: number;
+    }
+  >;
   cpuFlags(): Promise<string>;
   mem(): Promise<Pick<Systeminformation.MemData, 'total' | 'free' | 'available'>>;
   graphics(): Promise<{ controllers: Partial<Systeminformation.GraphicsControllerData>[] }>;
@@ -78,11 +82,16 @@ export async function probeHardware(options: ProbeOptions = {}): Promise<Hardwar
   };
 }
 
-export function toCpuReport(cpu: Awaited<ReturnType<SystemInfoSource['cpu']>>, flagText: string, arch: string): CpuReport {
+export function toCpuReport(
+  cpu: Awaited<ReturnType<SystemInfoSource['cpu']>>,
+  flagText: string,
+  arch: string,
+): CpuReport {
   const flags = flagText.toLowerCase().split(/\s+/).filter(Boolean);
   const has = (f: string) => flags.includes(f);
   const physicalCores = cpu.physicalCores || cpu.cores || 1;
-  const perf = cpu.performanceCores && cpu.performanceCores > 0 ? Math.min(cpu.performanceCores, physicalCores) : physicalCores;
+  const perf =
+    cpu.performanceCores && cpu.performanceCores > 0 ? Math.min(cpu.performanceCores, physicalCores) : physicalCores;
   return {
     model: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ').trim() || 'unknown',
     vendor: cpu.vendor || cpu.manufacturer || 'unknown',
@@ -103,7 +112,8 @@ export function toCpuReport(cpu: Awaited<ReturnType<SystemInfoSource['cpu']>>, f
 export function gpuVendorOf(vendor: string, model: string): GpuVendor {
   const text = `${vendor} ${model}`;
   // Virtual display adapters of VMs and remote sessions are GPUs in name only.
-  if (/vmware|virtualbox|qxl|cirrus|basic display|hyper-v|virtio|llvmpipe|parallels|matrox|aspeed/i.test(text)) return 'other';
+  if (/vmware|virtualbox|qxl|cirrus|basic display|hyper-v|virtio|llvmpipe|parallels|matrox|aspeed/i.test(text))
+    return 'other';
   if (/nvidia/i.test(text)) return 'nvidia';
   if (/advanced micro devices|\bamd\b|\bati\b|radeon/i.test(text)) return 'amd';
   if (/intel/i.test(text)) return 'intel';
@@ -131,13 +141,17 @@ function notChecked(): LlamaGpuReport {
   return { checked: false, supported: [], valid: [], tried: [] };
 }
 
-const gpuKinds = (types: (LlamaGpuKind | false)[]): LlamaGpuKind[] => types.filter((t): t is LlamaGpuKind => t !== false);
+const gpuKinds = (types: (LlamaGpuKind | false)[]): LlamaGpuKind[] =>
+  types.filter((t): t is LlamaGpuKind => t !== false);
 
 async function probeLlama(probe: LlamaProbe, timeoutMs: number): Promise<LlamaGpuReport> {
   let supported: LlamaGpuKind[];
   let valid: LlamaGpuKind[];
   try {
-    [supported, valid] = await Promise.all([probe.gpuTypes('supported').then(gpuKinds), probe.gpuTypes('allValid').then(gpuKinds)]);
+    [supported, valid] = await Promise.all([
+      probe.gpuTypes('supported').then(gpuKinds),
+      probe.gpuTypes('allValid').then(gpuKinds),
+    ]);
   } catch (err) {
     return { ...notChecked(), checked: true, error: describe(err).error };
   }
@@ -165,7 +179,15 @@ export function nodeLlamaProbe(): LlamaProbe {
     async tryLoad(gpu) {
       const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
       // build 'never': building from source would take minutes; we only want to know what loads now.
-      const llama = await getLlama({ gpu, build: 'never', dryRun: true, skipDownload: true, progressLogs: false, maxThreads: 1, logLevel: LlamaLogLevel.error });
+      const llama = await getLlama({
+        gpu,
+        build: 'never',
+        dryRun: true,
+        skipDownload: true,
+        progressLogs: false,
+        maxThreads: 1,
+        logLevel: LlamaLogLevel.error,
+      });
       if (!llama.disposed) await llama.dispose();
     },
   };
@@ -175,13 +197,20 @@ export async function probeOllama(url: string, fetchFn: typeof fetch, timeoutMs:
   const base = url.replace(/\/+$/, '');
   try {
     const versionRes = await fetchFn(`${base}/api/version`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!versionRes.ok) return { url: base, reachable: false, error: `GET /api/version answered HTTP ${versionRes.status}` };
+    if (!versionRes.ok)
+      return { url: base, reachable: false, error: `GET /api/version answered HTTP ${versionRes.status}` };
     const { version } = (await versionRes.json()) as { version?: string };
     const report: OllamaReport = { url: base, reachable: true, ...(version ? { version } : {}) };
     try {
       const tagsRes = await fetchFn(`${base}/api/tags`, { signal: AbortSignal.timeout(timeoutMs) });
       if (tagsRes.ok) {
-        const tags = (await tagsRes.json()) as { models?: { name: string; size?: number; details?: { parameter_size?: string; quantization_level?: string } }[] };
+        const tags = (await tagsRes.json()) as {
+          models?: {
+            name: string;
+            size?: number;
+            details?: { parameter_size?: string; quantization_level?: string };
+          }[];
+        };
         report.models = (tags.models ?? []).map((m) => ({
           name: m.name,
           ...(m.size !== undefined ? { sizeBytes: m.size } : {}),

@@ -4,7 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { ConnectionError, createClient, MatrixError, type MatrixClient } from 'matrix-js-sdk';
 import type { SecretStore } from '../settings/secret-store.ts';
-import { AccountPasswordUnknownError, ProvisionHomeserverError, ProvisionUnreachableError, RegistrationRejectedError } from './errors.ts';
+import {
+  AccountPasswordUnknownError,
+  ProvisionHomeserverError,
+  ProvisionUnreachableError,
+  RegistrationRejectedError,
+} from './errors.ts';
 
 export interface MatrixContext {
   baseUrl: string;
@@ -32,9 +37,19 @@ export interface AccountSession {
 }
 
 /** Where an account's secrets live in the secret store. */
-export function accountSecretNames(key: string): { password: string; accessToken: string; deviceId: string; userId: string } {
+export function accountSecretNames(key: string): {
+  password: string;
+  accessToken: string;
+  deviceId: string;
+  userId: string;
+} {
   const base = `matrix.${key}`;
-  return { password: `${base}.password`, accessToken: `${base}.accessToken`, deviceId: `${base}.deviceId`, userId: `${base}.userId` };
+  return {
+    password: `${base}.password`,
+    accessToken: `${base}.accessToken`,
+    deviceId: `${base}.deviceId`,
+    userId: `${base}.userId`,
+  };
 }
 
 export const OWNER_SECRETS = accountSecretNames('owner');
@@ -45,9 +60,19 @@ export const OWNER_ADOPTED_SECRET = 'matrix.owner.adopted';
 type SdkLogger = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['logger']>;
 const noop = (): void => undefined;
 /** matrix-js-sdk logs every request at debug level to the console; provisioning reports through its own errors. */
-const quietSdkLogger: SdkLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, getChild: () => quietSdkLogger };
+const quietSdkLogger: SdkLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  getChild: () => quietSdkLogger,
+};
 
-export function newClient(ctx: MatrixContext, session?: { userId: string; deviceId: string; accessToken: string }): MatrixClient {
+export function newClient(
+  ctx: MatrixContext,
+  session?: { userId: string; deviceId: string; accessToken: string },
+): MatrixClient {
   return createClient({
     baseUrl: ctx.baseUrl,
     fetchFn: ctx.fetchFn,
@@ -59,10 +84,19 @@ export function newClient(ctx: MatrixContext, session?: { userId: string; device
 
 /** Turns a failed request into a typed error; MatrixErrors the caller handles are rethrown as they are. */
 export function describeFailure(ctx: MatrixContext, step: string, err: unknown): Error {
-  if (err instanceof ConnectionError || (err as Error)?.name === 'ConnectionError' || (err as Error)?.name === 'AbortError') {
+  if (
+    err instanceof ConnectionError ||
+    (err as Error)?.name === 'ConnectionError' ||
+    (err as Error)?.name === 'AbortError'
+  ) {
     return new ProvisionUnreachableError(ctx.baseUrl, (err as Error).message, { cause: err });
   }
-  if (err instanceof MatrixError) return new ProvisionHomeserverError(step, `${err.errcode ?? `HTTP ${err.httpStatus}`}: ${err.data?.error ?? err.message}`, { cause: err });
+  if (err instanceof MatrixError)
+    return new ProvisionHomeserverError(
+      step,
+      `${err.errcode ?? `HTTP ${err.httpStatus}`}: ${err.data?.error ?? err.message}`,
+      { cause: err },
+    );
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -88,7 +122,12 @@ type Registered = { user_id: string; access_token?: string; device_id?: string }
  * asks the person for each stage; here every stage is answered from what the app holds, so a small loop
  * over the SDK's registerRequest is clearer. Throws MatrixError M_USER_IN_USE for an existing account.
  */
-async function register(ctx: MatrixContext, spec: AccountSpec, password: string, deviceId?: string): Promise<Registered> {
+async function register(
+  ctx: MatrixContext,
+  spec: AccountSpec,
+  password: string,
+  deviceId?: string,
+): Promise<Registered> {
   const client = newClient(ctx);
   let auth: Record<string, unknown> | undefined;
   for (let round = 0; round < 5; round++) {
@@ -105,15 +144,39 @@ async function register(ctx: MatrixContext, spec: AccountSpec, password: string,
       if (!(err instanceof MatrixError)) throw describeFailure(ctx, 'registering an account', err);
       if (err.errcode === 'M_USER_IN_USE') throw err;
       const data = err.data as UiaData;
-      if (err.httpStatus === 403) throw new RegistrationRejectedError(ctx.baseUrl, `${err.errcode}: ${err.data?.error ?? 'registration is disabled'}`, { cause: err });
+      if (err.httpStatus === 403)
+        throw new RegistrationRejectedError(
+          ctx.baseUrl,
+          `${err.errcode}: ${err.data?.error ?? 'registration is disabled'}`,
+          { cause: err },
+        );
       if (err.httpStatus !== 401 || !data.flows) throw describeFailure(ctx, 'registering an account', err);
-      if (auth?.type === 'm.login.registration_token' && !(data.completed ?? []).includes('m.login.registration_token')) {
-        throw new RegistrationRejectedError(ctx.baseUrl, `the registration token was not accepted (${err.errcode ?? 'M_FORBIDDEN'}: ${err.data?.error ?? ''})`, { cause: err });
+      if (
+        auth?.type === 'm.login.registration_token' &&
+        !(data.completed ?? []).includes('m.login.registration_token')
+      ) {
+        throw new RegistrationRejectedError(
+          ctx.baseUrl,
+          `the registration token was not accepted (${err.errcode ?? 'M_FORBIDDEN'}: ${err.data?.error ?? ''})`,
+          { cause: err },
+        );
       }
       const stage = nextRegistrationStage(data);
-      if (!stage) throw new RegistrationRejectedError(ctx.baseUrl, `it asks for steps this app cannot do: ${JSON.stringify(data.flows)}`, { cause: err });
-      if (stage === 'm.login.registration_token' && !ctx.registrationToken) throw new RegistrationRejectedError(ctx.baseUrl, 'it needs a registration token and none is known', { cause: err });
-      auth = { type: stage, session: data.session, ...(stage === 'm.login.registration_token' ? { token: ctx.registrationToken } : {}) };
+      if (!stage)
+        throw new RegistrationRejectedError(
+          ctx.baseUrl,
+          `it asks for steps this app cannot do: ${JSON.stringify(data.flows)}`,
+          { cause: err },
+        );
+      if (stage === 'm.login.registration_token' && !ctx.registrationToken)
+        throw new RegistrationRejectedError(ctx.baseUrl, 'it needs a registration token and none is known', {
+          cause: err,
+        });
+      auth = {
+        type: stage,
+        session: data.session,
+        ...(stage === 'm.login.registration_token' ? { token: ctx.registrationToken } : {}),
+      };
     }
   }
   throw new RegistrationRejectedError(ctx.baseUrl, 'the registration steps never completed');
@@ -137,7 +200,11 @@ async function login(ctx: MatrixContext, spec: AccountSpec, password: string, de
 /** A working session for the account: the stored one if whoami accepts it, else a login (same device), else a registration. */
 export async function ensureAccount(ctx: MatrixContext, spec: AccountSpec): Promise<AccountSession> {
   const names = accountSecretNames(spec.key);
-  const [token, deviceId, userId] = await Promise.all([ctx.secrets.get(names.accessToken), ctx.secrets.get(names.deviceId), ctx.secrets.get(names.userId)]);
+  const [token, deviceId, userId] = await Promise.all([
+    ctx.secrets.get(names.accessToken),
+    ctx.secrets.get(names.deviceId),
+    ctx.secrets.get(names.userId),
+  ]);
   // A saved session of another account (the owner was switched to another name in settings) is not reused.
   const sameAccount = userId !== undefined && userId.slice(1, userId.indexOf(':')) === spec.localpart;
   if (token && deviceId && userId && sameAccount) {
@@ -146,7 +213,8 @@ export async function ensureAccount(ctx: MatrixContext, spec: AccountSpec): Prom
       const who = await client.whoami();
       if (who.user_id === userId) return { userId, deviceId, accessToken: token, passwordCreated: false, client };
     } catch (err) {
-      if (!(err instanceof MatrixError && (err.errcode === 'M_UNKNOWN_TOKEN' || err.httpStatus === 401))) throw describeFailure(ctx, `checking the session of ${userId}`, err);
+      if (!(err instanceof MatrixError && (err.errcode === 'M_UNKNOWN_TOKEN' || err.httpStatus === 401)))
+        throw describeFailure(ctx, `checking the session of ${userId}`, err);
     }
   }
   let password = await ctx.secrets.get(names.password);
@@ -170,10 +238,24 @@ export async function ensureAccount(ctx: MatrixContext, spec: AccountSpec): Prom
       throw loginErr;
     }
   }
-  if (!session.access_token || !session.device_id) throw new ProvisionHomeserverError(`signing in ${spec.localpart}`, 'the homeserver returned no access token or device id');
+  if (!session.access_token || !session.device_id)
+    throw new ProvisionHomeserverError(
+      `signing in ${spec.localpart}`,
+      'the homeserver returned no access token or device id',
+    );
   await ctx.secrets.set(names.accessToken, session.access_token);
   await ctx.secrets.set(names.deviceId, session.device_id);
   await ctx.secrets.set(names.userId, session.user_id);
-  const client = newClient(ctx, { userId: session.user_id, deviceId: session.device_id, accessToken: session.access_token });
-  return { userId: session.user_id, deviceId: session.device_id, accessToken: session.access_token, passwordCreated, client };
+  const client = newClient(ctx, {
+    userId: session.user_id,
+    deviceId: session.device_id,
+    accessToken: session.access_token,
+  });
+  return {
+    userId: session.user_id,
+    deviceId: session.device_id,
+    accessToken: session.access_token,
+    passwordCreated,
+    client,
+  };
 }

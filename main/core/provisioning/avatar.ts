@@ -1,7 +1,7 @@
 // A per-bot avatar with no image library: a symmetric 5×5 identicon in a colour derived from the bot id,
 // encoded as a PNG (RGB, 8 bits) with node:zlib. The same id always gives the same bytes.
 import { createHash } from 'node:crypto';
-import { encodePng } from '../png.ts';
+import { encodePng } from './png.ts';
 
 export interface Rgb {
   r: number;

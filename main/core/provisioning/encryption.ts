@@ -18,7 +18,11 @@ export const OWNER_KEYS_DEVICE = 'AGENTROOMKEYS';
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, getChild: () => quietLogger };
 
-export const ENCRYPTION_STATE = { type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } } as const;
+export const ENCRYPTION_STATE = {
+  type: 'm.room.encryption',
+  state_key: '',
+  content: { algorithm: 'm.megolm.v1.aes-sha2' },
+} as const;
 
 export interface EncryptionInputs {
   room: { encrypted?: boolean | undefined };
@@ -31,7 +35,11 @@ export interface EncryptionInputs {
  */
 export function roomShouldBeEncrypted(s: EncryptionInputs, opts: { external?: boolean } = {}): boolean {
   if (s.room.encrypted !== undefined) return s.room.encrypted;
-  return opts.external === true || s.homeserver.mode === 'external' || (s.homeserver as { lanAccess?: boolean }).lanAccess === true;
+  return (
+    opts.external === true ||
+    s.homeserver.mode === 'external' ||
+    (s.homeserver as { lanAccess?: boolean }).lanAccess === true
+  );
 }
 
 /** Turns encryption on in an existing room (never off: the spec does not allow it). True when it was switched now. */
@@ -69,7 +77,10 @@ export interface OwnerKeysDevice {
  * Signs in a key device with a new id each time: Synapse answers an initial sync for the same user and device from
  * a cache for a while, so a reused id could be handed the sync from before the owner's secret storage existed.
  */
-function signInKeysDevice(o: OwnerKeysOptions, password: string): Promise<{ user_id: string; device_id: string; access_token: string }> {
+function signInKeysDevice(
+  o: OwnerKeysOptions,
+  password: string,
+): Promise<{ user_id: string; device_id: string; access_token: string }> {
   return createClient({ baseUrl: o.ctx.baseUrl, fetchFn: o.ctx.fetchFn, logger: quietLogger }).loginRequest({
     type: 'm.login.password',
     identifier: { type: 'm.id.user', user: o.ownerLocalpart },
@@ -82,12 +93,23 @@ function signInKeysDevice(o: OwnerKeysOptions, password: string): Promise<{ user
 /** Key devices left by a crash (signed in, never signed out) are deleted (user-interactive auth with the password). */
 async function deleteStaleKeysDevices(o: OwnerKeysOptions, client: MatrixClient, password: string): Promise<void> {
   const mine = client.getDeviceId();
-  const stale = (await client.getDevices()).devices.map((d) => d.device_id).filter((id) => id.startsWith(OWNER_KEYS_DEVICE) && id !== mine);
+  const stale = (await client.getDevices()).devices
+    .map((d) => d.device_id)
+    .filter((id) => id.startsWith(OWNER_KEYS_DEVICE) && id !== mine);
   if (stale.length === 0) return;
-  o.logger?.info({ devices: stale }, 'deleting the owner\'s key devices left by an earlier run');
-  await client.deleteMultipleDevices(stale, { type: 'm.login.password', identifier: { type: 'm.id.user', user: client.getUserId() ?? '' }, password } as never).catch((err: unknown) => {
-    o.logger?.warn({ err: (err as Error).message }, 'could not delete old key devices; remove them in a Matrix client\'s session list');
-  });
+  o.logger?.info({ devices: stale }, "deleting the owner's key devices left by an earlier run");
+  await client
+    .deleteMultipleDevices(stale, {
+      type: 'm.login.password',
+      identifier: { type: 'm.id.user', user: client.getUserId() ?? '' },
+      password,
+    } as never)
+    .catch((err: unknown) => {
+      o.logger?.warn(
+        { err: (err as Error).message },
+        "could not delete old key devices; remove them in a Matrix client's session list",
+      );
+    });
 }
 
 /** One key device at a time in this process: two would share the store folder and delete each other as stale. */
@@ -105,11 +127,12 @@ export function withOwnerKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysD
 }
 
 async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) => Promise<T>): Promise<T> {
-  const what = 'setting up the owner\'s encryption keys';
+  const what = "setting up the owner's encryption keys";
   if (o.signal?.aborted) throw new ProvisionHomeserverError(what, 'the app is stopping');
   const { secrets } = o.ctx;
   const password = await secrets.get(OWNER_SECRETS.password);
-  if (password === undefined) throw new ProvisionHomeserverError(what, 'the owner\'s password is not in the secret store');
+  if (password === undefined)
+    throw new ProvisionHomeserverError(what, "the owner's password is not in the secret store");
   const login = await signInKeysDevice(o, password);
   const storeDir = join(o.stateDir, 'crypto', 'owner-keys');
   const client = createClient({
@@ -133,7 +156,10 @@ async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) 
     bc = await initBotCrypto(client, { storeDir, secrets, secretPrefix: 'crypto.owner-keys', password });
     // The device's keys are uploaded by the first sync; cross-signing signs them.
     const ready = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new ProvisionHomeserverError(what, 'the first sync did not finish in time')), o.timeoutMs ?? 30_000);
+      timer = setTimeout(
+        () => reject(new ProvisionHomeserverError(what, 'the first sync did not finish in time')),
+        o.timeoutMs ?? 30_000,
+      );
       onAbort = () => reject(new ProvisionHomeserverError(what, 'the app is stopping'));
       o.signal?.addEventListener('abort', onAbort, { once: true });
       client.on(ClientEvent.Sync, (state) => {
@@ -144,7 +170,10 @@ async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) 
     // Only the team room (or none), its members in full: an owner who is a person's own account may be in
     // thousands of rooms, none of which this device needs.
     const filter = new Filter(login.user_id);
-    filter.setDefinition({ room: { rooms: o.roomId ? [o.roomId] : [], timeline: { limit: 1 }, ephemeral: { types: [] } }, presence: { types: [] } });
+    filter.setDefinition({
+      room: { rooms: o.roomId ? [o.roomId] : [], timeline: { limit: 1 }, ephemeral: { types: [] } },
+      presence: { types: [] },
+    });
     await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: false, filter });
     await ready;
     return await work({ client, password });
@@ -153,7 +182,11 @@ async function runKeysDevice<T>(o: OwnerKeysOptions, work: (d: OwnerKeysDevice) 
     if (onAbort) o.signal?.removeEventListener('abort', onAbort);
     client.stopClient();
     await bc?.close();
-    await client.logout(true).catch((err: unknown) => o.logger?.warn({ err: (err as Error).message }, 'could not sign out the owner\'s key device'));
+    await client
+      .logout(true)
+      .catch((err: unknown) =>
+        o.logger?.warn({ err: (err as Error).message }, "could not sign out the owner's key device"),
+      );
     await rm(storeDir, { recursive: true, force: true });
     await secrets.delete('crypto.owner-keys.storeKey');
   }
@@ -171,10 +204,12 @@ export async function ownerKeysOnServer(owner: MatrixClient): Promise<string[]> 
   const found: string[] = [];
   const keys = await owner.downloadKeysForUsers([userId]);
   if (keys.master_keys?.[userId]) found.push('cross-signing keys');
-  const defaultKey = await owner.getAccountDataFromServer('m.secret_storage.default_key' as never).catch((err: unknown) => {
-    if (err instanceof MatrixError && err.httpStatus === 404) return null;
-    throw err;
-  });
+  const defaultKey = await owner
+    .getAccountDataFromServer('m.secret_storage.default_key' as never)
+    .catch((err: unknown) => {
+      if (err instanceof MatrixError && err.httpStatus === 404) return null;
+      throw err;
+    });
   if (defaultKey) found.push('secret storage');
   const backup = await owner.http.authedRequest(Method.Get, '/room_keys/version').catch((err: unknown) => {
     if (err instanceof MatrixError && err.httpStatus === 404) return null;
@@ -191,7 +226,9 @@ export async function ownerKeysOnServer(owner: MatrixClient): Promise<string[]> 
  * a device: replacing them would cut your other devices off from your history. `agent-room set-recovery-key` lets the
  * app use them instead.
  */
-export async function ensureOwnerRecovery(o: OwnerKeysOptions & { owner: MatrixClient }): Promise<{ created: boolean; foreignKeys?: string[] }> {
+export async function ensureOwnerRecovery(
+  o: OwnerKeysOptions & { owner: MatrixClient },
+): Promise<{ created: boolean; foreignKeys?: string[] }> {
   const { secrets } = o.ctx;
   if ((await secrets.get(OWNER_RECOVERY_SECRET)) !== undefined) return { created: false };
   const userId = o.owner.getUserId() ?? '';
@@ -199,7 +236,10 @@ export async function ensureOwnerRecovery(o: OwnerKeysOptions & { owner: MatrixC
     const found = await ownerKeysOnServer(o.owner);
     if (found.length > 0) {
       o.logger?.warn(
-        { found, hint: 'Run `agent-room set-recovery-key` and enter the recovery key of this account; the next start then verifies the bots with your keys.' },
+        {
+          found,
+          hint: 'Run `agent-room set-recovery-key` and enter the recovery key of this account; the next start then verifies the bots with your keys.',
+        },
         'the owner account already has encryption keys made elsewhere; Agent Room leaves them alone',
       );
       return { created: false, foreignKeys: found };

@@ -44,14 +44,22 @@ export class AccountPasswordUnknownError extends ProvisionError {
 
 export class DataDirUnwritableError extends ProvisionError {
   constructor(dir: string, reason: string, options?: { cause?: unknown }) {
-    super(`The data folder ${dir} cannot be written: ${reason}.`, 'Fix its permissions or free disk space, or choose another data folder (--data-dir / AGENT_ROOM_DATA_DIR).', options);
+    super(
+      `The data folder ${dir} cannot be written: ${reason}.`,
+      'Fix its permissions or free disk space, or choose another data folder (--data-dir / AGENT_ROOM_DATA_DIR).',
+      options,
+    );
     this.name = 'DataDirUnwritableError';
   }
 }
 
 export class ProvisionHomeserverError extends ProvisionError {
   constructor(step: string, reason: string, options?: { cause?: unknown }) {
-    super(`Setting up the team on the homeserver failed while ${step}: ${reason}.`, 'Run it again: every step is safe to repeat. If it keeps failing, see the homeserver log.', options);
+    super(
+      `Setting up the team on the homeserver failed while ${step}: ${reason}.`,
+      'Run it again: every step is safe to repeat. If it keeps failing, see the homeserver log.',
+      options,
+    );
     this.name = 'ProvisionHomeserverError';
   }
 }

@@ -18,7 +18,11 @@ export interface LoginInfo {
 }
 
 /** undefined until provisioning has run once. */
-export async function readLoginInfo(stateDir: string, secrets: SecretStore, options: { showPassword?: boolean } = {}): Promise<LoginInfo | undefined> {
+export async function readLoginInfo(
+  stateDir: string,
+  secrets: SecretStore,
+  options: { showPassword?: boolean } = {},
+): Promise<LoginInfo | undefined> {
   const state = await readProvisionState(stateDir);
   if (!state?.owner) return undefined;
   const info: LoginInfo = {

@@ -34,12 +34,20 @@ export interface VouchPlan<T> {
 }
 
 /** Pure: which bots need the owner's signature, which have it, and which cannot get it (yet). */
-export function planVouches<T extends { userId: string }>(answer: KeysQueryAnswer, ownerUserId: string, bots: readonly T[]): VouchPlan<T> {
+export function planVouches<T extends { userId: string }>(
+  answer: KeysQueryAnswer,
+  ownerUserId: string,
+  bots: readonly T[],
+): VouchPlan<T> {
   const plan: VouchPlan<T> = { todo: [], already: [], skipped: [] };
   const uskId = Object.keys(answer.user_signing_keys?.[ownerUserId]?.keys ?? {})[0];
   for (const bot of bots) {
     const master = answer.master_keys?.[bot.userId];
-    if (uskId === undefined) plan.skipped.push({ bot, reason: 'the owner has no cross-signing keys (set up when the team room is encrypted)' });
+    if (uskId === undefined)
+      plan.skipped.push({
+        bot,
+        reason: 'the owner has no cross-signing keys (set up when the team room is encrypted)',
+      });
     else if (master === undefined) plan.skipped.push({ bot, reason: 'its cross-signing is not set up yet' });
     else if (master.signatures?.[ownerUserId]?.[uskId] === undefined) plan.todo.push(bot);
     else plan.already.push(bot);
@@ -90,33 +98,51 @@ export async function vouchForBots(o: VouchOptions, log?: Logger): Promise<Vouch
   const answer = await queryKeys(o);
   const { todo, already, skipped } = planVouches(answer, o.owner.userId, o.bots);
   const hasSsk = answer.self_signing_keys?.[o.owner.userId] !== undefined;
-  const ownerDevices = hasSsk && o.owner.deviceId ? planOwnerDevices(answer, o.owner.userId, [o.owner.deviceId]).unsigned : [];
-  const result: VouchResult = { verified: [], already: already.map((b) => b.userId), skipped: skipped.map((s) => ({ userId: s.bot.userId, reason: s.reason })), failed: [], ownerDevices: [] };
+  const ownerDevices =
+    hasSsk && o.owner.deviceId ? planOwnerDevices(answer, o.owner.userId, [o.owner.deviceId]).unsigned : [];
+  const result: VouchResult = {
+    verified: [],
+    already: already.map((b) => b.userId),
+    skipped: skipped.map((s) => ({ userId: s.bot.userId, reason: s.reason })),
+    failed: [],
+    ownerDevices: [],
+  };
   // Without the recovery key the owner's private keys cannot be read: no device is signed in for nothing.
   if ((todo.length > 0 || ownerDevices.length > 0) && (await o.ctx.secrets.get(OWNER_RECOVERY_SECRET)) === undefined) {
-    const reason = 'the app does not know the owner\'s recovery key (run `agent-room set-recovery-key`)';
+    const reason = "the app does not know the owner's recovery key (run `agent-room set-recovery-key`)";
     for (const bot of todo.splice(0)) result.skipped.push({ userId: bot.userId, reason });
-    if (ownerDevices.length > 0) log?.warn({ devices: ownerDevices.splice(0), reason }, 'the owner\'s session is not signed with the owner\'s keys');
+    if (ownerDevices.length > 0)
+      log?.warn({ devices: ownerDevices.splice(0), reason }, "the owner's session is not signed with the owner's keys");
   }
   if (result.skipped.length > 0) log?.warn({ skipped: result.skipped }, 'the owner cannot vouch for some bots');
   if (todo.length === 0 && ownerDevices.length === 0) return result;
   await withOwnerKeysDevice(o, async ({ client }) => {
     const crypto = client.getCrypto();
-    if (!crypto) throw new Error('the owner\'s key device has no crypto');
+    if (!crypto) throw new Error("the owner's key device has no crypto");
     await importOwnerIdentity(client);
     // A failure here is logged and tried again at the next start; the bots are still vouched for.
     if (ownerDevices.length > 0) {
       result.ownerDevices = await signOwnerDevices(client, ownerDevices).catch((err: unknown) => {
-        log?.warn({ devices: ownerDevices, err: (err as Error).message }, 'could not sign the owner\'s session with the owner\'s keys');
+        log?.warn(
+          { devices: ownerDevices, err: (err as Error).message },
+          "could not sign the owner's session with the owner's keys",
+        );
         return [];
       });
     }
     const status = await crypto.getCrossSigningStatus();
-    if (!status.privateKeysCachedLocally.userSigningKey) throw new Error('the owner\'s user-signing key could not be read from secret storage');
+    if (!status.privateKeysCachedLocally.userSigningKey)
+      throw new Error("the owner's user-signing key could not be read from secret storage");
     for (const bot of todo) {
       if (o.signal?.aborted) break;
       try {
-        await verifyBotDevice(crypto, bot.userId, bot.deviceId, { rendezvous: o.rendezvous, ownerUserId: o.owner.userId, ownerDeviceId: client.getDeviceId() ?? '', timeoutMs: o.verifyTimeoutMs ?? 30_000, ...(o.signal ? { signal: o.signal } : {}) });
+        await verifyBotDevice(crypto, bot.userId, bot.deviceId, {
+          rendezvous: o.rendezvous,
+          ownerUserId: o.owner.userId,
+          ownerDeviceId: client.getDeviceId() ?? '',
+          timeoutMs: o.verifyTimeoutMs ?? 30_000,
+          ...(o.signal ? { signal: o.signal } : {}),
+        });
         result.verified.push(bot.userId);
       } catch (err) {
         result.failed.push({ userId: bot.userId, error: (err as Error).message });

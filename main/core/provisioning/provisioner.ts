@@ -2,19 +2,32 @@
 // room and its members. Every step first looks at what exists, so running it again after a failure at
 // any point finishes the job without duplicates.
 import { createHash } from 'node:crypto';
-import { MatrixError, type MatrixClient } from 'matrix-js-sdk';
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import { describeFetchError } from '../homeserver/external.ts';
 import { fetchVersions } from '../homeserver/probe.ts';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { SecretStore } from '../settings/secret-store.ts';
-import { describeFailure, ensureAccount, OWNER_ADOPTED_SECRET, type AccountSession, type MatrixContext } from './accounts.ts';
+import {
+  describeFailure,
+  ensureAccount,
+  OWNER_ADOPTED_SECRET,
+  type AccountSession,
+  type MatrixContext,
+} from './accounts.ts';
 import { identiconPng } from './avatar.ts';
-import { ensureOwnerRecovery, ensureRoomEncrypted } from './encryption.ts';
+import { ensureOwnerRecovery } from './encryption.ts';
 import { ProvisionError, ProvisionUnreachableError } from './errors.ts';
-import { createTeamRoomRequest, ensureBotsMayInvite, ensureJoined, ensureRemoved, findTeamRoom, membershipOf, syncRoomDetails } from './room.ts';
-import { checkWritable, readProvisionState, writeProvisionState, type ProvisionedBotState, type ProvisionState } from './state.ts';
+import { ensureProfile } from './profile.ts';
+import { ensureBotsMayInvite } from './room.ts';
+import {
+  checkWritable,
+  readProvisionState,
+  writeProvisionState,
+  type ProvisionedBotState,
+  type ProvisionState,
+} from './state.ts';
+import { ensureTeamRoom, isEncrypted, joinBots, removeGoneBots, type Step } from './team-room.ts';
 
 export interface ProvisionedBot {
   id: string;
@@ -61,6 +74,11 @@ export interface ProvisionOptions {
   botsInvite?: boolean;
 }
 
+interface ProvisionedAccount {
+  config: BotConfig;
+  session: AccountSession;
+}
+
 function serverNameOf(userId: string): string {
   return userId.slice(userId.indexOf(':') + 1);
 }
@@ -72,32 +90,59 @@ export function botAvatar(bot: Pick<BotConfig, 'id' | 'avatar'>): { key: string;
   return { key: createHash('sha256').update(png).digest('hex').slice(0, 16), png };
 }
 
-async function ensureProfile(
-  client: MatrixClient,
-  userId: string,
-  displayName: string,
-  avatar?: { key: string; mxc?: string; png?: Buffer; previous?: ProvisionedBotState },
-): Promise<{ avatarKey?: string; avatarUrl?: string }> {
-  let profile: { displayname?: string; avatar_url?: string } = {};
-  try {
-    profile = await client.getProfileInfo(userId);
-  } catch (err) {
-    if (!(err instanceof MatrixError && err.httpStatus === 404)) throw err;
+/** The owner's account and one per bot, each with its profile as settings want it; the bots' state to save. */
+async function ensureAccounts(
+  o: ProvisionOptions,
+  ctx: MatrixContext,
+  step: Step,
+  previous: ProvisionState | undefined,
+): Promise<{ owner: AccountSession; bots: ProvisionedAccount[]; botStates: ProvisionedBotState[] }> {
+  const owner = await ensureAccount(ctx, {
+    key: 'owner',
+    localpart: o.settings.owner.localpart,
+    deviceName: 'Agent Room (owner)',
+  });
+  // Your own account (given with set-password) keeps the name you chose; an account the app made gets the one in settings.
+  if ((await o.secrets.get(OWNER_ADOPTED_SECRET)) === undefined)
+    await step('setting the owner profile', () =>
+      ensureProfile(owner.client, owner.userId, o.settings.owner.displayName),
+    );
+  const bots: ProvisionedAccount[] = [];
+  const botStates: ProvisionedBotState[] = [];
+  for (const config of o.settings.bots) {
+    const session = await ensureAccount(ctx, {
+      key: `bot.${config.id}`,
+      localpart: config.id,
+      deviceName: `Agent Room bot ${config.id}`,
+    });
+    const before = previous?.bots.find((b) => b.id === config.id);
+    const avatar = await step(`setting the profile of ${session.userId}`, () =>
+      ensureProfile(session.client, session.userId, config.displayName, { ...botAvatar(config), previous: before }),
+    );
+    bots.push({ config, session });
+    botStates.push({ id: config.id, userId: session.userId, displayName: config.displayName, ...avatar });
   }
-  if (profile.displayname !== displayName) await client.setDisplayName(displayName);
-  if (!avatar) return {};
-  if (avatar.previous?.avatarKey === avatar.key && avatar.previous.avatarUrl && profile.avatar_url === avatar.previous.avatarUrl) {
-    return { avatarKey: avatar.key, avatarUrl: avatar.previous.avatarUrl };
-  }
-  let url = avatar.mxc;
-  if (!url && avatar.png) url = (await client.uploadContent(toArrayBuffer(avatar.png), { name: 'avatar.png', type: 'image/png', includeFilename: true })).content_uri;
-  if (url && profile.avatar_url !== url) await client.setAvatarUrl(url);
-  return { avatarKey: avatar.key, avatarUrl: url };
+  return { owner, bots, botStates };
 }
 
-/** An ArrayBuffer of exactly the bytes: accepted by every fetch body type, DOM or Node. */
-function toArrayBuffer(buf: Buffer): ArrayBuffer {
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+/** With encryption on, the owner's keys and their recovery key: whether that key was made in this run. */
+async function ensureOwnerKeys(
+  o: ProvisionOptions,
+  ctx: MatrixContext,
+  step: Step,
+  owner: AccountSession,
+): Promise<boolean> {
+  if (!o.encrypt) return false;
+  const recovery = await step("setting up the owner's encryption keys", () =>
+    ensureOwnerRecovery({
+      ctx,
+      owner: owner.client,
+      ownerLocalpart: o.settings.owner.localpart,
+      stateDir: o.stateDir,
+      ...(o.logger ? { logger: o.logger } : {}),
+    }),
+  );
+  return recovery.created;
 }
 
 export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
@@ -109,7 +154,13 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
   } catch (err) {
     throw new ProvisionUnreachableError(baseUrl, describeFetchError(err), { cause: err });
   }
-  const ctx: MatrixContext = { baseUrl, secrets: o.secrets, registrationToken: o.registrationToken, fetchFn: o.fetchFn, timeoutMs: o.timeoutMs };
+  const ctx: MatrixContext = {
+    baseUrl,
+    secrets: o.secrets,
+    registrationToken: o.registrationToken,
+    fetchFn: o.fetchFn,
+    timeoutMs: o.timeoutMs,
+  };
   const previous = await readProvisionState(o.stateDir);
   const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -119,60 +170,35 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     }
   };
 
-  const owner = await ensureAccount(ctx, { key: 'owner', localpart: o.settings.owner.localpart, deviceName: 'Agent Room (owner)' });
-  // Your own account (given with set-password) keeps the name you chose; an account the app made gets the one in settings.
-  if ((await o.secrets.get(OWNER_ADOPTED_SECRET)) === undefined) await step('setting the owner profile', () => ensureProfile(owner.client, owner.userId, o.settings.owner.displayName));
+  const { owner, bots, botStates } = await ensureAccounts(o, ctx, step, previous);
   const serverName = serverNameOf(owner.userId);
-  const state: ProvisionState = { version: 1, homeserverUrl: baseUrl, serverName, roomId: previous?.roomId, owner: { userId: owner.userId }, bots: [] };
-
-  const bots: Array<{ config: BotConfig; session: AccountSession }> = [];
-  for (const config of o.settings.bots) {
-    const session = await ensureAccount(ctx, { key: `bot.${config.id}`, localpart: config.id, deviceName: `Agent Room bot ${config.id}` });
-    const before = previous?.bots.find((b) => b.id === config.id);
-    const avatar = await step(`setting the profile of ${session.userId}`, () =>
-      ensureProfile(session.client, session.userId, config.displayName, { ...botAvatar(config), previous: before }),
-    );
-    bots.push({ config, session });
-    state.bots.push({ id: config.id, userId: session.userId, displayName: config.displayName, ...avatar });
-  }
   const botUserIds = bots.map((b) => b.session.userId);
-
-  let roomId = await step('looking for the team room', () => findTeamRoom(owner.client, owner.userId, previous?.roomId));
-  if (!roomId) {
-    roomId = (await step('creating the team room', () => owner.client.createRoom(createTeamRoomRequest(o.settings.room, owner.userId, botUserIds, { encrypted: o.encrypt === true })))).room_id;
-    log?.info({ roomId, encrypted: o.encrypt === true }, 'created the team room');
-  } else {
-    await step('updating the room name and topic', () => syncRoomDetails(owner.client, roomId!, o.settings.room));
-    if (o.encrypt && (await step('turning on encryption in the team room', () => ensureRoomEncrypted(owner.client, roomId!)))) log?.info({ roomId }, 'encryption turned on in the team room');
-  }
-  const recovery = o.encrypt
-    ? await step('setting up the owner\'s encryption keys', () => ensureOwnerRecovery({ ctx, owner: owner.client, ownerLocalpart: o.settings.owner.localpart, stateDir: o.stateDir, ...(log ? { logger: log } : {}) }))
-    : { created: false };
-  state.roomId = roomId;
+  const wanted = { room: o.settings.room, previousId: previous?.roomId, botUserIds, encrypt: o.encrypt === true };
+  const roomId = await ensureTeamRoom(step, owner, wanted, log);
+  const recoveryKeyCreated = await ensureOwnerKeys(o, ctx, step, owner);
+  const state: ProvisionState = {
+    version: 1,
+    homeserverUrl: baseUrl,
+    serverName,
+    roomId,
+    owner: { userId: owner.userId },
+    bots: botStates,
+  };
   // Saved before the joins: a failure below must not lose which room is ours.
-  await writeProvisionState(o.stateDir, { ...state, bots: [...(previous?.bots.filter((p) => !state.bots.some((b) => b.id === p.id)) ?? []), ...state.bots] });
-
+  await writeProvisionState(o.stateDir, {
+    ...state,
+    bots: [...(previous?.bots.filter((p) => !state.bots.some((b) => b.id === p.id)) ?? []), ...state.bots],
+  });
   const encrypted = o.encrypt === true || (await isEncrypted(owner.client, roomId));
-  if (encrypted) await step('letting the bots invite', () => ensureBotsMayInvite(owner.client, roomId!, botUserIds));
-  const membership = new Map<string, string | undefined>();
-  for (const bot of bots) membership.set(bot.session.userId, await step('reading the room members', () => membershipOf(owner.client, roomId!, bot.session.userId)));
-  // A bot joining a room with history it could not read: a bot already in it, which holds the keys, brings it in.
-  const keyHolder = encrypted && o.botsInvite === true && botUserIds.some((id) => membership.get(id) === 'join');
-  const historyInvites: string[] = [];
-  for (const bot of bots) {
-    const m = membership.get(bot.session.userId);
-    if (keyHolder && m !== 'join' && m !== 'invite' && m !== 'ban') {
-      historyInvites.push(bot.session.userId);
-      continue;
-    }
-    await step(`adding ${bot.session.userId} to the room`, () => ensureJoined(owner.client, bot.session.client, roomId!, bot.session.userId));
-  }
-  const removedBots: string[] = [];
-  const kept = new Set(botUserIds);
-  for (const gone of previous?.bots ?? []) {
-    if (kept.has(gone.userId)) continue;
-    if (await step(`removing ${gone.userId} from the room`, () => ensureRemoved(owner.client, roomId!, gone.userId))) removedBots.push(gone.userId);
-  }
+  if (encrypted) await step('letting the bots invite', () => ensureBotsMayInvite(owner.client, roomId, botUserIds));
+  const historyInvites = await joinBots(
+    step,
+    owner.client,
+    roomId,
+    bots.map((b) => b.session),
+    encrypted && o.botsInvite === true,
+  );
+  const removedBots = await removeGoneBots(step, owner.client, roomId, previous?.bots ?? [], new Set(botUserIds));
   await writeProvisionState(o.stateDir, state);
   log?.info({ roomId, bots: botUserIds.length, removed: removedBots.length }, 'provisioning done');
   return {
@@ -180,22 +206,19 @@ export async function provision(o: ProvisionOptions): Promise<ProvisionResult> {
     serverName,
     roomId,
     owner: { userId: owner.userId, deviceId: owner.deviceId, accessToken: owner.accessToken },
-    bots: bots.map((b) => ({ id: b.config.id, userId: b.session.userId, deviceId: b.session.deviceId, accessToken: b.session.accessToken, displayName: b.config.displayName })),
+    bots: bots.map(({ config, session }) => ({
+      id: config.id,
+      userId: session.userId,
+      deviceId: session.deviceId,
+      accessToken: session.accessToken,
+      displayName: config.displayName,
+    })),
     ownerPasswordCreated: owner.passwordCreated,
     removedBots,
     encrypted,
-    ownerRecoveryKeyCreated: recovery.created,
+    ownerRecoveryKeyCreated: recoveryKeyCreated,
     historyInvites,
   };
-}
-
-/** An existing room may have been encrypted from elsewhere (Element): the bots need to know either way. */
-async function isEncrypted(client: MatrixClient, roomId: string): Promise<boolean> {
-  try {
-    return typeof (await client.getStateEvent(roomId, 'm.room.encryption', '')).algorithm === 'string';
-  } catch {
-    return false;
-  }
 }
 
 /** Where the homeserver is, known only once the homeserver service has started. */
@@ -204,7 +227,10 @@ export interface HomeserverEndpoint {
   readonly registrationToken: string | undefined;
 }
 
-export interface ProvisioningServiceOptions extends Omit<ProvisionOptions, 'homeserverUrl' | 'registrationToken' | 'settings' | 'encrypt'> {
+export interface ProvisioningServiceOptions extends Omit<
+  ProvisionOptions,
+  'homeserverUrl' | 'registrationToken' | 'settings' | 'encrypt'
+> {
   homeserver: HomeserverEndpoint;
   settings: () => Pick<Settings, 'owner' | 'bots' | 'room'>;
   /** Read on every run (settings may change): whether the team room should be encrypted. */
@@ -233,10 +259,20 @@ export class ProvisioningService extends BaseService {
       const url = this.options.homeserver.url;
       if (!url) throw new ProvisionUnreachableError('(unknown)', 'the homeserver has not started');
       const { encrypt, ...rest } = this.options;
-      this.#result = await provision({ ...rest, homeserverUrl: url, registrationToken: this.options.homeserver.registrationToken, settings: this.options.settings(), encrypt: encrypt?.() ?? false });
+      this.#result = await provision({
+        ...rest,
+        homeserverUrl: url,
+        registrationToken: this.options.homeserver.registrationToken,
+        settings: this.options.settings(),
+        encrypt: encrypt?.() ?? false,
+      });
       this.setState({ status: 'running', detail: this.#result.roomId });
     } catch (err) {
-      this.setState({ status: 'failed', error: errorMessage(err), hint: err instanceof ProvisionError ? err.hint : undefined });
+      this.setState({
+        status: 'failed',
+        error: errorMessage(err),
+        hint: err instanceof ProvisionError ? err.hint : undefined,
+      });
       throw err;
     }
   }

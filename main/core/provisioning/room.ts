@@ -21,7 +21,11 @@ export const BOT_POWER_LEVEL = 1;
  * Owner is admin; bots (and anyone else) may post but not change state, kick, ban or redact. In an encrypted room
  * bots may also invite (an unencrypted room needs no key handover, so there they stay at the default level).
  */
-export function teamPowerLevels(ownerId: string, botIds: readonly string[], opts: { encrypted?: boolean } = {}): Record<string, unknown> {
+export function teamPowerLevels(
+  ownerId: string,
+  botIds: readonly string[],
+  opts: { encrypted?: boolean } = {},
+): Record<string, unknown> {
   const botLevel = opts.encrypted ? BOT_POWER_LEVEL : 0;
   return {
     users: { [ownerId]: 100, ...Object.fromEntries(botIds.map((id) => [id, botLevel])) },
@@ -49,7 +53,12 @@ export function teamPowerLevels(ownerId: string, botIds: readonly string[], opts
   };
 }
 
-export function createTeamRoomRequest(room: RoomSettings, ownerId: string, botIds: readonly string[], opts: { encrypted?: boolean } = {}): Parameters<MatrixClient['createRoom']>[0] {
+export function createTeamRoomRequest(
+  room: RoomSettings,
+  ownerId: string,
+  botIds: readonly string[],
+  opts: { encrypted?: boolean } = {},
+): Parameters<MatrixClient['createRoom']>[0] {
   return {
     preset: 'private_chat' as never,
     visibility: 'private' as never,
@@ -63,16 +72,26 @@ export function createTeamRoomRequest(room: RoomSettings, ownerId: string, botId
       { type: 'm.room.join_rules', state_key: '', content: { join_rule: 'invite' } },
       { type: TEAM_ROOM_MARKER, state_key: '', content: { version: 1 } },
       // Encrypted from its first message: switching later leaves the history before it in clear on the server.
-      ...(opts.encrypted ? [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }] : []),
+      ...(opts.encrypted
+        ? [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }]
+        : []),
     ],
   };
 }
 
 function isMissing(err: unknown): boolean {
-  return err instanceof MatrixError && (err.errcode === 'M_NOT_FOUND' || err.errcode === 'M_FORBIDDEN' || err.httpStatus === 404 || err.httpStatus === 403);
+  return (
+    err instanceof MatrixError &&
+    (err.errcode === 'M_NOT_FOUND' || err.errcode === 'M_FORBIDDEN' || err.httpStatus === 404 || err.httpStatus === 403)
+  );
 }
 
-async function stateOrUndefined(client: MatrixClient, roomId: string, type: string, stateKey: string): Promise<Record<string, unknown> | undefined> {
+async function stateOrUndefined(
+  client: MatrixClient,
+  roomId: string,
+  type: string,
+  stateKey: string,
+): Promise<Record<string, unknown> | undefined> {
   try {
     return await client.getStateEvent(roomId, type, stateKey);
   } catch (err) {
@@ -87,7 +106,11 @@ export async function membershipOf(owner: MatrixClient, roomId: string, userId: 
 }
 
 /** The stored room if the owner is in it, else a joined room carrying the marker, else undefined. */
-export async function findTeamRoom(owner: MatrixClient, ownerId: string, storedRoomId: string | undefined): Promise<string | undefined> {
+export async function findTeamRoom(
+  owner: MatrixClient,
+  ownerId: string,
+  storedRoomId: string | undefined,
+): Promise<string | undefined> {
   if (storedRoomId && (await membershipOf(owner, storedRoomId, ownerId)) === 'join') return storedRoomId;
   const { joined_rooms: joined } = await owner.getJoinedRooms();
   for (const roomId of joined) {
@@ -99,13 +122,20 @@ export async function findTeamRoom(owner: MatrixClient, ownerId: string, storedR
 /** Name and topic follow settings when the person changes them there. */
 export async function syncRoomDetails(owner: MatrixClient, roomId: string, room: RoomSettings): Promise<void> {
   const name = await stateOrUndefined(owner, roomId, 'm.room.name', '');
-  if (name?.name !== room.name) await owner.sendStateEvent(roomId, 'm.room.name' as never, { name: room.name } as never, '');
+  if (name?.name !== room.name)
+    await owner.sendStateEvent(roomId, 'm.room.name' as never, { name: room.name } as never, '');
   const topic = await stateOrUndefined(owner, roomId, 'm.room.topic', '');
-  if (topic?.topic !== room.topic) await owner.sendStateEvent(roomId, 'm.room.topic' as never, { topic: room.topic } as never, '');
+  if (topic?.topic !== room.topic)
+    await owner.sendStateEvent(roomId, 'm.room.topic' as never, { topic: room.topic } as never, '');
 }
 
 /** Invites the bot if needed and makes it join; nothing happens when it is already in. */
-export async function ensureJoined(owner: MatrixClient, bot: MatrixClient, roomId: string, botId: string): Promise<void> {
+export async function ensureJoined(
+  owner: MatrixClient,
+  bot: MatrixClient,
+  roomId: string,
+  botId: string,
+): Promise<void> {
   const membership = await membershipOf(owner, roomId, botId);
   if (membership === 'join') return;
   if (membership === 'ban') await owner.unban(roomId, botId);
@@ -117,8 +147,15 @@ export async function ensureJoined(owner: MatrixClient, bot: MatrixClient, roomI
  * A room made before bots could invite (or with bots added since) gets the bots' level and an invite level they
  * meet; nothing is sent when it is already so. Other levels are left as the person may have set them.
  */
-export async function ensureBotsMayInvite(owner: MatrixClient, roomId: string, botIds: readonly string[]): Promise<boolean> {
-  const pl = ((await stateOrUndefined(owner, roomId, 'm.room.power_levels', '')) ?? {}) as { users?: Record<string, number>; invite?: number };
+export async function ensureBotsMayInvite(
+  owner: MatrixClient,
+  roomId: string,
+  botIds: readonly string[],
+): Promise<boolean> {
+  const pl = ((await stateOrUndefined(owner, roomId, 'm.room.power_levels', '')) ?? {}) as {
+    users?: Record<string, number>;
+    invite?: number;
+  };
   const users = { ...pl.users };
   let changed = false;
   for (const id of botIds) {

@@ -34,11 +34,14 @@ export function mapHomeserver(value: unknown, settings: Settings, report: Import
     report.stillNeeded.push(
       `The registration token of ${text}: a matrix-agent-room config does not hold it, and Agent Room needs it to create your account and the bot accounts there. ` +
         `Give it when you start: \`agent-room serve --registration-token T\` (the URL is in the settings now; \`agent-room serve --homeserver-url ${text} --registration-token T\` gives both). ` +
-        'For accounts that already exist there, give each one\'s password instead: `agent-room set-password <owner|bot id>`.',
+        "For accounts that already exist there, give each one's password instead: `agent-room set-password <owner|bot id>`.",
     );
     return;
   }
-  const why = kind === 'loopback' ? 'a loopback address' : `"${url.hostname}", a Docker Compose service name unreachable outside Docker`;
+  const why =
+    kind === 'loopback'
+      ? 'a loopback address'
+      : `"${url.hostname}", a Docker Compose service name unreachable outside Docker`;
   settings.homeserver = { mode: 'bundled', serverName: 'agent-room.localhost', port: 0, lanAccess: false };
   report.mapped.push(`${key} ${urlText(url)} is ${why} → Agent Room's bundled homeserver is used instead.`);
 }

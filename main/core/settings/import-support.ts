@@ -55,7 +55,14 @@ export type HostKind = 'loopback' | 'service-name' | 'remote';
 
 export function hostKind(url: URL): HostKind {
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '0.0.0.0') return 'loopback';
+  if (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === '0.0.0.0'
+  )
+    return 'loopback';
   // A name without a dot ("synapse", "ollama") is how docker-compose files address other containers.
   if (!host.includes('.') && !host.includes(':')) return 'service-name';
   return 'remote';
@@ -97,15 +104,31 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Checks one YAML value against the setting's schema; on failure says so in the report and returns undefined. */
-export function checked<T>(schema: z.ZodType<T>, value: unknown, label: string, report: ImportReport, fallbackNote: string): T | undefined {
+export function checked<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  label: string,
+  report: ImportReport,
+  fallbackNote: string,
+): T | undefined {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  report.notMapped.push(`${label}: ${JSON.stringify(value)} is not accepted (${r.error.issues.map((i) => i.message).join('; ')}); ${fallbackNote}.`);
+  report.notMapped.push(
+    `${label}: ${JSON.stringify(value)} is not accepted (${r.error.issues.map((i) => i.message).join('; ')}); ${fallbackNote}.`,
+  );
   return undefined;
 }
 
-export function reportUnknownKeys(obj: Record<string, unknown>, known: readonly string[], label: string, report: ImportReport): void {
+export function reportUnknownKeys(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  label: string,
+  report: ImportReport,
+): void {
   for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) report.notMapped.push(`${label}${label ? '.' : ''}${key}: not a matrix-agent-room setting Agent Room knows; not imported.`);
+    if (!known.includes(key))
+      report.notMapped.push(
+        `${label}${label ? '.' : ''}${key}: not a matrix-agent-room setting Agent Room knows; not imported.`,
+      );
   }
 }

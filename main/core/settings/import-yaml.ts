@@ -4,19 +4,9 @@
 import { parseDocument } from 'yaml';
 import { botSchema, defaultSettings, settingsSchema } from '../../common/settings-schema.ts';
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
-import {
-  AgentRoomImportError,
-  checked,
-  endpointIdFromUrl,
-  hostKind,
-  isRecord,
-  parseHttpUrl,
-  reportUnknownKeys,
-  toId,
-  uniqueId,
-  urlText,
-} from './import-support.ts';
+import { AgentRoomImportError, checked, isRecord, reportUnknownKeys, toId, uniqueId } from './import-support.ts';
 import type { ImportReport } from './import-support.ts';
+import { ollamaModel, openaiModel, type EndpointContext } from './import-endpoints.ts';
 import { mapGlobals } from './import-globals.ts';
 import { mapHomeserver } from './import-homeserver.ts';
 
@@ -31,12 +21,27 @@ export interface ImportResult {
 }
 
 const TOP_KEYS = ['homeserver', 'models', 'context_window', 'triggers', 'rate_limit', 'room'] as const;
-const MODEL_KEYS = ['name', 'display_name', 'matrix_user', 'password_env', 'password', 'backend', 'api_url', 'api_key_env', 'api_key', 'model', 'system_prompt', 'max_tokens', 'temperature'] as const;
-const OLLAMA_DEFAULT_URL = 'http://127.0.0.1:11434';
-const OPENAI_DEFAULT_URL = 'https://api.openai.com/v1';
-const ANTHROPIC_DEFAULT_URL = 'https://api.anthropic.com/v1';
+const MODEL_KEYS = [
+  'name',
+  'display_name',
+  'matrix_user',
+  'password_env',
+  'password',
+  'backend',
+  'api_url',
+  'api_key_env',
+  'api_key',
+  'model',
+  'system_prompt',
+  'max_tokens',
+  'temperature',
+] as const;
 
-export function importAgentRoomConfig(yamlText: string, env: Record<string, string | undefined>, base?: Settings): ImportResult {
+export function importAgentRoomConfig(
+  yamlText: string,
+  env: Record<string, string | undefined>,
+  base?: Settings,
+): ImportResult {
   const root = parseYaml(yamlText);
   const settings = structuredClone(base ?? defaultSettings());
   const secrets: Record<string, string> = {};
@@ -46,7 +51,9 @@ export function importAgentRoomConfig(yamlText: string, env: Record<string, stri
   mapHomeserver(root.homeserver, settings, report);
   const imported = new Set<string>();
   if (!Array.isArray(root.models) || root.models.length === 0) {
-    report.warnings.push('models: the file defines no models, so no bots were imported. Add bots in Settings, or fix the file and import again.');
+    report.warnings.push(
+      'models: the file defines no models, so no bots were imported. Add bots in Settings, or fix the file and import again.',
+    );
   } else {
     root.models.forEach((entry, index) => mapModel(entry, index, { settings, secrets, report, env, imported }));
   }
@@ -73,16 +80,15 @@ function parseYaml(text: string): Record<string, unknown> {
   }
   const root: unknown = doc.toJS();
   if (!isRecord(root)) {
-    throw new AgentRoomImportError('not-a-mapping', 'The file is YAML but not a matrix-agent-room config: expected a mapping with "homeserver" and "models" at the top. Check that you chose bots/config.yaml; nothing was imported.');
+    throw new AgentRoomImportError(
+      'not-a-mapping',
+      'The file is YAML but not a matrix-agent-room config: expected a mapping with "homeserver" and "models" at the top. Check that you chose bots/config.yaml; nothing was imported.',
+    );
   }
   return root;
 }
 
-interface ModelContext {
-  settings: Settings;
-  secrets: Record<string, string>;
-  report: ImportReport;
-  env: Record<string, string | undefined>;
+interface ModelContext extends EndpointContext {
   /** Bot ids created by this import, so two entries with one name do not overwrite each other. */
   imported: Set<string>;
 }
@@ -104,7 +110,9 @@ function mapModel(entry: unknown, index: number, ctx: ModelContext): void {
 
   const backend = entry.backend;
   if (backend !== 'ollama' && backend !== 'openai' && backend !== 'anthropic' && backend !== 'custom') {
-    report.notMapped.push(`${label}: backend ${JSON.stringify(backend)} is not one of ollama, openai, anthropic, custom; bot not imported.`);
+    report.notMapped.push(
+      `${label}: backend ${JSON.stringify(backend)} is not one of ollama, openai, anthropic, custom; bot not imported.`,
+    );
     return;
   }
   if (typeof entry.model !== 'string' || entry.model.trim() === '') {
@@ -114,11 +122,35 @@ function mapModel(entry: unknown, index: number, ctx: ModelContext): void {
   const model = backend === 'ollama' ? ollamaModel(entry, label, ctx) : openaiModel(entry, backend, label, ctx);
   if (!model) return;
 
-  const displayName = typeof entry.display_name === 'string' && entry.display_name.trim() !== '' ? entry.display_name.slice(0, 64) : entry.name;
+  const displayName =
+    typeof entry.display_name === 'string' && entry.display_name.trim() !== ''
+      ? entry.display_name.slice(0, 64)
+      : entry.name;
   const candidate: Record<string, unknown> = { id, displayName, model };
-  if (entry.system_prompt !== undefined) candidate.systemPrompt = checked(botSchema.shape.systemPrompt, entry.system_prompt, `${at}.system_prompt`, report, 'used the default prompt');
-  if (entry.max_tokens !== undefined) candidate.maxTokens = checked(botSchema.shape.maxTokens, entry.max_tokens, `${at}.max_tokens`, report, 'used the default 2048');
-  if (entry.temperature !== undefined) candidate.temperature = checked(botSchema.shape.temperature, entry.temperature, `${at}.temperature`, report, 'used the default 0.7');
+  if (entry.system_prompt !== undefined)
+    candidate.systemPrompt = checked(
+      botSchema.shape.systemPrompt,
+      entry.system_prompt,
+      `${at}.system_prompt`,
+      report,
+      'used the default prompt',
+    );
+  if (entry.max_tokens !== undefined)
+    candidate.maxTokens = checked(
+      botSchema.shape.maxTokens,
+      entry.max_tokens,
+      `${at}.max_tokens`,
+      report,
+      'used the default 2048',
+    );
+  if (entry.temperature !== undefined)
+    candidate.temperature = checked(
+      botSchema.shape.temperature,
+      entry.temperature,
+      `${at}.temperature`,
+      report,
+      'used the default 0.7',
+    );
   const bot: BotConfig = botSchema.parse(candidate);
 
   mapPassword(entry, id, label, ctx);
@@ -131,96 +163,9 @@ function mapModel(entry: unknown, index: number, ctx: ModelContext): void {
     settings.bots.push(bot);
   }
   ctx.imported.add(id);
-  report.mapped.push(`${label} → bot "${id}" (${displayName}), model ${model}, temperature ${bot.temperature}, max tokens ${bot.maxTokens}.`);
-}
-
-function ollamaModel(entry: Record<string, unknown>, label: string, ctx: ModelContext): string | undefined {
-  const url = endpointUrl(entry.api_url, OLLAMA_DEFAULT_URL, label, ctx.report);
-  if (!url) return undefined;
-  const list = ctx.settings.endpoints.ollama;
-  let endpoint = list.find((e) => urlText(new URL(e.url)) === urlText(url));
-  if (!endpoint) {
-    const id = uniqueId(endpointIdFromUrl(url, '11434'), (c) => list.some((e) => e.id === c));
-    endpoint = { id, url: urlText(url) };
-    list.push(endpoint);
-    ctx.report.mapped.push(`${label}.api_url ${urlText(url)} → Ollama endpoint "${id}".`);
-    if (list.length === 2) {
-      ctx.report.warnings.push('endpoints: more than one Ollama URL; an ollama:<tag> model is served by whichever Ollama endpoint has that model.');
-    }
-  }
-  return `ollama:${entry.model as string}`;
-}
-
-function openaiModel(entry: Record<string, unknown>, backend: 'openai' | 'anthropic' | 'custom', label: string, ctx: ModelContext): string | undefined {
-  const { report, env, settings } = ctx;
-  const fallbackUrl = backend === 'openai' ? OPENAI_DEFAULT_URL : backend === 'anthropic' ? ANTHROPIC_DEFAULT_URL : undefined;
-  const url = endpointUrl(entry.api_url, fallbackUrl, label, report);
-  if (!url) return undefined;
-
-  // Where the key comes from decides whether two bots can share an endpoint entry (one apiKeyRef each).
-  let key: { value?: string; source: string; envRef?: string } | undefined;
-  if (typeof entry.api_key_env === 'string' && entry.api_key_env !== '') {
-    const value = env[entry.api_key_env];
-    if (value) key = { value, source: `env ${entry.api_key_env}` };
-    else {
-      key = { source: `env ${entry.api_key_env}`, envRef: `env:${entry.api_key_env}` };
-      report.warnings.push(
-        `${label}.api_key_env: ${entry.api_key_env} is not set now, so no key was stored; the endpoint reads it from the environment at run time (apiKeyRef env:${entry.api_key_env}). Set it, or run the import again with it set, or enter the key in Settings.`,
-      );
-    }
-  } else if (typeof entry.api_key === 'string' && entry.api_key !== '') {
-    key = { value: entry.api_key, source: 'api_key' };
-    report.warnings.push(`${label}.api_key: the key was stored as a secret; remove it from the YAML file, which keeps it in clear text.`);
-  } else if (backend === 'openai' && env.OPENAI_API_KEY) {
-    // The original falls back to OPENAI_API_KEY for every OpenAI-style backend; only "openai" gets it
-    // here, so an OpenAI key is never sent to an Anthropic or custom server.
-    key = { value: env.OPENAI_API_KEY, source: 'env OPENAI_API_KEY' };
-    report.mapped.push(`${label}: no api_key_env or api_key → OPENAI_API_KEY from the environment (the original's fallback).`);
-  } else if (backend !== 'custom') {
-    report.warnings.push(`${label}: no API key (api_key_env, api_key${backend === 'openai' ? ' or OPENAI_API_KEY' : ''}); requests go without one until you enter it in Settings.`);
-  }
-
-  const list = settings.endpoints.openai;
-  const sameUrl = list.filter((e) => urlText(new URL(e.url)) === urlText(url));
-  const baseId = endpointIdFromUrl(url);
-  const wantRef = (id: string) => key?.envRef ?? (key ? `endpoint.${id}.apiKey` : undefined);
-  // Reuse an endpoint with this URL and this key; a different key needs an endpoint of its own.
-  const sameKey = (id: string) => !key?.value || [undefined, key.value].includes(ctx.secrets[`endpoint.${id}.apiKey`]);
-  let endpoint = sameUrl.find((e) => e.apiKeyRef === wantRef(e.id) && sameKey(e.id));
-  if (!endpoint) {
-    const id = uniqueId(baseId, (c) => list.some((e) => e.id === c));
-    endpoint = openaiEndpoint(id, urlText(url), wantRef(id));
-    list.push(endpoint);
-    report.mapped.push(`${label}.api_url ${urlText(url)} → OpenAI-compatible endpoint "${id}"${backend === 'openai' ? '' : ` (backend ${backend})`}.`);
-  }
-  if (key?.value) {
-    const name = `endpoint.${endpoint.id}.apiKey`;
-    if (ctx.secrets[name] === undefined) report.mapped.push(`${label}: API key from ${key.source} → secret ${name} (not in settings.json).`);
-    ctx.secrets[name] = key.value;
-  }
-  if (hostKind(url) === 'service-name') report.warnings.push(`${label}.api_url: "${url.hostname}" looks like a Docker Compose service name; change endpoint "${endpoint.id}" to a reachable URL in Settings.`);
-  return `openai:${endpoint.id}/${entry.model as string}`;
-}
-
-function openaiEndpoint(id: string, url: string, apiKeyRef: string | undefined): Settings['endpoints']['openai'][number] {
-  return settingsSchema.shape.endpoints.unwrap().shape.openai.unwrap().element.parse({ id, url, ...(apiKeyRef ? { apiKeyRef } : {}) });
-}
-
-function endpointUrl(value: unknown, fallback: string | undefined, label: string, report: ImportReport): URL | undefined {
-  if (value === undefined || value === '') {
-    if (!fallback) {
-      report.notMapped.push(`${label}: has no api_url, and backend custom has no default; bot not imported.`);
-      return undefined;
-    }
-    report.mapped.push(`${label}: no api_url → ${fallback} (the default for its backend).`);
-    return new URL(fallback);
-  }
-  const url = typeof value === 'string' ? parseHttpUrl(value) : undefined;
-  if (!url) report.notMapped.push(`${label}.api_url: ${JSON.stringify(value)} is not an http(s) URL; bot not imported.`);
-  else if (hostKind(url) === 'service-name' && fallback === OLLAMA_DEFAULT_URL) {
-    report.warnings.push(`${label}.api_url: "${url.hostname}" looks like a Docker Compose service name; if Ollama runs on this machine, change the endpoint to ${OLLAMA_DEFAULT_URL} in Settings.`);
-  }
-  return url;
+  report.mapped.push(
+    `${label} → bot "${id}" (${displayName}), model ${model}, temperature ${bot.temperature}, max tokens ${bot.maxTokens}.`,
+  );
 }
 
 /**
@@ -235,7 +180,9 @@ function botId(entry: Record<string, unknown>, label: string, ctx: ModelContext)
   const value = entry.matrix_user;
   const localpart = typeof value === 'string' ? /^@([^:]+):(.+)$/.exec(value)?.[1] : undefined;
   if (value !== undefined && localpart === undefined) {
-    report.notMapped.push(`${label}.matrix_user: ${JSON.stringify(value)} is not a Matrix user id (@name:server); ignored.`);
+    report.notMapped.push(
+      `${label}.matrix_user: ${JSON.stringify(value)} is not a Matrix user id (@name:server); ignored.`,
+    );
   }
   const fromUser = localpart === undefined ? '' : toId(localpart);
   const external = ctx.settings.homeserver.mode === 'external';
@@ -244,12 +191,20 @@ function botId(entry: Record<string, unknown>, label: string, ctx: ModelContext)
   if (localpart !== undefined && fromUser === fromName) {
     report.mapped.push(`${label}.matrix_user ${value as string} → bot id and account localpart "${id}".`);
   } else if (localpart !== undefined && external) {
-    report.warnings.push(`${label}.matrix_user ${value as string}: its localpart differs from the name "${name}"; the homeserver is external, so the existing account is kept: the bot id is "${id}" and people mention it as @${id}, not @${name}.`);
+    report.warnings.push(
+      `${label}.matrix_user ${value as string}: its localpart differs from the name "${name}"; the homeserver is external, so the existing account is kept: the bot id is "${id}" and people mention it as @${id}, not @${name}.`,
+    );
   } else if (localpart !== undefined) {
-    report.warnings.push(`${label}.matrix_user ${value as string}: its localpart differs from the name; with the bundled homeserver the bot is created as "${id}" (the @mention name), so its user id becomes @${id}:<server>.`);
+    report.warnings.push(
+      `${label}.matrix_user ${value as string}: its localpart differs from the name; with the bundled homeserver the bot is created as "${id}" (the @mention name), so its user id becomes @${id}:<server>.`,
+    );
   }
-  if (id !== chosen) report.warnings.push(`${label}: another model already uses the id "${chosen}", so this bot is "${id}".`);
-  else if (id === fromName && id !== name) report.warnings.push(`${label}: bot id is "${id}" (ids are lower-case letters, digits and . _ = -); mention it as @${id}.`);
+  if (id !== chosen)
+    report.warnings.push(`${label}: another model already uses the id "${chosen}", so this bot is "${id}".`);
+  else if (id === fromName && id !== name)
+    report.warnings.push(
+      `${label}: bot id is "${id}" (ids are lower-case letters, digits and . _ = -); mention it as @${id}.`,
+    );
   return id;
 }
 
@@ -259,15 +214,21 @@ function mapPassword(entry: Record<string, unknown>, id: string, label: string, 
     const value = ctx.env[entry.password_env];
     if (value) {
       ctx.secrets[name] = value;
-      ctx.report.mapped.push(`${label}.password_env ${entry.password_env} → secret ${name} (used to log in to an external homeserver).`);
+      ctx.report.mapped.push(
+        `${label}.password_env ${entry.password_env} → secret ${name} (used to log in to an external homeserver).`,
+      );
       return;
     }
-    ctx.report.warnings.push(`${label}.password_env: ${entry.password_env} is not set, so no password was stored. With the bundled homeserver Agent Room creates the account itself; with an external one, enter the password in Settings.`);
+    ctx.report.warnings.push(
+      `${label}.password_env: ${entry.password_env} is not set, so no password was stored. With the bundled homeserver Agent Room creates the account itself; with an external one, enter the password in Settings.`,
+    );
     return;
   }
   if (typeof entry.password === 'string' && entry.password !== '') {
     ctx.secrets[name] = entry.password;
     ctx.report.mapped.push(`${label}.password → secret ${name}.`);
-    ctx.report.warnings.push(`${label}.password: stored as a secret; remove it from the YAML file, which keeps it in clear text.`);
+    ctx.report.warnings.push(
+      `${label}.password: stored as a secret; remove it from the YAML file, which keeps it in clear text.`,
+    );
   }
 }

@@ -53,7 +53,13 @@ export function recoverSettings(raw: unknown, options: RecoverOptions = {}): Rec
   if (!isPlainObject(raw)) {
     return {
       settings: defaultSettings(),
-      issues: [{ path: '', message: `expected a JSON object, found ${describe(raw)}`, resolution: `using all defaults; ${BACKUP_NOTE}` }],
+      issues: [
+        {
+          path: '',
+          message: `expected a JSON object, found ${describe(raw)}`,
+          resolution: `using all defaults; ${BACKUP_NOTE}`,
+        },
+      ],
     };
   }
   const issues: SettingsIssue[] = [];
@@ -81,7 +87,11 @@ function migrate(
   const declared = raw.version;
   if (declared === undefined) return { value: raw };
   if (typeof declared !== 'number' || !Number.isInteger(declared) || declared < 0) {
-    issues.push({ path: 'version', message: `expected a whole number, found ${describe(declared)}`, resolution: `read as version ${currentVersion}` });
+    issues.push({
+      path: 'version',
+      message: `expected a whole number, found ${describe(declared)}`,
+      resolution: `read as version ${currentVersion}`,
+    });
     return { value: raw };
   }
   if (declared > currentVersion) {
@@ -97,13 +107,21 @@ function migrate(
   for (let v = declared + 1; v <= currentVersion; v++) {
     const step = migrations.find((m) => m.to === v);
     if (!step) {
-      issues.push({ path: 'version', message: `no migration from layout ${v - 1} to ${v}`, resolution: 'reading the file as the current layout' });
+      issues.push({
+        path: 'version',
+        message: `no migration from layout ${v - 1} to ${v}`,
+        resolution: 'reading the file as the current layout',
+      });
       return { value, from: declared };
     }
     try {
       value = step.migrate(structuredClone(value));
     } catch (error) {
-      issues.push({ path: 'version', message: `migration to layout ${v} failed: ${(error as Error).message}`, resolution: 'reading the file as it was before that step' });
+      issues.push({
+        path: 'version',
+        message: `migration to layout ${v} failed: ${(error as Error).message}`,
+        resolution: 'reading the file as it was before that step',
+      });
       return { value, from: declared };
     }
   }
@@ -117,7 +135,11 @@ function repair(schema: z.ZodType, value: unknown, path: Array<string | number>)
     const inner = repair(schema.unwrap() as z.ZodType, value, path);
     if (inner.ok) return inner;
     const fallback: unknown = schema.parse(undefined);
-    return { ok: true, value: fallback, issues: resolve(inner.issues, `${at(path)} set to its default (${short(fallback)})`) };
+    return {
+      ok: true,
+      value: fallback,
+      issues: resolve(inner.issues, `${at(path)} set to its default (${short(fallback)})`),
+    };
   }
   if (schema instanceof z.ZodOptional) {
     if (value === undefined) return { ok: true, value: undefined, issues: [] };
@@ -130,19 +152,34 @@ function repair(schema: z.ZodType, value: unknown, path: Array<string | number>)
   if (schema instanceof z.ZodDiscriminatedUnion) {
     const key = schema.def.discriminator;
     const options = schema.options as z.ZodType[];
-    const match = isPlainObject(value) ? options.find((o) => o instanceof z.ZodObject && (o.shape[key] as z.ZodType).safeParse(value[key]).success) : undefined;
+    const match = isPlainObject(value)
+      ? options.find((o) => o instanceof z.ZodObject && (o.shape[key] as z.ZodType).safeParse(value[key]).success)
+      : undefined;
     if (!match) {
-      const allowed = options.map((o) => (o instanceof z.ZodObject ? short((o.shape[key] as z.ZodLiteral).value) : '?')).join(' | ');
-      return { ok: false, issues: [{ path: dotted([...path, key]), message: `expected one of ${allowed}, found ${describe(isPlainObject(value) ? value[key] : value)}` }] };
+      const allowed = options
+        .map((o) => (o instanceof z.ZodObject ? short((o.shape[key] as z.ZodLiteral).value) : '?'))
+        .join(' | ');
+      return {
+        ok: false,
+        issues: [
+          {
+            path: dotted([...path, key]),
+            message: `expected one of ${allowed}, found ${describe(isPlainObject(value) ? value[key] : value)}`,
+          },
+        ],
+      };
     }
     return repair(match, value, path);
   }
   const result = schema.safeParse(value);
-  return result.success ? { ok: true, value: result.data, issues: [] } : { ok: false, issues: zodIssues(result.error, path) };
+  return result.success
+    ? { ok: true, value: result.data, issues: [] }
+    : { ok: false, issues: zodIssues(result.error, path) };
 }
 
 function repairObject(schema: z.ZodObject, value: unknown, path: Array<string | number>): Repaired {
-  if (!isPlainObject(value)) return { ok: false, issues: [{ path: dotted(path), message: `expected an object, found ${describe(value)}` }] };
+  if (!isPlainObject(value))
+    return { ok: false, issues: [{ path: dotted(path), message: `expected an object, found ${describe(value)}` }] };
   const out: Record<string, unknown> = {};
   const issues: SettingsIssue[] = [];
   let ok = true;
@@ -153,13 +190,15 @@ function repairObject(schema: z.ZodObject, value: unknown, path: Array<string | 
     else if (r.value !== undefined) out[key] = r.value;
   }
   for (const key of Object.keys(value)) {
-    if (!(key in schema.shape)) issues.push({ path: dotted([...path, key]), message: 'unknown key', resolution: `ignored; ${BACKUP_NOTE}` });
+    if (!(key in schema.shape))
+      issues.push({ path: dotted([...path, key]), message: 'unknown key', resolution: `ignored; ${BACKUP_NOTE}` });
   }
   return ok ? { ok: true, value: out, issues } : { ok: false, issues };
 }
 
 function repairArray(schema: z.ZodArray, value: unknown, path: Array<string | number>): Repaired {
-  if (!Array.isArray(value)) return { ok: false, issues: [{ path: dotted(path), message: `expected a list, found ${describe(value)}` }] };
+  if (!Array.isArray(value))
+    return { ok: false, issues: [{ path: dotted(path), message: `expected a list, found ${describe(value)}` }] };
   const out: unknown[] = [];
   const issues: SettingsIssue[] = [];
   value.forEach((item, index) => {
@@ -174,7 +213,9 @@ function repairArray(schema: z.ZodArray, value: unknown, path: Array<string | nu
   });
   // Later keys (minItems) would fail here; none exist today, and repair() reports it if one is added.
   const whole = schema.safeParse(out);
-  return whole.success ? { ok: true, value: whole.data, issues } : { ok: false, issues: [...issues, ...zodIssues(whole.error, path)] };
+  return whole.success
+    ? { ok: true, value: whole.data, issues }
+    : { ok: false, issues: [...issues, ...zodIssues(whole.error, path)] };
 }
 
 /** A failure found deeper down is resolved where a default or a drop catches it; issues already resolved keep theirs. */
@@ -183,7 +224,10 @@ function resolve(issues: SettingsIssue[], resolution: string): SettingsIssue[] {
 }
 
 function zodIssues(error: z.ZodError, path: Array<string | number>): SettingsIssue[] {
-  return error.issues.map((i) => ({ path: dotted([...path, ...(i.path as Array<string | number>)]), message: i.message }));
+  return error.issues.map((i) => ({
+    path: dotted([...path, ...(i.path as Array<string | number>)]),
+    message: i.message,
+  }));
 }
 
 function at(path: Array<string | number>): string {

@@ -24,7 +24,9 @@ export class SecretStoreError extends Error {
 
 function checkName(name: string): void {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw new TypeError(`A secret name must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`);
+    throw new TypeError(
+      `A secret name must be a non-empty string of at most 200 characters, got ${JSON.stringify(name)}`,
+    );
   }
 }
 
@@ -125,8 +127,13 @@ export class FileSecretStore implements SecretStore {
     try {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, secrets: Object.create(null) as Record<string, string> };
-      throw new SecretStoreError(`Cannot read the secrets file ${this.file}: ${(error as Error).message}. Check its owner and permissions.`, this.file, { cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        return { version: 1, secrets: Object.create(null) as Record<string, string> };
+      throw new SecretStoreError(
+        `Cannot read the secrets file ${this.file}: ${(error as Error).message}. Check its owner and permissions.`,
+        this.file,
+        { cause: error },
+      );
     }
     await this.#tighten();
     let parsed: unknown;
@@ -141,7 +148,12 @@ export class FileSecretStore implements SecretStore {
       );
     }
     const secrets = (parsed as Partial<SecretsFile> | null)?.secrets;
-    if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets) || !Object.values(secrets).every((v) => typeof v === 'string')) {
+    if (
+      typeof secrets !== 'object' ||
+      secrets === null ||
+      Array.isArray(secrets) ||
+      !Object.values(secrets).every((v) => typeof v === 'string')
+    ) {
       throw new SecretStoreError(
         `The secrets file ${this.file} does not hold {"version":1,"secrets":{name:string}}. Restore it from a backup, or move it away and enter the secrets again.`,
         this.file,
@@ -170,7 +182,11 @@ export class FileSecretStore implements SecretStore {
     } catch (error) {
       await handle.close();
       await rm(tmp, { force: true });
-      throw new SecretStoreError(`Cannot write the secrets file ${this.file}: ${(error as Error).message}. Check free disk space and permissions.`, this.file, { cause: error });
+      throw new SecretStoreError(
+        `Cannot write the secrets file ${this.file}: ${(error as Error).message}. Check free disk space and permissions.`,
+        this.file,
+        { cause: error },
+      );
     }
     await handle.close();
     if (process.platform !== 'win32') await chmod(tmp, FILE_MODE); // the umask may have narrowed more; set exactly 0600
@@ -178,7 +194,11 @@ export class FileSecretStore implements SecretStore {
       await rename(tmp, this.file);
     } catch (error) {
       await rm(tmp, { force: true });
-      throw new SecretStoreError(`Cannot replace the secrets file ${this.file}: ${(error as Error).message}. Check permissions on ${dir}.`, this.file, { cause: error });
+      throw new SecretStoreError(
+        `Cannot replace the secrets file ${this.file}: ${(error as Error).message}. Check permissions on ${dir}.`,
+        this.file,
+        { cause: error },
+      );
     }
   }
 }

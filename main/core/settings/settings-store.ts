@@ -78,27 +78,47 @@ export function loadSettings(options: LoadSettingsOptions): LoadedSettings {
   } catch (error) {
     // Unreadable (permissions, a folder in its place) is not something defaults can paper over: the
     // same file could not be written either, and replacing it would lose the person's settings.
-    throw new SettingsFileError(`Cannot read the settings file ${file}: ${(error as Error).message}. Check that this user owns it and can read and write it.`, file, error);
+    throw new SettingsFileError(
+      `Cannot read the settings file ${file}: ${(error as Error).message}. Check that this user owns it and can read and write it.`,
+      file,
+      error,
+    );
   }
   let raw: unknown;
   let parseIssue: SettingsIssue | undefined;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    parseIssue = { path: '', message: `not valid JSON (${(error as Error).message})`, resolution: 'using all defaults; the file is kept in the backup copy' };
+    parseIssue = {
+      path: '',
+      message: `not valid JSON (${(error as Error).message})`,
+      resolution: 'using all defaults; the file is kept in the backup copy',
+    };
   }
-  const recovered = parseIssue ? { settings: defaultSettings(), issues: [parseIssue], migratedFrom: undefined } : recoverSettings(raw, options);
+  const recovered = parseIssue
+    ? { settings: defaultSettings(), issues: [parseIssue], migratedFrom: undefined }
+    : recoverSettings(raw, options);
   const { settings, issues, migratedFrom } = recovered;
   if (issues.length === 0 && migratedFrom === undefined) return { settings, issues };
 
   const kind = issues.length > 0 ? 'bad' : `v${migratedFrom}`;
   const backupPath = keepCopy(file, kind, now());
   for (const issue of issues) {
-    logger.warn({ key: issue.path, reason: issue.message, resolution: issue.resolution, file, backup: backupPath }, `settings: ${formatSettingsIssue(issue)}`);
+    logger.warn(
+      { key: issue.path, reason: issue.message, resolution: issue.resolution, file, backup: backupPath },
+      `settings: ${formatSettingsIssue(issue)}`,
+    );
   }
-  if (migratedFrom !== undefined) logger.info({ file, from: migratedFrom, to: settings.version, backup: backupPath }, 'settings: migrated to the current layout');
+  if (migratedFrom !== undefined)
+    logger.info(
+      { file, from: migratedFrom, to: settings.version, backup: backupPath },
+      'settings: migrated to the current layout',
+    );
   if (issues.length > 0) {
-    logger.warn({ file, backup: backupPath, count: issues.length }, `settings: ${issues.length} problem(s) in ${file}; the file as found is kept at ${backupPath}`);
+    logger.warn(
+      { file, backup: backupPath, count: issues.length },
+      `settings: ${issues.length} problem(s) in ${file}; the file as found is kept at ${backupPath}`,
+    );
   }
   if (options.rewrite ?? true) writeJsonAtomic(file, settings);
   return { settings, issues, backupPath };
@@ -161,7 +181,8 @@ export class BackedSettingsStore implements SettingsStore {
     this.#current = loaded.settings;
     this.#backing = open(options.dataDir);
     this.path = this.#backing.path;
-    if (dirname(this.path) !== dirname(file)) throw new Error(`The settings library chose ${this.path}, expected ${file}`);
+    if (dirname(this.path) !== dirname(file))
+      throw new Error(`The settings library chose ${this.path}, expected ${file}`);
     // Writes defaults for a first start, so the person finds a file to edit.
     this.#backing.store = loaded.settings;
   }
@@ -173,7 +194,9 @@ export class BackedSettingsStore implements SettingsStore {
   set(next: Settings): void {
     const parsed = settingsSchema.safeParse(next);
     if (!parsed.success) {
-      throw new SettingsValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      throw new SettingsValidationError(
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
     }
     this.#backing.store = parsed.data;
     this.#current = parsed.data;

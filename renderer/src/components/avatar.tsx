@@ -10,7 +10,17 @@ function hue(text: string): number {
   return h;
 }
 
-export function Avatar({ client, mxc, name, size = 36 }: { client?: MatrixClient; mxc?: string | null; name: string; size?: number }) {
+export function Avatar({
+  client,
+  mxc,
+  name,
+  size = 36,
+}: {
+  client?: MatrixClient;
+  mxc?: string | null;
+  name: string;
+  size?: number;
+}) {
   const [src, setSrc] = useState<string>();
   useEffect(() => {
     setSrc(undefined);
@@ -20,10 +30,16 @@ export function Avatar({ client, mxc, name, size = 36 }: { client?: MatrixClient
     const authed = client.mxcUrlToHttp(mxc, size * 2, size * 2, 'crop', false, true, true);
     const plain = client.mxcUrlToHttp(mxc, size * 2, size * 2, 'crop', false, true, false);
     (async () => {
-      for (const [candidate, auth] of [[authed, true], [plain, false]] as const) {
+      for (const [candidate, auth] of [
+        [authed, true],
+        [plain, false],
+      ] as const) {
         if (!candidate) continue;
         try {
-          const res = await fetch(candidate, auth ? { headers: { Authorization: `Bearer ${client.getAccessToken() ?? ''}` } } : {});
+          const res = await fetch(
+            candidate,
+            auth ? { headers: { Authorization: `Bearer ${client.getAccessToken() ?? ''}` } } : {},
+          );
           if (!res.ok) continue;
           const blob = await res.blob();
           if (!live) return;

@@ -1,8 +1,9 @@
 // The message composer: a contentEditable line where "@" opens an autocomplete of bots and people and
 // a choice becomes a pill (as in Element); Enter sends, Shift+Enter adds a line, Stop halts a stream.
 import { useRef, useState, type KeyboardEvent } from 'react';
-import { findMentionQuery, matchCandidates, type MentionCandidate } from '../lib/autocomplete.ts';
-import { buildMessageContent, pillSuffix, type ComposerPart, type MessageContent } from '../lib/mention-content.ts';
+import type { MentionCandidate } from '../lib/autocomplete.ts';
+import { buildMessageContent, type ComposerPart, type MessageContent } from '../lib/mention-content.ts';
+import { useMentionAutocomplete } from './use-composer-autocomplete.ts';
 
 export interface ComposerProps {
   candidates: MentionCandidate[];
@@ -32,7 +33,11 @@ export function readParts(root: Node): ComposerPart[] {
     }
     if (!(node instanceof HTMLElement)) return;
     if (node.dataset.userId) {
-      parts.push({ kind: 'pill', userId: node.dataset.userId, displayName: node.dataset.displayName ?? node.textContent ?? '' });
+      parts.push({
+        kind: 'pill',
+        userId: node.dataset.userId,
+        displayName: node.dataset.displayName ?? node.textContent ?? '',
+      });
       return;
     }
     if (node.tagName === 'BR') {
@@ -47,58 +52,19 @@ export function readParts(root: Node): ComposerPart[] {
   return parts;
 }
 
-function caretText(): { node: Text; offset: number } | undefined {
-  const sel = window.getSelection();
-  if (!sel || sel.rangeCount === 0) return undefined;
-  const node = sel.anchorNode;
-  if (!node || node.nodeType !== Node.TEXT_NODE) return undefined;
-  return { node: node as Text, offset: sel.anchorOffset };
-}
+const listId = 'mention-suggestions';
 
 export function Composer(props: ComposerProps) {
   const { candidates, onSend, build, streaming, onStop, replyingTo, onCancelReply } = props;
   const editor = useRef<HTMLDivElement>(null);
-  const [query, setQuery] = useState<{ text: string; node: Text; start: number; end: number }>();
-  const [active, setActive] = useState(0);
   const [empty, setEmpty] = useState(true);
-  const suggestions = query ? matchCandidates(query.text, candidates) : [];
+  const mention = useMentionAutocomplete(editor, candidates, () => setEmpty(false));
+  const { suggestions, active } = mention;
 
   const refresh = () => {
     const root = editor.current;
-    setEmpty(!root || (root.textContent ?? '') === '' && !root.querySelector('[data-user-id]'));
-    const caret = caretText();
-    if (!caret || !root?.contains(caret.node)) return setQuery(undefined);
-    const found = findMentionQuery((caret.node.nodeValue ?? '').slice(0, caret.offset));
-    if (!found) return setQuery(undefined);
-    setQuery({ text: found.query, node: caret.node, start: found.start, end: caret.offset });
-    setActive(0);
-  };
-
-  const insertPill = (c: MentionCandidate) => {
-    const root = editor.current;
-    if (!query || !root) return;
-    const { node, start, end } = query;
-    const before = (node.nodeValue ?? '').slice(0, start);
-    const after = (node.nodeValue ?? '').slice(end);
-    const atStart = before.trim() === '' && node === firstTextNode(root);
-    node.nodeValue = before;
-    const pill = document.createElement('span');
-    pill.className = 'pill';
-    pill.setAttribute('contenteditable', 'false');
-    pill.dataset.userId = c.userId;
-    pill.dataset.displayName = c.displayName;
-    pill.textContent = c.displayName;
-    const rest = document.createTextNode(pillSuffix(atStart) + after.replace(/^\s/, ''));
-    node.after(pill, rest);
-    const sel = window.getSelection();
-    sel?.removeAllRanges();
-    const range = document.createRange();
-    range.setStart(rest, Math.min(pillSuffix(atStart).length, rest.length));
-    range.collapse(true);
-    sel?.addRange(range);
-    setQuery(undefined);
-    setEmpty(false);
-    root.focus();
+    setEmpty(!root || ((root.textContent ?? '') === '' && !root.querySelector('[data-user-id]')));
+    mention.track();
   };
 
   const send = () => {
@@ -110,67 +76,21 @@ export function Composer(props: ComposerProps) {
     onSend(content);
     root.replaceChildren();
     setEmpty(true);
-    setQuery(undefined);
+    mention.close();
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    if (suggestions.length > 0) {
-      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-        e.preventDefault();
-        setActive((a) => (a + (e.key === 'ArrowDown' ? 1 : suggestions.length - 1)) % suggestions.length);
-        return;
-      }
-      if (e.key === 'Enter' || e.key === 'Tab') {
-        e.preventDefault();
-        insertPill(suggestions[Math.min(active, suggestions.length - 1)]!);
-        return;
-      }
-      if (e.key === 'Escape') {
-        e.preventDefault();
-        setQuery(undefined);
-        return;
-      }
-    }
+    if (mention.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       send();
     } else if (e.key === 'Escape' && replyingTo) onCancelReply?.();
   };
 
-  const listId = 'mention-suggestions';
   return (
     <div className="composer">
-      {replyingTo && (
-        <div className="composer-reply">
-          <span>
-            Replying to <strong>{replyingTo.senderName}</strong>: {replyingTo.text.slice(0, 120)}
-          </span>
-          <button type="button" className="icon-button" onClick={onCancelReply} aria-label="Cancel reply">
-            ×
-          </button>
-        </div>
-      )}
-      {suggestions.length > 0 && (
-        <ul className="suggestions" id={listId} role="listbox" aria-label="Mention suggestions">
-          {suggestions.map((c, i) => (
-            <li
-              key={c.userId}
-              id={`${listId}-${i}`}
-              role="option"
-              aria-selected={i === active}
-              className={i === active ? 'active' : ''}
-              onMouseDown={(e) => {
-                e.preventDefault();
-                insertPill(c);
-              }}
-            >
-              <span className="suggestion-name">{c.displayName}</span>
-              <span className="suggestion-id">{c.userId}</span>
-              {c.detail && <span className="badge badge-model">{c.detail}</span>}
-            </li>
-          ))}
-        </ul>
-      )}
+      {replyingTo && <ReplyingTo replyingTo={replyingTo} onCancel={onCancelReply} />}
+      {suggestions.length > 0 && <Suggestions suggestions={suggestions} active={active} onChoose={mention.choose} />}
       <div className="composer-row">
         <div
           ref={editor}
@@ -186,7 +106,9 @@ export function Composer(props: ComposerProps) {
           data-placeholder={props.placeholder ?? 'Message the team; @ mentions a bot'}
           tabIndex={0}
           onInput={refresh}
-          onKeyUp={(e) => (e.key.startsWith('Arrow') || e.key === 'Home' || e.key === 'End') && suggestions.length === 0 && refresh()}
+          onKeyUp={(e) =>
+            (e.key.startsWith('Arrow') || e.key === 'Home' || e.key === 'End') && suggestions.length === 0 && refresh()
+          }
           onClick={refresh}
           onKeyDown={onKeyDown}
           onPaste={(e) => {
@@ -200,7 +122,13 @@ export function Composer(props: ComposerProps) {
             Stop
           </button>
         )}
-        <button type="button" className="button button-primary" onClick={send} aria-label="Send message" disabled={empty}>
+        <button
+          type="button"
+          className="button button-primary"
+          onClick={send}
+          aria-label="Send message"
+          disabled={empty}
+        >
           Send
         </button>
       </div>
@@ -208,8 +136,55 @@ export function Composer(props: ComposerProps) {
   );
 }
 
-function firstTextNode(root: Node): Node | null {
-  let n: Node | null = root.firstChild;
-  while (n && n.nodeType !== Node.TEXT_NODE && n.firstChild) n = n.firstChild;
-  return n;
+/** The message being replied to, above the editor, with its cancel button. */
+function ReplyingTo({
+  replyingTo,
+  onCancel,
+}: {
+  replyingTo: { senderName: string; text: string };
+  onCancel?: () => void;
+}) {
+  return (
+    <div className="composer-reply">
+      <span>
+        Replying to <strong>{replyingTo.senderName}</strong>: {replyingTo.text.slice(0, 120)}
+      </span>
+      <button type="button" className="icon-button" onClick={onCancel} aria-label="Cancel reply">
+        ×
+      </button>
+    </div>
+  );
+}
+
+/** The "@" autocomplete list; a mouse press chooses without taking the focus from the editor. */
+function Suggestions({
+  suggestions,
+  active,
+  onChoose,
+}: {
+  suggestions: MentionCandidate[];
+  active: number;
+  onChoose: (c: MentionCandidate) => void;
+}) {
+  return (
+    <ul className="suggestions" id={listId} role="listbox" aria-label="Mention suggestions">
+      {suggestions.map((c, i) => (
+        <li
+          key={c.userId}
+          id={`${listId}-${i}`}
+          role="option"
+          aria-selected={i === active}
+          className={i === active ? 'active' : ''}
+          onMouseDown={(e) => {
+            e.preventDefault();
+            onChoose(c);
+          }}
+        >
+          <span className="suggestion-name">{c.displayName}</span>
+          <span className="suggestion-id">{c.userId}</span>
+          {c.detail && <span className="badge badge-model">{c.detail}</span>}
+        </li>
+      ))}
+    </ul>
+  );
 }

@@ -35,25 +35,111 @@ function MessageBody({ content }: { content: Record<string, unknown> }) {
 
 /** A message whose keys are missing: matrix-js-sdk decrypts it again when they arrive, and this placeholder goes. */
 function EncryptedPlaceholder({ decryption }: { decryption: DisplayMessage['decryption'] }) {
-  if (decryption === 'pending') return <div className="msg-body msg-utd" role="status">Decrypting…</div>;
+  if (decryption === 'pending')
+    return (
+      <div className="msg-body msg-utd" role="status">
+        Decrypting…
+      </div>
+    );
   if (decryption === 'failed') {
     return (
-      <div className="msg-body msg-utd" title="The keys for this message have not reached this window yet. It shows as soon as they arrive (from the sender or the key backup).">
-        <LockIcon />{' '}Unable to decrypt this message yet: waiting for its keys.
+      <div
+        className="msg-body msg-utd"
+        title="The keys for this message have not reached this window yet. It shows as soon as they arrive (from the sender or the key backup)."
+      >
+        <LockIcon /> Unable to decrypt this message yet: waiting for its keys.
       </div>
     );
   }
   if (decryption === 'historical') {
     return (
-      <div className="msg-body msg-utd" title="This message was sent before this window's device could receive its key, and the key is not in your key backup.">
-        <LockIcon />{' '}Unable to decrypt: sent before this window could read the room.
+      <div
+        className="msg-body msg-utd"
+        title="This message was sent before this window's device could receive its key, and the key is not in your key backup."
+      >
+        <LockIcon /> Unable to decrypt: sent before this window could read the room.
       </div>
     );
   }
   return <div className="msg-body msg-deleted">Encrypted message (this window cannot decrypt it)</div>;
 }
 
-export const Message = memo(function Message({ msg, sender, quoted, client, streaming, onReply, onOpenThread, onJumpTo }: MessageProps) {
+/** Sender, badges (verified, model), time, and whether it was edited or not sent. */
+function MessageHead({ msg, sender, time }: { msg: DisplayMessage; sender: SenderInfo; time: string }) {
+  return (
+    <header className="msg-head">
+      <span className="msg-sender">{sender.name}</span>
+      {sender.verified && (
+        <span
+          className="badge badge-verified"
+          data-testid="sender-verified"
+          title="Verified: Agent Room signed this bot's identity with your keys, so your devices trust it."
+        >
+          Verified
+        </span>
+      )}
+      {sender.model && (
+        <span className="badge badge-model" title={`Model: ${sender.model}`}>
+          {sender.model}
+        </span>
+      )}
+      <time className="msg-time" dateTime={new Date(msg.ts).toISOString()}>
+        {time}
+      </time>
+      {msg.edited && <span className="msg-edited">(edited)</span>}
+      {msg.failed && <span className="msg-error">Not sent</span>}
+    </header>
+  );
+}
+
+/** Reply, and open a thread when the message has none yet. */
+function MessageActions({
+  msg,
+  senderName,
+  onReply,
+  onOpenThread,
+}: {
+  msg: DisplayMessage;
+  senderName: string;
+  onReply: MessageProps['onReply'];
+  onOpenThread: MessageProps['onOpenThread'];
+}) {
+  return (
+    <div className="msg-actions">
+      {onReply && (
+        <button
+          type="button"
+          className="link-button"
+          onClick={() => onReply(msg)}
+          aria-label={`Reply to ${senderName}`}
+        >
+          Reply
+        </button>
+      )}
+      {onOpenThread && msg.threadReplies === 0 && (
+        <button
+          type="button"
+          className="link-button"
+          onClick={() => onOpenThread(msg.eventId)}
+          aria-label={`Open thread of ${senderName}'s message`}
+        >
+          Thread
+        </button>
+      )}
+    </div>
+  );
+}
+
+export const Message = memo(function Message({
+  msg,
+  sender,
+  quoted,
+  client,
+  streaming,
+  onReply,
+  onOpenThread,
+  onJumpTo,
+}: MessageProps) {
   const time = new Date(msg.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   return (
     <article
@@ -67,26 +153,14 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
     >
       <Avatar client={client} mxc={sender.avatarMxc} name={sender.name} />
       <div className="msg-main">
-        <header className="msg-head">
-          <span className="msg-sender">{sender.name}</span>
-          {sender.verified && (
-            <span className="badge badge-verified" data-testid="sender-verified" title="Verified: Agent Room signed this bot's identity with your keys, so your devices trust it.">
-              Verified
-            </span>
-          )}
-          {sender.model && (
-            <span className="badge badge-model" title={`Model: ${sender.model}`}>
-              {sender.model}
-            </span>
-          )}
-          <time className="msg-time" dateTime={new Date(msg.ts).toISOString()}>
-            {time}
-          </time>
-          {msg.edited && <span className="msg-edited">(edited)</span>}
-          {msg.failed && <span className="msg-error">Not sent</span>}
-        </header>
+        <MessageHead msg={msg} sender={sender} time={time} />
         {msg.replyTo && quoted && (
-          <button type="button" className="msg-quote" onClick={() => onJumpTo?.(msg.replyTo!)} aria-label={`In reply to ${quoted.senderName}`}>
+          <button
+            type="button"
+            className="msg-quote"
+            onClick={() => onJumpTo?.(msg.replyTo!)}
+            aria-label={`In reply to ${quoted.senderName}`}
+          >
             <span className="msg-quote-sender">{quoted.senderName}</span>
             <span className="msg-quote-text">{messageText(quoted.msg).slice(0, 200) || 'an earlier message'}</span>
           </button>
@@ -99,22 +173,16 @@ export const Message = memo(function Message({ msg, sender, quoted, client, stre
           <MessageBody content={msg.content} />
         )}
         {onOpenThread && msg.threadReplies > 0 && (
-          <button type="button" className="thread-summary" onClick={() => onOpenThread(msg.eventId)} aria-label={`Open thread of ${sender.name}'s message, ${msg.threadReplies} ${msg.threadReplies === 1 ? 'reply' : 'replies'}`}>
+          <button
+            type="button"
+            className="thread-summary"
+            onClick={() => onOpenThread(msg.eventId)}
+            aria-label={`Open thread of ${sender.name}'s message, ${msg.threadReplies} ${msg.threadReplies === 1 ? 'reply' : 'replies'}`}
+          >
             {msg.threadReplies} {msg.threadReplies === 1 ? 'reply' : 'replies'} in thread
           </button>
         )}
-        <div className="msg-actions">
-          {onReply && (
-            <button type="button" className="link-button" onClick={() => onReply(msg)} aria-label={`Reply to ${sender.name}`}>
-              Reply
-            </button>
-          )}
-          {onOpenThread && msg.threadReplies === 0 && (
-            <button type="button" className="link-button" onClick={() => onOpenThread(msg.eventId)} aria-label={`Open thread of ${sender.name}'s message`}>
-              Thread
-            </button>
-          )}
-        </div>
+        <MessageActions msg={msg} senderName={sender.name} onReply={onReply} onOpenThread={onOpenThread} />
       </div>
     </article>
   );

@@ -14,7 +14,7 @@ export function ProgressBar({ job, label }: { job: PullJob; label: string }) {
         ? `Failed: ${job.error ?? 'unknown error'}`
         : job.state === 'cancelled'
           ? 'Cancelled'
-          : `${percent === undefined ? job.progress?.status ?? 'Starting' : `${percent}%`}${bytes !== undefined ? ` · ${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}` : ''}`;
+          : `${percent === undefined ? (job.progress?.status ?? 'Starting') : `${percent}%`}${bytes !== undefined ? ` · ${formatBytes(bytes)}${total ? ` of ${formatBytes(total)}` : ''}` : ''}`;
   return (
     <div className={`progress progress-${job.state}`} data-job-id={job.jobId}>
       <div

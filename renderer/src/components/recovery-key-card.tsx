@@ -33,8 +33,8 @@ export function RecoveryKeyCard({ recoveryKey, onDismiss, writeClipboard }: Reco
     <section className="recovery-card" role="region" aria-label="Recovery key">
       <h2>Save your recovery key</h2>
       <p>
-        The team room is end-to-end encrypted. Keep this key somewhere safe (a password manager): with it, a new device of
-        yours can read the whole history. It is shown only this once.
+        The team room is end-to-end encrypted. Keep this key somewhere safe (a password manager): with it, a new device
+        of yours can read the whole history. It is shown only this once.
       </p>
       <code className="recovery-key" data-testid="recovery-key">
         {recoveryKey}

@@ -23,14 +23,15 @@ export interface TimelineProps {
   label: string;
 }
 
-export function Timeline(props: TimelineProps) {
-  const { timeline, messages, senderInfo, client, firstUnread = -1, streamingSenders, atStart = true, loadingOlder, onLoadOlder, onReply, onOpenThread, label } = props;
+/**
+ * Keeps the view at the bottom while it was there (a growing reply), keeps the reading position when older messages
+ * are added at the top, and asks for older ones when scrolled to the top.
+ */
+function useStickyScroll(atStart: boolean, loadingOlder: boolean | undefined, onLoadOlder: (() => void) | undefined) {
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const lastHeight = useRef(0);
 
-  // Keep the view at the bottom while it was there (a growing reply), and keep the reading position
-  // when older messages are added at the top.
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
@@ -45,17 +46,50 @@ export function Timeline(props: TimelineProps) {
     stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
     if (el.scrollTop < 40 && !atStart && !loadingOlder) onLoadOlder?.();
   };
+  return { scroller, onScroll };
+}
+
+export function Timeline(props: TimelineProps) {
+  const {
+    timeline,
+    messages,
+    senderInfo,
+    client,
+    firstUnread = -1,
+    streamingSenders,
+    atStart = true,
+    loadingOlder,
+    onLoadOlder,
+    onReply,
+    onOpenThread,
+    label,
+  } = props;
+  const { scroller, onScroll } = useStickyScroll(atStart, loadingOlder, onLoadOlder);
 
   const lastBySender = new Map<string, string>();
   for (const m of messages) lastBySender.set(m.sender, m.eventId);
 
   return (
-    <div className="timeline" ref={scroller} onScroll={onScroll} role="log" aria-label={label} aria-live="polite" aria-relevant="additions text">
+    <div
+      className="timeline"
+      ref={scroller}
+      onScroll={onScroll}
+      role="log"
+      aria-label={label}
+      aria-live="polite"
+      aria-relevant="additions text"
+    >
       <div className="timeline-start">
         {atStart ? (
           <span className="muted">This is the beginning of the conversation.</span>
         ) : (
-          <button type="button" className="link-button" onClick={onLoadOlder} disabled={loadingOlder} aria-label="Load older messages">
+          <button
+            type="button"
+            className="link-button"
+            onClick={onLoadOlder}
+            disabled={loadingOlder}
+            aria-label="Load older messages"
+          >
             {loadingOlder ? 'Loading…' : 'Load older messages'}
           </button>
         )}
@@ -73,11 +107,19 @@ export function Timeline(props: TimelineProps) {
               msg={msg}
               client={client}
               sender={senderInfo(msg.sender)}
-              quoted={msg.replyTo ? { msg: quotedMsg, senderName: quotedMsg ? senderInfo(quotedMsg.sender).name : 'a message' } : undefined}
-              streaming={!msg.final && Boolean(streamingSenders?.has(msg.sender) && lastBySender.get(msg.sender) === msg.eventId)}
+              quoted={
+                msg.replyTo
+                  ? { msg: quotedMsg, senderName: quotedMsg ? senderInfo(quotedMsg.sender).name : 'a message' }
+                  : undefined
+              }
+              streaming={
+                !msg.final && Boolean(streamingSenders?.has(msg.sender) && lastBySender.get(msg.sender) === msg.eventId)
+              }
               onReply={onReply}
               onOpenThread={msg.threadRoot ? undefined : onOpenThread}
-              onJumpTo={(id) => scroller.current?.querySelector<HTMLElement>(`[data-event-id="${CSS.escape(id)}"]`)?.focus()}
+              onJumpTo={(id) =>
+                scroller.current?.querySelector<HTMLElement>(`[data-event-id="${CSS.escape(id)}"]`)?.focus()
+              }
             />
           </div>
         );

@@ -25,7 +25,11 @@ export function useStatus(): AppStatus | undefined {
   const [status, setStatus] = useState<AppStatus>();
   useEffect(() => {
     let live = true;
-    const refetch = () => api.status.get().then((s) => live && setStatus(s), () => undefined);
+    const refetch = () =>
+      api.status.get().then(
+        (s) => live && setStatus(s),
+        () => undefined,
+      );
     void refetch();
     const off = api.onStatusChanged((s) => setStatus(s));
     // Some status follows settings without a service changing state (the first-run wait ends when a
@@ -45,7 +49,10 @@ export function useSettings(): [Settings | undefined, (s: Settings) => void] {
   const [settings, setSettings] = useState<Settings>();
   useEffect(() => {
     let live = true;
-    api.settings.get().then((s) => live && setSettings(s), () => undefined);
+    api.settings.get().then(
+      (s) => live && setSettings(s),
+      () => undefined,
+    );
     const off = api.onSettingsChanged((s) => setSettings(s));
     return () => {
       live = false;
@@ -80,14 +87,17 @@ export function useJobs(): Map<string, PullJob> {
   const [jobs, setJobs] = useState<Map<string, PullJob>>(new Map());
   useEffect(() => {
     let live = true;
-    api.models.jobs().then((list) => {
-      if (!live) return;
-      setJobs((prev) => {
-        const next = new Map(prev);
-        for (const j of list) if (!next.has(j.jobId)) next.set(j.jobId, j);
-        return next;
-      });
-    }, () => undefined);
+    api.models.jobs().then(
+      (list) => {
+        if (!live) return;
+        setJobs((prev) => {
+          const next = new Map(prev);
+          for (const j of list) if (!next.has(j.jobId)) next.set(j.jobId, j);
+          return next;
+        });
+      },
+      () => undefined,
+    );
     const off = api.onModelsProgress((job) => setJobs((prev) => new Map(prev).set(job.jobId, job)));
     return () => {
       live = false;

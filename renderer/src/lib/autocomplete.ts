@@ -30,7 +30,9 @@ export function matchCandidates(query: string, candidates: MentionCandidate[], l
   return candidates
     .map((c) => ({ c, s: score(c) }))
     .filter((x) => x.s > 0)
-    .sort((a, b) => b.s - a.s || Number(b.c.isBot) - Number(a.c.isBot) || a.c.displayName.localeCompare(b.c.displayName))
+    .sort(
+      (a, b) => b.s - a.s || Number(b.c.isBot) - Number(a.c.isBot) || a.c.displayName.localeCompare(b.c.displayName),
+    )
     .slice(0, limit)
     .map((x) => x.c);
 }

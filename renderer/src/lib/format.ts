@@ -1,19 +1,16 @@
 // Small display helpers: sizes, initials, model names.
+import { formatBytes as formatByteSize, WINDOW_BYTES } from '../../../main/common/format-bytes.ts';
 
+/** 1536 → "1.5 KiB" (powers of 1024, one decimal below 10 of a unit): the app's one formatter, window labels. */
 export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined || !Number.isFinite(bytes)) return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 && i > 0 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+  return formatByteSize(bytes, WINDOW_BYTES);
 }
 
 export function initials(name: string): string {
-  const words = name.replace(/^@/, '').split(/[\s_.:-]+/).filter(Boolean);
+  const words = name
+    .replace(/^@/, '')
+    .split(/[\s_.:-]+/)
+    .filter(Boolean);
   const letters = words.length > 1 ? words[0]![0]! + words[1]![0]! : (words[0] ?? '?').slice(0, 1);
   return letters.toUpperCase();
 }

@@ -1,18 +1,21 @@
-// Message bodies to safe HTML: formatted_body sanitized to the Matrix spec's allowed tags, plain bodies
-// rendered as Markdown first; code blocks highlighted. Nothing a sender writes can run script here.
+// Message bodies to safe HTML: formatted_body sanitized to the Matrix spec's allowed tags (the allowlist shared
+// with the bots, main/common/matrix-html.ts), plain bodies rendered as Markdown first; code blocks highlighted.
+// Nothing a sender writes can run script here.
 import createDOMPurify from 'dompurify';
 import type { DOMPurify } from 'dompurify';
 import { Marked } from 'marked';
 import hljs from 'highlight.js/lib/common';
+import {
+  isAllowedLinkUrl,
+  WINDOW_HTML_ATTRIBUTES,
+  WINDOW_HTML_TAGS,
+  WINDOW_URL_SCHEMES,
+} from '../../../main/common/matrix-html.ts';
 
-/** The tags the Matrix spec lists for org.matrix.custom.html (client-server API, m.room.message). */
-const ALLOWED_TAGS = [
-  'font', 'del', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'p', 'a', 'ul', 'ol', 'sup', 'sub', 'li', 'b', 'i', 'u',
-  'strong', 'em', 'strike', 's', 'code', 'hr', 'br', 'div', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'caption', 'pre',
-  'span', 'details', 'summary',
-];
-const ALLOWED_ATTR = ['href', 'data-mx-bg-color', 'data-mx-color', 'color', 'class', 'start', 'data-mention-user-id', 'title'];
-const SAFE_URL = /^(?:https?|mailto|ftp|magnet):/i;
+/** The tags the Matrix spec lists for org.matrix.custom.html, as the window shows them (the shared allowlist). */
+const ALLOWED_TAGS = [...WINDOW_HTML_TAGS];
+/** The shared allowlist's attributes, and what the hook below sets: a mention pill's user, a link's target and rel. */
+const ALLOWED_ATTR = [...WINDOW_HTML_ATTRIBUTES, 'data-mention-user-id', 'target', 'rel'];
 const SAFE_CLASS = /^(?:language-[\w+-]+|hljs(?:-[\w-]+)?|pill)$/;
 const MATRIX_TO_USER = /^https:\/\/matrix\.to\/#\/(@[^/?]+)/;
 
@@ -31,7 +34,7 @@ function getPurifier(): DOMPurify {
     }
     if (node.tagName === 'A') {
       const href = node.getAttribute('href') ?? '';
-      if (!SAFE_URL.test(href)) node.removeAttribute('href');
+      if (!isAllowedLinkUrl(href, WINDOW_URL_SCHEMES)) node.removeAttribute('href');
       const user = MATRIX_TO_USER.exec(href);
       if (user?.[1]) {
         // A user link is a mention pill (how Element writes them): show it as one.
@@ -50,7 +53,7 @@ function getPurifier(): DOMPurify {
 export function sanitizeHtml(html: string): string {
   return getPurifier().sanitize(html, {
     ALLOWED_TAGS,
-    ALLOWED_ATTR: [...ALLOWED_ATTR, 'target', 'rel'],
+    ALLOWED_ATTR,
     ALLOW_DATA_ATTR: false,
     KEEP_CONTENT: true,
   });
@@ -97,7 +100,10 @@ function highlightCode(html: string): string {
   for (const code of tpl.content.querySelectorAll('pre > code')) {
     const text = code.textContent ?? '';
     const lang = /language-([\w+-]+)/.exec(code.className)?.[1];
-    const result = lang && hljs.getLanguage(lang) ? hljs.highlight(text, { language: lang, ignoreIllegals: true }) : hljs.highlightAuto(text);
+    const result =
+      lang && hljs.getLanguage(lang)
+        ? hljs.highlight(text, { language: lang, ignoreIllegals: true })
+        : hljs.highlightAuto(text);
     code.innerHTML = result.value;
     code.classList.add('hljs');
   }

@@ -25,7 +25,12 @@ export function permalinkForUser(userId: string): string {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 // Private-use characters mark where pills go while Markdown renders the text around them.
@@ -50,7 +55,9 @@ export function buildMessageContent(parts: ComposerPart[], context: SendContext 
   const body = parts.map((p) => (p.kind === 'text' ? p.text : p.displayName)).join('');
   if (body.trim() === '') return undefined;
   const pills = parts.filter((p): p is Extract<ComposerPart, { kind: 'pill' }> => p.kind === 'pill');
-  const source = parts.map((p) => (p.kind === 'text' ? p.text : `${MARK_OPEN}${pills.indexOf(p)}${MARK_CLOSE}`)).join('');
+  const source = parts
+    .map((p) => (p.kind === 'text' ? p.text : `${MARK_OPEN}${pills.indexOf(p)}${MARK_CLOSE}`))
+    .join('');
   const html = unwrapParagraph(composerMarkdownToHtml(source.trim())).replace(MARK_RE, (_all, index: string) => {
     const pill = pills[Number(index)]!;
     return `<a href="${escapeHtml(permalinkForUser(pill.userId))}">${escapeHtml(pill.displayName)}</a>`;
@@ -60,7 +67,11 @@ export function buildMessageContent(parts: ComposerPart[], context: SendContext 
   for (const p of pills) if (!userIds.includes(p.userId)) userIds.push(p.userId);
   if (context.replyTo && !userIds.includes(context.replyTo.sender)) userIds.push(context.replyTo.sender);
 
-  const content: MessageContent = { msgtype: 'm.text', body: body.trim(), 'm.mentions': userIds.length > 0 ? { user_ids: userIds } : {} };
+  const content: MessageContent = {
+    msgtype: 'm.text',
+    body: body.trim(),
+    'm.mentions': userIds.length > 0 ? { user_ids: userIds } : {},
+  };
   // Plain text with no pills and no Markdown goes without formatted_body, as Element sends it.
   if (pills.length > 0 || html !== plainHtml(body.trim())) {
     content.format = 'org.matrix.custom.html';

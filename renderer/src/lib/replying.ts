@@ -16,7 +16,8 @@ export class ReplyTracker {
     const seq = ++this.#seq;
     for (const id of typingBots) if (!this.#typingSince.has(id)) this.#typingSince.set(id, seq);
     for (const id of this.#typingSince.keys()) if (!typingBots.includes(id)) this.#typingSince.delete(id);
-    for (const msg of latestBySender.values()) if (msg.final && !this.#finalSeen.has(msg.eventId)) this.#finalSeen.set(msg.eventId, seq);
+    for (const msg of latestBySender.values())
+      if (msg.final && !this.#finalSeen.has(msg.eventId)) this.#finalSeen.set(msg.eventId, seq);
     const replying = new Set<string>();
     for (const id of typingBots) {
       const latest = latestBySender.get(id);

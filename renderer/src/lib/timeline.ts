@@ -89,7 +89,10 @@ export function projectTimeline(events: readonly RawEvent[]): ProjectedTimeline 
     const edit = latestEdit.get(ev.eventId);
     const newContent = edit?.content['m.new_content'];
     const rel = relation(ev.content);
-    const content = newContent && typeof newContent === 'object' && !ev.redacted ? { ...(newContent as Record<string, unknown>), 'm.relates_to': rel } : ev.content;
+    const content =
+      newContent && typeof newContent === 'object' && !ev.redacted
+        ? { ...(newContent as Record<string, unknown>), 'm.relates_to': rel }
+        : ev.content;
     const inReplyTo = rel?.['m.in_reply_to'] as { event_id?: unknown } | undefined;
     const threadRoot = rel?.rel_type === 'm.thread' && typeof rel.event_id === 'string' ? rel.event_id : undefined;
     const msg: DisplayMessage = {
@@ -105,7 +108,10 @@ export function projectTimeline(events: readonly RawEvent[]): ProjectedTimeline 
       ...(ev.decryption ? { decryption: ev.decryption } : {}),
       e2e: Boolean(ev.e2e),
       // In a thread, a reply that only falls back to the previous thread event is not a real reply.
-      replyTo: typeof inReplyTo?.event_id === 'string' && !(threadRoot && rel?.is_falling_back === true) ? inReplyTo.event_id : undefined,
+      replyTo:
+        typeof inReplyTo?.event_id === 'string' && !(threadRoot && rel?.is_falling_back === true)
+          ? inReplyTo.event_id
+          : undefined,
       threadRoot,
       threadReplies: 0,
       final: !ev.redacted && (edit ? edit.content[FINAL_KEY] === true : ev.content[FINAL_KEY] === true),
@@ -137,7 +143,11 @@ export function messageText(msg: DisplayMessage | undefined): string {
 }
 
 /** Index of the first message after the read marker that someone else sent; -1 when all are read. */
-export function firstUnreadIndex(messages: readonly DisplayMessage[], readUpTo: string | undefined, me: string): number {
+export function firstUnreadIndex(
+  messages: readonly DisplayMessage[],
+  readUpTo: string | undefined,
+  me: string,
+): number {
   if (!readUpTo) return -1;
   const at = messages.findIndex((m) => m.eventId === readUpTo);
   if (at === -1) return -1;

@@ -51,7 +51,13 @@ export async function startMatrixClient(session: OwnerSession, options: StartOpt
   }
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new MatrixStartError('The homeserver did not answer the first sync in time.', 'Check the status panel: the homeserver may still be starting.')),
+      () =>
+        reject(
+          new MatrixStartError(
+            'The homeserver did not answer the first sync in time.',
+            'Check the status panel: the homeserver may still be starting.',
+          ),
+        ),
       timeoutMs,
     );
     const onSync = (state: SyncState, _prev: SyncState | null, data?: { error?: Error }) => {
@@ -59,10 +65,19 @@ export async function startMatrixClient(session: OwnerSession, options: StartOpt
         clearTimeout(timer);
         client.off(ClientEvent.Sync, onSync);
         resolve();
-      } else if (state === SyncState.Error && data?.error && /M_UNKNOWN_TOKEN/.test(String((data.error as { errcode?: string }).errcode ?? data.error.message))) {
+      } else if (
+        state === SyncState.Error &&
+        data?.error &&
+        /M_UNKNOWN_TOKEN/.test(String((data.error as { errcode?: string }).errcode ?? data.error.message))
+      ) {
         clearTimeout(timer);
         client.off(ClientEvent.Sync, onSync);
-        reject(new MatrixStartError('The homeserver refused the session token.', 'Restart Agent Room: it issues a fresh session.'));
+        reject(
+          new MatrixStartError(
+            'The homeserver refused the session token.',
+            'Restart Agent Room: it issues a fresh session.',
+          ),
+        );
       }
     };
     client.on(ClientEvent.Sync, onSync);
@@ -75,7 +90,9 @@ export async function startMatrixClient(session: OwnerSession, options: StartOpt
     client.stopClient();
     throw err;
   }
-  const trust = client.getCrypto() ? establishOwnerTrust(client) : Promise.resolve({ crossSigned: false, backupVersion: null });
+  const trust = client.getCrypto()
+    ? establishOwnerTrust(client)
+    : Promise.resolve({ crossSigned: false, backupVersion: null });
   // Nobody may await it (a closed window): keep an unhandled rejection out of the console.
   trust.catch(() => undefined);
   return {

@@ -42,13 +42,17 @@ export class CryptoStartError extends Error {
 export async function initWindowCrypto(client: MatrixClient): Promise<void> {
   const userId = client.getUserId();
   const deviceId = client.getDeviceId();
-  if (!userId || !deviceId) throw new CryptoStartError('The session has no user or device id.', 'Restart Agent Room: it issues a fresh session.');
+  if (!userId || !deviceId)
+    throw new CryptoStartError(
+      'The session has no user or device id.',
+      'Restart Agent Room: it issues a fresh session.',
+    );
   try {
     await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: cryptoStorePrefix(userId, deviceId) });
   } catch (err) {
     throw new CryptoStartError(
       `Encryption could not start in this window: ${(err as Error).message}`,
-      'Encrypted rooms stay unreadable here. Reload the window; if it repeats, clear this site\'s data in the browser.',
+      "Encrypted rooms stay unreadable here. Reload the window; if it repeats, clear this site's data in the browser.",
       { cause: err },
     );
   }
@@ -66,7 +70,10 @@ export interface TrustResult {
  * the provisioner made them) and turns on the key backup with its key from secret storage, so history sent before
  * this device existed can be read. Does nothing when the account has no secret storage (an unencrypted team).
  */
-export async function establishOwnerTrust(client: MatrixClient, options: { keysTimeoutMs?: number } = {}): Promise<TrustResult> {
+export async function establishOwnerTrust(
+  client: MatrixClient,
+  options: { keysTimeoutMs?: number } = {},
+): Promise<TrustResult> {
   const crypto = client.getCrypto();
   if (!crypto) return { crossSigned: false, backupVersion: null };
   const secretStorage = client.secretStorage;
@@ -83,7 +90,9 @@ export async function establishOwnerTrust(client: MatrixClient, options: { keysT
     // import: only called with all three stored, and a replacement is refused.
     await crypto.bootstrapCrossSigning({
       authUploadDeviceSigningKeys: async () => {
-        throw new Error('Refusing to replace your cross-signing keys: the ones in secret storage do not match your identity.');
+        throw new Error(
+          'Refusing to replace your cross-signing keys: the ones in secret storage do not match your identity.',
+        );
       },
     });
     await signThisDevice(client);
@@ -112,7 +121,11 @@ async function waitForWindowKeys(client: MatrixClient, timeoutMs: number): Promi
         'Use the chat window in the browser where you first opened it; encrypted rooms stay trusted there.',
       );
     }
-    if (Date.now() > deadline) throw new CryptoStartError("This window's keys did not reach the homeserver in time.", 'Reload the window; check the homeserver if it repeats.');
+    if (Date.now() > deadline)
+      throw new CryptoStartError(
+        "This window's keys did not reach the homeserver in time.",
+        'Reload the window; check the homeserver if it repeats.',
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -30,7 +30,10 @@ export function toRawEvent(ev: MatrixEvent): RawEvent {
   const wire = ev.getWireContent() as Record<string, unknown>;
   // The original content: the timeline projection applies edits itself, the same way for every source.
   const clear = undecrypted ? wire : ((ev.getOriginalContent() ?? {}) as Record<string, unknown>);
-  const content = clear['m.relates_to'] === undefined && wire['m.relates_to'] !== undefined ? { ...clear, 'm.relates_to': wire['m.relates_to'] } : clear;
+  const content =
+    clear['m.relates_to'] === undefined && wire['m.relates_to'] !== undefined
+      ? { ...clear, 'm.relates_to': wire['m.relates_to'] }
+      : clear;
   return {
     eventId: ev.getId() ?? ev.getTxnId() ?? '',
     type: undecrypted ? 'm.room.encrypted' : ev.getType(),
@@ -95,7 +98,19 @@ export function unreadCount(room: Room, me: string): number {
 export function useRooms(client: MatrixClient, teamRoomId: string): RoomSummary[] {
   const subscribe = useCallback(
     (bump: () => void) => {
-      return listenAll(client, [ClientEvent.Room, ClientEvent.DeleteRoom, ClientEvent.AccountData, RoomEvent.MyMembership, RoomEvent.Name, RoomEvent.Timeline, RoomEvent.Receipt], bump);
+      return listenAll(
+        client,
+        [
+          ClientEvent.Room,
+          ClientEvent.DeleteRoom,
+          ClientEvent.AccountData,
+          RoomEvent.MyMembership,
+          RoomEvent.Name,
+          RoomEvent.Timeline,
+          RoomEvent.Receipt,
+        ],
+        bump,
+      );
     },
     [client],
   );
@@ -120,7 +135,17 @@ export function useRoomEvents(room: Room | null, client?: MatrixClient): RawEven
   const subscribe = useCallback(
     (bump: () => void) => {
       if (!room) return () => undefined;
-      const off = listenAll(room, [RoomEvent.Timeline, RoomEvent.TimelineReset, RoomEvent.LocalEchoUpdated, RoomEvent.Redaction, RoomEvent.RedactionCancelled], bump);
+      const off = listenAll(
+        room,
+        [
+          RoomEvent.Timeline,
+          RoomEvent.TimelineReset,
+          RoomEvent.LocalEchoUpdated,
+          RoomEvent.Redaction,
+          RoomEvent.RedactionCancelled,
+        ],
+        bump,
+      );
       // A message (or a streaming edit) that arrives encrypted is decrypted after it joined the timeline; a
       // room key that arrives later (to-device, key backup) decrypts it again: both re-render.
       const onDecrypted = (ev: MatrixEvent) => {
@@ -142,7 +167,10 @@ export function useRoomEvents(room: Room | null, client?: MatrixClient): RawEven
 
 /** Whether the room is end-to-end encrypted (its m.room.encryption state); re-read on state changes. */
 export function useRoomEncrypted(room: Room | null): boolean {
-  const subscribe = useCallback((bump: () => void) => (room ? listenAll(room, [RoomStateEvent.Events], bump) : () => undefined), [room]);
+  const subscribe = useCallback(
+    (bump: () => void) => (room ? listenAll(room, [RoomStateEvent.Events], bump) : () => undefined),
+    [room],
+  );
   useVersion(subscribe);
   return room?.hasEncryptionStateEvent() ?? false;
 }
@@ -168,11 +196,16 @@ export function useTyping(client: MatrixClient, room: Room | null): string[] {
 /** True once the room's first event is loaded (or the server has nothing older). */
 function isAtStart(room: Room): boolean {
   const timeline = room.getLiveTimeline();
-  return timeline.getPaginationToken(Direction.Backward) === null || timeline.getEvents()[0]?.getType() === 'm.room.create';
+  return (
+    timeline.getPaginationToken(Direction.Backward) === null || timeline.getEvents()[0]?.getType() === 'm.room.create'
+  );
 }
 
 /** Scrollback: loads older events; `atStart` once the room's creation is reached. */
-export function useScrollback(client: MatrixClient, room: Room | null): { loading: boolean; atStart: boolean; loadOlder: () => Promise<void> } {
+export function useScrollback(
+  client: MatrixClient,
+  room: Room | null,
+): { loading: boolean; atStart: boolean; loadOlder: () => Promise<void> } {
   const [loading, setLoading] = useState(false);
   const [, setTick] = useState(0);
   const atStart = room ? isAtStart(room) : true;

@@ -3,10 +3,18 @@
 import { useEffect, useState } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/CryptoEvent.js';
-import type { EncryptionState } from '../components/chat-view.tsx';
 import { errorText } from '../hooks/control.ts';
 import type { StartedClient } from './client.ts';
 import { ownDeviceCrossSigned } from './crypto.ts';
+
+/** This window's encryption: what failed, and whether this device is cross-signed (trusted by the app's devices). */
+export interface EncryptionState {
+  /** Encryption did not start in this window. */
+  error?: string;
+  /** Cross-signing or the key backup could not be set up for this device. */
+  trustError?: string;
+  crossSigned?: boolean;
+}
 
 export function useEncryptionState(started: StartedClient | undefined): EncryptionState | undefined {
   const [state, setState] = useState<EncryptionState>();
@@ -49,7 +57,12 @@ export function useVerifiedUsers(client: MatrixClient | undefined, userIds: read
     if (!client || !crypto) return;
     let live = true;
     const recheck = () => {
-      Promise.all(key.split('\u0000').filter(Boolean).map(async (u) => [u, (await crypto.getUserVerificationStatus(u)).isCrossSigningVerified()] as const)).then(
+      Promise.all(
+        key
+          .split('\u0000')
+          .filter(Boolean)
+          .map(async (u) => [u, (await crypto.getUserVerificationStatus(u)).isCrossSigningVerified()] as const),
+      ).then(
         (rows) => {
           if (!live) return;
           const next = new Set(rows.filter(([, ok]) => ok).map(([u]) => u));

@@ -13,7 +13,15 @@ const GROUPS: { title: string; match: (m: ModelInfo) => boolean }[] = [
   { title: 'Endpoints', match: (m) => m.source === 'openai' },
 ];
 
-export function ModelsPanel({ bots, jobs, onBotsChanged }: { bots: BotInfo[]; jobs: Map<string, PullJob>; onBotsChanged: () => void }) {
+export function ModelsPanel({
+  bots,
+  jobs,
+  onBotsChanged,
+}: {
+  bots: BotInfo[];
+  jobs: Map<string, PullJob>;
+  onBotsChanged: () => void;
+}) {
   const api = useApi();
   const [models, setModels] = useState<ModelInfo[]>();
   const [ref, setRef] = useState('');
@@ -44,42 +52,30 @@ export function ModelsPanel({ bots, jobs, onBotsChanged }: { bots: BotInfo[]; jo
       setError(errorText(err));
     }
   };
-  const activeJobs = [...jobs.values()].filter((j) => j.state === 'queued' || j.state === 'running' || j.state === 'failed');
+  const activeJobs = [...jobs.values()].filter(
+    (j) => j.state === 'queued' || j.state === 'running' || j.state === 'failed',
+  );
 
   return (
     <section className="panel" aria-labelledby="models-title">
       <h1 id="models-title">Models</h1>
-      <form
-        className="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (ref.trim()) void pull(ref);
-        }}
-      >
-        <label className="grow">
-          <span className="label">Download or pull a model</span>
-          <input value={ref} onChange={(e) => setRef(e.target.value)} placeholder="hf:user/repo:Q4_K_M, https://…/model.gguf or ollama:qwen2.5" aria-describedby="pull-help" />
-        </label>
-        <button type="submit" className="button button-primary" disabled={!ref.trim()}>Download</button>
-      </form>
-      <p id="pull-help" className="muted">A Hugging Face reference or a GGUF URL downloads into the data folder; ollama:&lt;tag&gt; asks Ollama to pull it.</p>
-      {error && <p className="error-text" role="alert">{error}</p>}
-      {message && <p className="ok-text" role="status">{message}</p>}
+      <PullForm value={ref} onChange={setRef} onPull={(target) => void pull(target)} />
+      <p id="pull-help" className="muted">
+        A Hugging Face reference or a GGUF URL downloads into the data folder; ollama:&lt;tag&gt; asks Ollama to pull
+        it.
+      </p>
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      {message && (
+        <p className="ok-text" role="status">
+          {message}
+        </p>
+      )}
       {activeJobs.length > 0 && (
-        <div className="card" aria-label="Downloads">
-          <h2>Downloads</h2>
-          {activeJobs.map((job) => (
-            <div key={job.jobId} className="job">
-              <div className="job-name">{job.ref}</div>
-              <ProgressBar job={job} label={`Download of ${job.ref}`} />
-              {(job.state === 'running' || job.state === 'queued') && (
-                <button type="button" className="button" onClick={() => void api.models.cancel({ jobId: job.jobId })} aria-label={`Cancel download of ${job.ref}`}>
-                  Cancel
-                </button>
-              )}
-            </div>
-          ))}
-        </div>
+        <DownloadsCard jobs={activeJobs} onCancel={(jobId) => void api.models.cancel({ jobId })} />
       )}
       {!models ? (
         <p>Looking for models…</p>
@@ -87,24 +83,7 @@ export function ModelsPanel({ bots, jobs, onBotsChanged }: { bots: BotInfo[]; jo
         GROUPS.map((g) => {
           const list = models.filter(g.match);
           if (list.length === 0) return null;
-          return (
-            <div key={g.title} className="card">
-              <h2>{g.title}</h2>
-              <ul className="model-list">
-                {list.map((m) => (
-                  <li key={m.ref} className="model-row" data-model-ref={m.ref}>
-                    <div className="grow">
-                      <div className="model-name">
-                        {m.name} {m.loaded && <span className="badge">loaded</span>} {!m.local && <span className="badge badge-cloud">cloud</span>}
-                      </div>
-                      <div className="muted small">{m.location}{m.sizeBytes ? ` · ${formatBytes(m.sizeBytes)}` : ''}</div>
-                    </div>
-                    <AssignControl model={m} bots={bots} onAssign={assign} />
-                  </li>
-                ))}
-              </ul>
-            </div>
-          );
+          return <ModelGroup key={g.title} title={g.title} models={list} bots={bots} onAssign={assign} />;
         })
       )}
       {models?.length === 0 && <p className="muted">No models yet: download one above.</p>}
@@ -112,7 +91,110 @@ export function ModelsPanel({ bots, jobs, onBotsChanged }: { bots: BotInfo[]; jo
   );
 }
 
-function AssignControl({ model, bots, onAssign }: { model: ModelInfo; bots: BotInfo[]; onAssign: (botId: string, model: ModelInfo) => void }) {
+/** A reference to download (hf:, a URL) or to pull with Ollama (ollama:). */
+function PullForm({
+  value,
+  onChange,
+  onPull,
+}: {
+  value: string;
+  onChange: (ref: string) => void;
+  onPull: (ref: string) => void;
+}) {
+  return (
+    <form
+      className="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (value.trim()) onPull(value);
+      }}
+    >
+      <label className="grow">
+        <span className="label">Download or pull a model</span>
+        <input
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+          placeholder="hf:user/repo:Q4_K_M, https://…/model.gguf or ollama:qwen2.5"
+          aria-describedby="pull-help"
+        />
+      </label>
+      <button type="submit" className="button button-primary" disabled={!value.trim()}>
+        Download
+      </button>
+    </form>
+  );
+}
+
+/** Downloads under way or failed, each with its progress bar and, while it runs or waits, a cancel button. */
+function DownloadsCard({ jobs, onCancel }: { jobs: PullJob[]; onCancel: (jobId: string) => void }) {
+  return (
+    <div className="card" aria-label="Downloads">
+      <h2>Downloads</h2>
+      {jobs.map((job) => (
+        <div key={job.jobId} className="job">
+          <div className="job-name">{job.ref}</div>
+          <ProgressBar job={job} label={`Download of ${job.ref}`} />
+          {(job.state === 'running' || job.state === 'queued') && (
+            <button
+              type="button"
+              className="button"
+              onClick={() => onCancel(job.jobId)}
+              aria-label={`Cancel download of ${job.ref}`}
+            >
+              Cancel
+            </button>
+          )}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** One source's models, each with where it is, its size and the control that gives it to a bot. */
+function ModelGroup({
+  title,
+  models,
+  bots,
+  onAssign,
+}: {
+  title: string;
+  models: ModelInfo[];
+  bots: BotInfo[];
+  onAssign: (botId: string, model: ModelInfo) => void;
+}) {
+  return (
+    <div className="card">
+      <h2>{title}</h2>
+      <ul className="model-list">
+        {models.map((m) => (
+          <li key={m.ref} className="model-row" data-model-ref={m.ref}>
+            <div className="grow">
+              <div className="model-name">
+                {m.name} {m.loaded && <span className="badge">loaded</span>}{' '}
+                {!m.local && <span className="badge badge-cloud">cloud</span>}
+              </div>
+              <div className="muted small">
+                {m.location}
+                {m.sizeBytes ? ` · ${formatBytes(m.sizeBytes)}` : ''}
+              </div>
+            </div>
+            <AssignControl model={m} bots={bots} onAssign={onAssign} />
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function AssignControl({
+  model,
+  bots,
+  onAssign,
+}: {
+  model: ModelInfo;
+  bots: BotInfo[];
+  onAssign: (botId: string, model: ModelInfo) => void;
+}) {
   const eligible = bots.filter((b) => model.local || !b.config.localOnly);
   const [botId, setBotId] = useState(eligible[0]?.config.id ?? '');
   if (eligible.length === 0) return null;
@@ -126,7 +208,12 @@ function AssignControl({ model, bots, onAssign }: { model: ModelInfo; bots: BotI
           </option>
         ))}
       </select>
-      <button type="button" className="button" onClick={() => onAssign(botId, model)} aria-label={`Use ${model.name} for the selected bot`}>
+      <button
+        type="button"
+        className="button"
+        onClick={() => onAssign(botId, model)}
+        aria-label={`Use ${model.name} for the selected bot`}
+      >
         Use
       </button>
     </div>

@@ -6,7 +6,17 @@ import type { AppStatus } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';
 import { errorText, useApi } from '../hooks/control.ts';
 
-export function SettingsPanel({ settings, status, desktop, onSaved }: { settings: Settings; status?: AppStatus; desktop: boolean; onSaved?: (s: Settings) => void }) {
+export function SettingsPanel({
+  settings,
+  status,
+  desktop,
+  onSaved,
+}: {
+  settings: Settings;
+  status?: AppStatus;
+  desktop: boolean;
+  onSaved?: (s: Settings) => void;
+}) {
   const api = useApi();
   const [error, setError] = useState<string>();
   const [qr, setQr] = useState<string>();
@@ -21,7 +31,7 @@ export function SettingsPanel({ settings, status, desktop, onSaved }: { settings
     QRCode.toDataURL(lanUrl, { margin: 1, width: 200 }).then(setQr, () => setQr(undefined));
   }, [lanOn, lanUrl]);
 
-  const patch = async (p: Parameters<typeof api.settings.update>[0]) => {
+  const patch: Patch = async (p) => {
     setError(undefined);
     try {
       onSaved?.(await api.settings.update(p));
@@ -38,17 +48,25 @@ export function SettingsPanel({ settings, status, desktop, onSaved }: { settings
         {hs.mode === 'bundled' ? (
           <>
             <label className="check">
-              <input type="checkbox" checked={hs.lanAccess} onChange={(e) => void patch({ homeserver: { lanAccess: e.target.checked } })} />
+              <input
+                type="checkbox"
+                checked={hs.lanAccess}
+                onChange={(e) => void patch({ homeserver: { lanAccess: e.target.checked } })}
+              />
               Allow devices on my network (LAN access)
             </label>
-            <p className="muted">The homeserver listens on this computer only unless this is on. Takes effect after a restart.</p>
+            <p className="muted">
+              The homeserver listens on this computer only unless this is on. Takes effect after a restart.
+            </p>
             {lanOn && (
               <div className="qr-block">
                 {qr && <img src={qr} alt={`QR code for ${lanUrl}`} width={200} height={200} />}
                 <div>
                   <p>In Element or FluffyChat on your phone, use this homeserver:</p>
                   <code className="copyable">{lanUrl ?? 'available once the homeserver has restarted'}</code>
-                  {status?.homeserver.serverName && <p className="muted">Server name: {status.homeserver.serverName}</p>}
+                  {status?.homeserver.serverName && (
+                    <p className="muted">Server name: {status.homeserver.serverName}</p>
+                  )}
                 </div>
               </div>
             )}
@@ -58,32 +76,67 @@ export function SettingsPanel({ settings, status, desktop, onSaved }: { settings
         )}
       </div>
       <EncryptionCard />
-      <div className="card">
-        <h2>Desktop</h2>
-        <label className="check">
-          <input type="checkbox" checked={settings.ui.startAtLogin} disabled={!desktop} onChange={(e) => void patch({ ui: { startAtLogin: e.target.checked } })} />
-          Start at login
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={settings.ui.closeToTray} disabled={!desktop} onChange={(e) => void patch({ ui: { closeToTray: e.target.checked } })} />
-          Keep running in the tray when the window closes
-        </label>
-        {!desktop && <p className="muted">These apply to the desktop app; this window is served by agent-room serve.</p>}
-      </div>
-      <div className="card">
-        <h2>Appearance</h2>
-        <fieldset className="radio-row">
-          <legend className="label">Theme</legend>
-          {(['system', 'light', 'dark'] as const).map((t) => (
-            <label key={t} className="check">
-              <input type="radio" name="theme" value={t} checked={settings.ui.theme === t} onChange={() => void patch({ ui: { theme: t } })} />
-              {t === 'system' ? 'Follow the system' : t === 'light' ? 'Light' : 'Dark'}
-            </label>
-          ))}
-        </fieldset>
-      </div>
-      {error && <p className="error-text" role="alert">{error}</p>}
+      <DesktopCard ui={settings.ui} desktop={desktop} patch={patch} />
+      <AppearanceCard theme={settings.ui.theme} patch={patch} />
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
     </section>
+  );
+}
+
+type Patch = (p: Parameters<ReturnType<typeof useApi>['settings']['update']>[0]) => Promise<void>;
+
+/** Start at login and close to tray: the desktop app's own settings. */
+function DesktopCard({ ui, desktop, patch }: { ui: Settings['ui']; desktop: boolean; patch: Patch }) {
+  return (
+    <div className="card">
+      <h2>Desktop</h2>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={ui.startAtLogin}
+          disabled={!desktop}
+          onChange={(e) => void patch({ ui: { startAtLogin: e.target.checked } })}
+        />
+        Start at login
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={ui.closeToTray}
+          disabled={!desktop}
+          onChange={(e) => void patch({ ui: { closeToTray: e.target.checked } })}
+        />
+        Keep running in the tray when the window closes
+      </label>
+      {!desktop && <p className="muted">These apply to the desktop app; this window is served by agent-room serve.</p>}
+    </div>
+  );
+}
+
+function AppearanceCard({ theme, patch }: { theme: Settings['ui']['theme']; patch: Patch }) {
+  return (
+    <div className="card">
+      <h2>Appearance</h2>
+      <fieldset className="radio-row">
+        <legend className="label">Theme</legend>
+        {(['system', 'light', 'dark'] as const).map((t) => (
+          <label key={t} className="check">
+            <input
+              type="radio"
+              name="theme"
+              value={t}
+              checked={theme === t}
+              onChange={() => void patch({ ui: { theme: t } })}
+            />
+            {t === 'system' ? 'Follow the system' : t === 'light' ? 'Light' : 'Dark'}
+          </label>
+        ))}
+      </fieldset>
+    </div>
   );
 }
 
@@ -100,7 +153,10 @@ function EncryptionCard() {
 
   useEffect(() => {
     let live = true;
-    api.session.encryption().then((s) => live && setState(s), () => undefined);
+    api.session.encryption().then(
+      (s) => live && setState(s),
+      () => undefined,
+    );
     return () => {
       live = false;
     };
@@ -114,7 +170,10 @@ function EncryptionCard() {
       const r = await api.session.setRecoveryKey({ recoveryKey: key });
       setKey('');
       setState({ ...state, recoveryKeyKnown: true });
-      setMessage({ text: `Saved${r.replaced ? ' (the key it replaces is kept)' : ''}. Agent Room now verifies the bots with your keys; reload this window to let it open your key backup.`, error: false });
+      setMessage({
+        text: `Saved${r.replaced ? ' (the key it replaces is kept)' : ''}. Agent Room now verifies the bots with your keys; reload this window to let it open your key backup.`,
+        error: false,
+      });
     } catch (err) {
       setMessage({ text: errorText(err), error: true });
     } finally {
@@ -125,7 +184,10 @@ function EncryptionCard() {
     <div className="card">
       <h2>Encryption</h2>
       {state.recoveryKeyKnown ? (
-        <p>The team room is end-to-end encrypted. Agent Room holds your recovery key: your devices trust the bots, and new devices read the history from your key backup.</p>
+        <p>
+          The team room is end-to-end encrypted. Agent Room holds your recovery key: your devices trust the bots, and
+          new devices read the history from your key backup.
+        </p>
       ) : (
         <form
           onSubmit={(e) => {
@@ -133,13 +195,32 @@ function EncryptionCard() {
             void save();
           }}
         >
-          <p>Your account&apos;s encryption was set up elsewhere (in Element). Agent Room leaves those keys alone; give it the recovery key and it uses them to verify the bots.</p>
-          <label className="label" htmlFor="recovery-key-input">Recovery key</label>
-          <input id="recovery-key-input" type="password" autoComplete="off" spellCheck={false} value={key} onChange={(e) => setKey(e.target.value)} placeholder="EsTc 1234 …" />
-          <button type="submit" disabled={busy || key.trim() === ''}>Use this key</button>
+          <p>
+            Your account&apos;s encryption was set up elsewhere (in Element). Agent Room leaves those keys alone; give
+            it the recovery key and it uses them to verify the bots.
+          </p>
+          <label className="label" htmlFor="recovery-key-input">
+            Recovery key
+          </label>
+          <input
+            id="recovery-key-input"
+            type="password"
+            autoComplete="off"
+            spellCheck={false}
+            value={key}
+            onChange={(e) => setKey(e.target.value)}
+            placeholder="EsTc 1234 …"
+          />
+          <button type="submit" disabled={busy || key.trim() === ''}>
+            Use this key
+          </button>
         </form>
       )}
-      {message && <p className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'}>{message.text}</p>}
+      {message && (
+        <p className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'}>
+          {message.text}
+        </p>
+      )}
     </div>
   );
 }

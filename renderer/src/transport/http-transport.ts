@@ -1,5 +1,13 @@
 // The control contract over HTTP and a WebSocket (serve mode): the same api object the preload gives.
-import { ControlError, isControlErrorPayload, type Channel, type EventName, type Events, type ReqInput, type Res } from '../../../main/common/contract.ts';
+import {
+  ControlError,
+  isControlErrorPayload,
+  type Channel,
+  type EventName,
+  type Events,
+  type ReqInput,
+  type Res,
+} from '../../../main/common/contract.ts';
 import { createApi, type AgentRoomApi } from '../../../main/common/contract-api.ts';
 
 export interface HttpTransportOptions {

@@ -39,7 +39,11 @@ export interface Tally {
   errorEndings: number;
 }
 
-function relatesTo(content: Record<string, unknown> | undefined): { relType?: string; eventId?: string; inReplyTo?: string } {
+function relatesTo(content: Record<string, unknown> | undefined): {
+  relType?: string;
+  eventId?: string;
+  inReplyTo?: string;
+} {
   const rel = content?.['m.relates_to'];
   if (typeof rel !== 'object' || rel === null) return {};
   const r = rel as Record<string, unknown>;
@@ -47,7 +51,9 @@ function relatesTo(content: Record<string, unknown> | undefined): { relType?: st
   return {
     ...(typeof r.rel_type === 'string' ? { relType: r.rel_type } : {}),
     ...(typeof r.event_id === 'string' ? { eventId: r.event_id } : {}),
-    ...(typeof reply === 'object' && reply !== null && typeof (reply as Record<string, unknown>).event_id === 'string' ? { inReplyTo: (reply as Record<string, string>).event_id } : {}),
+    ...(typeof reply === 'object' && reply !== null && typeof (reply as Record<string, unknown>).event_id === 'string'
+      ? { inReplyTo: (reply as Record<string, string>).event_id }
+      : {}),
   };
 }
 
@@ -56,15 +62,25 @@ function bodyOf(content: Record<string, unknown> | undefined): string {
 }
 
 /** What each mention received from `botUserId`, in timeline order (events oldest first). */
-export function outcomes(events: readonly TimelineEvent[], mentionIds: readonly string[], botUserId: string): MentionOutcome[] {
-  const redacted = new Set(events.filter((e) => e.type === 'm.room.redaction' && e.redacts).map((e) => e.redacts as string));
-  const fromBot = events.filter((e) => e.sender === botUserId && e.type === 'm.room.message' && !redacted.has(e.event_id));
+export function outcomes(
+  events: readonly TimelineEvent[],
+  mentionIds: readonly string[],
+  botUserId: string,
+): MentionOutcome[] {
+  const redacted = new Set(
+    events.filter((e) => e.type === 'm.room.redaction' && e.redacts).map((e) => e.redacts as string),
+  );
+  const fromBot = events.filter(
+    (e) => e.sender === botUserId && e.type === 'm.room.message' && !redacted.has(e.event_id),
+  );
   return mentionIds.map((mentionId) => {
     const firsts = fromBot.filter((e) => {
       const rel = relatesTo(e.content);
       return rel.relType !== 'm.replace' && rel.inReplyTo === mentionId && e.content?.msgtype !== 'm.notice';
     });
-    const notices = fromBot.filter((e) => relatesTo(e.content).inReplyTo === mentionId && e.content?.msgtype === 'm.notice').map((e) => bodyOf(e.content));
+    const notices = fromBot
+      .filter((e) => relatesTo(e.content).inReplyTo === mentionId && e.content?.msgtype === 'm.notice')
+      .map((e) => bodyOf(e.content));
     const replies = firsts.map((first): ReplyRecord => {
       const edits = fromBot.filter((e) => {
         const rel = relatesTo(e.content);

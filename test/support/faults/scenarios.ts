@@ -41,17 +41,27 @@ export function homeserverPid(dataDir: string): number | undefined {
 export async function mentionAndWaitForStream(stack: Stack, text: string, timeoutMs = 20_000): Promise<string> {
   const id = await stack.owner.mention([stack.botUserId], text);
   stack.mentions.push(id);
-  await waitForTimeline(stack.owner, `a reply to ${id} to start`, (ev) => (outcomes(ev, [id], stack.botUserId)[0]!.replies.length > 0 ? true : undefined), timeoutMs);
+  await waitForTimeline(
+    stack.owner,
+    `a reply to ${id} to start`,
+    (ev) => (outcomes(ev, [id], stack.botUserId)[0]!.replies.length > 0 ? true : undefined),
+    timeoutMs,
+  );
   return id;
 }
 
 /** Resolves once every mention has a reply with its final (or error) edit; returns the outcomes. */
 export async function waitForAllFinal(stack: Stack, timeoutMs = 30_000): Promise<MentionOutcome[]> {
   try {
-    return await waitForTimeline(stack.owner, 'every mention to get its final edit', (ev) => {
-      const list = outcomes(ev, stack.mentions, stack.botUserId);
-      return list.every((o) => o.replies.some((r) => r.final)) ? list : undefined;
-    }, timeoutMs);
+    return await waitForTimeline(
+      stack.owner,
+      'every mention to get its final edit',
+      (ev) => {
+        const list = outcomes(ev, stack.mentions, stack.botUserId);
+        return list.every((o) => o.replies.some((r) => r.final)) ? list : undefined;
+      },
+      timeoutMs,
+    );
   } catch {
     return outcomes(await stack.owner.timeline(), stack.mentions, stack.botUserId);
   }
@@ -74,12 +84,17 @@ export async function homeserverKillCycle(stack: Stack, n: number): Promise<numb
   if (!pid) throw new Error('no homeserver pid file while serve runs');
   const t0 = Date.now();
   process.kill(pid, 'SIGKILL');
-  await waitUntil('the homeserver to run again', async () => {
-    const next = homeserverPid(dir);
-    if (!next || next === pid) return undefined;
-    if (serviceState(await health(stack.serve), 'homeserver') !== 'running') return undefined;
-    return (await homeserverAnswers(stack.owner)) || undefined;
-  }, 30_000, 25);
+  await waitUntil(
+    'the homeserver to run again',
+    async () => {
+      const next = homeserverPid(dir);
+      if (!next || next === pid) return undefined;
+      if (serviceState(await health(stack.serve), 'homeserver') !== 'running') return undefined;
+      return (await homeserverAnswers(stack.owner)) || undefined;
+    },
+    30_000,
+    25,
+  );
   return Date.now() - t0;
 }
 
@@ -102,14 +117,16 @@ export async function appKillCycle(stack: Stack, n: number, whileDown = 2): Prom
   const staleSurvived = hsPid !== undefined && isAlive(hsPid);
   if (staleSurvived) {
     // The room stays reachable through the surviving homeserver: the person keeps writing.
-    for (let i = 0; i < whileDown; i++) stack.mentions.push(await stack.owner.mention([stack.botUserId], `while you were away ${n}.${i}`));
+    for (let i = 0; i < whileDown; i++)
+      stack.mentions.push(await stack.owner.mention([stack.botUserId], `while you were away ${n}.${i}`));
   }
   const t0 = Date.now();
   await reopen(stack);
   const restartMs = Date.now() - t0;
   const staleCleared = hsPid === undefined || !isAlive(hsPid);
   if (!staleSurvived) {
-    for (let i = 0; i < whileDown; i++) stack.mentions.push(await stack.owner.mention([stack.botUserId], `after the restart ${n}.${i}`));
+    for (let i = 0; i < whileDown; i++)
+      stack.mentions.push(await stack.owner.mention([stack.botUserId], `after the restart ${n}.${i}`));
   }
   return { staleSurvived, staleCleared, restartMs };
 }

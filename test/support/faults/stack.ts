@@ -45,7 +45,11 @@ export interface Serve {
 }
 
 /** Starts serve on any free port; resolves once it printed "ready" (every service started). */
-export async function startServe(dataDir: string, env: NodeJS.ProcessEnv = {}, readyTimeoutMs = 60_000): Promise<Serve> {
+export async function startServe(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+  readyTimeoutMs = 60_000,
+): Promise<Serve> {
   const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0'], { AGENT_ROOM_CONDUIT: standIn, ...env });
   try {
     const m = await cli.waitFor(/Chat window: (http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+)/, readyTimeoutMs);
@@ -123,7 +127,10 @@ export class Owner {
         });
         if (res.status >= 500 && Date.now() < end) throw new Error(`HTTP ${res.status}`);
         const json = (await res.json()) as T & { errcode?: string; error?: string };
-        if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.errcode} ${json.error}`), { fatal: true });
+        if (!res.ok)
+          throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.errcode} ${json.error}`), {
+            fatal: true,
+          });
         return json;
       } catch (err) {
         if ((err as { fatal?: boolean }).fatal || Date.now() > end) throw err;
@@ -141,12 +148,20 @@ export class Owner {
   async send(content: Record<string, unknown>, type = 'm.room.message'): Promise<string> {
     // The same transaction id on a retry: the homeserver answers it once (idempotent sends).
     const txn = `fault-${process.pid}-${Date.now()}-${++this.#txn}`;
-    const res = await this.request<{ event_id: string }>('PUT', `/rooms/${encodeURIComponent(this.roomId)}/send/${encodeURIComponent(type)}/${txn}`, content);
+    const res = await this.request<{ event_id: string }>(
+      'PUT',
+      `/rooms/${encodeURIComponent(this.roomId)}/send/${encodeURIComponent(type)}/${txn}`,
+      content,
+    );
     return res.event_id;
   }
 
   async redact(eventId: string): Promise<string> {
-    const res = await this.request<{ event_id: string }>('PUT', `/rooms/${encodeURIComponent(this.roomId)}/redact/${encodeURIComponent(eventId)}/r${++this.#txn}`, { reason: 'test' });
+    const res = await this.request<{ event_id: string }>(
+      'PUT',
+      `/rooms/${encodeURIComponent(this.roomId)}/redact/${encodeURIComponent(eventId)}/r${++this.#txn}`,
+      { reason: 'test' },
+    );
     return res.event_id;
   }
 
@@ -156,7 +171,10 @@ export class Owner {
     let from: string | undefined;
     for (;;) {
       const q = new URLSearchParams({ dir: 'b', limit: '500', ...(from ? { from } : {}) });
-      const page = await this.request<{ chunk: TimelineEvent[]; end?: string }>('GET', `/rooms/${encodeURIComponent(this.roomId)}/messages?${q}`);
+      const page = await this.request<{ chunk: TimelineEvent[]; end?: string }>(
+        'GET',
+        `/rooms/${encodeURIComponent(this.roomId)}/messages?${q}`,
+      );
       all.push(...page.chunk);
       if (!page.end || page.chunk.length === 0) break;
       from = page.end;
@@ -166,7 +184,12 @@ export class Owner {
 }
 
 /** Waits until `check` over the timeline returns a value (polling /messages). */
-export async function waitForTimeline<T>(owner: Owner, what: string, check: (events: TimelineEvent[]) => T | undefined, timeoutMs: number): Promise<T> {
+export async function waitForTimeline<T>(
+  owner: Owner,
+  what: string,
+  check: (events: TimelineEvent[]) => T | undefined,
+  timeoutMs: number,
+): Promise<T> {
   return waitUntil(what, async () => check(await owner.timeline().catch(() => [])), timeoutMs, 100);
 }
 

@@ -53,7 +53,8 @@ export function parseConduitToml(text: string): StandInConfig {
     const v = global[key] ?? fallback;
     if (v === undefined) throw new Error(`missing field \`${key}\` in [global]`);
     const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new Error(`[global] ${key} must be an integer from ${min} to ${max}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+      throw new Error(`[global] ${key} must be an integer from ${min} to ${max}`);
     return n;
   };
   const log = str('log', false) ?? 'warn';
@@ -106,12 +107,17 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? `the address ${config.address}:${config.port} is already in use` : (err as Error).message;
+    const why =
+      code === 'EADDRINUSE' ? `the address ${config.address}:${config.port} is already in use` : (err as Error).message;
     process.stderr.write(`Error: could not start the server: ${why}\n`);
     process.exit(1);
   }
   out('info', level, `Loading database from ${config.databasePath}`);
-  out('info', level, `Listening on ${config.address}:${hs.port} as ${config.serverName}${config.allowFederation ? ' (federation is not supported by this stand-in)' : ''}`);
+  out(
+    'info',
+    level,
+    `Listening on ${config.address}:${hs.port} as ${config.serverName}${config.allowFederation ? ' (federation is not supported by this stand-in)' : ''}`,
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

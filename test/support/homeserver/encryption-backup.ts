@@ -18,7 +18,13 @@ export function betterKey(existing: Json | undefined, incoming: Json): boolean {
 
 function checkKeyData(k: unknown): Json {
   const o = asObject(k);
-  if (typeof o.first_message_index !== 'number' || typeof o.forwarded_count !== 'number' || typeof o.is_verified !== 'boolean' || typeof o.session_data !== 'object' || o.session_data === null) {
+  if (
+    typeof o.first_message_index !== 'number' ||
+    typeof o.forwarded_count !== 'number' ||
+    typeof o.is_verified !== 'boolean' ||
+    typeof o.session_data !== 'object' ||
+    o.session_data === null
+  ) {
     throw badJson('KeyBackupData needs first_message_index, forwarded_count, is_verified and session_data');
   }
   return o;
@@ -28,8 +34,17 @@ const count = (b: BackupVersion): number => Object.values(b.rooms).reduce((n, r)
 
 export function backupRoutes(st: EncryptionState): Route[] {
   const list = (userId: string): BackupVersion[] => (st.data.backups[userId] ??= []);
-  const current = (userId: string): BackupVersion | undefined => list(userId).filter((b) => !b.deleted).at(-1);
-  const versionInfo = (b: BackupVersion): Json => ({ algorithm: b.algorithm, auth_data: b.authData, version: b.version, etag: String(b.etag), count: count(b) });
+  const current = (userId: string): BackupVersion | undefined =>
+    list(userId)
+      .filter((b) => !b.deleted)
+      .at(-1);
+  const versionInfo = (b: BackupVersion): Json => ({
+    algorithm: b.algorithm,
+    auth_data: b.authData,
+    version: b.version,
+    etag: String(b.etag),
+    count: count(b),
+  });
 
   const byVersion = (userId: string, version: string | undefined): BackupVersion => {
     const b = version === undefined ? current(userId) : list(userId).find((x) => x.version === version && !x.deleted);
@@ -43,7 +58,12 @@ export function backupRoutes(st: EncryptionState): Route[] {
     if (version === null) throw missingParam("Missing 'version'");
     const cur = current(ctx.caller.userId);
     if (!cur || cur.version !== version) {
-      throw new MatrixError(403, 'M_WRONG_ROOM_KEYS_VERSION', 'Wrong room_keys version', cur ? { current_version: cur.version } : {});
+      throw new MatrixError(
+        403,
+        'M_WRONG_ROOM_KEYS_VERSION',
+        'Wrong room_keys version',
+        cur ? { current_version: cur.version } : {},
+      );
     }
     return cur;
   };
@@ -60,7 +80,13 @@ export function backupRoutes(st: EncryptionState): Route[] {
     let rooms: Record<string, Record<string, unknown>>;
     if (roomId !== undefined && sessionId !== undefined) rooms = { [roomId]: { [sessionId]: ctx.body } };
     else if (roomId !== undefined) rooms = { [roomId]: optObject(asObject(ctx.body), 'sessions') ?? {} };
-    else rooms = Object.fromEntries(Object.entries(optObject(asObject(ctx.body), 'rooms') ?? {}).map(([r, v]) => [r, optObject(asObject(v), 'sessions') ?? {}]));
+    else
+      rooms = Object.fromEntries(
+        Object.entries(optObject(asObject(ctx.body), 'rooms') ?? {}).map(([r, v]) => [
+          r,
+          optObject(asObject(v), 'sessions') ?? {},
+        ]),
+      );
     for (const [r, sessions] of Object.entries(rooms)) {
       for (const [s, data] of Object.entries(sessions)) {
         const incoming = checkKeyData(data);
@@ -76,7 +102,8 @@ export function backupRoutes(st: EncryptionState): Route[] {
   const getKeys = (ctx: Ctx): { body: unknown } => {
     const b = readable(ctx);
     const { roomId, sessionId } = ctx.params;
-    if (roomId === undefined) return { body: { rooms: Object.fromEntries(Object.entries(b.rooms).map(([r, s]) => [r, { sessions: s }])) } };
+    if (roomId === undefined)
+      return { body: { rooms: Object.fromEntries(Object.entries(b.rooms).map(([r, s]) => [r, { sessions: s }])) } };
     if (sessionId === undefined) return { body: { sessions: b.rooms[roomId] ?? {} } };
     const k = b.rooms[roomId]?.[sessionId];
     if (!k) throw notFound('No room_keys found');
@@ -95,34 +122,56 @@ export function backupRoutes(st: EncryptionState): Route[] {
   };
 
   return [
-    { method: 'POST', pattern: 'client:/room_keys/version', auth: 'required', handler: (ctx) => {
-      const body = asObject(ctx.body);
-      const algorithm = reqString(body, 'algorithm');
-      const authData = optObject(body, 'auth_data');
-      if (!authData) throw missingParam("Missing 'auth_data'");
-      const versions = list(ctx.caller.userId);
-      const version = String(versions.length + 1);
-      versions.push({ version, algorithm, authData, etag: 0, deleted: false, rooms: {} });
-      st.save();
-      return { body: { version } };
-    } },
-    { method: 'GET', pattern: 'client:/room_keys/version/:version?', auth: 'required', handler: (ctx) => ({ body: versionInfo(byVersion(ctx.caller.userId, ctx.params.version)) }) },
-    { method: 'PUT', pattern: 'client:/room_keys/version/:version', auth: 'required', handler: (ctx) => {
-      const b = byVersion(ctx.caller.userId, ctx.params.version);
-      const body = asObject(ctx.body);
-      if (body.version !== undefined && body.version !== b.version) throw new MatrixError(400, 'M_INVALID_PARAM', 'Version in body does not match');
-      if (reqString(body, 'algorithm') !== b.algorithm) throw new MatrixError(400, 'M_INVALID_PARAM', 'Algorithm does not match');
-      const authData = optObject(body, 'auth_data');
-      if (!authData) throw missingParam("Missing 'auth_data'");
-      b.authData = authData;
-      st.save();
-      return { body: {} };
-    } },
-    { method: 'DELETE', pattern: 'client:/room_keys/version/:version', auth: 'required', handler: (ctx) => {
-      byVersion(ctx.caller.userId, ctx.params.version).deleted = true;
-      st.save();
-      return { body: {} };
-    } },
+    {
+      method: 'POST',
+      pattern: 'client:/room_keys/version',
+      auth: 'required',
+      handler: (ctx) => {
+        const body = asObject(ctx.body);
+        const algorithm = reqString(body, 'algorithm');
+        const authData = optObject(body, 'auth_data');
+        if (!authData) throw missingParam("Missing 'auth_data'");
+        const versions = list(ctx.caller.userId);
+        const version = String(versions.length + 1);
+        versions.push({ version, algorithm, authData, etag: 0, deleted: false, rooms: {} });
+        st.save();
+        return { body: { version } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: 'client:/room_keys/version/:version?',
+      auth: 'required',
+      handler: (ctx) => ({ body: versionInfo(byVersion(ctx.caller.userId, ctx.params.version)) }),
+    },
+    {
+      method: 'PUT',
+      pattern: 'client:/room_keys/version/:version',
+      auth: 'required',
+      handler: (ctx) => {
+        const b = byVersion(ctx.caller.userId, ctx.params.version);
+        const body = asObject(ctx.body);
+        if (body.version !== undefined && body.version !== b.version)
+          throw new MatrixError(400, 'M_INVALID_PARAM', 'Version in body does not match');
+        if (reqString(body, 'algorithm') !== b.algorithm)
+          throw new MatrixError(400, 'M_INVALID_PARAM', 'Algorithm does not match');
+        const authData = optObject(body, 'auth_data');
+        if (!authData) throw missingParam("Missing 'auth_data'");
+        b.authData = authData;
+        st.save();
+        return { body: {} };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: 'client:/room_keys/version/:version',
+      auth: 'required',
+      handler: (ctx) => {
+        byVersion(ctx.caller.userId, ctx.params.version).deleted = true;
+        st.save();
+        return { body: {} };
+      },
+    },
     { method: 'PUT', pattern: 'client:/room_keys/keys/:roomId?/:sessionId?', auth: 'required', handler: putKeys },
     { method: 'GET', pattern: 'client:/room_keys/keys/:roomId?/:sessionId?', auth: 'required', handler: getKeys },
     { method: 'DELETE', pattern: 'client:/room_keys/keys/:roomId?/:sessionId?', auth: 'required', handler: deleteKeys },

@@ -28,7 +28,9 @@ export function otkCounts(st: EncryptionState, userId: string, deviceId: string)
 }
 
 export function unusedFallbackTypes(st: EncryptionState, userId: string, deviceId: string): string[] {
-  return Object.entries(st.data.fallbackKeys[dev(userId, deviceId)] ?? {}).filter(([, k]) => !k.used).map(([algo]) => algo);
+  return Object.entries(st.data.fallbackKeys[dev(userId, deviceId)] ?? {})
+    .filter(([, k]) => !k.used)
+    .map(([algo]) => algo);
 }
 
 export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
@@ -40,7 +42,8 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
     const key = dev(userId, deviceId);
     const deviceKeys = optObject(body, 'device_keys');
     if (deviceKeys) {
-      if (deviceKeys.user_id !== userId || deviceKeys.device_id !== deviceId) throw badJson('device_keys.user_id and device_id must be those of the access token');
+      if (deviceKeys.user_id !== userId || deviceKeys.device_id !== deviceId)
+        throw badJson('device_keys.user_id and device_id must be those of the access token');
       const before = st.data.deviceKeys[userId]?.[deviceId];
       if (JSON.stringify(before) !== JSON.stringify(deviceKeys)) {
         (st.data.deviceKeys[userId] ??= {})[deviceId] = deviceKeys;
@@ -50,11 +53,17 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
     for (const [keyId, value] of Object.entries(optObject(body, 'one_time_keys') ?? {})) {
       const mine = (st.data.oneTimeKeys[key] ??= {});
       if (mine[keyId] !== undefined && JSON.stringify(mine[keyId]) !== JSON.stringify(value)) {
-        throw new MatrixError(400, 'M_UNKNOWN', `One time key ${keyId} already exists. Old key: ${JSON.stringify(mine[keyId])}; new key: ${JSON.stringify(value)}`);
+        throw new MatrixError(
+          400,
+          'M_UNKNOWN',
+          `One time key ${keyId} already exists. Old key: ${JSON.stringify(mine[keyId])}; new key: ${JSON.stringify(value)}`,
+        );
       }
       mine[keyId] = value;
     }
-    for (const [keyId, value] of Object.entries(optObject(body, 'fallback_keys') ?? optObject(body, 'org.matrix.msc2732.fallback_keys') ?? {})) {
+    for (const [keyId, value] of Object.entries(
+      optObject(body, 'fallback_keys') ?? optObject(body, 'org.matrix.msc2732.fallback_keys') ?? {},
+    )) {
       const algo = keyId.split(':')[0] as string;
       const mine = (st.data.fallbackKeys[key] ??= {});
       if (mine[algo]?.keyId === keyId && JSON.stringify(mine[algo]?.key) === JSON.stringify(value)) continue;
@@ -74,7 +83,9 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
     const out: Record<string, Json> = {};
     if (cs.master) {
       const mine = st.data.otherSignatures[userId]?.[requester];
-      out.master = mine ? { ...cs.master, signatures: { ...(cs.master.signatures as Json), [requester]: mine } } : cs.master;
+      out.master = mine
+        ? { ...cs.master, signatures: { ...(cs.master.signatures as Json), [requester]: mine } }
+        : cs.master;
     }
     if (cs.self_signing) out.self_signing = cs.self_signing;
     if (cs.user_signing && userId === requester) out.user_signing = cs.user_signing;
@@ -128,16 +139,20 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
             fb.used = true;
           }
         }
-        if (got) ((one_time_keys[userId] ??= {})[deviceId] = got);
+        if (got) (one_time_keys[userId] ??= {})[deviceId] = got;
       }
     }
     st.save();
     return { body: { one_time_keys, failures: {} } };
   };
 
-  const uia401 = (session: string): MatrixError => new MatrixError(401, 'M_UNAUTHORIZED', 'Additional authentication required', {
-    flows: [{ stages: ['m.login.password'] }], params: {}, session, completed: [],
-  });
+  const uia401 = (session: string): MatrixError =>
+    new MatrixError(401, 'M_UNAUTHORIZED', 'Additional authentication required', {
+      flows: [{ stages: ['m.login.password'] }],
+      params: {},
+      session,
+      completed: [],
+    });
 
   /** Synapse's rule (spec v1.11): the first upload needs no auth; replacing an existing master key does. */
   const checkUia = (ctx: Ctx, body: Json, replacing: boolean): void => {
@@ -150,13 +165,25 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
     }
     // Like Synapse, auth without a session starts one and completes the stage in the same request.
     const session = optString(auth, 'session') ?? randomId(18);
-    if (auth.session !== undefined && !uiaSessions.has(session)) throw new MatrixError(400, 'M_UNKNOWN', `Unknown session ID: ${session}`);
-    if (auth.type !== 'm.login.password') throw new MatrixError(401, 'M_UNKNOWN', `Auth type ${String(auth.type)} is not part of any flow`, { flows: [{ stages: ['m.login.password'] }], params: {}, session, completed: [] });
+    if (auth.session !== undefined && !uiaSessions.has(session))
+      throw new MatrixError(400, 'M_UNKNOWN', `Unknown session ID: ${session}`);
+    if (auth.type !== 'm.login.password')
+      throw new MatrixError(401, 'M_UNKNOWN', `Auth type ${String(auth.type)} is not part of any flow`, {
+        flows: [{ stages: ['m.login.password'] }],
+        params: {},
+        session,
+        completed: [],
+      });
     const identifier = optObject(auth, 'identifier');
     const user = String(identifier?.user ?? auth.user ?? '');
     const userOk = user === ctx.caller.userId || user === ctx.caller.userId.slice(1).split(':')[0];
     if (!userOk || !passwordMatches(String(auth.password ?? ''), hs.store.users.get(ctx.caller.userId)?.passwordHash)) {
-      throw new MatrixError(401, 'M_FORBIDDEN', 'Invalid username or password', { flows: [{ stages: ['m.login.password'] }], params: {}, session, completed: [] });
+      throw new MatrixError(401, 'M_FORBIDDEN', 'Invalid username or password', {
+        flows: [{ stages: ['m.login.password'] }],
+        params: {},
+        session,
+        completed: [],
+      });
     }
     uiaSessions.delete(session);
   };
@@ -169,20 +196,30 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
     const replacing = cs.master !== undefined && master !== undefined && publicKeyOf(cs.master) !== publicKeyOf(master);
     checkUia(ctx, body, replacing);
     const next = { ...cs };
-    for (const [field, slot] of [['master_key', 'master'], ['self_signing_key', 'self_signing'], ['user_signing_key', 'user_signing']] as const) {
+    for (const [field, slot] of [
+      ['master_key', 'master'],
+      ['self_signing_key', 'self_signing'],
+      ['user_signing_key', 'user_signing'],
+    ] as const) {
       const k = optObject(body, field);
       if (!k) continue;
       if (k.user_id !== userId) throw invalidParam(`${field}.user_id must be ${userId}`);
-      if (!Array.isArray(k.usage) || !k.usage.includes(slot)) throw invalidParam(`${field}.usage must include "${slot}"`);
+      if (!Array.isArray(k.usage) || !k.usage.includes(slot))
+        throw invalidParam(`${field}.usage must include "${slot}"`);
       if (publicKeyOf(k) === undefined) throw invalidParam(`${field}.keys must hold one ed25519 key`);
       next[slot] = k;
     }
-    if (!next.master && (next.self_signing || next.user_signing)) throw new MatrixError(400, 'M_MISSING_PARAM', 'No master key available');
+    if (!next.master && (next.self_signing || next.user_signing))
+      throw new MatrixError(400, 'M_MISSING_PARAM', 'No master key available');
     // As Synapse checks: the self-signing and user-signing keys uploaded now must be signed by the master key.
     const masterPub = publicKeyOf(next.master)!;
-    for (const [field, slot] of [['self_signing_key', 'self_signing'], ['user_signing_key', 'user_signing']] as const) {
+    for (const [field, slot] of [
+      ['self_signing_key', 'self_signing'],
+      ['user_signing_key', 'user_signing'],
+    ] as const) {
       const k = optObject(body, field);
-      if (k && !hasValidSignature(k, userId, `ed25519:${masterPub}`, masterPub)) throw new MatrixError(400, 'M_INVALID_SIGNATURE', `Invalid signature on ${slot} key`);
+      if (k && !hasValidSignature(k, userId, `ed25519:${masterPub}`, masterPub))
+        throw new MatrixError(400, 'M_INVALID_SIGNATURE', `Invalid signature on ${slot} key`);
     }
     if (master && publicKeyOf(master) !== publicKeyOf(cs.master)) delete st.data.otherSignatures[userId];
     st.data.crossSigning[userId] = next;
@@ -199,7 +236,10 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
       if (typeof byKey !== 'object' || byKey === null) throw badJson(`Signatures for ${userId} must be an object`);
       for (const [keyId, signed] of Object.entries(byKey as Record<string, Json>)) {
         if (typeof signed !== 'object' || signed === null) throw badJson(`The signed key ${keyId} must be an object`);
-        const failure = userId === caller ? selfSignature(st, userId, keyId, signed) : otherSignature(st, caller, userId, keyId, signed);
+        const failure =
+          userId === caller
+            ? selfSignature(st, userId, keyId, signed)
+            : otherSignature(st, caller, userId, keyId, signed);
         if (failure) (failures[userId] ??= {})[keyId] = failure;
         else st.keysChanged(userId);
       }
@@ -222,8 +262,18 @@ export function keyRoutes(hs: Hs, st: EncryptionState): Route[] {
 
   return [
     { method: 'POST', pattern: 'client:/keys/upload', auth: 'required', handler: upload },
-    { method: 'POST', pattern: 'client:/keys/query', auth: 'required', handler: (ctx) => (mustBeJson(ctx), query(ctx)) },
-    { method: 'POST', pattern: 'client:/keys/claim', auth: 'required', handler: (ctx) => (mustBeJson(ctx), claim(ctx)) },
+    {
+      method: 'POST',
+      pattern: 'client:/keys/query',
+      auth: 'required',
+      handler: (ctx) => (mustBeJson(ctx), query(ctx)),
+    },
+    {
+      method: 'POST',
+      pattern: 'client:/keys/claim',
+      auth: 'required',
+      handler: (ctx) => (mustBeJson(ctx), claim(ctx)),
+    },
     { method: 'GET', pattern: 'client:/keys/changes', auth: 'required', handler: changes },
     { method: 'POST', pattern: 'client:/keys/device_signing/upload', auth: 'required', handler: deviceSigningUpload },
     { method: 'POST', pattern: 'client:/keys/signatures/upload', auth: 'required', handler: signaturesUpload },

@@ -31,11 +31,15 @@ export function createEncryption(hs: Hs, dataDir: string | undefined): Encryptio
     for (const [target, byDevice] of Object.entries(messages)) {
       if (typeof byDevice !== 'object' || byDevice === null) throw badJson('messages must map user ids to device maps');
       for (const [targetDevice, content] of Object.entries(byDevice as Record<string, unknown>)) {
-        const devices = targetDevice === '*'
-          ? [...hs.store.devices.values()].filter((d) => d.userId === target).map((d) => d.deviceId)
-          : [targetDevice];
+        const devices =
+          targetDevice === '*'
+            ? [...hs.store.devices.values()].filter((d) => d.userId === target).map((d) => d.deviceId)
+            : [targetDevice];
         for (const d of devices) {
-          (st.data.toDevice[`${target}\u0000${d}`] ??= []).push({ stream, event: { type: ctx.params.type as string, sender: userId, content: asObject(content) } });
+          (st.data.toDevice[`${target}\u0000${d}`] ??= []).push({
+            stream,
+            event: { type: ctx.params.type as string, sender: userId, content: asObject(content) },
+          });
         }
       }
     }
@@ -60,7 +64,8 @@ export function createEncryption(hs: Hs, dataDir: string | undefined): Encryptio
     for (const m of out) m.deliveredAt = nextBatch;
     st.data.toDevice[key] = queue;
     if (out.length > 0 || queue.length !== before) st.save();
-    const lists = since === undefined ? { changed: [], left: [] } : st.deviceListChanges(caller.userId, since, nextBatch);
+    const lists =
+      since === undefined ? { changed: [], left: [] } : st.deviceListChanges(caller.userId, since, nextBatch);
     return {
       data: {
         to_device: { events: out.map((m) => m.event) },

@@ -7,13 +7,19 @@ import type { EncryptionState, Json } from './encryption-state.ts';
 export function mergeSignatures(into: Json, from: unknown): void {
   if (typeof from !== 'object' || from === null) return;
   const sigs = (into.signatures ??= {}) as Record<string, Record<string, string>>;
-  for (const [user, byKey] of Object.entries(from as Record<string, Record<string, string>>)) sigs[user] = { ...sigs[user], ...byKey };
+  for (const [user, byKey] of Object.entries(from as Record<string, Record<string, string>>))
+    sigs[user] = { ...sigs[user], ...byKey };
 }
 
 /** The first public key of a cross-signing key object ("keys": {"ed25519:<pub>": "<pub>"}). */
-export const publicKeyOf = (key: Json | undefined): string | undefined => Object.values((key?.keys ?? {}) as Record<string, string>)[0];
+export const publicKeyOf = (key: Json | undefined): string | undefined =>
+  Object.values((key?.keys ?? {}) as Record<string, string>)[0];
 
-export interface Failure { status: number; errcode: string; error: string }
+export interface Failure {
+  status: number;
+  errcode: string;
+  error: string;
+}
 const fail = (errcode: string, error: string, status = 400): Failure => ({ status, errcode, error });
 /** The uploaded object must be the stored one, signatures aside (Synapse: "Key does not match"). */
 const sameKey = (stored: Json, uploaded: Json): boolean => signedPart(stored) === signedPart(uploaded);
@@ -40,21 +46,30 @@ export function selfSignature(st: EncryptionState, userId: string, keyId: string
   const ssk = publicKeyOf(cs.self_signing);
   if (ssk === undefined) return fail('M_MISSING_PARAM', 'No self-signing key is uploaded');
   if (!sameKey(device, signed)) return fail('M_INVALID_SIGNATURE', 'Key does not match');
-  if (!hasValidSignature(signed, userId, `ed25519:${ssk}`, ssk)) return fail('M_INVALID_SIGNATURE', 'Invalid signature');
+  if (!hasValidSignature(signed, userId, `ed25519:${ssk}`, ssk))
+    return fail('M_INVALID_SIGNATURE', 'Invalid signature');
   mergeSignatures(device, { [userId]: { [`ed25519:${ssk}`]: (sigs as Record<string, string>)[`ed25519:${ssk}`] } });
   return undefined;
 }
 
 /** Another user's keys: only their master key, signed by the caller's user-signing key. */
-export function otherSignature(st: EncryptionState, caller: string, userId: string, keyId: string, signed: Json): Failure | undefined {
+export function otherSignature(
+  st: EncryptionState,
+  caller: string,
+  userId: string,
+  keyId: string,
+  signed: Json,
+): Failure | undefined {
   const usk = publicKeyOf(st.data.crossSigning[caller]?.user_signing);
   if (usk === undefined) return fail('M_MISSING_PARAM', 'No user-signing key is uploaded');
   const master = st.data.crossSigning[userId]?.master;
   if (!master) return fail('M_NOT_FOUND', 'No master key is uploaded for that user', 404);
   if (keyId !== publicKeyOf(master)) return fail('M_INVALID_PARAM', "Only another user's master key can be signed");
   if (!sameKey(master, signed)) return fail('M_INVALID_SIGNATURE', 'Key does not match');
-  if (!hasValidSignature(signed, caller, `ed25519:${usk}`, usk)) return fail('M_INVALID_SIGNATURE', 'Invalid signature');
-  ((st.data.otherSignatures[userId] ??= {})[caller] = { [`ed25519:${usk}`]: (signed.signatures as Record<string, Record<string, string>>)[caller]![`ed25519:${usk}`]! });
+  if (!hasValidSignature(signed, caller, `ed25519:${usk}`, usk))
+    return fail('M_INVALID_SIGNATURE', 'Invalid signature');
+  (st.data.otherSignatures[userId] ??= {})[caller] = {
+    [`ed25519:${usk}`]: (signed.signatures as Record<string, Record<string, string>>)[caller]![`ed25519:${usk}`]!,
+  };
   return undefined;
 }
-

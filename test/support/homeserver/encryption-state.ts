@@ -7,7 +7,11 @@ import type { Hs } from './context.ts';
 
 export type Json = Record<string, unknown>;
 
-export interface ToDeviceMessage { stream: number; event: { type: string; sender: string; content: Json }; deliveredAt?: number }
+export interface ToDeviceMessage {
+  stream: number;
+  event: { type: string; sender: string; content: Json };
+  deliveredAt?: number;
+}
 
 export interface BackupVersion {
   version: string;
@@ -41,7 +45,15 @@ export interface EncryptionData {
 }
 
 const empty = (): EncryptionData => ({
-  deviceKeys: {}, oneTimeKeys: {}, fallbackKeys: {}, crossSigning: {}, toDevice: {}, toDeviceTxns: {}, keyChanges: {}, backups: {}, otherSignatures: {},
+  deviceKeys: {},
+  oneTimeKeys: {},
+  fallbackKeys: {},
+  crossSigning: {},
+  toDevice: {},
+  toDeviceTxns: {},
+  keyChanges: {},
+  backups: {},
+  otherSignatures: {},
 });
 
 export class EncryptionState {
@@ -52,7 +64,10 @@ export class EncryptionState {
   constructor(hs: Hs, dataDir: string | undefined) {
     this.hs = hs;
     this.file = dataDir === undefined ? undefined : join(dataDir, 'encryption.json');
-    this.data = this.file !== undefined && existsSync(this.file) ? { ...empty(), ...(JSON.parse(readFileSync(this.file, 'utf8')) as EncryptionData) } : empty();
+    this.data =
+      this.file !== undefined && existsSync(this.file)
+        ? { ...empty(), ...(JSON.parse(readFileSync(this.file, 'utf8')) as EncryptionData) }
+        : empty();
   }
 
   /** Writes the snapshot (temp file + rename: a crash leaves the old or the new one). */
@@ -84,7 +99,8 @@ export class EncryptionState {
     for (const room of this.hs.store.rooms.values()) {
       if (this.hs.store.membership(room.roomId, userId)?.membership !== 'join') continue;
       for (const s of room.state.values()) {
-        if (s.event.type === 'm.room.member' && s.event.content.membership === 'join') out.add(s.event.state_key as string);
+        if (s.event.type === 'm.room.member' && s.event.content.membership === 'join')
+          out.add(s.event.state_key as string);
       }
     }
     return out;
@@ -95,7 +111,8 @@ export class EncryptionState {
     const shared = this.sharesRoomWith(userId);
     const changed = new Set<string>();
     const maybeLeft = new Set<string>();
-    for (const [u, at] of Object.entries(this.data.keyChanges)) if (at > from && at <= to && shared.has(u)) changed.add(u);
+    for (const [u, at] of Object.entries(this.data.keyChanges))
+      if (at > from && at <= to && shared.has(u)) changed.add(u);
     for (const room of this.hs.store.rooms.values()) {
       const mine = this.hs.store.membership(room.roomId, userId);
       const iJoinedSince = mine?.membership === 'join' && mine.stored.stream > from && mine.stored.stream <= to;
@@ -104,14 +121,19 @@ export class EncryptionState {
         const who = s.event.state_key as string;
         if (who === userId) {
           // Leaving a room: its members may no longer share any room with us.
-          if (s.event.content.membership !== 'join') for (const m of room.state.values()) if (m.event.type === 'm.room.member') maybeLeft.add(m.event.state_key as string);
+          if (s.event.content.membership !== 'join')
+            for (const m of room.state.values())
+              if (m.event.type === 'm.room.member') maybeLeft.add(m.event.state_key as string);
           continue;
         }
         if (s.event.content.membership === 'join' && shared.has(who)) changed.add(who);
         else if (s.event.content.membership === 'leave' || s.event.content.membership === 'ban') maybeLeft.add(who);
       }
       // Joining a room means starting to track everyone in it.
-      if (iJoinedSince) for (const m of room.state.values()) if (m.event.type === 'm.room.member' && m.event.content.membership === 'join') changed.add(m.event.state_key as string);
+      if (iJoinedSince)
+        for (const m of room.state.values())
+          if (m.event.type === 'm.room.member' && m.event.content.membership === 'join')
+            changed.add(m.event.state_key as string);
     }
     const left = [...maybeLeft].filter((u) => !shared.has(u) && u !== userId);
     return { changed: [...changed], left };

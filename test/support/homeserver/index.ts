@@ -92,7 +92,15 @@ export async function startHomeserver(options: HomeserverOptions): Promise<Homes
   ];
   const closing = new AbortController();
   const faults = options.faults ?? [];
-  const routerOpts = { store: hs.store, routes, maxRequestSize: config.maxRequestSize, faults, rateLimit: options.rateLimit, closing: closing.signal, log: hs.log };
+  const routerOpts = {
+    store: hs.store,
+    routes,
+    maxRequestSize: config.maxRequestSize,
+    faults,
+    rateLimit: options.rateLimit,
+    closing: closing.signal,
+    log: hs.log,
+  };
   const server = createServer(createRequestHandler(routerOpts));
   // Long-polls hold connections open; keep-alive sockets would otherwise delay close().
   server.keepAliveTimeout = 5_000;

@@ -30,20 +30,30 @@ export function actionLevel(pl: PowerLevels | undefined, action: 'invite' | 'kic
  * A new power_levels content is allowed only if every changed level (users, events, top-level keys) is
  * at most the sender's own level, and no other user at or above the sender's level is changed (auth rule 10).
  */
-export function powerLevelsChangeAllowed(oldPl: PowerLevels | undefined, newPl: PowerLevels, sender: string, creator?: string): boolean {
+export function powerLevelsChangeAllowed(
+  oldPl: PowerLevels | undefined,
+  newPl: PowerLevels,
+  sender: string,
+  creator?: string,
+): boolean {
   const senderLevel = userLevel(oldPl, sender, creator);
   if (!oldPl) return true;
   for (const key of ['users_default', 'events_default', 'state_default', 'ban', 'redact', 'kick', 'invite']) {
     const before = oldPl[key];
     const after = newPl[key];
     if (before === after) continue;
-    if ((before !== undefined && num(before, 0) > senderLevel) || (after !== undefined && num(after, 0) > senderLevel)) return false;
+    if ((before !== undefined && num(before, 0) > senderLevel) || (after !== undefined && num(after, 0) > senderLevel))
+      return false;
   }
   const oldEvents = (oldPl.events ?? {}) as Record<string, unknown>;
   const newEvents = (newPl.events ?? {}) as Record<string, unknown>;
   for (const k of new Set([...Object.keys(oldEvents), ...Object.keys(newEvents)])) {
     if (oldEvents[k] === newEvents[k]) continue;
-    if ((oldEvents[k] !== undefined && num(oldEvents[k], 0) > senderLevel) || (newEvents[k] !== undefined && num(newEvents[k], 0) > senderLevel)) return false;
+    if (
+      (oldEvents[k] !== undefined && num(oldEvents[k], 0) > senderLevel) ||
+      (newEvents[k] !== undefined && num(newEvents[k], 0) > senderLevel)
+    )
+      return false;
   }
   const oldUsers = (oldPl.users ?? {}) as Record<string, unknown>;
   const newUsers = (newPl.users ?? {}) as Record<string, unknown>;

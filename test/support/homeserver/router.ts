@@ -3,7 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MatrixError, limitExceeded, missingToken, notJson, tooLarge, unknownToken, unrecognized } from './errors.ts';
 import type { Store } from './store.ts';
 
-export interface Caller { userId: string; deviceId: string; token: string }
+export interface Caller {
+  userId: string;
+  deviceId: string;
+  token: string;
+}
 
 export interface Ctx {
   method: string;
@@ -19,7 +23,13 @@ export interface Ctx {
   signal: AbortSignal;
 }
 
-export interface Reply { status?: number; body?: unknown; bytes?: Buffer; contentType?: string; headers?: Record<string, string> }
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  bytes?: Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
 export type Handler = (ctx: Ctx) => Reply | Promise<Reply>;
 
 export interface Route {
@@ -123,12 +133,18 @@ export function createRequestHandler(opts: RouterOptions): (req: IncomingMessage
       res.writeHead(204, CORS).end();
       return;
     }
-    const fault = opts.faults.find((f) => pathMatches(f.path, path) && (f.method === undefined || f.method === method) && (f.times === undefined || f.times > 0));
+    const fault = opts.faults.find(
+      (f) =>
+        pathMatches(f.path, path) &&
+        (f.method === undefined || f.method === method) &&
+        (f.times === undefined || f.times > 0),
+    );
     if (fault) {
       if (fault.times !== undefined) fault.times -= 1;
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.respond === 'drop') return void req.socket.destroy();
-      if (fault.respond === 'error500') return send(res, 500, { errcode: 'M_UNKNOWN', error: 'Internal server error (injected fault)' });
+      if (fault.respond === 'error500')
+        return send(res, 500, { errcode: 'M_UNKNOWN', error: 'Internal server error (injected fault)' });
       if (fault.respond === 'garbage') {
         res.writeHead(200, { 'Content-Type': 'application/json', ...CORS });
         return void res.end('{"this is not": json');
@@ -149,7 +165,11 @@ export function createRequestHandler(opts: RouterOptions): (req: IncomingMessage
     }
     if (!route || !params) throw unrecognized(pathKnown ? 405 : 404);
 
-    const token = (req.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? url.searchParams.get('access_token') ?? undefined)?.trim();
+    const token = (
+      req.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ??
+      url.searchParams.get('access_token') ??
+      undefined
+    )?.trim();
     let caller: Caller = { userId: '', deviceId: '', token: '' };
     if (route.auth !== 'none' && token !== undefined) {
       const t = opts.store.tokens.get(token);
@@ -191,10 +211,24 @@ export function createRequestHandler(opts: RouterOptions): (req: IncomingMessage
     res.on('close', abort);
     opts.closing.addEventListener('abort', abort);
     try {
-      const reply = await route.handler({ method, path, params, query: url.searchParams, body, raw, headers: req.headers, caller, signal: ac.signal });
+      const reply = await route.handler({
+        method,
+        path,
+        params,
+        query: url.searchParams,
+        body,
+        raw,
+        headers: req.headers,
+        caller,
+        signal: ac.signal,
+      });
       if (reply.bytes) {
         if (res.destroyed) return;
-        res.writeHead(reply.status ?? 200, { 'Content-Type': reply.contentType ?? 'application/octet-stream', ...CORS, ...reply.headers });
+        res.writeHead(reply.status ?? 200, {
+          'Content-Type': reply.contentType ?? 'application/octet-stream',
+          ...CORS,
+          ...reply.headers,
+        });
         res.end(reply.bytes);
       } else send(res, reply.status ?? 200, reply.body ?? {}, reply.headers);
     } finally {

@@ -29,10 +29,15 @@ function relType(e: ClientEvent): string | undefined {
 
 /** Bundled aggregations (spec: "Aggregations of child events"): the latest edit and the thread summary. */
 function bundled(hs: Hs, stored: StoredEvent, caller: Caller, upTo: number): Record<string, unknown> | undefined {
-  const children = (hs.store.relations.get(stored.event.event_id) ?? []).filter((c) => c.stream <= upTo && relType(c.event) !== undefined);
+  const children = (hs.store.relations.get(stored.event.event_id) ?? []).filter(
+    (c) => c.stream <= upTo && relType(c.event) !== undefined,
+  );
   if (children.length === 0) return undefined;
   const out: Record<string, unknown> = {};
-  const edits = children.filter((c) => relType(c.event) === 'm.replace' && c.event.sender === stored.event.sender && c.event.type === stored.event.type);
+  const edits = children.filter(
+    (c) =>
+      relType(c.event) === 'm.replace' && c.event.sender === stored.event.sender && c.event.type === stored.event.type,
+  );
   const latest = edits.at(-1);
   if (latest) out['m.replace'] = formatEvent(hs, latest, caller, { upTo, bundle: false });
   const thread = children.filter((c) => relType(c.event) === 'm.thread');
@@ -41,16 +46,23 @@ function bundled(hs: Hs, stored: StoredEvent, caller: Caller, upTo: number): Rec
     out['m.thread'] = {
       latest_event: formatEvent(hs, last, caller, { upTo, bundle: true }),
       count: thread.length,
-      current_user_participated: thread.some((c) => c.event.sender === caller.userId) || stored.event.sender === caller.userId,
+      current_user_participated:
+        thread.some((c) => c.event.sender === caller.userId) || stored.event.sender === caller.userId,
     };
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-export function formatEvent(hs: Hs, stored: StoredEvent, caller: Caller, opts: { withRoomId?: boolean; upTo?: number; bundle?: boolean } = {}): Record<string, unknown> {
+export function formatEvent(
+  hs: Hs,
+  stored: StoredEvent,
+  caller: Caller,
+  opts: { withRoomId?: boolean; upTo?: number; bundle?: boolean } = {},
+): Record<string, unknown> {
   const { room_id, unsigned, ...rest } = stored.event;
   const u: Record<string, unknown> = { ...unsigned, age: Math.max(0, Date.now() - stored.event.origin_server_ts) };
-  if (stored.txn && stored.txn.userId === caller.userId && stored.txn.deviceId === caller.deviceId) u.transaction_id = stored.txn.txnId;
+  if (stored.txn && stored.txn.userId === caller.userId && stored.txn.deviceId === caller.deviceId)
+    u.transaction_id = stored.txn.txnId;
   if (opts.bundle !== false && !u.redacted_because) {
     const relations = bundled(hs, stored, caller, opts.upTo ?? Number.POSITIVE_INFINITY);
     if (relations) u['m.relations'] = relations;
@@ -62,7 +74,15 @@ export function formatEvent(hs: Hs, stored: StoredEvent, caller: Caller, opts: {
 
 /** Stripped state for invites (spec: "Stripped state"). */
 export function strippedState(room: Room): Array<Record<string, unknown>> {
-  const keep = ['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic'];
+  const keep = [
+    'm.room.create',
+    'm.room.join_rules',
+    'm.room.name',
+    'm.room.avatar',
+    'm.room.canonical_alias',
+    'm.room.encryption',
+    'm.room.topic',
+  ];
   const out: Array<Record<string, unknown>> = [];
   for (const s of room.state.values()) {
     if (!keep.includes(s.event.type)) continue;
@@ -103,7 +123,8 @@ export function eventMatches(f: EventFilter | undefined, e: ClientEvent): boolea
 export function toEventFilter(v: unknown): EventFilter | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  const strs = (x: unknown): string[] | undefined => (Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : undefined);
+  const strs = (x: unknown): string[] | undefined =>
+    Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : undefined;
   return {
     limit: typeof o.limit === 'number' && o.limit > 0 ? Math.floor(o.limit) : undefined,
     types: strs(o.types),

@@ -28,16 +28,39 @@ export interface Room {
   version: string;
   timeline: StoredEvent[];
   state: Map<string, StoredEvent>;
-  receipts: Map<string, { type: string; userId: string; eventId: string; ts: number; threadId?: string; stream: number }>;
+  receipts: Map<
+    string,
+    { type: string; userId: string; eventId: string; ts: number; threadId?: string; stream: number }
+  >;
   /** user → expiry (ms since epoch); typing is ephemeral and never journaled, only its stream position is. */
   typing: Map<string, number>;
   typingStream: number;
 }
 
-export interface User { userId: string; passwordHash?: string; displayname?: string; avatarUrl?: string; createdTs: number }
-export interface Device { userId: string; deviceId: string; displayName?: string; lastSeenTs: number }
-export interface Media { mediaId: string; contentType: string; filename?: string; size: number; uploader: string }
-export interface AccountDataEntry { content: Record<string, unknown>; stream: number }
+export interface User {
+  userId: string;
+  passwordHash?: string;
+  displayname?: string;
+  avatarUrl?: string;
+  createdTs: number;
+}
+export interface Device {
+  userId: string;
+  deviceId: string;
+  displayName?: string;
+  lastSeenTs: number;
+}
+export interface Media {
+  mediaId: string;
+  contentType: string;
+  filename?: string;
+  size: number;
+  uploader: string;
+}
+export interface AccountDataEntry {
+  content: Record<string, unknown>;
+  stream: number;
+}
 
 export type JournalRecord =
   | { k: 'user'; userId: string; passwordHash?: string; createdTs: number }
@@ -49,7 +72,16 @@ export type JournalRecord =
   | { k: 'token-del'; token: string }
   | { k: 'event'; stream: number; event: ClientEvent; txn?: StoredEvent['txn'] }
   | { k: 'ad'; stream: number; userId: string; roomId?: string; type: string; content: Record<string, unknown> }
-  | { k: 'receipt'; stream: number; roomId: string; userId: string; type: string; eventId: string; ts: number; threadId?: string }
+  | {
+      k: 'receipt';
+      stream: number;
+      roomId: string;
+      userId: string;
+      type: string;
+      eventId: string;
+      ts: number;
+      threadId?: string;
+    }
   | { k: 'filter'; userId: string; filterId: string; filter: Record<string, unknown> }
   | { k: 'media'; media: Media }
   | { k: 'forget'; userId: string; roomId: string }
@@ -143,11 +175,17 @@ export class Store {
         break;
       }
       case 'device':
-        this.devices.set(`${rec.userId}\u0000${rec.deviceId}`, { userId: rec.userId, deviceId: rec.deviceId, displayName: rec.displayName, lastSeenTs: rec.ts });
+        this.devices.set(`${rec.userId}\u0000${rec.deviceId}`, {
+          userId: rec.userId,
+          deviceId: rec.deviceId,
+          displayName: rec.displayName,
+          lastSeenTs: rec.ts,
+        });
         break;
       case 'device-del':
         this.devices.delete(`${rec.userId}\u0000${rec.deviceId}`);
-        for (const [t, v] of this.tokens) if (v.userId === rec.userId && v.deviceId === rec.deviceId) this.tokens.delete(t);
+        for (const [t, v] of this.tokens)
+          if (v.userId === rec.userId && v.deviceId === rec.deviceId) this.tokens.delete(t);
         break;
       case 'token':
         this.tokens.set(rec.token, { userId: rec.userId, deviceId: rec.deviceId });
@@ -169,7 +207,12 @@ export class Store {
         const room = this.rooms.get(rec.roomId);
         if (!room) break;
         room.receipts.set(`${rec.type}\u0000${rec.userId}\u0000${rec.threadId ?? ''}`, {
-          type: rec.type, userId: rec.userId, eventId: rec.eventId, ts: rec.ts, threadId: rec.threadId, stream: rec.stream,
+          type: rec.type,
+          userId: rec.userId,
+          eventId: rec.eventId,
+          ts: rec.ts,
+          threadId: rec.threadId,
+          stream: rec.stream,
         });
         break;
       }
@@ -196,7 +239,15 @@ export class Store {
     if (!room) {
       if (event.type !== 'm.room.create') return;
       const version = typeof event.content.room_version === 'string' ? event.content.room_version : '1';
-      room = { roomId: event.room_id, version, timeline: [], state: new Map(), receipts: new Map(), typing: new Map(), typingStream: 0 };
+      room = {
+        roomId: event.room_id,
+        version,
+        timeline: [],
+        state: new Map(),
+        receipts: new Map(),
+        typing: new Map(),
+        typingStream: 0,
+      };
       this.rooms.set(event.room_id, room);
     }
     const stored: StoredEvent = { event, stream, txn };
@@ -205,10 +256,16 @@ export class Store {
       const prev = room.state.get(key);
       if (prev) {
         // Computed at apply time so a replayed journal yields the same unsigned data.
-        event.unsigned = { ...event.unsigned, replaces_state: prev.event.event_id, prev_content: prev.event.content, prev_sender: prev.event.sender };
+        event.unsigned = {
+          ...event.unsigned,
+          replaces_state: prev.event.event_id,
+          prev_content: prev.event.content,
+          prev_sender: prev.event.sender,
+        };
       }
       room.state.set(key, stored);
-      if (event.type === 'm.room.member' && event.content.membership === 'join') this.forgotten.delete(`${event.state_key}\u0000${room.roomId}`);
+      if (event.type === 'm.room.member' && event.content.membership === 'join')
+        this.forgotten.delete(`${event.state_key}\u0000${room.roomId}`);
     }
     if (event.type === 'm.room.redaction') {
       const target = event.redacts ?? (event.content.redacts as string | undefined);

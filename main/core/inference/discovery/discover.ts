@@ -101,7 +101,10 @@ async function scanOllamaStore(root: string): Promise<ModelInfo[]> {
           const blob = join(store, 'blobs', `sha256-${hex}`);
           if (!(await isGgufFile(blob))) continue;
           // Ollama shows its own library models as model:tag and others with their full path.
-          const name = registry === 'registry.ollama.ai' && ns === 'library' ? `${model}:${tag}` : `${registry}/${ns}/${model}:${tag}`;
+          const name =
+            registry === 'registry.ollama.ai' && ns === 'library'
+              ? `${model}:${tag}`
+              : `${registry}/${ns}/${model}:${tag}`;
           out.push(info(blob, name, 'ollama-store', `Ollama store ${store} (${name})`, (await stat(blob)).size));
         }
       }
@@ -112,7 +115,10 @@ async function scanOllamaStore(root: string): Promise<ModelInfo[]> {
 
 async function dirs(path: string): Promise<string[]> {
   try {
-    return (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return (await readdir(path, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
@@ -120,7 +126,10 @@ async function dirs(path: string): Promise<string[]> {
 
 async function files(path: string): Promise<string[]> {
   try {
-    return (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+    return (await readdir(path, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }

@@ -22,7 +22,13 @@ export interface DefaultRootsInput {
   folders?: string[];
 }
 
-export function defaultDiscoveryRoots({ home, platform, env, dataModels, folders = [] }: DefaultRootsInput): DiscoveryRoots {
+export function defaultDiscoveryRoots({
+  home,
+  platform,
+  env,
+  dataModels,
+  folders = [],
+}: DefaultRootsInput): DiscoveryRoots {
   const ollama = env.OLLAMA_MODELS
     ? [env.OLLAMA_MODELS]
     : // The Linux install script runs Ollama as its own user with the store under /usr/share/ollama.

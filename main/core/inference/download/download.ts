@@ -70,7 +70,12 @@ async function downloadFromHub(uri: string, dir: string, options: DownloadModelO
       ...(options.huggingFaceEndpoint ? { endpoints: { huggingFace: options.huggingFaceEndpoint } } : {}),
       ...(options.huggingFaceToken ? { tokens: { huggingFace: options.huggingFaceToken } } : {}),
       onProgress: ({ totalSize, downloadedSize }) =>
-        options.onProgress?.({ status: 'downloading', transferredBytes: downloadedSize, totalBytes: totalSize, fraction: totalSize > 0 ? downloadedSize / totalSize : 0 }),
+        options.onProgress?.({
+          status: 'downloading',
+          transferredBytes: downloadedSize,
+          totalBytes: totalSize,
+          fraction: totalSize > 0 ? downloadedSize / totalSize : 0,
+        }),
     });
   } catch (err) {
     throw new InferenceError('ModelNotFound', `Cannot resolve ${uri} on Hugging Face: ${(err as Error).message}`, {
@@ -83,28 +88,47 @@ async function downloadFromHub(uri: string, dir: string, options: DownloadModelO
     path = await downloader.download(options.signal ? { signal: options.signal } : {});
   } catch (err) {
     if (options.signal?.aborted) throw new InferenceError('Aborted', `Download of ${uri} stopped.`, { cause: err });
-    throw new InferenceError('BackendUnavailable', `Download of ${uri} failed: ${(err as Error).message}`, { cause: err });
+    throw new InferenceError('BackendUnavailable', `Download of ${uri} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (options.signal?.aborted) throw new InferenceError('Aborted', `Download of ${uri} stopped.`);
   // Size: every file as large as the hub said; integrity: the entrypoint is a GGUF file.
   for (const f of downloader.filesInfo) {
-    const size = await stat(f.filePath).then((s) => s.size, () => -1);
-    if (size !== f.totalSize) throw new InferenceError('InvalidModelFile', `${f.filePath} has ${size} bytes, the hub announced ${f.totalSize}: download it again.`);
+    const size = await stat(f.filePath).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size !== f.totalSize)
+      throw new InferenceError(
+        'InvalidModelFile',
+        `${f.filePath} has ${size} bytes, the hub announced ${f.totalSize}: download it again.`,
+      );
   }
-  if (!(await isGgufFile(path))) throw new InferenceError('InvalidModelFile', `${path}, downloaded from ${uri}, is not a GGUF file.`);
-  options.onProgress?.({ status: 'verified', fraction: 1, totalBytes: downloader.totalSize, transferredBytes: downloader.totalSize });
+  if (!(await isGgufFile(path)))
+    throw new InferenceError('InvalidModelFile', `${path}, downloaded from ${uri}, is not a GGUF file.`);
+  options.onProgress?.({
+    status: 'verified',
+    fraction: 1,
+    totalBytes: downloader.totalSize,
+    transferredBytes: downloader.totalSize,
+  });
   return path;
 }
 
 async function finished(path: string, expectedSize: number | undefined): Promise<boolean> {
-  const size = await stat(path).then((s) => s.size, () => -1);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => -1,
+  );
   return size > 0 && (expectedSize === undefined || size === expectedSize) && (await isGgufFile(path));
 }
 
 /** No folders, no dot files: the name comes from a URL a person pasted. */
 function safeFileName(name: string): string {
   const clean = name.replace(/[/\\:*?"<>|\0]/g, '_').replace(/^\.+/, '');
-  if (!clean) throw new InferenceError('ModelNotFound', 'The URL names no file; pass a URL ending in the .gguf file name.');
+  if (!clean)
+    throw new InferenceError('ModelNotFound', 'The URL names no file; pass a URL ending in the .gguf file name.');
   return clean;
 }
 

@@ -43,7 +43,10 @@ export async function httpDownload(o: HttpDownloadOptions): Promise<string> {
     const offset = await sizeOf(partial);
     let res: Response;
     try {
-      res = await fetchFn(o.url, { headers: { ...o.headers, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }, signal: o.signal });
+      res = await fetchFn(o.url, {
+        headers: { ...o.headers, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) },
+        signal: o.signal,
+      });
     } catch (err) {
       throwIfAborted(o.signal, partial);
       if (++failures > maxRetries) throw await giveUp(o.url, partial, total, maxRetries, err);
@@ -61,8 +64,10 @@ export async function httpDownload(o: HttpDownloadOptions): Promise<string> {
     }
     if (!res.ok) {
       await res.body?.cancel();
-      if (res.status === 404 || res.status === 410) throw new InferenceError('ModelNotFound', `No file at ${o.url} (HTTP ${res.status}).`);
-      if (res.status < 500 && res.status !== 408 && res.status !== 429) throw unavailable(o.url, new Error(`HTTP ${res.status}`));
+      if (res.status === 404 || res.status === 410)
+        throw new InferenceError('ModelNotFound', `No file at ${o.url} (HTTP ${res.status}).`);
+      if (res.status < 500 && res.status !== 408 && res.status !== 429)
+        throw unavailable(o.url, new Error(`HTTP ${res.status}`));
       if (++failures > maxRetries) throw unavailable(o.url, new Error(`HTTP ${res.status}`));
       await delay(o.retryDelayMs ?? 500, o.signal, partial);
       continue;
@@ -72,7 +77,10 @@ export async function httpDownload(o: HttpDownloadOptions): Promise<string> {
       const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
       if (!range || Number(range[1]) !== offset) {
         await res.body?.cancel();
-        throw new InferenceError('BadResponse', `${o.url} answered a range request with the wrong range (${res.headers.get('content-range')}).`);
+        throw new InferenceError(
+          'BadResponse',
+          `${o.url} answered a range request with the wrong range (${res.headers.get('content-range')}).`,
+        );
       }
       total = range[2] === '*' ? total : Number(range[2]);
     } else {
@@ -100,14 +108,29 @@ export async function httpDownload(o: HttpDownloadOptions): Promise<string> {
 }
 
 /** After repeated failures: a file that never grows past a point is a size lie, not a network blip. */
-async function giveUp(url: string, partial: string, total: number | undefined, maxRetries: number, cause: unknown): Promise<InferenceError> {
+async function giveUp(
+  url: string,
+  partial: string,
+  total: number | undefined,
+  maxRetries: number,
+  cause: unknown,
+): Promise<InferenceError> {
   const have = await sizeOf(partial);
   return total !== undefined && have > 0 && have < total
-    ? sizeError(url, `the server announced ${total} bytes but stopped at ${have} bytes ${maxRetries + 1} times in a row`)
+    ? sizeError(
+        url,
+        `the server announced ${total} bytes but stopped at ${have} bytes ${maxRetries + 1} times in a row`,
+      )
     : unavailable(url, cause);
 }
 
-async function writeBody(res: Response, partial: string, start: number, total: number | undefined, o: HttpDownloadOptions) {
+async function writeBody(
+  res: Response,
+  partial: string,
+  start: number,
+  total: number | undefined,
+  o: HttpDownloadOptions,
+) {
   const file = await open(partial, start === 0 ? 'w' : 'a');
   let written = start;
   let lastReported = start;
@@ -130,7 +153,8 @@ async function writeBody(res: Response, partial: string, start: number, total: n
   } finally {
     await file.close();
   }
-  if (!error && total !== undefined && written < total) error = new Error(`connection closed at ${written} of ${total} bytes`);
+  if (!error && total !== undefined && written < total)
+    error = new Error(`connection closed at ${written} of ${total} bytes`);
   if (written !== lastReported) report(o, written, total);
   return { progressed: written > start, error };
 }
@@ -154,7 +178,10 @@ async function verify(partial: string, total: number | undefined, o: HttpDownloa
     const actual = hash.digest('hex');
     if (actual !== o.sha256.toLowerCase()) {
       await rm(partial, { force: true });
-      throw new InferenceError('InvalidModelFile', `${o.url}: SHA-256 ${actual} does not match the expected ${o.sha256}.`);
+      throw new InferenceError(
+        'InvalidModelFile',
+        `${o.url}: SHA-256 ${actual} does not match the expected ${o.sha256}.`,
+      );
     }
   }
   o.onProgress?.({ status: 'verified', fraction: 1, transferredBytes: size, totalBytes: size });

@@ -20,7 +20,10 @@ export interface ContextSizing {
 const STEP = 256;
 
 /** What node-llama-cpp's createContext gets: `{min, max}` so that it can still shrink to what is free. */
-export async function contextSizeOption(model: LlamaModel, s: ContextSizing): Promise<LlamaContextOptions['contextSize']> {
+export async function contextSizeOption(
+  model: LlamaModel,
+  s: ContextSizing,
+): Promise<LlamaContextOptions['contextSize']> {
   if (s.fixed !== undefined && s.fixed > 0) return s.fixed;
   const max = Math.max(1, Math.min(model.trainContextSize, s.maxTokens));
   const min = Math.min(s.minTokens, max);
@@ -45,7 +48,11 @@ async function largestFitting(model: LlamaModel, min: number, max: number, s: Co
 }
 
 async function contextBytes(model: LlamaModel, contextSize: number, sequences: number): Promise<number> {
-  const r = await model.fileInsights.estimateContextResourceRequirementsV2({ contextSize, modelGpuLayers: model.gpuLayers, sequences });
+  const r = await model.fileInsights.estimateContextResourceRequirementsV2({
+    contextSize,
+    modelGpuLayers: model.gpuLayers,
+    sequences,
+  });
   return r.cpuRam + r.gpuVram;
 }
 
@@ -55,7 +62,8 @@ async function contextBytes(model: LlamaModel, contextSize: number, sequences: n
  * role (system, user or the model's own turn) sets the per-message figure, plus one for merges at the edges.
  */
 export function measureTemplate(model: LlamaModel, wrapper: ChatWrapper): Omit<ContextWindow, 'contextTokens'> {
-  const count = (chatHistory: ChatHistoryItem[]) => wrapper.generateContextState({ chatHistory }).contextText.tokenize(model.tokenizer).length;
+  const count = (chatHistory: ChatHistoryItem[]) =>
+    wrapper.generateContextState({ chatHistory }).contextText.tokenize(model.tokenizer).length;
   const x = model.tokenize('x').length;
   const y = model.tokenize('y').length;
   const user: ChatHistoryItem = { type: 'user', text: 'x' };

@@ -3,7 +3,15 @@
 // loaded models, and streaming through each pooled sequence's LlamaChat with the chat wrapper resolved once per model.
 import { basename, isAbsolute } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaGpuType } from 'node-llama-cpp';
-import { InferenceError, type ChatChunk, type ChatRequest, type ContextWindow, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
+import {
+  InferenceError,
+  type ChatChunk,
+  type ChatRequest,
+  type ContextWindow,
+  type EnsureOptions,
+  type InferenceBackend,
+  type ModelInfo,
+} from '../types.ts';
 import { toChatHistory } from './chat-history.ts';
 import { LlamaStream } from './llama-stream.ts';
 import { ModelPool, type ModelPoolOptions, type PooledModelStatus } from './model-pool.ts';
@@ -155,14 +163,20 @@ export class LlamaBackend implements InferenceBackend {
       llama = await load({ gpu, maxThreads });
     } catch (err) {
       if (gpu === false) {
-        throw new InferenceError('BackendUnavailable', `node-llama-cpp could not start: ${(err as Error).message}`, { cause: err });
+        throw new InferenceError('BackendUnavailable', `node-llama-cpp could not start: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       this.#fallbackReason = `${gpu === 'auto' ? 'GPU detection' : gpu} failed: ${(err as Error).message}; running on the CPU.`;
       this.#options.logger?.warn({ gpu, err: (err as Error).message }, 'GPU backend unavailable, falling back to CPU');
       try {
         llama = await load({ gpu: false, maxThreads });
       } catch (cpuErr) {
-        throw new InferenceError('BackendUnavailable', `node-llama-cpp could not start on the CPU either: ${(cpuErr as Error).message}`, { cause: cpuErr });
+        throw new InferenceError(
+          'BackendUnavailable',
+          `node-llama-cpp could not start on the CPU either: ${(cpuErr as Error).message}`,
+          { cause: cpuErr },
+        );
       }
     }
     this.#gpu = llama.gpu;

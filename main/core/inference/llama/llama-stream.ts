@@ -183,7 +183,8 @@ export class LlamaStream implements AsyncIterableIterator<ChatChunk, undefined> 
 function generationError(err: unknown, path: string): InferenceError {
   if (isInferenceError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (/out of memory|alloc/i.test(message)) return new InferenceError('OutOfMemory', `Generation with ${path} ran out of memory: ${message}`, { cause: err });
+  if (/out of memory|alloc/i.test(message))
+    return new InferenceError('OutOfMemory', `Generation with ${path} ran out of memory: ${message}`, { cause: err });
   return new InferenceError('BackendUnavailable', `Generation with ${path} failed: ${message}`, {
     cause: err,
     hint: 'Try again; if it keeps failing, reload the model.',

@@ -36,14 +36,19 @@ export async function checkModelFile(path: string): Promise<number> {
   }
   const version = head.readUInt32LE(4);
   if (version < 2 || version > 3) {
-    throw new InferenceError('InvalidModelFile', `${path} is GGUF version ${version}; only versions 2 and 3 are supported.`, {
-      hint: 'Download a current GGUF conversion of this model.',
-    });
+    throw new InferenceError(
+      'InvalidModelFile',
+      `${path} is GGUF version ${version}; only versions 2 and 3 are supported.`,
+      {
+        hint: 'Download a current GGUF conversion of this model.',
+      },
+    );
   }
   return size;
 }
 
-const MEMORY = /out of memory|insufficient ?memory|failed to allocate|cannot allocate|ENOMEM|not enough (v?ram|memory)|exceeds the available/i;
+const MEMORY =
+  /out of memory|insufficient ?memory|failed to allocate|cannot allocate|ENOMEM|not enough (v?ram|memory)|exceeds the available/i;
 
 /** Maps an error thrown while loading a model or creating its context to an InferenceError. */
 export function classifyLoadError(err: unknown, path: string): InferenceError {
@@ -53,7 +58,11 @@ export function classifyLoadError(err: unknown, path: string): InferenceError {
   if (name === 'InsufficientMemoryError' || MEMORY.test(message)) {
     return new InferenceError('OutOfMemory', `Not enough memory to load ${path}: ${message}`, { cause: err });
   }
-  return new InferenceError('InvalidModelFile', `The model file ${path} could not be loaded (damaged, truncated or unsupported): ${message}`, {
-    cause: err,
-  });
+  return new InferenceError(
+    'InvalidModelFile',
+    `The model file ${path} could not be loaded (damaged, truncated or unsupported): ${message}`,
+    {
+      cause: err,
+    },
+  );
 }

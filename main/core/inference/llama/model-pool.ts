@@ -2,13 +2,23 @@
 // per model, pin/preload, one load per model however many requests wait, and a pool of context sequences
 // (each with its LlamaChat) so parallel requests run side by side and reuse their evaluated prefix.
 // Each model's context is sized from the model and the memory budget (context-size.ts).
-import { resolveChatWrapper, type ChatWrapper, type Llama, type LlamaChat, type LlamaContext, type LlamaContextSequence, type LlamaModel, type LlamaModelOptions } from 'node-llama-cpp';
+import {
+  resolveChatWrapper,
+  type ChatWrapper,
+  type Llama,
+  type LlamaChat,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type LlamaModelOptions,
+} from 'node-llama-cpp';
 import { InferenceError, type ContextWindow } from '../types.ts';
 import { contextSizeOption, measureTemplate } from './context-size.ts';
 import { checkModelFile, classifyLoadError } from './model-file.ts';
 import type { Logger } from '../../logging/logger.ts';
 import { PoolSlots, type Slot } from './pool-slots.ts';
-import { abortable, mib, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
+import { nextRoomStep } from './pool-room.ts';
+import { abortable, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
 export { abortedError, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
@@ -69,7 +79,8 @@ interface Entry {
 }
 
 export class ModelPool {
-  readonly #o: Required<Omit<ModelPoolOptions, 'logger' | 'contextSize'>> & Pick<ModelPoolOptions, 'logger' | 'contextSize'>;
+  readonly #o: Required<Omit<ModelPoolOptions, 'logger' | 'contextSize'>> &
+    Pick<ModelPoolOptions, 'logger' | 'contextSize'>;
   readonly #entries = new Map<string, Entry>();
   readonly #listeners = new Set<(e: PoolEvent) => void>();
   /** Loads run one after another so that eviction decisions see settled memory figures. */
@@ -180,10 +191,23 @@ export class ModelPool {
   }
 
   #claim(path: string, keepAliveMs: number | undefined): Entry {
-    if (this.#closed) throw new InferenceError('BackendUnavailable', 'The model pool is closed.', { hint: 'The app is shutting down.' });
+    if (this.#closed)
+      throw new InferenceError('BackendUnavailable', 'The model pool is closed.', {
+        hint: 'The app is shutting down.',
+      });
     let entry = this.#entries.get(path);
     if (!entry) {
-      entry = { path, state: 'loading', ready: Promise.resolve(), slots: new PoolSlots(), claims: 0, sizeBytes: 0, lastUsedAt: this.#o.clock.now(), pinned: false, keepAliveMs: this.#o.defaultKeepAliveMs };
+      entry = {
+        path,
+        state: 'loading',
+        ready: Promise.resolve(),
+        slots: new PoolSlots(),
+        claims: 0,
+        sizeBytes: 0,
+        lastUsedAt: this.#o.clock.now(),
+        pinned: false,
+        keepAliveMs: this.#o.defaultKeepAliveMs,
+      };
       this.#entries.set(path, entry);
       const e = entry;
       entry.ready = this.#enqueueLoad(e);
@@ -217,9 +241,11 @@ export class ModelPool {
       entry.sizeBytes = this.#o.estimateBytes(entry.path, fileSize);
       await this.#makeRoom(entry);
       const llama = await this.#o.llama();
-      const model = await llama.loadModel({ modelPath: entry.path, gpuLayers: this.#o.gpuLayers() }).catch((err: unknown) => {
-        throw classifyLoadError(err, entry.path);
-      });
+      const model = await llama
+        .loadModel({ modelPath: entry.path, gpuLayers: this.#o.gpuLayers() })
+        .catch((err: unknown) => {
+          throw classifyLoadError(err, entry.path);
+        });
       const context = await this.#createContext(entry, model).catch(async (err: unknown) => {
         await model.dispose();
         throw classifyLoadError(err, entry.path);
@@ -232,7 +258,15 @@ export class ModelPool {
       entry.sizeBytes = Math.max(entry.sizeBytes, model.size + context.stateSize);
       entry.state = 'ready';
       this.#emit({ type: 'loaded', path: entry.path, sizeBytes: entry.sizeBytes, ms: this.#o.clock.now() - started });
-      this.#o.logger?.info({ model: entry.path, sizeBytes: entry.sizeBytes, contextTokens: context.contextSize, gpuLayers: model.gpuLayers }, 'model loaded');
+      this.#o.logger?.info(
+        {
+          model: entry.path,
+          sizeBytes: entry.sizeBytes,
+          contextTokens: context.contextSize,
+          gpuLayers: model.gpuLayers,
+        },
+        'model loaded',
+      );
     } catch (err) {
       this.#entries.delete(entry.path);
       const error = classifyLoadError(err, entry.path);
@@ -243,7 +277,9 @@ export class ModelPool {
 
   /** A context sized from the model's trained context and what the budget leaves once its weights are in. */
   async #createContext(entry: Entry, model: LlamaModel): Promise<LlamaContext> {
-    const others = [...this.#entries.values()].filter((e) => e !== entry && e.state === 'ready').reduce((sum, e) => sum + e.sizeBytes, 0);
+    const others = [...this.#entries.values()]
+      .filter((e) => e !== entry && e.state === 'ready')
+      .reduce((sum, e) => sum + e.sizeBytes, 0);
     const contextSize = await contextSizeOption(model, {
       ...(this.#o.contextSize !== undefined ? { fixed: this.#o.contextSize } : {}),
       maxTokens: this.#o.maxContextTokens,
@@ -256,27 +292,13 @@ export class ModelPool {
 
   /** Evicts idle, unpinned models (least recently used first) until the new one fits; waits while all are busy. */
   async #makeRoom(entry: Entry): Promise<void> {
-    const budget = this.#o.memoryBudgetBytes;
-    if (entry.sizeBytes > budget) {
-      throw new InferenceError('OutOfMemory', `${entry.path} needs about ${mib(entry.sizeBytes)} MiB; the memory budget is ${mib(budget)} MiB.`);
-    }
+    const limits = { maxLoaded: this.#o.maxLoaded, budgetBytes: this.#o.memoryBudgetBytes };
     for (;;) {
       const others = [...this.#entries.values()].filter((e) => e !== entry && e.state === 'ready');
-      const used = others.reduce((sum, e) => sum + e.sizeBytes, 0);
-      const tooMany = others.length >= this.#o.maxLoaded;
-      const tooBig = used + entry.sizeBytes > budget;
-      if (!tooMany && !tooBig) return;
-      const victim = others.filter((e) => e.claims === 0 && !e.pinned).sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
-      if (victim) {
-        await this.#dispose(victim, tooMany ? 'lru' : 'budget');
-        continue;
-      }
-      if (others.every((e) => e.pinned)) {
-        throw new InferenceError('OutOfMemory', `${entry.path} cannot be loaded: the pinned models fill the pool.`, {
-          hint: 'Unpin a model or raise the number of models kept loaded and the memory budget.',
-        });
-      }
-      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+      const next = nextRoomStep(entry.path, entry.sizeBytes, others, limits);
+      if (next.kind === 'fits') return;
+      if (next.kind === 'evict') await this.#dispose(next.victim, next.reason);
+      else await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
   }
 

@@ -19,7 +19,10 @@ export class PoolSlots {
     if (free) return Promise.resolve(free);
     if (context.sequencesLeft > 0) {
       const sequence = context.getSequence();
-      return Promise.resolve({ sequence, chat: new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false }) });
+      return Promise.resolve({
+        sequence,
+        chat: new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false }),
+      });
     }
     return new Promise<Slot>((resolve, reject) => {
       const give = (slot: Slot) => {

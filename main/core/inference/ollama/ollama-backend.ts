@@ -3,19 +3,41 @@
 // before any text, the others that serve the same tag are tried (endpoint-failover.ts, shared with the
 // OpenAI-compatible backend); a loopback endpoint only fails over to loopback ones, so a local-only bot stays
 // local. Errors are mapped to InferenceError with what a person should do.
-import { Ollama, type ProgressResponse } from 'ollama';
+import type { Ollama, ProgressResponse } from 'ollama';
 import type { Logger } from '../../logging/logger.ts';
 import { EndpointFailover, type EndpointHealth } from '../endpoint-failover.ts';
 import { DEFAULT_CONTEXT_WINDOW } from '../prompt-budget.ts';
 import type { Clock } from '../rate-limit.ts';
 import { isLoopbackUrl } from '../router-privacy.ts';
-import { InferenceError, type ChatChunk, type ChatRequest, type ContextWindow, type EnsureOptions, type InferenceBackend, type ModelInfo, type ProgressEvent } from '../types.ts';
+import {
+  InferenceError,
+  type ChatChunk,
+  type ChatRequest,
+  type ContextWindow,
+  type EnsureOptions,
+  type InferenceBackend,
+  type ModelInfo,
+  type ProgressEvent,
+} from '../types.ts';
 import { mapOllamaError, pullHint } from './ollama-errors.ts';
-import { formatOllamaRef, isOllamaRef, normalizeTag, ollamaTag, parseOllamaRef } from './ollama-ref.ts';
+import { hostOf, ollamaClient, resolveOllamaRef } from './ollama-endpoint.ts';
+import { formatOllamaRef, isOllamaRef, normalizeTag, ollamaTag } from './ollama-ref.ts';
 import { DEFAULT_OLLAMA_CONTEXT, ollamaChatOnce, type OllamaEndpoint } from './ollama-stream.ts';
 
-export { OLLAMA_ENDPOINT_PREFIX, OLLAMA_PREFIX, formatOllamaRef, isOllamaRef, ollamaTag, parseOllamaRef } from './ollama-ref.ts';
-export { DEFAULT_OLLAMA_CONTEXT, DEFAULT_OLLAMA_IDLE_MS, DEFAULT_OLLAMA_LOAD_MS, type OllamaEndpoint } from './ollama-stream.ts';
+export {
+  OLLAMA_ENDPOINT_PREFIX,
+  OLLAMA_PREFIX,
+  formatOllamaRef,
+  isOllamaRef,
+  ollamaTag,
+  parseOllamaRef,
+} from './ollama-ref.ts';
+export {
+  DEFAULT_OLLAMA_CONTEXT,
+  DEFAULT_OLLAMA_IDLE_MS,
+  DEFAULT_OLLAMA_LOAD_MS,
+  type OllamaEndpoint,
+} from './ollama-stream.ts';
 
 export interface OllamaBackendOptions {
   /** Read on every call, so settings changes apply at once (settings.endpoints.ollama); the first is `ollama:<tag>`'s. */
@@ -67,11 +89,7 @@ export class OllamaBackend implements InferenceBackend {
 
   /** A client whose every request carries `signal`: ollama-js passes no signal on its plain calls. */
   #client(ep: OllamaEndpoint, signal?: AbortSignal): Ollama {
-    const base = this.#fetch;
-    return new Ollama({
-      host: hostOf(ep),
-      fetch: (input, init) => base(input, { ...init, signal: init?.signal && signal ? AbortSignal.any([init.signal, signal]) : (init?.signal ?? signal) }),
-    });
+    return ollamaClient(this.#fetch, ep, signal);
   }
 
   #timed(signal?: AbortSignal): AbortSignal {
@@ -81,16 +99,7 @@ export class OllamaBackend implements InferenceBackend {
 
   /** The endpoint a reference names (the first for `ollama:<tag>`) and its tag. */
   #resolve(ref: string): { ep: OllamaEndpoint; index: number; tag: string } {
-    const { endpointId, tag } = parseOllamaRef(ref);
-    const endpoints = this.#getEndpoints();
-    const index = endpointId === undefined ? 0 : endpoints.findIndex((e) => e.id === endpointId);
-    const ep = endpoints[index];
-    if (!ep) {
-      throw new InferenceError('BackendUnavailable', endpointId === undefined ? `No Ollama server is configured for ${ref}.` : `No Ollama endpoint "${endpointId}" in settings for ${ref}.`, {
-        hint: endpointId === undefined ? 'Start Ollama (`ollama serve`), or add its URL in settings under endpoints.ollama.' : `Add an endpoint with id "${endpointId}" under endpoints.ollama in settings, or fix the reference.`,
-      });
-    }
-    return { ep, index, tag };
+    return resolveOllamaRef(this.#getEndpoints(), ref);
   }
 
   /** The named endpoint, then the others a failure may move to: loopback ones only when it is loopback. */
@@ -124,7 +133,11 @@ export class OllamaBackend implements InferenceBackend {
     try {
       if (!ep) throw new InferenceError('BackendUnavailable', 'No Ollama server is configured.');
       const { version } = await this.#client(ep, s).version();
-      if (typeof version !== 'string') throw new InferenceError('BadResponse', `${host} answered /api/version without a version: it does not look like Ollama.`);
+      if (typeof version !== 'string')
+        throw new InferenceError(
+          'BadResponse',
+          `${host} answered /api/version without a version: it does not look like Ollama.`,
+        );
       return { version, url: host };
     } catch (err) {
       throw mapOllamaError(err, { host, signal: s, what: 'detect the Ollama server' });
@@ -134,7 +147,11 @@ export class OllamaBackend implements InferenceBackend {
   /** GET /api/tags on one endpoint; records its health for the failover order. */
   async checkHealth(endpointId: string, signal?: AbortSignal): Promise<Health> {
     const ep = this.#getEndpoints().find((e) => e.id === endpointId);
-    if (!ep) return { ok: false, error: new InferenceError('BackendUnavailable', `No Ollama endpoint "${endpointId}" in settings.`) };
+    if (!ep)
+      return {
+        ok: false,
+        error: new InferenceError('BackendUnavailable', `No Ollama endpoint "${endpointId}" in settings.`),
+      };
     const s = this.#timed(signal);
     try {
       const tags = await this.#client(ep, s).list();
@@ -150,7 +167,11 @@ export class OllamaBackend implements InferenceBackend {
   /** Every endpoint's models; the first endpoint's as `ollama:<tag>`, the others' as `ollama@<id>:<tag>`. */
   async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
     const endpoints = this.#getEndpoints();
-    const lists = await Promise.all(endpoints.map((ep, i) => this.#listOne(ep, i === 0 ? undefined : ep.id, signal).catch((err: unknown) => err as InferenceError)));
+    const lists = await Promise.all(
+      endpoints.map((ep, i) =>
+        this.#listOne(ep, i === 0 ? undefined : ep.id, signal).catch((err: unknown) => err as InferenceError),
+      ),
+    );
     const failed = lists.filter((l): l is InferenceError => !Array.isArray(l));
     if (failed.length > 0 && failed.length === lists.length) throw failed[0];
     for (const e of failed) this.#logger?.warn({ err: e.message }, 'an Ollama endpoint did not list its models');
@@ -160,11 +181,23 @@ export class OllamaBackend implements InferenceBackend {
   async #listOne(ep: OllamaEndpoint, refId: string | undefined, signal?: AbortSignal): Promise<ModelInfo[]> {
     const s = this.#timed(signal);
     const client = this.#client(ep, s);
-    const [health, ps] = await Promise.all([this.checkHealth(ep.id, signal), client.ps().catch(() => ({ models: [] }))]);
+    const [health, ps] = await Promise.all([
+      this.checkHealth(ep.id, signal),
+      client.ps().catch(() => ({ models: [] })),
+    ]);
     if (!health.ok) throw health.error;
     const loaded = new Set(ps.models.map((m) => m.name));
     const local = isLoopbackUrl(ep.url);
-    return health.models.map(({ name, size }) => ({ ref: formatOllamaRef(name, refId), name, backend: 'ollama', source: 'ollama', location: hostOf(ep), sizeBytes: size, loaded: loaded.has(name), local }));
+    return health.models.map(({ name, size }) => ({
+      ref: formatOllamaRef(name, refId),
+      name,
+      backend: 'ollama',
+      source: 'ollama',
+      location: hostOf(ep),
+      sizeBytes: size,
+      loaded: loaded.has(name),
+      local,
+    }));
   }
 
   /** True when the reference's endpoint has the model (POST /api/show answers). */
@@ -220,7 +253,8 @@ export class OllamaBackend implements InferenceBackend {
     try {
       // Typed as a Map by ollama-js, but JSON gives a plain object.
       const info: unknown = (await this.#client(ep, this.#timed(signal)).show({ model: tag })).model_info;
-      const entries: Array<[string, unknown]> = info instanceof Map ? [...info.entries()] : Object.entries((info ?? {}) as Record<string, unknown>);
+      const entries: Array<[string, unknown]> =
+        info instanceof Map ? [...info.entries()] : Object.entries((info ?? {}) as Record<string, unknown>);
       const entry = entries.find(([k, v]) => k.endsWith('.context_length') && typeof v === 'number');
       const trained = entry ? (entry[1] as number) : undefined;
       this.#trained.set(key, trained);
@@ -242,8 +276,24 @@ export class OllamaBackend implements InferenceBackend {
     yield* this.#failover.stream(
       this.#chain(primary),
       request.model,
-      (ep, progress) => ollamaChatOnce({ ep, index: endpoints.indexOf(ep), tag, request, progress, client: (s) => this.#client(ep, s), now: this.#now }),
-      (err, ep, progress) => mapOllamaError(err, { host: hostOf(ep), signal: request.signal, what: `chat with ${tag}`, tag, receivedChars: progress.chars }),
+      (ep, progress) =>
+        ollamaChatOnce({
+          ep,
+          index: endpoints.indexOf(ep),
+          tag,
+          request,
+          progress,
+          client: (s) => this.#client(ep, s),
+          now: this.#now,
+        }),
+      (err, ep, progress) =>
+        mapOllamaError(err, {
+          host: hostOf(ep),
+          signal: request.signal,
+          what: `chat with ${tag}`,
+          tag,
+          receivedChars: progress.chars,
+        }),
       serves,
     );
   }
@@ -261,10 +311,6 @@ export class OllamaBackend implements InferenceBackend {
   static pullHint(ref: string): string {
     return pullHint(ollamaTag(ref));
   }
-}
-
-function hostOf(ep: OllamaEndpoint | undefined): string {
-  return (ep?.url ?? '').replace(/\/+$/, '');
 }
 
 function toProgress(p: ProgressResponse): ProgressEvent {

@@ -26,6 +26,32 @@ function causeCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** An HTTP error status from Ollama: a missing model, memory it lacks, a server failure or a refused request. */
+function fromStatus(err: unknown, status: number, message: string, ctx: OllamaErrorContext): InferenceError {
+  if (status === 404 && ctx.tag) {
+    return new InferenceError('ModelNotFound', `Ollama at ${ctx.host} has no model "${ctx.tag}": ${message}.`, {
+      cause: err,
+      hint: pullHint(ctx.tag),
+    });
+  }
+  if (/out of memory|requires more system memory|insufficient memory/i.test(message)) {
+    return new InferenceError('OutOfMemory', `Ollama could not load "${ctx.tag ?? '?'}": ${message}.`, {
+      cause: err,
+    });
+  }
+  if (status >= 500)
+    return new InferenceError(
+      'BackendUnavailable',
+      `Ollama at ${ctx.host} failed to ${ctx.what} (HTTP ${status}): ${message}.`,
+      { cause: err },
+    );
+  return new InferenceError(
+    'BadResponse',
+    `Ollama at ${ctx.host} refused to ${ctx.what} (HTTP ${status}): ${message}.`,
+    { cause: err },
+  );
+}
+
 export function mapOllamaError(err: unknown, ctx: OllamaErrorContext): InferenceError {
   if (isInferenceError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
@@ -33,39 +59,51 @@ export function mapOllamaError(err: unknown, ctx: OllamaErrorContext): Inference
   if (ctx.signal?.aborted) {
     const reason: unknown = ctx.signal.reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') {
-      return new InferenceError('Timeout', `Ollama at ${ctx.host} did not answer in time to ${ctx.what}.`, { cause: err });
+      return new InferenceError('Timeout', `Ollama at ${ctx.host} did not answer in time to ${ctx.what}.`, {
+        cause: err,
+      });
     }
     return new InferenceError('Aborted', `Stopped: ${ctx.what}.`, { cause: err });
   }
   const status = (err as { status_code?: unknown }).status_code;
-  if (typeof status === 'number') {
-    if (status === 404 && ctx.tag) {
-      return new InferenceError('ModelNotFound', `Ollama at ${ctx.host} has no model "${ctx.tag}": ${message}.`, { cause: err, hint: pullHint(ctx.tag) });
-    }
-    if (/out of memory|requires more system memory|insufficient memory/i.test(message)) {
-      return new InferenceError('OutOfMemory', `Ollama could not load "${ctx.tag ?? '?'}": ${message}.`, { cause: err });
-    }
-    if (status >= 500) return new InferenceError('BackendUnavailable', `Ollama at ${ctx.host} failed to ${ctx.what} (HTTP ${status}): ${message}.`, { cause: err });
-    return new InferenceError('BadResponse', `Ollama at ${ctx.host} refused to ${ctx.what} (HTTP ${status}): ${message}.`, { cause: err });
-  }
+  if (typeof status === 'number') return fromStatus(err, status, message, ctx);
   const code = causeCode(err);
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || (code === 'ECONNRESET' && !ctx.receivedParts)) {
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH' ||
+    (code === 'ECONNRESET' && !ctx.receivedParts)
+  ) {
     return new InferenceError('BackendUnavailable', `Cannot reach Ollama at ${ctx.host} (${code}) to ${ctx.what}.`, {
       cause: err,
       hint: 'Start Ollama (`ollama serve`) or fix its URL in settings; the fallback chain is tried next.',
     });
   }
   if (ctx.pulling && /file does not exist|manifest/i.test(message) && ctx.tag) {
-    return new InferenceError('ModelNotFound', `Ollama's registry has no model "${ctx.tag}" (${message}).`, { cause: err, hint: 'Check the model name on ollama.com/library.' });
+    return new InferenceError('ModelNotFound', `Ollama's registry has no model "${ctx.tag}" (${message}).`, {
+      cause: err,
+      hint: 'Check the model name on ollama.com/library.',
+    });
   }
   if (name === 'SyntaxError') {
-    return new InferenceError('BadResponse', `${ctx.host} answered something that is not Ollama's JSON while trying to ${ctx.what}.`, { cause: err });
+    return new InferenceError(
+      'BadResponse',
+      `${ctx.host} answered something that is not Ollama's JSON while trying to ${ctx.what}.`,
+      { cause: err },
+    );
   }
-  const cut = message === 'terminated' || /did not receive done|other side closed|socket|premature/i.test(message) || code === 'UND_ERR_SOCKET';
+  const cut =
+    message === 'terminated' ||
+    /did not receive done|other side closed|socket|premature/i.test(message) ||
+    code === 'UND_ERR_SOCKET';
   if (cut) {
     // Only garbage leaves ollama-js with no parsed line and a cleanly ended body.
     if ((ctx.receivedParts ?? 0) === 0 && /did not receive done/i.test(message)) {
-      return new InferenceError('BadResponse', `Ollama at ${ctx.host} sent no valid reply to ${ctx.what}: it may not be an Ollama server.`, { cause: err });
+      return new InferenceError(
+        'BadResponse',
+        `Ollama at ${ctx.host} sent no valid reply to ${ctx.what}: it may not be an Ollama server.`,
+        { cause: err },
+      );
     }
     return new InferenceError(
       'BackendUnavailable',
@@ -73,7 +111,10 @@ export function mapOllamaError(err: unknown, ctx: OllamaErrorContext): Inference
       { cause: err },
     );
   }
-  if (message === 'fetch failed') return new InferenceError('BackendUnavailable', `Cannot reach Ollama at ${ctx.host} to ${ctx.what}.`, { cause: err });
+  if (message === 'fetch failed')
+    return new InferenceError('BackendUnavailable', `Cannot reach Ollama at ${ctx.host} to ${ctx.what}.`, {
+      cause: err,
+    });
   // An {"error": "..."} line inside a stream.
   return new InferenceError('BackendUnavailable', `Ollama failed to ${ctx.what}: ${message}.`, { cause: err });
 }

@@ -2,6 +2,7 @@
 // (a load limit until the first token, an idle limit after) whose abort closes the HTTP request.
 import type { ChatResponse, Ollama } from 'ollama';
 import type { AttemptProgress } from '../endpoint-failover.ts';
+import { generationStats } from '../generation-stats.ts';
 import { StreamWatchdog } from '../stream-watchdog.ts';
 import type { ChatChunk, ChatRequest } from '../types.ts';
 import { mapOllamaError } from './ollama-errors.ts';
@@ -40,7 +41,12 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
   const host = ep.url.replace(/\/+$/, '');
   const dog = new StreamWatchdog(
     { firstTokenMs: ep.loadTimeoutMs ?? DEFAULT_OLLAMA_LOAD_MS, idleMs: ep.idleTimeoutMs ?? DEFAULT_OLLAMA_IDLE_MS },
-    { where: `Ollama at ${host} (${tag})`, settingsPath: `endpoints.ollama[${o.index}] (id "${ep.id}")`, firstTokenSetting: 'loadTimeoutMs', idleSetting: 'idleTimeoutMs' },
+    {
+      where: `Ollama at ${host} (${tag})`,
+      settingsPath: `endpoints.ollama[${o.index}] (id "${ep.id}")`,
+      firstTokenSetting: 'loadTimeoutMs',
+      idleSetting: 'idleTimeoutMs',
+    },
   );
   const signal = request.signal ? AbortSignal.any([request.signal, dog.signal]) : dog.signal;
   let text = '';
@@ -50,9 +56,14 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
   try {
     const stream = await o.client(signal).chat({
       model: tag,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.name && m.role === 'user' ? `${m.name}: ${m.content}` : m.content })),
+      messages: request.messages.map((m) => ({
+        role: m.role,
+        content: m.name && m.role === 'user' ? `${m.name}: ${m.content}` : m.content,
+      })),
       stream: true,
-      ...(request.keepAliveSeconds !== undefined ? { keep_alive: request.keepAliveSeconds < 0 ? -1 : request.keepAliveSeconds } : {}),
+      ...(request.keepAliveSeconds !== undefined
+        ? { keep_alive: request.keepAliveSeconds < 0 ? -1 : request.keepAliveSeconds }
+        : {}),
       options: { ...samplingOptions(request), num_ctx: ep.contextTokens ?? DEFAULT_OLLAMA_CONTEXT },
     });
     const onAbort = () => stream.abort();
@@ -78,26 +89,29 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
     }
   } catch (err) {
     if (dog.error && !request.signal?.aborted) throw dog.error;
-    throw mapOllamaError(err, { host, signal: request.signal, what: `chat with ${tag}`, tag, receivedChars: text.length, receivedParts: received });
+    throw mapOllamaError(err, {
+      host,
+      signal: request.signal,
+      what: `chat with ${tag}`,
+      tag,
+      receivedChars: text.length,
+      receivedParts: received,
+    });
   } finally {
     dog.stop();
   }
-  const end = o.now();
-  const evalCount = final?.eval_count ?? 0;
-  const evalSeconds = (final?.eval_duration ?? 0) / 1e9;
-  yield {
-    type: 'done',
-    text,
-    stats: {
-      promptTokens: final?.prompt_eval_count ?? 0,
-      completionTokens: evalCount,
-      timeToFirstTokenMs: (firstAt ?? end) - started,
-      tokensPerSecond: evalSeconds > 0 ? evalCount / evalSeconds : 0,
-      totalMs: end - started,
-      backend: 'ollama',
-      model: request.model,
-    },
-  };
+  const stats = generationStats({
+    backend: 'ollama',
+    model: request.model,
+    startedAt: started,
+    firstTokenAt: firstAt,
+    endedAt: o.now(),
+    promptTokens: final?.prompt_eval_count ?? 0,
+    completionTokens: final?.eval_count ?? 0,
+    // Ollama measures its own decoding time (ns): the rate it reports, without the network in between.
+    generationSeconds: (final?.eval_duration ?? 0) / 1e9,
+  });
+  yield { type: 'done', text, stats };
 }
 
 function samplingOptions(request: ChatRequest): Record<string, unknown> {

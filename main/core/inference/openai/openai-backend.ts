@@ -1,16 +1,26 @@
 // The OpenAI-compatible backend (OpenAI, vLLM, llama.cpp server, remote Ollama's /v1): refs are
 // `openai:<endpointId>/<model>`. Per endpoint: API key, token-bucket rate limit, retries on 429/5xx
-// before any text, a first-token and an idle limit (stream-watchdog.ts), and failover along the endpoint's
-// failover list with health tracking (endpoint-failover.ts, shared with the Ollama backend).
+// before any text (the request itself: openai-request.ts), a first-token and an idle limit (stream-watchdog.ts), and
+// failover along the failover list with health tracking (endpoint-failover.ts, shared with the Ollama backend).
 import type { Logger } from '../../logging/logger.ts';
 import { EndpointFailover, type AttemptProgress, type EndpointHealth } from '../endpoint-failover.ts';
+import { generationStats } from '../generation-stats.ts';
 import { DEFAULT_CONTEXT_WINDOW } from '../prompt-budget.ts';
 import { systemClock, TokenBucket, type Clock } from '../rate-limit.ts';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../retry.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.ts';
 import { isLoopbackUrl } from '../router-privacy.ts';
-import { StreamWatchdog } from '../stream-watchdog.ts';
-import { InferenceError, type ChatChunk, type ChatRequest, type ContextWindow, type EnsureOptions, type InferenceBackend, type ModelInfo } from '../types.ts';
-import { errorFromResponse, errorFromThrown, parseChunk, sanitizeName, sseData } from './openai-http.ts';
+import type { StreamWatchdog } from '../stream-watchdog.ts';
+import {
+  InferenceError,
+  type ChatChunk,
+  type ChatRequest,
+  type ContextWindow,
+  type EnsureOptions,
+  type InferenceBackend,
+  type ModelInfo,
+} from '../types.ts';
+import { completionPieces, errorFromResponse, errorFromThrown, type CompletionEnd } from './openai-http.ts';
+import { postCompletion, requestHeaders, type Attempt } from './openai-request.ts';
 
 export const OPENAI_PREFIX = 'openai:';
 /** Between tokens, once they flow, when the endpoint sets no idleTimeoutMs. */
@@ -50,7 +60,9 @@ export function parseOpenAIRef(ref: string): { endpointId: string; model: string
   const rest = ref.startsWith(OPENAI_PREFIX) ? ref.slice(OPENAI_PREFIX.length) : ref;
   const slash = rest.indexOf('/');
   if (slash <= 0 || slash === rest.length - 1) {
-    throw new InferenceError('ModelNotFound', `"${ref}" is not an OpenAI-compatible model reference.`, { hint: 'Write it as openai:<endpoint id>/<model>, e.g. openai:cloud/gpt-4o-mini.' });
+    throw new InferenceError('ModelNotFound', `"${ref}" is not an OpenAI-compatible model reference.`, {
+      hint: 'Write it as openai:<endpoint id>/<model>, e.g. openai:cloud/gpt-4o-mini.',
+    });
   }
   return { endpointId: rest.slice(0, slash), model: rest.slice(slash + 1) };
 }
@@ -117,36 +129,39 @@ export class OpenAIBackend implements InferenceBackend {
     return bucket;
   }
 
-  async #headers(ep: OpenAIEndpoint): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json' };
-    const ref = ep.apiKeyRef;
-    if (!ref) return headers;
-    const key = ref.startsWith('env:') ? (this.#o.env ?? process.env)[ref.slice(4)] : await this.#o.resolveSecret?.(ref);
-    if (!key) {
-      throw new InferenceError('BackendUnavailable', `No API key for endpoint "${ep.id}": ${ref.startsWith('env:') ? `the environment variable ${ref.slice(4)} is not set` : `the secret "${ref}" is empty`}.`, {
-        hint: ref.startsWith('env:') ? `Set ${ref.slice(4)} before starting Agent Room.` : 'Enter the API key for this endpoint in settings.',
-      });
-    }
-    headers.authorization = `Bearer ${key}`;
-    return headers;
+  #headers(ep: OpenAIEndpoint): Promise<Record<string, string>> {
+    return requestHeaders(ep, this.#o.env ?? process.env, this.#o.resolveSecret);
   }
 
   /** GET /models on one endpoint; records its health. */
-  async checkHealth(endpointId: string, signal?: AbortSignal): Promise<{ ok: true; models: string[] } | { ok: false; error: InferenceError }> {
+  async checkHealth(
+    endpointId: string,
+    signal?: AbortSignal,
+  ): Promise<{ ok: true; models: string[] } | { ok: false; error: InferenceError }> {
     const ep = this.#endpoint(endpointId);
-    if (!ep) return { ok: false, error: new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings.`) };
+    if (!ep)
+      return { ok: false, error: new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings.`) };
     const where = `endpoint "${ep.id}" (${ep.url})`;
     const timeout = AbortSignal.timeout(Math.min(ep.timeoutMs, 10_000));
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const res = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/models`, { headers: await this.#headers(ep), signal: s });
+      const res = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/models`, {
+        headers: await this.#headers(ep),
+        signal: s,
+      });
       if (!res.ok) throw await errorFromResponse(res, where, '', this.#clock.now());
       const body = (await res.json().catch(() => undefined)) as { data?: Array<{ id?: unknown }> } | undefined;
-      if (!Array.isArray(body?.data)) throw new InferenceError('BadResponse', `${where} answered /models without a model list.`);
+      if (!Array.isArray(body?.data))
+        throw new InferenceError('BadResponse', `${where} answered /models without a model list.`);
       this.#failover.mark(ep);
       return { ok: true, models: body.data.map((m) => String(m.id)) };
     } catch (err) {
-      const e = errorFromThrown(err, where, { callerSignal: signal, timedOut: timeout.aborted, timeoutMs: Math.min(ep.timeoutMs, 10_000), receivedChars: 0 });
+      const e = errorFromThrown(err, where, {
+        callerSignal: signal,
+        timedOut: timeout.aborted,
+        timeoutMs: Math.min(ep.timeoutMs, 10_000),
+        receivedChars: 0,
+      });
       this.#failover.mark(ep, e);
       return { ok: false, error: e };
     }
@@ -171,12 +186,20 @@ export class OpenAIBackend implements InferenceBackend {
   async ensureModel(ref: string, options: EnsureOptions = {}): Promise<void> {
     const { endpointId, model } = parseOpenAIRef(ref);
     const chain = this.#chain(endpointId);
-    if (chain.length === 0) throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${ref}.`, { hint: 'Add the endpoint in settings → endpoints.' });
+    if (chain.length === 0)
+      throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${ref}.`, {
+        hint: 'Add the endpoint in settings → endpoints.',
+      });
     let last: InferenceError | undefined;
     for (const ep of this.#failover.ordered(chain)) {
       const r = await this.checkHealth(ep.id, options.signal);
       if (r.ok && r.models.includes(model)) return;
-      last = r.ok ? new InferenceError('ModelNotFound', `Endpoint "${ep.id}" does not serve "${model}" (it lists ${r.models.length} models).`) : r.error;
+      last = r.ok
+        ? new InferenceError(
+            'ModelNotFound',
+            `Endpoint "${ep.id}" does not serve "${model}" (it lists ${r.models.length} models).`,
+          )
+        : r.error;
     }
     throw last ?? new InferenceError('BackendUnavailable', `No endpoint answered for ${ref}.`);
   }
@@ -184,68 +207,49 @@ export class OpenAIBackend implements InferenceBackend {
   async *chat(request: ChatRequest): AsyncIterable<ChatChunk> {
     const { endpointId, model } = parseOpenAIRef(request.model);
     const chain = this.#chain(endpointId);
-    if (chain.length === 0) throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${request.model}.`, { hint: 'Add the endpoint in settings → endpoints.' });
+    if (chain.length === 0)
+      throw new InferenceError('BackendUnavailable', `No endpoint "${endpointId}" in settings for ${request.model}.`, {
+        hint: 'Add the endpoint in settings → endpoints.',
+      });
     yield* this.#failover.stream(
       chain,
       request.model,
       (ep, progress) => this.#chatOnce(ep, model, request, progress),
-      (err, ep, progress) => errorFromThrown(err, ep.id, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: progress.chars }),
+      (err, ep, progress) =>
+        errorFromThrown(err, ep.id, {
+          callerSignal: request.signal,
+          timedOut: false,
+          timeoutMs: ep.timeoutMs,
+          receivedChars: progress.chars,
+        }),
     );
   }
 
-  async *#chatOnce(ep: OpenAIEndpoint, model: string, request: ChatRequest, progress: AttemptProgress): AsyncGenerator<ChatChunk> {
+  async *#chatOnce(
+    ep: OpenAIEndpoint,
+    model: string,
+    request: ChatRequest,
+    progress: AttemptProgress,
+  ): AsyncGenerator<ChatChunk> {
     const where = `endpoint "${ep.id}" (${ep.url})`;
     const started = this.#clock.now();
-    const body = JSON.stringify(requestBody(model, request));
-    const headers = await this.#headers(ep);
-    const limits = { firstTokenMs: ep.timeoutMs, idleMs: ep.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS };
-    const stall = { where, settingsPath: `endpoints.openai (id "${ep.id}")`, firstTokenSetting: 'timeoutMs', idleSetting: 'idleTimeoutMs' };
-    // One watchdog per HTTP attempt: its first-token limit covers the wait for headers and for the first token.
-    let dog: StreamWatchdog | undefined;
-    const done = new AbortController(); // closes the connection however the stream ends
+    const attempt: Attempt = { dog: undefined, done: new AbortController() };
+    const thrown = (err: unknown, receivedChars: number) =>
+      errorFromThrown(err, where, {
+        callerSignal: request.signal,
+        timedOut: false,
+        timeoutMs: ep.timeoutMs,
+        receivedChars,
+      });
     try {
-      const res = await withRetry(
-        async () => {
-          await this.#bucket(ep).take(request.signal);
-          dog?.stop();
-          dog = new StreamWatchdog(limits, stall);
-          const signal = AbortSignal.any([dog.signal, done.signal, ...(request.signal ? [request.signal] : [])]);
-          let r: Response;
-          try {
-            r = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/chat/completions`, { method: 'POST', headers, body, signal });
-          } catch (err) {
-            throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut: dog.error !== undefined, timeoutMs: ep.timeoutMs, receivedChars: 0 });
-          }
-          if (!r.ok) throw await errorFromResponse(r, where, model, this.#clock.now());
-          if (!r.body) throw new InferenceError('BadResponse', `${where} answered without a body.`);
-          return r;
-        },
-        {
-          policy: this.#o.retry ?? DEFAULT_RETRY_POLICY,
-          clock: this.#clock,
-          signal: request.signal,
-          onRetry: ({ attempt, delayMs, error }) => this.#o.logger?.info({ endpoint: ep.id, attempt, delayMs, err: (error as Error).message }, 'retrying openai request'),
-        },
-      );
-      const watchdog = dog as StreamWatchdog;
+      const res = await this.#connect(ep, model, request, attempt);
+      const watchdog = attempt.dog as StreamWatchdog;
+      const end: CompletionEnd = { finished: false, usage: undefined };
       let text = '';
       let firstAt: number | undefined;
-      let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-      let finished = false;
       let pieces = 0;
       try {
-        for await (const data of sseData(res.body as ReadableStream<Uint8Array>)) {
-          if (data === '[DONE]') {
-            finished = true;
-            break;
-          }
-          const chunk = parseChunk(data, where);
-          if (chunk.error) throw new InferenceError('BackendUnavailable', `${where} reported an error mid-stream: ${chunk.error.message ?? 'unknown'}.`);
-          if (chunk.usage) usage = chunk.usage;
-          const choice = chunk.choices?.[0];
-          if (choice?.finish_reason) finished = true;
-          const piece = choice?.delta?.content;
-          if (!piece) continue;
+        for await (const piece of completionPieces(res.body as ReadableStream<Uint8Array>, where, end)) {
           watchdog.tick(piece.length);
           firstAt ??= this.#clock.now();
           text += piece;
@@ -255,31 +259,37 @@ export class OpenAIBackend implements InferenceBackend {
         }
       } catch (err) {
         if (watchdog.error && !request.signal?.aborted) throw watchdog.error;
-        throw errorFromThrown(err, where, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: text.length });
+        throw thrown(err, text.length);
       }
-      if (!finished) {
-        throw errorFromThrown(new Error('stream ended early'), where, { callerSignal: request.signal, timedOut: false, timeoutMs: ep.timeoutMs, receivedChars: text.length });
-      }
-      const end = this.#clock.now();
-      const completion = usage?.completion_tokens ?? pieces;
-      const genSeconds = (end - (firstAt ?? end)) / 1000;
-      yield {
-        type: 'done',
-        text,
-        stats: {
-          promptTokens: usage?.prompt_tokens ?? Math.ceil(request.messages.reduce((n, m) => n + m.content.length, 0) / 4),
-          completionTokens: completion,
-          timeToFirstTokenMs: (firstAt ?? end) - started,
-          tokensPerSecond: genSeconds > 0 ? completion / genSeconds : 0,
-          totalMs: end - started,
-          backend: 'openai',
-          model: request.model,
-        },
-      };
+      if (!end.finished) throw thrown(new Error('stream ended early'), text.length);
+      const stats = generationStats({
+        backend: 'openai',
+        model: request.model,
+        startedAt: started,
+        firstTokenAt: firstAt,
+        endedAt: this.#clock.now(),
+        promptTokens:
+          end.usage?.prompt_tokens ?? Math.ceil(request.messages.reduce((n, m) => n + m.content.length, 0) / 4),
+        completionTokens: end.usage?.completion_tokens ?? pieces,
+      });
+      yield { type: 'done', text, stats };
     } finally {
-      dog?.stop();
-      done.abort();
+      attempt.dog?.stop();
+      attempt.done.abort();
     }
+  }
+
+  /** POST /chat/completions until it answers with a stream (openai-request.ts). */
+  async #connect(ep: OpenAIEndpoint, model: string, request: ChatRequest, attempt: Attempt): Promise<Response> {
+    const post = {
+      fetch: this.#fetch,
+      clock: this.#clock,
+      retry: this.#o.retry ?? DEFAULT_RETRY_POLICY,
+      logger: this.#o.logger,
+      bucket: () => this.#bucket(ep),
+      idleTimeoutMs: ep.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    };
+    return postCompletion(post, ep, await this.#headers(ep), model, request, attempt);
   }
 
   /** The endpoint's contextTokens setting, else a context most servers give. */
@@ -296,22 +306,4 @@ export class OpenAIBackend implements InferenceBackend {
   async close(): Promise<void> {
     // Requests own their connections and end with their signals; nothing is pooled here.
   }
-}
-
-function requestBody(model: string, request: ChatRequest): Record<string, unknown> {
-  const s = request.sampling ?? {};
-  return {
-    model,
-    messages: request.messages.map((m) => {
-      const name = m.name ? sanitizeName(m.name) : undefined;
-      return { role: m.role, content: m.content, ...(name ? { name } : {}) };
-    }),
-    stream: true,
-    stream_options: { include_usage: true },
-    ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
-    ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
-    ...(s.topP !== undefined ? { top_p: s.topP } : {}),
-    ...(s.seed !== undefined ? { seed: s.seed } : {}),
-    ...(s.stop !== undefined ? { stop: s.stop } : {}),
-  };
 }

@@ -26,13 +26,20 @@ export function errorBodyMessage(text: string): { message: string; code?: string
 }
 
 /** Maps a non-2xx response to an InferenceError: 429 → RateLimited (with Retry-After), 5xx → BackendUnavailable. */
-export async function errorFromResponse(res: Response, where: string, model: string, now: number): Promise<InferenceError> {
+export async function errorFromResponse(
+  res: Response,
+  where: string,
+  model: string,
+  now: number,
+): Promise<InferenceError> {
   const text = await res.text().catch(() => '');
   const { message, code } = errorBodyMessage(text);
   const status = res.status;
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now);
-    return new InferenceError('RateLimited', `${where} is rate limiting requests (HTTP 429): ${message}`, { retryAfterMs });
+    return new InferenceError('RateLimited', `${where} is rate limiting requests (HTTP 429): ${message}`, {
+      retryAfterMs,
+    });
   }
   if (status === 401 || status === 403) {
     return new InferenceError('BadResponse', `${where} refused the API key (HTTP ${status}): ${message}`, {
@@ -41,7 +48,7 @@ export async function errorFromResponse(res: Response, where: string, model: str
   }
   if (status === 404 && (code === 'model_not_found' || /model/i.test(message))) {
     return new InferenceError('ModelNotFound', `${where} has no model "${model}": ${message}`, {
-      hint: 'Check the model name against the endpoint\'s model list (agent-room models).',
+      hint: "Check the model name against the endpoint's model list (agent-room models).",
     });
   }
   if (status >= 500) return new InferenceError('BackendUnavailable', `${where} failed (HTTP ${status}): ${message}`);
@@ -49,18 +56,35 @@ export async function errorFromResponse(res: Response, where: string, model: str
 }
 
 /** Maps a thrown fetch/stream error; `signal` tells a stop by the caller from a timeout. */
-export function errorFromThrown(err: unknown, where: string, ctx: { callerSignal?: AbortSignal; timedOut: boolean; timeoutMs: number; receivedChars: number }): InferenceError {
+export function errorFromThrown(
+  err: unknown,
+  where: string,
+  ctx: { callerSignal?: AbortSignal; timedOut: boolean; timeoutMs: number; receivedChars: number },
+): InferenceError {
   if (err instanceof InferenceError) return err;
-  if (ctx.callerSignal?.aborted) return new InferenceError('Aborted', `Stopped the request to ${where}.`, { cause: err });
+  if (ctx.callerSignal?.aborted)
+    return new InferenceError('Aborted', `Stopped the request to ${where}.`, { cause: err });
   if (ctx.timedOut) {
-    return new InferenceError('Timeout', `${where} sent nothing for ${ctx.timeoutMs} ms${ctx.receivedChars ? ` after ${ctx.receivedChars} characters` : ''}.`, { cause: err });
+    return new InferenceError(
+      'Timeout',
+      `${where} sent nothing for ${ctx.timeoutMs} ms${ctx.receivedChars ? ` after ${ctx.receivedChars} characters` : ''}.`,
+      { cause: err },
+    );
   }
   if (ctx.receivedChars > 0) {
-    return new InferenceError('BackendUnavailable', `${where} closed the connection mid-stream after ${ctx.receivedChars} characters; the reply is incomplete.`, { cause: err });
+    return new InferenceError(
+      'BackendUnavailable',
+      `${where} closed the connection mid-stream after ${ctx.receivedChars} characters; the reply is incomplete.`,
+      { cause: err },
+    );
   }
   const cause = (err as { cause?: { code?: unknown } }).cause;
   const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
-  return new InferenceError('BackendUnavailable', `Cannot reach ${where}${code}: ${err instanceof Error ? err.message : String(err)}.`, { cause: err });
+  return new InferenceError(
+    'BackendUnavailable',
+    `Cannot reach ${where}${code}: ${err instanceof Error ? err.message : String(err)}.`,
+    { cause: err },
+  );
 }
 
 /** The `data` of each SSE event in a response body, in order. */
@@ -94,12 +118,53 @@ export function parseChunk(data: string, where: string): OpenAIChunk {
     // fall through
   }
   return (() => {
-    throw new InferenceError('BadResponse', `${where} sent a stream event that is not an OpenAI chunk: ${JSON.stringify(data.slice(0, 60))}.`);
+    throw new InferenceError(
+      'BadResponse',
+      `${where} sent a stream event that is not an OpenAI chunk: ${JSON.stringify(data.slice(0, 60))}.`,
+    );
   })();
+}
+
+/** What a completion stream said besides its text: whether it ended properly, and the token counts it gave. */
+export interface CompletionEnd {
+  finished: boolean;
+  usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+}
+
+/**
+ * The text pieces of a /chat/completions stream, in order; `end` learns of [DONE] or a finish_reason, and of the
+ * usage chunk. An error chunk mid-stream throws BackendUnavailable, garbage BadResponse.
+ */
+export async function* completionPieces(
+  body: ReadableStream<Uint8Array>,
+  where: string,
+  end: CompletionEnd,
+): AsyncGenerator<string> {
+  for await (const data of sseData(body)) {
+    if (data === '[DONE]') {
+      end.finished = true;
+      return;
+    }
+    const chunk = parseChunk(data, where);
+    if (chunk.error)
+      throw new InferenceError(
+        'BackendUnavailable',
+        `${where} reported an error mid-stream: ${chunk.error.message ?? 'unknown'}.`,
+      );
+    if (chunk.usage) end.usage = chunk.usage;
+    const choice = chunk.choices?.[0];
+    if (choice?.finish_reason) end.finished = true;
+    const piece = choice?.delta?.content;
+    if (piece) yield piece;
+  }
 }
 
 /** OpenAI's rule for a message's `name`: letters, digits, _ and -, at most 64. */
 export function sanitizeName(name: string): string | undefined {
-  const cleaned = name.normalize('NFKD').replace(/[^a-zA-Z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 64);
+  const cleaned = name
+    .normalize('NFKD')
+    .replace(/[^a-zA-Z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 64);
   return cleaned.length > 0 ? cleaned : undefined;
 }

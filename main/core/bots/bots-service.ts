@@ -2,15 +2,19 @@
 // in the background after each start in an encrypted team (late bots invited with the history keys, the owner
 // vouching for the bots), per-bot reply stats for the status view, and pause.
 import { MatrixError } from 'matrix-js-sdk';
-import { inviteLateBots } from './bots/bot-crypto-wiring.ts';
-import { BotRunner } from './bots/bot-runner.ts';
-import { sleep } from './async.ts';
-import type { BotInference } from './bots/types.ts';
-import type { InferenceService } from './inference/inference-service.ts';
-import { BaseService, errorMessage } from './lifecycle/service.ts';
-import type { MatrixServicesOptions } from './matrix-services.ts';
-import { SasRendezvous, vouchForBots, type VouchResult } from './provisioning/owner-trust.ts';
-import type { ProvisioningService } from './provisioning/provisioner.ts';
+import { inviteLateBots } from './bot-crypto-wiring.ts';
+import { BotRunner } from './bot-runner.ts';
+import { sleep } from '../async.ts';
+import type { BotInference } from './types.ts';
+import type { InferenceService } from '../inference/inference-service.ts';
+import { BaseService, errorMessage } from '../lifecycle/service.ts';
+import { SasRendezvous, vouchForBots, type VouchResult } from '../provisioning/owner-trust.ts';
+import type { ProvisioningService } from '../provisioning/provisioner.ts';
+import type { EventHub } from '../control/event-hub.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { DataPaths } from '../paths.ts';
+import type { SecretStore } from '../settings/secret-store.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
 
 /** The wait a 429 M_LIMIT_EXCEEDED asks for (at least 1 s, at most 20 min); undefined for any other failure. */
 export function rateLimitWait(err: unknown): number | undefined {
@@ -27,11 +31,27 @@ export interface ReplyStats {
 /** Adapts the inference router to what the bot runner asks of inference. */
 function botInference(inference: InferenceService): BotInference {
   return {
-    chat: (req) => inference.router.chat({ bot: req.bot, messages: req.messages, sampling: req.sampling, signal: req.signal }),
+    chat: (req) =>
+      inference.router.chat({ bot: req.bot, messages: req.messages, sampling: req.sampling, signal: req.signal }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal) => inference.router.promptBudget(bot, signal ? { signal } : {}),
     listModels: (signal) => inference.listModels(signal),
   };
+}
+
+/** What the bots service needs of the app (the app's Matrix services pass theirs). */
+export interface BotsServiceOptions {
+  paths: Pick<DataPaths, 'state'>;
+  logger: Logger;
+  settings: SettingsStore;
+  secrets: SecretStore;
+  inference: InferenceService;
+  events: EventHub;
+  fetch?: typeof fetch;
+  /** Called when something the status shows changed outside the services' states (a reply's stats, the queue). */
+  onStatusChange?: () => void;
+  /** Waits before the late-bot invite is tried again; default 5 s then 30 s. */
+  inviteRetryDelaysMs?: number[];
 }
 
 /** Starts the bot runner once provisioning has produced the accounts and the room. */
@@ -44,19 +64,19 @@ export class BotsService extends BaseService {
   readonly #rendezvous = new SasRendezvous();
   /** Aborted at stop: the background work of the last start (owner's verification, late invites) ends. */
   #background = new AbortController();
-  #paused = false;
+  /** When the bots were paused (tray, status panel); the runner refuses mentions meanwhile. The one pause flag. */
+  #pausedSince: number | undefined;
 
   get paused(): boolean {
-    return this.#paused;
+    return this.#pausedSince !== undefined;
   }
 
   set paused(value: boolean) {
-    this.#paused = value;
-    if (this.runner) this.runner.paused = value;
+    if (value !== this.paused) this.#pausedSince = value ? Date.now() : undefined;
   }
 
   constructor(
-    private readonly o: MatrixServicesOptions,
+    private readonly o: BotsServiceOptions,
     private readonly provisioning: ProvisioningService,
   ) {
     super();
@@ -83,23 +103,34 @@ export class BotsService extends BaseService {
       ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}),
       // Rust crypto for every bot unless the person turned encryption off: an encrypted team room needs it, and
       // so does a direct message from Element (encrypted by default). Unencrypted rooms keep the plain path.
-      ...(provision.encrypted || this.o.settings.get().room.encrypted !== false ? { encryption: { secrets: this.o.secrets, rendezvous: this.#rendezvous } } : {}),
+      ...(provision.encrypted || this.o.settings.get().room.encrypted !== false
+        ? { encryption: { secrets: this.o.secrets, rendezvous: this.#rendezvous } }
+        : {}),
       onModelChange: (botId, model) => {
         this.o.settings.update((s) => ({ ...s, bots: s.bots.map((b) => (b.id === botId ? { ...b, model } : b)) }));
       },
       onReply: (botId, eventId, outcome) => {
         const bot = this.o.settings.get().bots.find((b) => b.id === botId);
         if (outcome.kind === 'done' && outcome.stats) {
-          this.stats.set(botId, { lastLatencyMs: Math.round(outcome.stats.timeToFirstTokenMs), tokensPerSecond: Math.round(outcome.stats.tokensPerSecond * 10) / 10 });
+          this.stats.set(botId, {
+            lastLatencyMs: Math.round(outcome.stats.timeToFirstTokenMs),
+            tokensPerSecond: Math.round(outcome.stats.tokensPerSecond * 10) / 10,
+          });
         }
-        this.o.events.emit('bots.replied', { botId, displayName: bot?.displayName ?? botId, roomId: provision.roomId, eventId: outcome.kind === 'done' && outcome.replyId ? outcome.replyId : eventId, preview: outcome.text.slice(0, 140) });
+        this.o.events.emit('bots.replied', {
+          botId,
+          displayName: bot?.displayName ?? botId,
+          roomId: provision.roomId,
+          eventId: outcome.kind === 'done' && outcome.replyId ? outcome.replyId : eventId,
+          preview: outcome.text.slice(0, 140),
+        });
         this.o.onStatusChange?.();
       },
       // Busy and queued follow each reply: the chat window's status ends with the reply, not at the next change.
       onQueueChange: () => this.o.onStatusChange?.(),
+      pausedSince: () => this.#pausedSince,
     });
     this.runner = runner;
-    runner.paused = this.#paused;
     runner.onStateChange((s) => this.setState(s));
     try {
       await runner.start(signal);
@@ -111,7 +142,14 @@ export class BotsService extends BaseService {
     if (background.signal.aborted) return;
     this.setState({ status: 'running', detail: `${provision.bots.length} bot(s)` });
     // In the background: the inviter first finishes its cross-signing, which the SDK needs before it shares keys.
-    if (provision.historyInvites.length > 0) void this.#inviteLate(runner, provision.roomId, provision.historyInvites, background.signal, this.o.inviteRetryDelaysMs);
+    if (provision.historyInvites.length > 0)
+      void this.#inviteLate(
+        runner,
+        provision.roomId,
+        provision.historyInvites,
+        background.signal,
+        this.o.inviteRetryDelaysMs,
+      );
     if (provision.encrypted) this.ownerTrust = this.#vouch(runner, provision);
     // In an encrypted room the owner's window has no device yet, so it could never read a welcome sent now.
     if (provision.ownerPasswordCreated && !provision.encrypted) await this.#welcome(runner, provision.roomId);
@@ -121,20 +159,39 @@ export class BotsService extends BaseService {
    * Bots new to the encrypted room: a bot in it invites them with the room's history keys; they join on the invite.
    * Tried again after 5 s and 30 s (a homeserver busy or restarting); an invite refused by power levels is not.
    */
-  async #inviteLate(runner: BotRunner, roomId: string, userIds: string[], signal: AbortSignal, delays = [5000, 30_000]): Promise<void> {
+  async #inviteLate(
+    runner: BotRunner,
+    roomId: string,
+    userIds: string[],
+    signal: AbortSignal,
+    delays = [5000, 30_000],
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await inviteLateBots(runner.workers.map((w) => w.conn), roomId, userIds, this.o.logger);
+        await inviteLateBots(
+          runner.workers.map((w) => w.conn),
+          roomId,
+          userIds,
+          this.o.logger,
+        );
         return;
       } catch (err) {
         const refused = err instanceof MatrixError && err.httpStatus === 403;
         const delay = delays[attempt];
         if (refused || delay === undefined || signal.aborted) {
-          const hint = refused ? 'check the room\'s power levels: bots need the invite level' : 'the next start tries again';
-          this.o.logger.error({ err: errorMessage(err), bots: userIds, hint }, 'could not invite the new bots into the encrypted room');
+          const hint = refused
+            ? "check the room's power levels: bots need the invite level"
+            : 'the next start tries again';
+          this.o.logger.error(
+            { err: errorMessage(err), bots: userIds, hint },
+            'could not invite the new bots into the encrypted room',
+          );
           return;
         }
-        this.o.logger.warn({ err: errorMessage(err), bots: userIds, retryInMs: delay }, 'inviting the new bots failed; trying again');
+        this.o.logger.warn(
+          { err: errorMessage(err), bots: userIds, retryInMs: delay },
+          'inviting the new bots failed; trying again',
+        );
         await sleep(delay, signal).catch(() => undefined);
         if (signal.aborted || runner !== this.runner) return;
       }
@@ -155,32 +212,52 @@ export class BotsService extends BaseService {
    * the owner's devices show them verified. When the homeserver limits sign-ins (a stock Synapse allows a few, then
    * one every few minutes) it is tried again after the wait it asks for; another failure waits for the next start.
    */
-  async #vouch(runner: BotRunner, provision: NonNullable<ProvisioningService['result']>): Promise<VouchResult | undefined> {
+  async #vouch(
+    runner: BotRunner,
+    provision: NonNullable<ProvisioningService['result']>,
+  ): Promise<VouchResult | undefined> {
     const signal = this.#background.signal;
     for (let attempt = 0; ; attempt++) {
       try {
         await Promise.all(runner.workers.map((w) => w.conn.encryption?.startTrust()));
         if (runner !== this.runner || signal.aborted) return undefined;
-        const result = await vouchForBots({
-          ctx: { baseUrl: provision.homeserverUrl, secrets: this.o.secrets, ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}) },
-          ownerLocalpart: this.o.settings.get().owner.localpart,
-          stateDir: this.o.paths.state,
-          logger: this.o.logger,
-          owner: provision.owner,
-          roomId: provision.roomId,
-          bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
-          rendezvous: this.#rendezvous,
-          signal,
-        }, this.o.logger);
-        if (result.failed.length > 0) this.o.logger.warn({ failed: result.failed }, 'the owner could not verify some bots; retrying at the next start');
+        const result = await vouchForBots(
+          {
+            ctx: {
+              baseUrl: provision.homeserverUrl,
+              secrets: this.o.secrets,
+              ...(this.o.fetch ? { fetchFn: this.o.fetch } : {}),
+            },
+            ownerLocalpart: this.o.settings.get().owner.localpart,
+            stateDir: this.o.paths.state,
+            logger: this.o.logger,
+            owner: provision.owner,
+            roomId: provision.roomId,
+            bots: runner.workers.map((w) => ({ userId: w.account.userId, deviceId: w.account.deviceId })),
+            rendezvous: this.#rendezvous,
+            signal,
+          },
+          this.o.logger,
+        );
+        if (result.failed.length > 0)
+          this.o.logger.warn(
+            { failed: result.failed },
+            'the owner could not verify some bots; retrying at the next start',
+          );
         return result;
       } catch (err) {
         const waitMs = rateLimitWait(err);
         if (waitMs === undefined || attempt >= 2 || signal.aborted) {
-          this.o.logger.warn({ err: errorMessage(err) }, 'the owner could not verify the bots; retrying at the next start');
+          this.o.logger.warn(
+            { err: errorMessage(err) },
+            'the owner could not verify the bots; retrying at the next start',
+          );
           return undefined;
         }
-        this.o.logger.info({ inSeconds: Math.ceil(waitMs / 1000) }, 'the homeserver limits sign-ins: the owner verifies the bots after its wait');
+        this.o.logger.info(
+          { inSeconds: Math.ceil(waitMs / 1000) },
+          'the homeserver limits sign-ins: the owner verifies the bots after its wait',
+        );
         await sleep(waitMs, signal).catch(() => undefined);
       }
     }
@@ -191,7 +268,11 @@ export class BotsService extends BaseService {
     for (const w of runner.workers) {
       const bot = this.o.settings.get().bots.find((b) => b.id === w.account.id);
       if (!bot) continue;
-      const model = bot.model.replace(/^llama:/, '').split(/[\\/]/).pop() ?? bot.model;
+      const model =
+        bot.model
+          .replace(/^llama:/, '')
+          .split(/[\\/]/)
+          .pop() ?? bot.model;
       const body = `Hi, I'm ${bot.displayName} (${model}). Mention me with @${w.account.id} and I'll answer here; !help lists the commands.`;
       await w.conn.send(roomId, 'm.room.message', { msgtype: 'm.notice', body }).catch((err: unknown) => {
         this.o.logger.warn({ bot: bot.id, err: errorMessage(err) }, 'could not post the welcome message');

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeGguf, type Preset } from '../../../scripts/gguf/model.ts';
 import type { Channel, ReqInput, Res } from '../../../main/common/contract.ts';
-import { repoRoot, startCli, type RunningCli } from '../../support/cli.ts';
-import { DownloadServer } from '../../support/download-server.ts';
+import { repoRoot, startCli, type RunningCli } from '../cli.ts';
+import { DownloadServer } from '../download-server.ts';
 
 /**
  * Slow enough to watch a reply grow: measured 220 tokens/s on 1 thread on a quiet 2-core machine here
@@ -74,13 +74,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const d of [dataDir, home, gen]) mkdirSync(d, { recursive: true });
   // One inference thread: on 2 cores more threads collapse generation (docs: MEASURED.md).
   const suffix = externalHomeserver ? `x${Date.now().toString(36)}` : '';
-  const settings: Record<string, unknown> = options.settings?.({ dataDir, suffix }) ?? { version: 1, inference: { threads: 1 } };
+  const settings: Record<string, unknown> = options.settings?.({ dataDir, suffix }) ?? {
+    version: 1,
+    inference: { threads: 1 },
+  };
   if (externalHomeserver) settings.owner = { ...(settings.owner as object | undefined), localpart: `owner${suffix}` };
   writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings));
-  const files = options.downloadFiles?.(gen) ?? { [SLOW_FILE]: model(gen, SLOW_FILE, SLOW_PRESET, 7), [TINY_FILE]: model(gen, TINY_FILE, 'tiny', 3) };
+  const files = options.downloadFiles?.(gen) ?? {
+    [SLOW_FILE]: model(gen, SLOW_FILE, SLOW_PRESET, 7),
+    [TINY_FILE]: model(gen, TINY_FILE, 'tiny', 3),
+  };
   const downloads = await DownloadServer.start(files);
 
-  const hsArgs = externalHomeserver ? ['--homeserver-url', externalHomeserver.url, '--registration-token', externalHomeserver.token] : [];
+  const hsArgs = externalHomeserver
+    ? ['--homeserver-url', externalHomeserver.url, '--registration-token', externalHomeserver.token]
+    : [];
   const cli = startCli(['--data-dir', dataDir, 'serve', '--port', '0', ...hsArgs], {
     HOME: home,
     AGENT_ROOM_CONDUIT: join(repoRoot, 'test/support/homeserver/conduit-stand-in.sh'),
@@ -97,7 +105,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     rmSync(work, { recursive: true, force: true });
   };
   try {
-    const [, chatUrl, origin, token] = await cli.waitFor(/Chat window: ((http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+))/, 30_000);
+    const [, chatUrl, origin, token] = await cli.waitFor(
+      /Chat window: ((http:\/\/127\.0\.0\.1:\d+)\/#token=([\w-]+))/,
+      30_000,
+    );
     // Every service up (first-run setup made the team): what a person sees a few seconds after start.
     await cli.waitFor(/Agent Room is ready\./, 60_000);
     const api = async <K extends Channel>(channel: K, request?: ReqInput<K>): Promise<Res<K>> => {
@@ -112,7 +123,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const matrix = async <T>(path: string): Promise<T> => {
       const session = await api('session.get');
-      const res = await fetch(`${session.homeserverUrl}/_matrix/client/v3${path}`, { headers: { Authorization: `Bearer ${session.accessToken}` } });
+      const res = await fetch(`${session.homeserverUrl}/_matrix/client/v3${path}`, {
+        headers: { Authorization: `Bearer ${session.accessToken}` },
+      });
       if (!res.ok) throw new Error(`GET ${path} → ${res.status}`);
       return (await res.json()) as T;
     };
@@ -132,6 +145,8 @@ export interface RoomEvent {
 
 /** The newest events of a room, newest first. */
 export async function recentEvents(stack: Stack, roomId: string, limit = 50): Promise<RoomEvent[]> {
-  const { chunk } = await stack.matrix<{ chunk: RoomEvent[] }>(`/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=${limit}`);
+  const { chunk } = await stack.matrix<{ chunk: RoomEvent[] }>(
+    `/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=${limit}`,
+  );
   return chunk;
 }

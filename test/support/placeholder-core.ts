@@ -1,20 +1,24 @@
-// A minimal core behind the shell's port (tests, and a shell started without services): an empty ServiceHost, the settings
+// Tests: a minimal core behind the shell's port: an empty ServiceHost, the settings
 // channels, and Unavailable for the rest. It lets the shell start, show its tray and quit cleanly.
-import { ControlError, applySettingsPatch, type AppStatus, type CoreHandlers } from '../common/contract.ts';
-import { EventHub } from '../core/control/event-hub.ts';
-import { ServiceHost } from '../core/lifecycle/service-host.ts';
-import type { AppCore, CoreOptions } from './core-port.ts';
+import { ControlError, applySettingsPatch, type AppStatus, type CoreHandlers } from '../../main/common/contract.ts';
+import { EventHub } from '../../main/core/control/event-hub.ts';
+import { ServiceHost } from '../../main/core/lifecycle/service-host.ts';
+import type { AppCore, CoreOptions } from '../../main/electron/core-port.ts';
 
 export function createPlaceholderCore(options: CoreOptions): AppCore {
   const host = new ServiceHost({ logger: options.logger });
   const events = new EventHub();
-  const unavailable = (what: string) => () => Promise.reject(new ControlError('Unavailable', `${what} is not part of this build yet.`));
+  const unavailable = (what: string) => () =>
+    Promise.reject(new ControlError('Unavailable', `${what} is not part of this build yet.`));
   const status = (): AppStatus => {
     const s = options.settingsStore.get();
     return {
       phase: host.phase,
       services: [],
-      homeserver: s.homeserver.mode === 'external' ? { mode: 'external', url: s.homeserver.url } : { mode: 'bundled', serverName: s.homeserver.serverName },
+      homeserver:
+        s.homeserver.mode === 'external'
+          ? { mode: 'external', url: s.homeserver.url }
+          : { mode: 'bundled', serverName: s.homeserver.serverName },
       inference: { backend: 'cpu', loadedModels: [] },
       bots: [],
       botsPaused: false,
@@ -24,7 +28,8 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
   host.onChange(() => events.emit('status.changed', status()));
   options.settingsStore.onChange((s) => events.emit('settings.changed', s));
   const handlers: CoreHandlers = {
-    'app.info': () => Promise.resolve({ version: '0.1.0', shell: 'desktop', platform: process.platform, dataDir: options.dataDir }),
+    'app.info': () =>
+      Promise.resolve({ version: '0.1.0', shell: 'desktop', platform: process.platform, dataDir: options.dataDir }),
     'status.get': () => Promise.resolve(status()),
     'session.get': unavailable('The chat session'),
     'session.recoveryKey': unavailable('The recovery key'),

@@ -14,7 +14,8 @@ function chunk(type: string, data: Buffer): Buffer {
 /** Encodes width×height pixels (row-major, `channels` bytes each: 3 = RGB, 4 = RGBA) as a PNG file. */
 export function encodePng(width: number, height: number, pixels: Uint8Array, channels: 3 | 4 = 3): Buffer {
   const stride = width * channels;
-  if (pixels.length !== stride * height) throw new RangeError(`Expected ${stride * height} bytes of pixels, got ${pixels.length}`);
+  if (pixels.length !== stride * height)
+    throw new RangeError(`Expected ${stride * height} bytes of pixels, got ${pixels.length}`);
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -26,5 +27,10 @@ export function encodePng(width: number, height: number, pixels: Uint8Array, cha
     raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

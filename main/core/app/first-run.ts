@@ -1,13 +1,13 @@
 // First run: with no bots configured, make a team from what this machine already has (a GGUF on disk,
 // an Ollama model), else from the plan's recommended model, which downloads on first use.
-import type { ModelInfo } from '../common/inference-types.ts';
-import type { BotConfig } from '../common/settings-schema.ts';
-import { botSchema } from '../common/settings-schema.ts';
-import { BaseService } from './lifecycle/service.ts';
-import type { Logger } from './logging/logger.ts';
-import type { InferencePlan } from './probe/plan.ts';
-import type { SettingsStore } from './settings/settings-store.ts';
-import type { HardwareReport } from './probe/report.ts';
+import type { ModelInfo } from '../../common/inference-types.ts';
+import type { BotConfig } from '../../common/settings-schema.ts';
+import { botSchema } from '../../common/settings-schema.ts';
+import { BaseService } from '../lifecycle/service.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { InferencePlan } from '../probe/plan.ts';
+import type { SettingsStore } from '../settings/settings-store.ts';
+import type { HardwareReport } from '../probe/report.ts';
 
 export interface FirstRunInput {
   plan: InferencePlan;
@@ -25,7 +25,12 @@ export interface FirstRunTeam {
 export function friendlyName(modelName: string): string {
   const family = /(qwen|llama|mistral|gemma|phi|deepseek|smollm|granite|olmo|tinyllama)/i.exec(modelName)?.[1];
   if (!family) return 'Assistant';
-  const fixed: Record<string, string> = { deepseek: 'DeepSeek', smollm: 'SmolLM', tinyllama: 'TinyLlama', olmo: 'OLMo' };
+  const fixed: Record<string, string> = {
+    deepseek: 'DeepSeek',
+    smollm: 'SmolLM',
+    tinyllama: 'TinyLlama',
+    olmo: 'OLMo',
+  };
   return fixed[family.toLowerCase()] ?? family.charAt(0).toUpperCase() + family.slice(1).toLowerCase();
 }
 
@@ -44,7 +49,9 @@ function bot(id: string, displayName: string, model: string): BotConfig {
 /** Pure: the team to create, and why. Local models only: a first run never sends anything off the machine. */
 export function firstRunTeam({ plan, report, discovered }: FirstRunInput): FirstRunTeam {
   const budgetBytes = plan.memoryBudgetMiB * 1024 * 1024;
-  const fits = discovered.filter((m) => m.backend === 'llama' && (m.sizeBytes === undefined || m.sizeBytes <= budgetBytes));
+  const fits = discovered.filter(
+    (m) => m.backend === 'llama' && (m.sizeBytes === undefined || m.sizeBytes <= budgetBytes),
+  );
   // Prefer the largest model that fits: on-disk models are what the person already chose to download.
   fits.sort((a, b) => (b.sizeBytes ?? 0) - (a.sizeBytes ?? 0));
   const taken = new Set<string>();
@@ -56,7 +63,10 @@ export function firstRunTeam({ plan, report, discovered }: FirstRunInput): First
   const ollamaModel = report.ollama.reachable ? report.ollama.models?.[0] : undefined;
   if (plan.backend === 'ollama' && ollamaModel) {
     const name = friendlyName(ollamaModel.name);
-    return { bots: [bot(idFor(name, taken), name, `ollama:${ollamaModel.name}`)], reason: `Using ${ollamaModel.name} from Ollama at ${report.ollama.url}.` };
+    return {
+      bots: [bot(idFor(name, taken), name, `ollama:${ollamaModel.name}`)],
+      reason: `Using ${ollamaModel.name} from Ollama at ${report.ollama.url}.`,
+    };
   }
   const rec = plan.recommended;
   const name = friendlyName(rec.label);

@@ -1,21 +1,16 @@
 // The Matrix side of the core: the homeserver (bundled Conduit or external), provisioning, and the bot
 // runner started with what provisioning produced. Also the status and session views the UI needs.
-import type { BotInfo, BotStatus as ContractBotStatus, OwnerSession } from '../common/contract-types.ts';
-import type { ModelInfo } from '../common/inference-types.ts';
-import type { BotConfig } from '../common/settings-schema.ts';
-import { BotsService } from './bots-service.ts';
-import { rateLimitedFetch } from './matrix-fetch.ts';
-import type { EventHub } from './control/event-hub.ts';
-import { ExternalHomeserver } from './homeserver/external.ts';
-import { HomeserverSupervisor } from './homeserver/supervisor.ts';
-import type { InferenceService } from './inference/inference-service.ts';
-import { errorMessage, type Service } from './lifecycle/service.ts';
-import type { Logger } from './logging/logger.ts';
-import type { DataPaths } from './paths.ts';
-import { roomShouldBeEncrypted } from './provisioning/encryption.ts';
-import { ProvisioningService } from './provisioning/provisioner.ts';
-import type { SecretStore } from './settings/secret-store.ts';
-import type { SettingsStore } from './settings/settings-store.ts';
+import type { BotInfo, BotStatus as ContractBotStatus, OwnerSession } from '../../common/contract-types.ts';
+import type { ModelInfo } from '../../common/inference-types.ts';
+import type { BotConfig } from '../../common/settings-schema.ts';
+import { BotsService, type BotsServiceOptions } from '../bots/bots-service.ts';
+import { rateLimitedFetch } from '../homeserver/matrix-fetch.ts';
+import { ExternalHomeserver } from '../homeserver/external.ts';
+import { HomeserverSupervisor } from '../homeserver/supervisor.ts';
+import { errorMessage, type Service } from '../lifecycle/service.ts';
+import type { DataPaths } from '../paths.ts';
+import { roomShouldBeEncrypted } from '../provisioning/encryption.ts';
+import { ProvisioningService } from '../provisioning/provisioner.ts';
 
 export interface MatrixOverrides {
   /** `serve --homeserver-url`: external mode without editing settings. */
@@ -25,21 +20,11 @@ export interface MatrixOverrides {
   bots?: boolean | undefined;
 }
 
-/** What the status panel shows per bot, from its last finished reply. */
-export interface MatrixServicesOptions {
+/** What the app's Matrix side (homeserver, provisioning, bots) needs. */
+export interface MatrixServicesOptions extends BotsServiceOptions {
   paths: DataPaths;
-  logger: Logger;
-  settings: SettingsStore;
-  secrets: SecretStore;
-  inference: InferenceService;
-  events: EventHub;
   resourcesDir: string;
   overrides: MatrixOverrides;
-  fetch?: typeof fetch;
-  /** Called when something the status shows changed outside the services' states (a reply's stats). */
-  onStatusChange?: () => void;
-  /** Waits before the late-bot invite is tried again; default 5 s then 30 s. */
-  inviteRetryDelaysMs?: number[];
 }
 
 type Homeserver = (HomeserverSupervisor | ExternalHomeserver) & Service;
@@ -59,46 +44,43 @@ export interface MatrixServices {
   revouch(): void;
 }
 
-export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
-  // Provisioning, the owner's key device and the bots wait out the homeserver's rate limits (stock Synapse has them).
-  const matrixFetch = rateLimitedFetch(o.fetch ?? globalThis.fetch, { logger: o.logger });
+/** The bundled homeserver (Conduit, supervised), or the person's own when settings or `--homeserver-url` name one. */
+function makeHomeserver(o: MatrixServicesOptions, externalUrl: string | undefined): Homeserver {
   const hsSettings = o.settings.get().homeserver;
-  const externalUrl = o.overrides.homeserverUrl ?? (hsSettings.mode === 'external' ? hsSettings.url : undefined);
-  const homeserver: Homeserver = externalUrl
-    ? new ExternalHomeserver({
-        url: externalUrl,
-        secrets: o.secrets,
-        ...(hsSettings.mode === 'external' ? { registrationTokenRef: hsSettings.registrationTokenRef } : {}),
-        ...(o.overrides.registrationToken ? { registrationToken: o.overrides.registrationToken } : {}),
-        ...(o.fetch ? { fetch: o.fetch } : {}),
-        logger: o.logger,
-      })
-    : new HomeserverSupervisor({
-        homeserverDir: o.paths.homeserver,
-        logsDir: o.paths.logs,
-        settings: () => {
-          const hs = o.settings.get().homeserver;
-          return hs.mode === 'bundled' ? hs : { serverName: 'agent-room.localhost', port: 0, lanAccess: false };
-        },
-        secrets: o.secrets,
-        resourcesDir: o.resourcesDir,
-        logger: o.logger,
-        ...(o.fetch ? { fetch: o.fetch } : {}),
-      });
-  const provisioning = new ProvisioningService({
-    homeserver,
-    settings: () => o.settings.get(),
-    stateDir: o.paths.state,
+  if (externalUrl) {
+    return new ExternalHomeserver({
+      url: externalUrl,
+      secrets: o.secrets,
+      ...(hsSettings.mode === 'external' ? { registrationTokenRef: hsSettings.registrationTokenRef } : {}),
+      ...(o.overrides.registrationToken ? { registrationToken: o.overrides.registrationToken } : {}),
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+      logger: o.logger,
+    });
+  }
+  return new HomeserverSupervisor({
+    homeserverDir: o.paths.homeserver,
+    logsDir: o.paths.logs,
+    settings: () => {
+      const hs = o.settings.get().homeserver;
+      return hs.mode === 'bundled' ? hs : { serverName: 'agent-room.localhost', port: 0, lanAccess: false };
+    },
     secrets: o.secrets,
+    resourcesDir: o.resourcesDir,
     logger: o.logger,
-    encrypt: () => roomShouldBeEncrypted(o.settings.get(), { external: externalUrl !== undefined }),
-    botsInvite: o.overrides.bots !== false,
-    fetchFn: matrixFetch,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
   });
-  const bots = o.overrides.bots === false ? undefined : new BotsService({ ...o, fetch: matrixFetch }, provisioning);
+}
 
-  // A bot added, removed or renamed in settings: provision its account, then restart the runner with
-  // the new accounts. Model and persona changes need neither (the runner reads settings per message).
+/**
+ * A bot added, removed or renamed in settings: provision its account, then restart the runner with the new accounts.
+ * Model and persona changes need neither (the runner reads settings per message).
+ */
+function followTeamChanges(
+  o: MatrixServicesOptions,
+  homeserver: Homeserver,
+  provisioning: ProvisioningService,
+  bots: BotsService | undefined,
+): void {
   const teamKey = (s: { bots: BotConfig[] }) => s.bots.map((b) => `${b.id}\u0000${b.displayName}`).join('\u0001');
   let lastTeam = teamKey(o.settings.get());
   let reconciling: Promise<void> = Promise.resolve();
@@ -121,6 +103,27 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
       }
     });
   });
+}
+
+export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
+  // Provisioning, the owner's key device and the bots wait out the homeserver's rate limits (stock Synapse has them).
+  const matrixFetch = rateLimitedFetch(o.fetch ?? globalThis.fetch, { logger: o.logger });
+  const hsSettings = o.settings.get().homeserver;
+  const externalUrl = o.overrides.homeserverUrl ?? (hsSettings.mode === 'external' ? hsSettings.url : undefined);
+  const homeserver = makeHomeserver(o, externalUrl);
+  const provisioning = new ProvisioningService({
+    homeserver,
+    settings: () => o.settings.get(),
+    stateDir: o.paths.state,
+    secrets: o.secrets,
+    logger: o.logger,
+    encrypt: () => roomShouldBeEncrypted(o.settings.get(), { external: externalUrl !== undefined }),
+    botsInvite: o.overrides.bots !== false,
+    fetchFn: matrixFetch,
+  });
+  const bots = o.overrides.bots === false ? undefined : new BotsService({ ...o, fetch: matrixFetch }, provisioning);
+
+  followTeamChanges(o, homeserver, provisioning, bots);
 
   const statusOf = (bot: BotConfig): ContractBotStatus => {
     const runner = bots?.runner?.status().bots.find((b) => b.id === bot.id);
@@ -144,7 +147,13 @@ export function buildMatrixServices(o: MatrixServicesOptions): MatrixServices {
     ownerSession: async () => {
       const r = provisioning.result;
       if (!r) return undefined;
-      return { homeserverUrl: r.homeserverUrl, userId: r.owner.userId, accessToken: r.owner.accessToken, deviceId: r.owner.deviceId, roomId: r.roomId };
+      return {
+        homeserverUrl: r.homeserverUrl,
+        userId: r.owner.userId,
+        accessToken: r.owner.accessToken,
+        deviceId: r.owner.deviceId,
+        roomId: r.roomId,
+      };
     },
     botStatuses: () => o.settings.get().bots.map(statusOf),
     botInfos: (models) =>

@@ -1,0 +1,22 @@
+// The app itself: its version and shell, its status, and the folders (opened only by the desktop shell).
+import { ControlError, type Handlers } from '../../../common/contract.ts';
+import type { HandlerContext } from './context.ts';
+
+type AppHandlers = Pick<Handlers, 'app.info' | 'status.get' | 'app.openDataFolder' | 'app.openLogsFolder'>;
+
+export function appHandlers({ version, shell, paths, status }: HandlerContext): AppHandlers {
+  return {
+    'app.info': async () => ({ version, shell, platform: process.platform, dataDir: paths.root }),
+    'status.get': async () => status(),
+    'app.openDataFolder': async () => {
+      throw new ControlError('Unavailable', 'Opening folders is a desktop feature.', {
+        hint: `The data folder is ${paths.root}.`,
+      });
+    },
+    'app.openLogsFolder': async () => {
+      throw new ControlError('Unavailable', 'Opening folders is a desktop feature.', {
+        hint: `The logs are in ${paths.logs}.`,
+      });
+    },
+  };
+}

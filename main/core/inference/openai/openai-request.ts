@@ -1,0 +1,143 @@
+// One chat request to an OpenAI-compatible endpoint: its JSON body, its headers with the endpoint's API key, and the
+// POST /chat/completions retried until a stream answers, under a watchdog per HTTP attempt.
+import type { Logger } from '../../logging/logger.ts';
+import type { Clock, TokenBucket } from '../rate-limit.ts';
+import { withRetry, type RetryPolicy } from '../retry.ts';
+import { StreamWatchdog } from '../stream-watchdog.ts';
+import { InferenceError, type ChatRequest } from '../types.ts';
+import { errorFromResponse, errorFromThrown, sanitizeName } from './openai-http.ts';
+
+/** The endpoint settings a request reads (an OpenAIEndpoint has them all). */
+export interface RequestEndpoint {
+  id: string;
+  url: string;
+  apiKeyRef?: string;
+  /** Until the first token (and for each retried connection). */
+  timeoutMs: number;
+}
+
+/** One attempt's HTTP state: the watchdog of its current connection, and the abort that closes it however it ends. */
+export interface Attempt {
+  dog: StreamWatchdog | undefined;
+  done: AbortController;
+}
+
+/** How a request reaches its endpoint: the backend's fetch, clock, retry policy and log, and the endpoint's limits. */
+export interface PostOptions {
+  fetch: typeof fetch;
+  clock: Clock;
+  retry: RetryPolicy;
+  logger: Logger | undefined;
+  /** The endpoint's rate limit, taken before each HTTP attempt. */
+  bucket: () => TokenBucket;
+  /** Between tokens once they flow. */
+  idleTimeoutMs: number;
+}
+
+/** The request's headers, with the endpoint's API key read from the environment (`env:VAR`) or the secret store. */
+export async function requestHeaders(
+  ep: RequestEndpoint,
+  env: Record<string, string | undefined>,
+  resolveSecret: ((ref: string) => Promise<string | undefined>) | undefined,
+): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'text/event-stream, application/json',
+  };
+  const ref = ep.apiKeyRef;
+  if (!ref) return headers;
+  const key = ref.startsWith('env:') ? env[ref.slice(4)] : await resolveSecret?.(ref);
+  if (!key) {
+    throw new InferenceError(
+      'BackendUnavailable',
+      `No API key for endpoint "${ep.id}": ${ref.startsWith('env:') ? `the environment variable ${ref.slice(4)} is not set` : `the secret "${ref}" is empty`}.`,
+      {
+        hint: ref.startsWith('env:')
+          ? `Set ${ref.slice(4)} before starting Agent Room.`
+          : 'Enter the API key for this endpoint in settings.',
+      },
+    );
+  }
+  headers.authorization = `Bearer ${key}`;
+  return headers;
+}
+
+/**
+ * POST /chat/completions until it answers with a stream (retries on 429/5xx per the retry policy, each after the
+ * endpoint's rate limit). One watchdog per HTTP attempt, in `attempt.dog`: its first-token limit covers the wait
+ * for headers and for the first token.
+ */
+export async function postCompletion(
+  o: PostOptions,
+  ep: RequestEndpoint,
+  headers: Record<string, string>,
+  model: string,
+  request: ChatRequest,
+  attempt: Attempt,
+): Promise<Response> {
+  const where = `endpoint "${ep.id}" (${ep.url})`;
+  const body = JSON.stringify(requestBody(model, request));
+  const limits = { firstTokenMs: ep.timeoutMs, idleMs: o.idleTimeoutMs };
+  const stall = {
+    where,
+    settingsPath: `endpoints.openai (id "${ep.id}")`,
+    firstTokenSetting: 'timeoutMs',
+    idleSetting: 'idleTimeoutMs',
+  };
+  return withRetry(
+    async () => {
+      await o.bucket().take(request.signal);
+      attempt.dog?.stop();
+      const dog = new StreamWatchdog(limits, stall);
+      attempt.dog = dog;
+      const signal = AbortSignal.any([dog.signal, attempt.done.signal, ...(request.signal ? [request.signal] : [])]);
+      let r: Response;
+      try {
+        r = await o.fetch(`${ep.url.replace(/\/+$/, '')}/chat/completions`, {
+          method: 'POST',
+          headers,
+          body,
+          signal,
+        });
+      } catch (err) {
+        throw errorFromThrown(err, where, {
+          callerSignal: request.signal,
+          timedOut: dog.error !== undefined,
+          timeoutMs: ep.timeoutMs,
+          receivedChars: 0,
+        });
+      }
+      if (!r.ok) throw await errorFromResponse(r, where, model, o.clock.now());
+      if (!r.body) throw new InferenceError('BadResponse', `${where} answered without a body.`);
+      return r;
+    },
+    {
+      policy: o.retry,
+      clock: o.clock,
+      signal: request.signal,
+      onRetry: ({ attempt: n, delayMs, error }) =>
+        o.logger?.info(
+          { endpoint: ep.id, attempt: n, delayMs, err: (error as Error).message },
+          'retrying openai request',
+        ),
+    },
+  );
+}
+
+function requestBody(model: string, request: ChatRequest): Record<string, unknown> {
+  const s = request.sampling ?? {};
+  return {
+    model,
+    messages: request.messages.map((m) => {
+      const name = m.name ? sanitizeName(m.name) : undefined;
+      return { role: m.role, content: m.content, ...(name ? { name } : {}) };
+    }),
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
+    ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
+    ...(s.topP !== undefined ? { top_p: s.topP } : {}),
+    ...(s.seed !== undefined ? { seed: s.seed } : {}),
+    ...(s.stop !== undefined ? { stop: s.stop } : {}),
+  };
+}
