@@ -137,8 +137,18 @@ async function signThisDevice(client: MatrixClient): Promise<void> {
   if (await ownDeviceCrossSigned(client)) return;
   if (!(await crypto.getCrossSigningStatus()).privateKeysCachedLocally.selfSigningKey) return;
   await crypto.crossSignDevice(client.getDeviceId() ?? '');
-  // The owner's keys changed: re-read them, so this window knows at once that it is verified.
-  await crypto.getUserDeviceInfo([client.getUserId() ?? ''], true);
+  // The owner's keys changed: re-read them (for a few seconds), so this window knows at once that it is verified.
+  for (let tries = 0; tries < 10; tries++) {
+    await crypto.getUserDeviceInfo([client.getUserId() ?? ''], true);
+    if (await ownDeviceCrossSigned(client)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // Synapse keeps the signature it stored for the keys this device id had before (another browser opened the window
+  // first) and does not take a second one from the same key: this window stays unverified. Say so, not nothing.
+  throw new CryptoStartError(
+    "The homeserver kept the signature of this device's earlier keys (the window was opened in another browser first), so this window cannot be verified.",
+    'Use the chat window in the browser where you first opened it; encrypted rooms stay trusted there.',
+  );
 }
 
 /**
