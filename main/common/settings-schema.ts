@@ -67,6 +67,29 @@ export const routingRuleSchema = z.object({
   reason: z.string().optional(),
 });
 
+/** The error of a pattern that is not a valid (case-insensitive) regular expression; undefined when it is. */
+export function patternError(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern, 'i');
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export const sensitivePatternSchema = z.object({
+  /** Named in notices and logs as custom:<name>; the match itself never is. */
+  name: z.string().min(1).max(64),
+  /** A case-insensitive regular expression; one that does not compile is a settings error. */
+  pattern: z
+    .string()
+    .min(1)
+    .superRefine((p, ctx) => {
+      const err = patternError(p);
+      if (err !== undefined) ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${err}` });
+    }),
+});
+
 export const settingsSchema = z.object({
   version: z.number().int().default(SETTINGS_VERSION),
   owner: z
@@ -127,6 +150,13 @@ export const settingsSchema = z.object({
       preferOllama: z.boolean().default(false),
     })
     .default({ modelFolders: [], threads: 0, maxLoadedModels: 0, memoryBudgetMiB: 0, preferOllama: false }),
+  privacy: z
+    .object({
+      /** A request holding card numbers, IBANs, e-mail addresses, phone numbers, keys or these patterns stays on this machine. */
+      enabled: z.boolean().default(true),
+      sensitivePatterns: z.array(sensitivePatternSchema).default([]),
+    })
+    .default({ enabled: true, sensitivePatterns: [] }),
   guard: z
     .object({
       maxHops: z.number().int().min(0).max(20).default(3),

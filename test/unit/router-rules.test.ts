@@ -102,6 +102,24 @@ describe('planRoute', () => {
       candidates: [],
       skipped: ['openai:cloud/a', 'openai:cloud/b'],
     },
+    {
+      name: 'a sensitive request drops the cloud models, as for a local-only bot',
+      input: {
+        botModel: 'openai:cloud/a',
+        fallback: ['llama:/c.gguf'],
+        localOnly: false,
+        sensitive: ['card'],
+        rules: [{ model: 'openai:cloud/x' }],
+      },
+      candidates: ['llama:/c.gguf'],
+      skipped: ['openai:cloud/x', 'openai:cloud/a'],
+    },
+    {
+      name: 'no sensitive kinds: nothing dropped',
+      input: { botModel: 'openai:cloud/a', fallback: ['llama:/c.gguf'], localOnly: false, sensitive: [] },
+      candidates: ['openai:cloud/a', 'llama:/c.gguf'],
+      skipped: [],
+    },
   ])('$name', ({ input, candidates, skipped }) => {
     const plan = planRoute({ ...base, ...input });
     expect(plan.candidates.map((c) => c.model)).toEqual(candidates);
@@ -111,5 +129,15 @@ describe('planRoute', () => {
   it('says why a model was refused', () => {
     const plan = planRoute({ ...base, botModel: 'openai:cloud/a', fallback: [], localOnly: true });
     expect(plan.skipped[0]?.reason).toMatch(/^refused: the bot is local-only and openai:cloud\/a leaves this machine/);
+    const sensitive = planRoute({
+      ...base,
+      botModel: 'openai:cloud/a',
+      fallback: [],
+      localOnly: false,
+      sensitive: ['card', 'email'],
+    });
+    expect(sensitive.skipped[0]?.reason).toMatch(
+      /^refused: the request holds sensitive data \(card, email\) and openai:cloud\/a leaves this machine/,
+    );
   });
 });

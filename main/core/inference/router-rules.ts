@@ -1,5 +1,6 @@
 // Routing decisions as pure functions: which rule applies to a request, and the ordered, privacy-filtered
-// list of models to try (rule model → bot model → bot fallbacks).
+// list of models to try (rule model → bot model → bot fallbacks); a local-only bot or a sensitive request
+// keeps only the models on this machine.
 
 export interface RoutingRule {
   bot?: string;
@@ -82,6 +83,8 @@ export interface PlanInput extends RuleInput {
   isLocal: (model: string) => boolean;
   /** Whether some backend takes the reference. */
   hasBackend: (model: string) => boolean;
+  /** Kinds of sensitive data in the request: when any, only local models are tried, as for a local-only bot. */
+  sensitive?: readonly string[];
 }
 
 export interface RoutePlan {
@@ -103,6 +106,7 @@ export function planRoute(input: PlanInput): RoutePlan {
   const candidates: Candidate[] = [];
   const skipped: Candidate[] = [];
   const seen = new Set<string>();
+  const sensitive = input.sensitive?.length ? input.sensitive.join(', ') : undefined;
   for (const c of wanted) {
     if (seen.has(c.model)) continue;
     seen.add(c.model);
@@ -112,6 +116,11 @@ export function planRoute(input: PlanInput): RoutePlan {
       skipped.push({
         model: c.model,
         reason: `refused: the bot is local-only and ${c.model} leaves this machine (${c.reason})`,
+      });
+    else if (sensitive && !input.isLocal(c.model))
+      skipped.push({
+        model: c.model,
+        reason: `refused: the request holds sensitive data (${sensitive}) and ${c.model} leaves this machine (${c.reason})`,
       });
     else candidates.push(c);
   }

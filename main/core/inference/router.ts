@@ -1,10 +1,12 @@
 // The inference router: picks a model for a bot's request (routing rules, then the bot's model and
 // fallback chain), keeps local-only bots on this machine, falls back on failures before any text,
-// and logs every decision with its reason. It also says how much prompt a bot's next request can carry.
+// and logs every decision with its reason. A request holding sensitive data (sensitivity.ts) goes only to
+// local models, whatever the bot's model. It also says how much prompt a bot's next request can carry.
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
 import { planRoute, type Candidate, type RoutePlan } from './router-rules.ts';
+import { describeKind, findSensitive } from './sensitivity.ts';
 import {
   InferenceError,
   isInferenceError,
@@ -61,6 +63,12 @@ function lastUserText(messages: ChatMessage[]): string {
   return '';
 }
 
+/** "a card number and an API key (openai)": the kinds found, never the values. */
+function describeKinds(kinds: readonly string[]): string {
+  const d = kinds.map(describeKind);
+  return d.length > 1 ? `${d.slice(0, -1).join(', ')} and ${d.at(-1)}` : (d[0] ?? 'sensitive data');
+}
+
 export class InferenceRouter {
   readonly #backends: InferenceBackend[];
   readonly #getSettings: () => Settings;
@@ -87,8 +95,9 @@ export class InferenceRouter {
     return [...this.#decisions];
   }
 
-  #plan(bot: BotConfig, prompt: string, command: string | undefined): RoutePlan {
+  #plan(bot: BotConfig, prompt: string, command: string | undefined, sensitive: string[] = []): RoutePlan {
     return planRoute({
+      sensitive,
       botId: bot.id,
       command,
       prompt,
@@ -99,6 +108,12 @@ export class InferenceRouter {
       isLocal: (m) => this.backendFor(m)?.isLocal(m) ?? false,
       hasBackend: (m) => this.backendFor(m) !== undefined,
     });
+  }
+
+  /** The kinds of sensitive data in the texts (the settings' patterns included); none when the check is off. */
+  #sensitiveKinds(texts: string[]): string[] {
+    const { privacy } = this.#getSettings();
+    return privacy.enabled ? findSensitive(texts, privacy.sensitivePatterns).map((f) => f.kind) : [];
   }
 
   /** The context a request to the model gets, as its backend knows it; a default where it cannot say. */
@@ -121,7 +136,8 @@ export class InferenceRouter {
     bot: BotConfig,
     options: { prompt?: string; command?: string; signal?: AbortSignal } = {},
   ): Promise<PromptBudget> {
-    const plan = this.#plan(bot, options.prompt ?? '', options.command);
+    const prompt = options.prompt ?? '';
+    const plan = this.#plan(bot, prompt, options.command, this.#sensitiveKinds([prompt]));
     for (const c of plan.candidates) {
       try {
         return promptBudget(c.model, await this.contextWindow(c.model, options.signal), bot.maxTokens);
@@ -139,7 +155,11 @@ export class InferenceRouter {
   /** Streams the bot's reply. Throws InferenceError: PolicyRefused when privacy leaves nothing to try. */
   async *chat(request: RouteRequest): AsyncIterable<ChatChunk> {
     const { bot } = request;
-    const plan = this.#plan(bot, lastUserText(request.messages), request.command);
+    // Every message goes to the model, so every one is checked: the system prompt, the context, the question.
+    const sensitive = this.#sensitiveKinds(request.messages.map((m) => m.content));
+    if (sensitive.length > 0)
+      this.#logger?.info({ bot: bot.id, kinds: sensitive }, 'sensitive request: only models on this machine');
+    const plan = this.#plan(bot, lastUserText(request.messages), request.command, sensitive);
     for (const r of plan.invalidRules)
       this.#logger?.warn(
         { rule: r.index + 1, err: r.error },
@@ -147,7 +167,7 @@ export class InferenceRouter {
       );
     for (const s of plan.skipped)
       this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
-    if (plan.candidates.length === 0) throw this.#nothingToTry(bot, plan.skipped);
+    if (plan.candidates.length === 0) throw this.#nothingToTry(bot, plan.skipped, sensitive);
 
     const attempts: RouteAttempt[] = [];
     const sampling: SamplingOptions = { temperature: bot.temperature, maxTokens: bot.maxTokens, ...request.sampling };
@@ -188,8 +208,9 @@ export class InferenceRouter {
     }
     const last = attempts[attempts.length - 1];
     const summary = attempts.map((a) => `${a.model} (${a.error?.code}: ${a.error?.message})`).join('; ');
+    const why = bot.localOnly ? 'the bot is local-only' : `the request holds ${describeKinds(sensitive)}`;
     const privacy = plan.skipped.some((s) => s.reason.startsWith('refused'))
-      ? ' Models outside this machine were not tried because the bot is local-only.'
+      ? ` Models outside this machine were not tried because ${why}.`
       : '';
     throw new InferenceError(
       (last?.error?.code as InferenceError['code'] | undefined) ?? 'BackendUnavailable',
@@ -229,8 +250,18 @@ export class InferenceRouter {
     }
   }
 
-  #nothingToTry(bot: BotConfig, skipped: Candidate[]): InferenceError {
+  #nothingToTry(bot: BotConfig, skipped: Candidate[], sensitive: string[]): InferenceError {
     const refused = skipped.filter((s) => s.reason.startsWith('refused'));
+    if (!bot.localOnly && sensitive.length > 0 && refused.length > 0) {
+      this.#logger?.warn({ bot: bot.id, kinds: sensitive }, 'sensitive request refused: no model on this machine');
+      return new InferenceError(
+        'PolicyRefused',
+        `Bot "${bot.id}" did not send this request: it holds ${describeKinds(sensitive)}, which stays on this machine, and none of the bot's models does (${refused.map((s) => s.model).join(', ')} would leave it).`,
+        {
+          hint: "Add a local model to the bot's fallback chain (a llama:… GGUF file, or an ollama:… model served on this machine) to answer such requests, or remove the sensitive data.",
+        },
+      );
+    }
     if (bot.localOnly && refused.length > 0) {
       return new InferenceError(
         'PolicyRefused',
