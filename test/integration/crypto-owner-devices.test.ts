@@ -3,58 +3,37 @@
 // and warns "You have unverified sessions" about any other device of the owner with keys that key has not signed.
 // Covered: the chat window's device (the owner session) set up before the app held the recovery key, a second
 // browser opening the window on the same device, and the short-lived key devices the app signs in to vouch for bots.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'matrix-js-sdk';
-import { settingsSchema, type Settings } from '../../main/common/settings-schema.ts';
-import { BotRunner } from '../../main/core/bots/bot-runner.ts';
-import type { BotInference } from '../../main/core/bots/types.ts';
+import type { Settings } from '../../main/common/settings-schema.ts';
 import { importOwnerIdentity, saveRecoveryKey } from '../../main/core/crypto/owner-recovery.ts';
-import { SasRendezvous } from '../../main/core/crypto/verification.ts';
 import {
   OWNER_KEYS_DEVICE,
   OWNER_RECOVERY_SECRET,
   withOwnerKeysDevice,
 } from '../../main/core/provisioning/encryption.ts';
 import { vouchForBots, type VouchOptions } from '../../main/core/provisioning/owner-trust.ts';
-import { provision, type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
-import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
+import { type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
+import type { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
 import { establishOwnerTrust } from '../../renderer/src/matrix/crypto.ts';
 import { startCryptoDevice, type CryptoDevice } from '../support/crypto-device.ts';
 import { hasValidSignature } from '../../main/core/crypto/signed-json.ts';
 import { publicKeyOf } from '../support/homeserver/encryption-signatures.ts';
 import type { Json } from '../support/homeserver/encryption-state.ts';
-import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
+import type { MatrixTarget } from '../support/matrix-target.ts';
+import { startVouchTeam, type VouchTeam } from '../support/vouch-team.ts';
 import { quiet } from '../support/bots-harness.ts';
 
 let hs: MatrixTarget;
 let dir: string;
 let result: ProvisionResult;
-let runner: BotRunner;
 let settings: Settings;
-const secrets = new MemorySecretStore();
-const rendezvous = new SasRendezvous();
+let team: VouchTeam;
+let secrets: MemorySecretStore;
 const cleanups: Array<() => Promise<void> | void> = [];
 
-const noInference: BotInference = {
-  chat: () => {
-    throw new Error('not used');
-  },
-  countTokens: () => Promise.resolve(1),
-};
-
-const vouchOptions = (): VouchOptions => ({
-  ctx: { baseUrl: hs.url, secrets },
-  ownerLocalpart: settings.owner.localpart,
-  stateDir: join(dir, 'state'),
-  owner: result.owner,
-  roomId: result.roomId,
-  bots: result.bots.map((b) => ({ userId: b.userId, deviceId: b.deviceId })),
-  rendezvous,
-  verifyTimeoutMs: 20_000,
-});
+const vouchOptions = (): VouchOptions => team.vouchOptions();
 
 /** The chat window's crypto on the owner session's device, over the store of one browser profile. */
 async function windowDevice(profile: string): Promise<CryptoDevice> {
@@ -130,37 +109,17 @@ async function ownerDevicesAsElementSees(element: CryptoDevice): Promise<OwnerDe
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'crypto-owner-devices-'));
-  hs = await startMatrixTarget({ serverName: 'devices.local', registrationToken: 'devices-registration-token' });
-  const x = hs.suffix;
-  settings = settingsSchema.parse({
-    owner: { localpart: `owner${x}` },
-    bots: [{ id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' }],
+  team = await startVouchTeam({
+    serverName: 'devices.local',
+    registrationToken: 'devices-registration-token',
+    bots: ['alpha'],
   });
-  result = await provision({
-    homeserverUrl: hs.url,
-    registrationToken: hs.registrationToken,
-    stateDir: join(dir, 'state'),
-    secrets,
-    settings,
-    encrypt: true,
-  });
-  runner = new BotRunner({
-    provision: result,
-    getSettings: () => settings,
-    inference: noInference,
-    stateDir: join(dir, 'state'),
-    encryption: { secrets, flushDelayMs: 20, rendezvous },
-  });
-  await runner.start(new AbortController().signal);
-  await Promise.all(runner.workers.map((w) => w.conn.encryption!.startTrust()));
+  ({ hs, dir, result, settings, secrets } = team);
 }, 90_000);
 
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
-  await runner?.stop(5000);
-  await hs?.close();
-  await rm(dir, { recursive: true, force: true });
+  await team?.close();
 });
 
 describe('every device of the owner is verified', () => {

@@ -2,22 +2,19 @@
 // owner's short-lived key device verifies each bot by SAS through the in-process rendezvous, Rust crypto signs the
 // bot's master key with the owner's user-signing key, and a new owner device that opens secret storage with the
 // recovery key (as the chat window and Element do) sees the bots and their devices as verified.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'matrix-js-sdk';
-import { settingsSchema, type Settings } from '../../main/common/settings-schema.ts';
-import { BotRunner } from '../../main/core/bots/bot-runner.ts';
-import type { BotInference } from '../../main/core/bots/types.ts';
+import type { Settings } from '../../main/common/settings-schema.ts';
+import type { BotRunner } from '../../main/core/bots/bot-runner.ts';
 import { importOwnerIdentity } from '../../main/core/crypto/owner-recovery.ts';
 import { SasRendezvous, verifyBotDevice } from '../../main/core/crypto/verification.ts';
 import { OWNER_KEYS_DEVICE, OWNER_RECOVERY_SECRET } from '../../main/core/provisioning/encryption.ts';
 import { planVouches, vouchForBots, type VouchOptions } from '../../main/core/provisioning/owner-trust.ts';
-import { provision, type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
-import { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
+import { type ProvisionResult } from '../../main/core/provisioning/provisioner.ts';
+import type { MemorySecretStore } from '../../main/core/settings/secret-store.ts';
 import { startCryptoDevice, type CryptoDevice } from '../support/crypto-device.ts';
-import { startMatrixTarget, type MatrixTarget } from '../support/matrix-target.ts';
+import type { MatrixTarget } from '../support/matrix-target.ts';
+import { startVouchTeam, type VouchTeam } from '../support/vouch-team.ts';
 import { quiet } from '../support/bots-harness.ts';
 
 const TOKEN = 'trust-registration-token';
@@ -26,17 +23,9 @@ let dir: string;
 let result: ProvisionResult;
 let runner: BotRunner;
 let settings: Settings;
-const secrets = new MemorySecretStore();
-const rendezvous = new SasRendezvous();
+let team: VouchTeam;
+let secrets: MemorySecretStore;
 const cleanups: Array<() => Promise<void> | void> = [];
-
-/** Inference is not used here: no mention is sent. */
-const noInference: BotInference = {
-  chat: () => {
-    throw new Error('not used');
-  },
-  countTokens: () => Promise.resolve(1),
-};
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function api(method: string, path: string, token: string, body?: unknown): Promise<Record<string, any>> {
@@ -49,16 +38,7 @@ async function api(method: string, path: string, token: string, body?: unknown):
   return (await res.json()) as Record<string, unknown>;
 }
 
-const vouchOptions = (): VouchOptions => ({
-  ctx: { baseUrl: hs.url, secrets },
-  ownerLocalpart: settings.owner.localpart,
-  stateDir: join(dir, 'state'),
-  owner: result.owner,
-  roomId: result.roomId,
-  bots: result.bots.map((b) => ({ userId: b.userId, deviceId: b.deviceId })),
-  rendezvous,
-  verifyTimeoutMs: 20_000,
-});
+const vouchOptions = (): VouchOptions => team.vouchOptions();
 
 /** A new device of the owner's, set up as the chat window does: secret storage opened with the recovery key. */
 async function newOwnerDevice(): Promise<CryptoDevice> {
@@ -81,40 +61,13 @@ async function newOwnerDevice(): Promise<CryptoDevice> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'crypto-owner-trust-'));
-  hs = await startMatrixTarget({ serverName: 'trust.local', registrationToken: TOKEN });
-  const x = hs.suffix;
-  settings = settingsSchema.parse({
-    owner: { localpart: `owner${x}` },
-    bots: [
-      { id: `alpha${x}`, displayName: 'Alpha', model: 'ollama:tiny' },
-      { id: `beta${x}`, displayName: 'Beta', model: 'ollama:tiny' },
-    ],
-  });
-  result = await provision({
-    homeserverUrl: hs.url,
-    registrationToken: hs.registrationToken,
-    stateDir: join(dir, 'state'),
-    secrets,
-    settings,
-    encrypt: true,
-  });
-  runner = new BotRunner({
-    provision: result,
-    getSettings: () => settings,
-    inference: noInference,
-    stateDir: join(dir, 'state'),
-    encryption: { secrets, flushDelayMs: 20, rendezvous },
-  });
-  await runner.start(new AbortController().signal);
-  await Promise.all(runner.workers.map((w) => w.conn.encryption!.startTrust()));
+  team = await startVouchTeam({ serverName: 'trust.local', registrationToken: TOKEN, bots: ['alpha', 'beta'] });
+  ({ hs, dir, result, runner, settings, secrets } = team);
 }, 60_000);
 
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
-  await runner?.stop(5000);
-  await hs?.close();
-  await rm(dir, { recursive: true, force: true });
+  await team?.close();
 });
 
 describe('the owner vouches for the bots', () => {
