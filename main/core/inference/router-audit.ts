@@ -16,10 +16,13 @@ interface CallBase {
   prompt: string;
 }
 
-/** openai:<endpoint>/<model> → the endpoint; Ollama models → "ollama"; in-process models → "local". */
+/**
+ * openai:<endpoint>/<model> and ollama@<endpoint>:<tag> → the endpoint; other Ollama models → "ollama" (the
+ * first endpoint, or a failover); in-process models → "local".
+ */
 export function endpointOf(model: string, backend: string): string | null {
   if (backend === 'openai') return /^openai:([^/]+)\//.exec(model)?.[1] ?? null;
-  if (backend === 'ollama') return 'ollama';
+  if (backend === 'ollama') return /^ollama@([^:]+):/.exec(model)?.[1] ?? 'ollama';
   return backend === 'llama' ? 'local' : null;
 }
 
