@@ -4,6 +4,7 @@ import { appVersion } from './core/app/app-core.ts';
 import { defaultDataDir } from './core/paths.ts';
 import { STOP_IT_FIRST, whileHoldingDataFolder } from './cli/data-folder-guard.ts';
 import { runSetPassword, runSetRecoveryKey } from './cli/account-command.ts';
+import { runAudit, type AuditFlags } from './cli/audit-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
 import { runModels, runPull } from './cli/models-command.ts';
@@ -47,7 +48,28 @@ export function buildProgram(): Command {
 
   addAccountCommands(program);
   addModelCommands(program);
+  addAuditCommand(program);
   return program;
+}
+
+/** The audit trail: every model call, and removing old ones. */
+function addAuditCommand(program: Command): void {
+  program
+    .command('audit')
+    .description('list every model call: when, room, bot, model, local or cloud, sensitive kinds, tokens, time, why')
+    .option('--since <when>', 'only calls since then: 24h, 7d, 30m, 2w, or a date (2026-01-31, ISO 8601)')
+    .option('--limit <n>', 'only the newest n calls', parsePositiveInt)
+    .option('--json', 'print one JSON array')
+    .option('--purge', 'remove calls (all of them, or those before --before) and print how many')
+    .option('--before <when>', 'with --purge: only calls before then (a date, or 7d, 24h… ago)')
+    .action(async (opts: AuditFlags) => {
+      try {
+        process.exitCode = await runAudit(dataPaths(dataDir(program)), opts);
+      } catch (err) {
+        console.error(`The audit database could not be read: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = 1;
+      }
+    });
 }
 
 /** Settings and accounts: import a config, what runs, how to sign in, passwords and the recovery key. */

@@ -157,6 +157,16 @@ export const settingsSchema = z.object({
       sensitivePatterns: z.array(sensitivePatternSchema).default([]),
     })
     .default({ enabled: true, sensitivePatterns: [] }),
+  audit: z
+    .object({
+      /** Every model call is recorded in <data>/state/audit.sqlite (`agent-room audit`). */
+      enabled: z.boolean().default(true),
+      /** Calls older than this are removed when the app starts; 0 = keep them all. */
+      retentionDays: z.number().int().min(0).max(36_500).default(90),
+      /** Also keep the question and the answer's text (off: only who, which model, why, tokens, time). */
+      storeText: z.boolean().default(false),
+    })
+    .default({ enabled: true, retentionDays: 90, storeText: false }),
   guard: z
     .object({
       maxHops: z.number().int().min(0).max(20).default(3),

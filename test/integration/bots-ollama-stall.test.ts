@@ -1,6 +1,10 @@
 // A bot whose Ollama stalls mid-answer: the reply in the room ends with a notice saying what happened once the idle
 // limit passes (not left half-written), the mention is logged as failed, and the next mention to that bot is answered.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditStore } from '../../main/core/audit/audit-store.ts';
 import type { BotRunner } from '../../main/core/bots/bot-runner.ts';
 import type { BotInference, RawEvent } from '../../main/core/bots/types.ts';
 import { OllamaBackend } from '../../main/core/inference/ollama/ollama-backend.ts';
@@ -20,6 +24,8 @@ import { fakeModel, OllamaTestServer } from '../support/ollama-server.ts';
 let team: Team;
 let server: OllamaTestServer;
 let bots: BotRunner;
+const auditDir = mkdtempSync(join(tmpdir(), 'stall-audit-'));
+const audit = AuditStore.open({ file: join(auditDir, 'audit.sqlite') });
 const log = mentionLog();
 
 beforeAll(async () => {
@@ -29,7 +35,11 @@ beforeAll(async () => {
   const backend = new OllamaBackend({
     getEndpoints: () => [{ id: 'home', url: server.url, idleTimeoutMs: 1000, loadTimeoutMs: 1000 }],
   });
-  const router = new InferenceRouter({ backends: [backend], getSettings: () => team.settings });
+  const router = new InferenceRouter({
+    backends: [backend],
+    getSettings: () => team.settings,
+    ...(audit ? { audit } : {}),
+  });
   const inference: BotInference = {
     chat: (r) => router.chat(r),
     countTokens: (b, text) => router.countTokens(b.model, text),
@@ -42,6 +52,8 @@ afterAll(async () => {
   await bots?.stop(5000);
   await server?.close();
   await team?.close();
+  audit?.close();
+  rmSync(auditDir, { recursive: true, force: true });
 });
 
 /** The reply's whole text once final: its final edit, or the reply itself when it went out whole. */
@@ -80,5 +92,12 @@ describe('a stalled model behind a bot', () => {
         return r && finalText(r);
       }),
     ).toMatch(/^Echo: .*again please/);
+    // The audit trail has both calls, with the room and the mention they answered.
+    const calls = audit?.list() ?? [];
+    expect(calls.map((c) => [c.eventId, c.outcome])).toEqual([
+      [asked, 'failed'],
+      [next, 'ok'],
+    ]);
+    for (const c of calls) expect(c).toMatchObject({ roomId: team.provision.roomId, botId: 'qwen', local: true });
   }, 60_000);
 });

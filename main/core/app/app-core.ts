@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppStatus, Handlers } from '../../common/contract.ts';
+import { auditFile } from '../audit/audit-store.ts';
 import { EventHub } from '../control/event-hub.ts';
 import { InferenceService } from '../inference/inference-service.ts';
 import { ServiceHost } from '../lifecycle/service-host.ts';
@@ -115,6 +116,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     getSettings: () => settings.get(),
     getPlan: () => getPlan(),
     modelsDir: paths.models,
+    auditFile: auditFile(paths.state),
     resolveSecret,
     logger,
     onJob: (job) => events.emit('models.progress', job),

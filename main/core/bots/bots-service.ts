@@ -32,7 +32,13 @@ export interface ReplyStats {
 function botInference(inference: InferenceService): BotInference {
   return {
     chat: (req) =>
-      inference.router.chat({ bot: req.bot, messages: req.messages, sampling: req.sampling, signal: req.signal }),
+      inference.router.chat({
+        bot: req.bot,
+        messages: req.messages,
+        sampling: req.sampling,
+        signal: req.signal,
+        ...(req.context ? { context: req.context } : {}),
+      }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal) => inference.router.promptBudget(bot, signal ? { signal } : {}),
     listModels: (signal) => inference.listModels(signal),

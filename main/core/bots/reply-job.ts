@@ -157,6 +157,7 @@ async function generate(
   messages: ChatMessage[],
   stream: ReplyStream,
   signal: AbortSignal,
+  context: { roomId: string; eventId: string },
 ): Promise<{ finalText: string | undefined; stats: GenerationStats | undefined; tokens: number }> {
   const { bot } = deps;
   let finalText: string | undefined;
@@ -167,6 +168,7 @@ async function generate(
     messages,
     sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens },
     signal,
+    context,
   })) {
     if (signal.aborted) break;
     if (chunk.type === 'text') stream.push(chunk.text);
@@ -212,7 +214,10 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
       if (questionTokens > questionLimit(budget, systemTokens))
         throw new PromptTooLongError(budget, questionTokens, systemTokens);
     }
-    const { finalText, stats, tokens } = await generate(deps, messages, stream, signal);
+    const { finalText, stats, tokens } = await generate(deps, messages, stream, signal, {
+      roomId: input.roomId,
+      eventId: input.trigger.triggerId,
+    });
     if (signal.aborted) throw signal.reason;
     deps.guard.record(input.roomId, tokens || Math.ceil(stream.text.length / 4), clock.now());
     await stream.finish(finalText ?? stream.text);

@@ -29,6 +29,8 @@ export interface BotChatRequest {
   messages: ChatMessage[];
   sampling: SamplingOptions;
   signal: AbortSignal;
+  /** The room and the triggering event, for the audit trail. */
+  context?: { roomId: string; eventId: string };
 }
 
 /** The inference dependency: the InferenceRouter, or any object with these methods. */

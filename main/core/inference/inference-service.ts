@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import type { PullJob } from '../../common/contract-types.ts';
 import type { ModelInfo } from '../../common/inference-types.ts';
 import type { Settings } from '../../common/settings-schema.ts';
+import { AuditStore } from '../audit/audit-store.ts';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { InferencePlan } from '../probe/plan.ts';
@@ -31,6 +32,8 @@ export interface InferenceServiceOptions {
   fetch?: typeof fetch;
   /** Creates node-llama-cpp's Llama (tests observe what the plan passes to it). */
   loadLlama?: LlamaBackendOptions['loadLlama'];
+  /** The audit database (<data>/state/audit.sqlite); without it, calls are not recorded. */
+  auditFile?: string;
 }
 
 export class InferenceService extends BaseService {
@@ -40,6 +43,7 @@ export class InferenceService extends BaseService {
   #ollama: OllamaBackend | undefined;
   #backends: InferenceBackend[] = [];
   #plan: InferencePlan | undefined;
+  #audit: AuditStore | undefined;
   readonly #jobs = new Map<string, { job: PullJob; abort: AbortController }>();
   /** Downloadable reference (llama:hf:…, llama:https://…) → the file it was saved as. */
   readonly #downloaded = new Map<string, string>();
@@ -104,7 +108,10 @@ export class InferenceService extends BaseService {
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
     this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai];
+    this.#audit?.close();
+    this.#audit = this.#openAudit();
     this.#router = new InferenceRouter({
+      ...(this.#audit ? { audit: this.#audit } : {}),
       backends: this.#backends,
       getSettings: this.options.getSettings,
       ...(this.options.logger ? { logger: this.options.logger } : {}),
@@ -118,7 +125,24 @@ export class InferenceService extends BaseService {
     this.setState({ status: 'stopping' });
     for (const { abort } of this.#jobs.values()) abort.abort();
     await Promise.allSettled(this.#backends.map((b) => b.close()));
+    this.#audit?.close();
     this.setState({ status: 'stopped' });
+  }
+
+  /** The audit store, when on and node:sqlite is there; a database that cannot be opened is logged, not fatal. */
+  #openAudit(): AuditStore | undefined {
+    const file = this.options.auditFile;
+    if (!file) return undefined;
+    try {
+      return AuditStore.open({
+        file,
+        getSettings: () => this.options.getSettings().audit,
+        ...(this.options.logger ? { logger: this.options.logger } : {}),
+      });
+    } catch (err) {
+      this.options.logger?.warn({ err: errorMessage(err), file }, 'audit trail off: its database did not open');
+      return undefined;
+    }
   }
 
   loadedModels(): string[] {

@@ -3,8 +3,10 @@
 // and logs every decision with its reason. A request holding sensitive data (sensitivity.ts) goes only to
 // local models, whatever the bot's model. It also says how much prompt a bot's next request can carry.
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
+import type { AuditSink } from '../audit/audit-types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
+import { auditReason, CallAudit, type CallContext } from './router-audit.ts';
 import { planRoute, type Candidate, type RoutePlan } from './router-rules.ts';
 import { describeKind, findSensitive } from './sensitivity.ts';
 import {
@@ -26,6 +28,8 @@ export interface RouteRequest {
   signal?: AbortSignal;
   /** The `!command` the person used, if any. */
   command?: string;
+  /** The room and the event the request answers, for the audit trail. */
+  context?: CallContext;
   /** Called once, when a model started answering (its first chunk), before that chunk is yielded. */
   onDecision?: (decision: RouteDecision) => void;
 }
@@ -53,6 +57,8 @@ export interface InferenceRouterOptions {
   backends: InferenceBackend[];
   getSettings: () => Settings;
   logger?: Logger;
+  /** Where every call is recorded (the audit store). */
+  audit?: AuditSink;
   /** How many decisions recentDecisions() keeps. */
   keepDecisions?: number;
   now?: () => number;
@@ -76,11 +82,13 @@ export class InferenceRouter {
   readonly #keep: number;
   readonly #now: () => number;
   readonly #decisions: RouteDecision[] = [];
+  readonly #audit: AuditSink | undefined;
 
   constructor(options: InferenceRouterOptions) {
     this.#backends = options.backends;
     this.#getSettings = options.getSettings;
     this.#logger = options.logger;
+    this.#audit = options.audit;
     this.#keep = options.keepDecisions ?? 50;
     this.#now = options.now ?? (() => Date.now());
   }
@@ -159,7 +167,9 @@ export class InferenceRouter {
     const sensitive = this.#sensitiveKinds(request.messages.map((m) => m.content));
     if (sensitive.length > 0)
       this.#logger?.info({ bot: bot.id, kinds: sensitive }, 'sensitive request: only models on this machine');
-    const plan = this.#plan(bot, lastUserText(request.messages), request.command, sensitive);
+    const prompt = lastUserText(request.messages);
+    const plan = this.#plan(bot, prompt, request.command, sensitive);
+    const audit = new CallAudit(this.#audit, { bot, context: request.context, sensitive, prompt }, this.#now);
     for (const r of plan.invalidRules)
       this.#logger?.warn(
         { rule: r.index + 1, err: r.error },
@@ -167,13 +177,19 @@ export class InferenceRouter {
       );
     for (const s of plan.skipped)
       this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
-    if (plan.candidates.length === 0) throw this.#nothingToTry(bot, plan.skipped, sensitive);
+    if (plan.candidates.length === 0) {
+      const e = this.#nothingToTry(bot, plan.skipped, sensitive);
+      audit.refused(plan.skipped[0]?.model ?? bot.model, plan.skipped.map((s) => s.reason).join('; '), e.code);
+      throw e;
+    }
 
     const attempts: RouteAttempt[] = [];
     const sampling: SamplingOptions = { temperature: bot.temperature, maxTokens: bot.maxTokens, ...request.sampling };
     for (const c of plan.candidates) {
       const backend = this.backendFor(c.model) as InferenceBackend;
       let started = false;
+      const why = auditReason(c.reason, attempts, sensitive);
+      const call = audit.attempt(c.model, backend.kind, backend.isLocal(c.model), why);
       try {
         for await (const chunk of backend.chat({
           model: c.model,
@@ -186,8 +202,10 @@ export class InferenceRouter {
             started = true;
             this.#decide(request, c, backend, attempts, plan.skipped);
           }
+          if (chunk.type === 'done') call.done(chunk.stats, chunk.text);
           yield chunk;
         }
+        call.end('ok');
         return;
       } catch (err) {
         const e = isInferenceError(err)
@@ -197,6 +215,7 @@ export class InferenceRouter {
               `${c.model} failed: ${err instanceof Error ? err.message : String(err)}`,
               { cause: err },
             );
+        call.failed(e.code, e.code === 'Aborted' || Boolean(request.signal?.aborted));
         // Once text went out, another model's text would be mixed into the same reply: stop.
         if (started || e.code === 'Aborted' || request.signal?.aborted) throw e;
         attempts.push({ model: c.model, reason: c.reason, error: { code: e.code, message: e.message } });
@@ -204,6 +223,8 @@ export class InferenceRouter {
           { bot: bot.id, model: c.model, code: e.code, err: e.message },
           'model failed before answering; trying the next in the chain',
         );
+      } finally {
+        call.end('aborted');
       }
     }
     const last = attempts[attempts.length - 1];

@@ -1,0 +1,117 @@
+// What the router tells the audit trail about one request: one entry per model tried (answered, failed,
+// aborted) or one refusal, each with why that model, where it runs, the sensitive kinds and tokens.
+import type { AuditEntry, AuditOutcome, AuditSink } from '../audit/audit-types.ts';
+import type { BotConfig } from '../../common/settings-schema.ts';
+import type { GenerationStats } from './types.ts';
+
+export interface CallContext {
+  roomId: string;
+  eventId: string;
+}
+
+interface CallBase {
+  bot: BotConfig;
+  context: CallContext | undefined;
+  sensitive: string[];
+  prompt: string;
+}
+
+/**
+ * openai:<endpoint>/<model> and ollama@<endpoint>:<tag> → the endpoint; other Ollama models → "ollama" (the
+ * first endpoint, or a failover); in-process models → "local".
+ */
+export function endpointOf(model: string, backend: string): string | null {
+  if (backend === 'openai') return /^openai:([^/]+)\//.exec(model)?.[1] ?? null;
+  if (backend === 'ollama') return /^ollama@([^:]+):/.exec(model)?.[1] ?? 'ollama';
+  return backend === 'llama' ? 'local' : null;
+}
+
+/** The reason the decision log gives, and why a sensitive request stayed here. */
+export function auditReason(
+  reason: string,
+  failedBefore: Array<{ model: string; error?: { code: string } }>,
+  sensitive: string[],
+): string {
+  const after = failedBefore.length
+    ? ` after ${failedBefore.map((a) => `${a.model} failed (${a.error?.code})`).join(', ')}`
+    : '';
+  const local = sensitive.length ? `; local only: the request holds sensitive data (${sensitive.join(', ')})` : '';
+  return `${reason}${after}${local}`;
+}
+
+export interface AuditedAttempt {
+  /** The `done` chunk came: the call answered. */
+  done(stats: GenerationStats, text: string): void;
+  failed(code: string, aborted: boolean): void;
+  /** The stream ended: an answer without a `done` chunk, or (from `finally`) a reader that stopped reading. */
+  end(outcome: AuditOutcome): void;
+}
+
+export class CallAudit {
+  constructor(
+    private readonly sink: AuditSink | undefined,
+    private readonly base: CallBase,
+    private readonly now: () => number,
+  ) {}
+
+  #entry(model: string, backend: string, local: boolean, reason: string, at: number): AuditEntry {
+    const { bot, context, sensitive, prompt } = this.base;
+    return {
+      at,
+      roomId: context?.roomId ?? null,
+      eventId: context?.eventId ?? null,
+      botId: bot.id,
+      task: null,
+      model,
+      backend,
+      endpoint: endpointOf(model, backend),
+      local,
+      sensitive,
+      promptTokens: null,
+      completionTokens: null,
+      durationMs: 0,
+      cost: null,
+      reason,
+      outcome: 'ok',
+      errorCode: null,
+      prompt,
+      reply: null,
+    };
+  }
+
+  #record(entry: AuditEntry): void {
+    try {
+      this.sink?.record(entry);
+    } catch {
+      // The audit never stops a reply; the store logs its own failures.
+    }
+  }
+
+  /** No model was tried: privacy or missing backends left none. */
+  refused(model: string, reason: string, code: string): void {
+    const at = this.now();
+    this.#record({ ...this.#entry(model, 'none', false, reason, at), outcome: 'refused', errorCode: code });
+  }
+
+  attempt(model: string, backend: string, local: boolean, reason: string): AuditedAttempt {
+    const at = this.now();
+    const entry = this.#entry(model, backend, local, reason, at);
+    let settled = false;
+    const settle = (patch: Partial<AuditEntry>): void => {
+      if (settled) return;
+      settled = true;
+      this.#record({ ...entry, durationMs: this.now() - at, ...patch });
+    };
+    return {
+      done: (stats, text) =>
+        settle({
+          outcome: 'ok',
+          promptTokens: stats.promptTokens,
+          completionTokens: stats.completionTokens,
+          reply: text,
+        }),
+      failed: (code, aborted) => settle({ outcome: aborted ? 'aborted' : 'failed', errorCode: code }),
+      end: (outcome) => settle({ outcome, ...(outcome === 'aborted' ? { errorCode: 'Aborted' } : {}) }),
+    };
+  }
+}
