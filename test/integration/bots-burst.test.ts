@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotRunner } from '../../main/core/bots/bot-runner.ts';
 import type { ReplyOutcome } from '../../main/core/bots/reply-job.ts';
 import type { Clock, RawEvent } from '../../main/core/bots/types.ts';
-import { makeTeam, runner, waitFor, type Team } from '../support/bots-harness.ts';
+import { makeTeam, runner, waitFor, waitIdle, type Team } from '../support/bots-harness.ts';
 
 const BOTS = ['ada', 'bo', 'cy', 'dee'];
 let team: Team;
@@ -218,6 +218,9 @@ describe('mentions under load, exactly once', () => {
   }, 240_000);
 
   it('beyond the queue limit refuses with one notice to the sender, and every mention ends answered or refused', async () => {
+    // The limit counts every reply waiting or running in the room: start from an empty queue (the test before may
+    // still be finishing its last reply on a slow homeserver).
+    await waitIdle(bots!, 60_000);
     team.settings.guard = { ...team.settings.guard, maxQueuedPerRoom: 3 };
     team.pace.chunkDelayMs = 30;
     const owner = { accessToken: team.owner.getAccessToken()! };
