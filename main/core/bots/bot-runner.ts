@@ -14,7 +14,7 @@ import { SenderRateLimiter } from './rate-limit.ts';
 import { runCommand, type CommandContext } from './runner-commands.ts';
 import type { BotRunnerOptions, BotRunnerStatus, Worker } from './runner-types.ts';
 import { answerMention, endUnstarted, type JobContext } from './runner-job.ts';
-import { admitReply, routeMention, type RouteContext } from './runner-route.ts';
+import { admitReply, allowedSender, joinOnInvite, routeMention, type RouteContext } from './runner-route.ts';
 import { startWorkers } from './runner-start.ts';
 import {
   botStatus,
@@ -57,6 +57,9 @@ export class BotRunner extends BaseService {
   #routing = 0;
 
   readonly #options: BotRunnerOptions;
+  /** What routing and reply jobs need of the runner: built once, they hold its parts by reference. */
+  readonly #routeCtx: RouteContext;
+  readonly #jobCtx: JobContext;
 
   constructor(options: BotRunnerOptions) {
     super();
@@ -78,6 +81,9 @@ export class BotRunner extends BaseService {
       (botId, roomId, body, extra) => this.#notice(botId, roomId, body, extra),
     );
     this.#skipped = new SkippedHistory((botId, roomId, text) => this.#notice(botId, roomId, text));
+    this.botUserIds = new Set(options.provision.bots.map((b) => b.userId));
+    this.#routeCtx = this.#makeRouteContext();
+    this.#jobCtx = this.#makeJobContext();
   }
 
   /** Posts a notice as the bot (never addressed to a bot, never part of a model's context). */
@@ -91,9 +97,8 @@ export class BotRunner extends BaseService {
       );
   }
 
-  get botUserIds(): Set<string> {
-    return new Set(this.#options.provision.bots.map((b) => b.userId));
-  }
+  /** The bots' user ids: fixed for the runner's life (a team change restarts it). */
+  readonly botUserIds: ReadonlySet<string>;
 
   /** The bot's settings with any !model override applied; undefined when the bot is not configured. */
   botConfig(id: string): BotConfig | undefined {
@@ -116,7 +121,7 @@ export class BotRunner extends BaseService {
             w.latestToken = token;
             this.#saveToken(w);
           },
-          onInvite: (roomId, inviter) => void this.#onInvite(w, roomId, inviter),
+          onInvite: (roomId, inviter) => void joinOnInvite(this.#routeCtx, w, roomId, inviter),
           onGapFilled: (_roomId, recovered) => this.#gaps.filled(recovered),
           onGapFailed: (f) => this.#onGapFailed(w, f),
         }),
@@ -199,22 +204,6 @@ export class BotRunner extends BaseService {
     if (this.#routing === 0) saveToken(w, this.#clock.now(), this.#log);
   }
 
-  async #onInvite(w: Worker, roomId: string, inviter: string | undefined): Promise<void> {
-    if (!inviter || !this.#allowedSender(inviter)) return;
-    try {
-      await w.conn.join(roomId);
-    } catch (err) {
-      this.#log?.warn({ bot: w.account.id, room: roomId, err: errorMessage(err) }, 'could not join on invite');
-    }
-  }
-
-  #allowedSender(userId: string): boolean {
-    const g = this.#options.getSettings().guard;
-    return (
-      userId === this.#options.provision.owner.userId || g.allowedUsers.includes(userId) || this.botUserIds.has(userId)
-    );
-  }
-
   #onEvent(w: Worker, roomId: string, ev: RawEvent, since: string | undefined): void {
     if (this.#stopping) return;
     const view = messageView(ev, this.botUserIds);
@@ -228,7 +217,7 @@ export class BotRunner extends BaseService {
         this.#log?.info({ room: roomId, event: target }, 'mention redacted: reply cancelled');
       return;
     }
-    if (!view || !this.#allowedSender(ev.sender)) return;
+    if (!view || !allowedSender(this.#routeCtx, ev.sender)) return;
     this.#routing++;
     void this.#route(w, roomId, ev, view)
       .catch((err: unknown) =>
@@ -254,10 +243,10 @@ export class BotRunner extends BaseService {
         ? undefined
         : runCommand(this.#commandContext(), cw, roomId, view, command);
     }
-    return routeMention(this.#routeContext(), w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view));
+    return routeMention(this.#routeCtx, w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view));
   }
 
-  #routeContext(): RouteContext {
+  #makeRouteContext(): RouteContext {
     return {
       options: this.#options,
       clock: this.#clock,
@@ -294,7 +283,7 @@ export class BotRunner extends BaseService {
     };
   }
 
-  #jobContext(): JobContext {
+  #makeJobContext(): JobContext {
     return {
       options: this.#options,
       guard: this.#guard,
@@ -306,7 +295,7 @@ export class BotRunner extends BaseService {
   }
 
   #enqueue(t: Worker, roomId: string, ev: RawEvent, view: MessageView): void {
-    const turn = admitReply(this.#routeContext(), t, roomId, ev, view);
+    const turn = admitReply(this.#routeCtx, t, roomId, ev, view);
     if (!turn) return;
     const botId = t.account.id;
     const key = `${view.triggerId}|${botId}`;
@@ -320,7 +309,7 @@ export class BotRunner extends BaseService {
       lane: g0.parallelBots ? `${roomId}\u0000${botId}` : roomId,
       run: async (signal) => {
         try {
-          await answerMention(this.#jobContext(), t, { roomId, ev, view, turn }, signal);
+          await answerMention(this.#jobCtx, t, { roomId, ev, view, turn }, signal);
         } finally {
           this.#jobEnded(t, roomId);
         }

@@ -1,5 +1,6 @@
 // Carrying out routing.ts's decision for a message that is not a command: the facts gathered from the room, a refusal
 // (paused, over the rate limit) logged and told in the room, and the checks each reply passes before it is queued.
+import { errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { Backpressure } from './backpressure.ts';
 import type { LoopGuard } from './loop-guard.ts';
@@ -129,4 +130,25 @@ export function admitReply(
     return undefined;
   }
   return decision.turn;
+}
+
+/** Who the bots listen to: the owner, the allowed users of the guard settings, and each other. */
+export function allowedSender(ctx: RouteContext, userId: string): boolean {
+  const g = ctx.options.getSettings().guard;
+  return userId === ctx.options.provision.owner.userId || g.allowedUsers.includes(userId) || ctx.botUserIds.has(userId);
+}
+
+/** A bot joins a room it is invited to by someone it listens to. */
+export async function joinOnInvite(
+  ctx: RouteContext,
+  w: Worker,
+  roomId: string,
+  inviter: string | undefined,
+): Promise<void> {
+  if (!inviter || !allowedSender(ctx, inviter)) return;
+  try {
+    await w.conn.join(roomId);
+  } catch (err) {
+    ctx.log?.warn({ bot: w.account.id, room: roomId, err: errorMessage(err) }, 'could not join on invite');
+  }
 }

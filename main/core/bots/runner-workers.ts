@@ -72,12 +72,17 @@ export class ThreadMembers {
 
   async of(w: Worker, roomId: string, root: string, botUserIds: ReadonlySet<string>): Promise<string[]> {
     if (!this.#threads.has(root)) {
-      // After a restart the thread's history is not in memory: read it once from the homeserver.
+      // After a restart the thread's history is not in memory: read it once from the homeserver. A thread with no
+      // bot in it is remembered as such (bots that join it later are noted as their messages arrive), so each person's
+      // message there does not read the history again.
+      const found: string[] = [];
       for (const e of await w.conn.recentEvents(roomId, 100)) {
         const rel = relationOf(e.content);
-        if ((e.event_id === root || (rel.relType === 'm.thread' && rel.eventId === root)) && botUserIds.has(e.sender))
-          this.note(root, e.sender);
+        const inThread = e.event_id === root || (rel.relType === 'm.thread' && rel.eventId === root);
+        if (inThread && botUserIds.has(e.sender) && !found.includes(e.sender)) found.push(e.sender);
       }
+      for (const id of this.#threads.get(root) ?? []) if (!found.includes(id)) found.push(id);
+      this.#threads.set(root, found);
     }
     return this.#threads.get(root) ?? [];
   }
