@@ -74,7 +74,8 @@ function setup(rules: Settings['routing']['rules'] = []) {
   });
   const cloud = new MemoryBackend('openai', 'openai:', false, { 'openai:cloud/big': { words: ['cloud'] } });
   const { logger, records } = createMemoryLogger();
-  const settings = { ...defaultSettings(), routing: { rules } };
+  const base = defaultSettings();
+  const settings = { ...base, routing: { ...base.routing, rules } };
   const router = new InferenceRouter({ backends: [local, cloud], getSettings: () => settings, logger });
   return { router, local, cloud, records };
 }

@@ -6,7 +6,11 @@ export interface RoutingRule {
   bot?: string;
   command?: string;
   pattern?: string;
-  model: string;
+  code?: boolean | string[];
+  minChars?: number;
+  maxChars?: number;
+  model?: string;
+  task?: string;
   reason?: string;
 }
 
@@ -97,7 +101,7 @@ export interface RoutePlan {
 export function planRoute(input: PlanInput): RoutePlan {
   const { match, invalid } = matchRule(input.rules, input);
   const wanted: Candidate[] = [];
-  if (match) wanted.push({ model: match.rule.model, reason: match.reason });
+  if (match?.rule.model) wanted.push({ model: match.rule.model, reason: match.reason });
   wanted.push({
     model: input.botModel,
     reason: match ? "the bot's own model, after the rule's model" : "the bot's own model",

@@ -26,6 +26,11 @@ export interface ChatRequest {
   signal?: AbortSignal;
   /** Keep-alive after this request in seconds (Ollama keep_alive, pool TTL). */
   keepAliveSeconds?: number;
+  /**
+   * The answer must be JSON of this schema: a grammar on node-llama-cpp, `format` on Ollama, `response_format`
+   * (json_schema) on OpenAI-compatible endpoints.
+   */
+  jsonSchema?: Record<string, unknown>;
 }
 
 export type ChatChunk =
