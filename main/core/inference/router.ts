@@ -28,6 +28,8 @@ export interface RouteRequest {
   signal?: AbortSignal;
   /** The `!command` the person used, if any. */
   command?: string;
+  /** The answer must be JSON of this schema (see ChatRequest.jsonSchema). */
+  jsonSchema?: Record<string, unknown>;
   /** The room and the event the request answers, for the audit trail. */
   context?: CallContext;
   /** Called once, when a model started answering (its first chunk), before that chunk is yielded. */
@@ -197,6 +199,7 @@ export class InferenceRouter {
           sampling,
           signal: request.signal,
           keepAliveSeconds: bot.keepAliveSeconds,
+          ...(request.jsonSchema ? { jsonSchema: request.jsonSchema } : {}),
         })) {
           if (!started) {
             started = true;
