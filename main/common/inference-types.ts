@@ -47,3 +47,28 @@ export interface ProgressEvent {
   totalBytes?: number;
   status: string;
 }
+
+/** The selector's figures for one task since the start (`(no task)`: requests the bot's own model took). */
+export interface TaskFigures {
+  task: string;
+  requests: number;
+  /** Answered on this machine / by a model elsewhere. */
+  local: number;
+  cloud: number;
+  /** Refused, or every model failed. */
+  unanswered: number;
+  /** Answers per model. */
+  models: Record<string, number>;
+  /** Median time from the request to the full answer, ms; null before the first answer. */
+  p50Ms: number | null;
+}
+
+/** A cloud endpoint's spend today and this month (UTC) against its budget. */
+export interface EndpointSpend {
+  endpoint: string;
+  today: number;
+  month: number;
+  daily: number | undefined;
+  monthly: number | undefined;
+  currency: string;
+}

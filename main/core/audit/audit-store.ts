@@ -196,6 +196,15 @@ export class AuditStore implements AuditSink {
     return (rows as Row[]).map(fromRow);
   }
 
+  /** What the endpoint's calls cost at or after `since` (ms): the budget's spend before this start. */
+  spentSince(endpoint: string, since: number): number {
+    if (!this.#hasTable()) return 0;
+    const row = this.#db
+      .prepare('SELECT COALESCE(SUM(cost), 0) AS total FROM calls WHERE endpoint = ? AND at >= ?')
+      .get(endpoint, since) as { total: number } | undefined;
+    return Number(row?.total ?? 0);
+  }
+
   /** Removes calls older than `before` (ms; everything when absent); how many went. */
   purge(options: { before?: number } = {}): number {
     if (!this.#hasTable()) return 0;

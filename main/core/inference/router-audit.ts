@@ -2,6 +2,7 @@
 // aborted) or one refusal, each with why that model, where it runs, the sensitive kinds and tokens.
 import type { AuditEntry, AuditOutcome, AuditSink } from '../audit/audit-types.ts';
 import type { BotConfig } from '../../common/settings-schema.ts';
+import type { ClassifyResult } from './task-classifier.ts';
 import type { GenerationStats } from './types.ts';
 
 export interface CallContext {
@@ -14,6 +15,8 @@ interface CallBase {
   context: CallContext | undefined;
   sensitive: string[];
   prompt: string;
+  /** The task the request was given; null when none. */
+  task: string | null;
 }
 
 /**
@@ -40,8 +43,8 @@ export function auditReason(
 }
 
 export interface AuditedAttempt {
-  /** The `done` chunk came: the call answered. */
-  done(stats: GenerationStats, text: string): void;
+  /** The `done` chunk came: the call answered; `cost` from the endpoint's prices, null without. */
+  done(stats: GenerationStats, text: string, cost?: number | null): void;
   failed(code: string, aborted: boolean): void;
   /** The stream ended: an answer without a `done` chunk, or (from `finally`) a reader that stopped reading. */
   end(outcome: AuditOutcome): void;
@@ -55,13 +58,13 @@ export class CallAudit {
   ) {}
 
   #entry(model: string, backend: string, local: boolean, reason: string, at: number): AuditEntry {
-    const { bot, context, sensitive, prompt } = this.base;
+    const { bot, context, sensitive, prompt, task } = this.base;
     return {
       at,
       roomId: context?.roomId ?? null,
       eventId: context?.eventId ?? null,
       botId: bot.id,
-      task: null,
+      task,
       model,
       backend,
       endpoint: endpointOf(model, backend),
@@ -103,9 +106,10 @@ export class CallAudit {
       this.#record({ ...entry, durationMs: this.now() - at, ...patch });
     };
     return {
-      done: (stats, text) =>
+      done: (stats, text, cost) =>
         settle({
           outcome: 'ok',
+          cost: cost ?? null,
           promptTokens: stats.promptTokens,
           completionTokens: stats.completionTokens,
           reply: text,
@@ -114,4 +118,36 @@ export class CallAudit {
       end: (outcome) => settle({ outcome, ...(outcome === 'aborted' ? { errorCode: 'Aborted' } : {}) }),
     };
   }
+}
+
+/** The classifier's call, as a call of the bot whose request it sorted (no text kept: it read the request). */
+export function auditClassifier(
+  sink: AuditSink | undefined,
+  bot: BotConfig,
+  model: string,
+  backend: string,
+  r: ClassifyResult,
+  now: () => number,
+): void {
+  const audit = new CallAudit(sink, { bot, context: undefined, sensitive: [], prompt: '', task: null }, now);
+  const call = audit.attempt(
+    model,
+    backend,
+    true,
+    `classifier: ${r.task ? `chose ${r.task}` : (r.error ?? 'no task')}`,
+  );
+  if (r.promptTokens !== undefined)
+    call.done(
+      {
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens ?? 0,
+        timeToFirstTokenMs: 0,
+        tokensPerSecond: 0,
+        totalMs: r.ms,
+        backend,
+        model,
+      },
+      '',
+    );
+  call.end(r.error?.startsWith('timed out') ? 'aborted' : 'ok');
 }

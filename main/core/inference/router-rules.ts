@@ -1,6 +1,7 @@
 // Routing decisions as pure functions: which rule applies to a request, and the ordered, privacy-filtered
-// list of models to try (rule model → bot model → bot fallbacks); a local-only bot or a sensitive request
-// keeps only the models on this machine.
+// list of models to try (the task's models → rule model → bot model → bot fallbacks); a local-only bot or a
+// sensitive request keeps only the models on this machine, and a cloud endpoint whose budget is spent is passed.
+import type { RequestSignals } from './request-signals.ts';
 
 export interface RoutingRule {
   bot?: string;
@@ -20,6 +21,8 @@ export interface RuleInput {
   command?: string;
   /** The last user message. */
   prompt: string;
+  /** Code blocks and length of the request (request-signals.ts); rules with `code`/`minChars`/`maxChars` need them. */
+  signals?: Pick<RequestSignals, 'codeBlocks' | 'codeLanguages' | 'chars'>;
 }
 
 export interface RuleMatch {
@@ -36,6 +39,31 @@ export interface RuleScan {
 
 function normCommand(c: string): string {
   return c.trim().replace(/^!/, '').toLowerCase();
+}
+
+/** Whether the rule's code and length conditions hold; the words for its reason. */
+function signalConditions(rule: RoutingRule, input: RuleInput): { holds: boolean; words: string[] } {
+  const sig = input.signals ?? { codeBlocks: 0, codeLanguages: [], chars: input.prompt.trim().length };
+  const words: string[] = [];
+  if (rule.code !== undefined) {
+    if (rule.code === true && sig.codeBlocks === 0) return { holds: false, words };
+    if (rule.code === false && sig.codeBlocks > 0) return { holds: false, words };
+    if (Array.isArray(rule.code)) {
+      const wanted = rule.code.map((l) => l.toLowerCase());
+      const lang = sig.codeLanguages.find((l) => wanted.includes(l));
+      if (!lang) return { holds: false, words };
+      words.push(`code in ${lang}`);
+    } else words.push(rule.code ? 'a code block' : 'no code block');
+  }
+  if (rule.minChars !== undefined) {
+    if (sig.chars < rule.minChars) return { holds: false, words };
+    words.push(`at least ${rule.minChars} characters`);
+  }
+  if (rule.maxChars !== undefined) {
+    if (sig.chars > rule.maxChars) return { holds: false, words };
+    words.push(`at most ${rule.maxChars} characters`);
+  }
+  return { holds: true, words };
 }
 
 /**
@@ -62,10 +90,13 @@ export function matchRule(rules: readonly RoutingRule[], input: RuleInput): Rule
       }
       if (!re.test(input.prompt)) continue;
     }
+    const sig = signalConditions(rule, input);
+    if (!sig.holds) continue;
     const conds = [
       rule.bot !== undefined ? `bot ${rule.bot}` : undefined,
       rule.command !== undefined ? `command !${normCommand(rule.command)}` : undefined,
       rule.pattern !== undefined ? `pattern /${rule.pattern}/i` : undefined,
+      ...sig.words,
     ].filter(Boolean);
     const why = `rule #${index + 1} (${conds.length ? conds.join(', ') : 'matches everything'})${rule.reason ? `: ${rule.reason}` : ''}`;
     return { match: { index, rule, reason: why }, invalid };
@@ -76,6 +107,13 @@ export function matchRule(rules: readonly RoutingRule[], input: RuleInput): Rule
 export interface Candidate {
   model: string;
   reason: string;
+}
+
+/** The task a request was given, its models already in the order to try them. */
+export interface PlannedTask {
+  name: string;
+  /** The task's models, the one to try first at the front, each with why. */
+  models: Candidate[];
 }
 
 export interface PlanInput extends RuleInput {
@@ -89,44 +127,57 @@ export interface PlanInput extends RuleInput {
   hasBackend: (model: string) => boolean;
   /** Kinds of sensitive data in the request: when any, only local models are tried, as for a local-only bot. */
   sensitive?: readonly string[];
+  /** The task decided before the rules (an explicit `!task`, the bot's task, the classifier's choice). */
+  task?: PlannedTask;
+  /** Why a model may not be used now (its endpoint's budget is spent); undefined when it may. */
+  overBudget?: (model: string) => string | undefined;
 }
 
 export interface RoutePlan {
   candidates: Candidate[];
   skipped: Candidate[];
   invalidRules: RuleScan['invalid'];
+  /** The rule that matched, when one did (its task is in `task` when it names one). */
+  rule?: RuleMatch;
 }
 
-/** The models to try in order, with why each is there, and those left out with why. */
+/** Why a model cannot be tried for this request, or undefined when it can. */
+function refusal(input: PlanInput, c: Candidate): string | undefined {
+  if (!input.hasBackend(c.model)) return `no backend takes "${c.model}" (${c.reason})`;
+  const local = input.isLocal(c.model);
+  if (input.localOnly && !local)
+    return `refused: the bot is local-only and ${c.model} leaves this machine (${c.reason})`;
+  if (input.sensitive?.length && !local)
+    return `refused: the request holds sensitive data (${input.sensitive.join(', ')}) and ${c.model} leaves this machine (${c.reason})`;
+  const budget = input.overBudget?.(c.model);
+  return budget ? `budget: ${budget} (${c.reason})` : undefined;
+}
+
+/**
+ * The models to try in order, with why each is there, and those left out with why. A task given in the input
+ * comes first and the rules are not read; a rule's task must be resolved by the caller (planTaskRoute does).
+ */
 export function planRoute(input: PlanInput): RoutePlan {
-  const { match, invalid } = matchRule(input.rules, input);
-  const wanted: Candidate[] = [];
+  const scan = input.task ? { invalid: [] } : matchRule(input.rules, input);
+  const match = scan.match;
+  const wanted: Candidate[] = [...(input.task?.models ?? [])];
   if (match?.rule.model) wanted.push({ model: match.rule.model, reason: match.reason });
-  wanted.push({
-    model: input.botModel,
-    reason: match ? "the bot's own model, after the rule's model" : "the bot's own model",
-  });
+  const after = input.task
+    ? `, after task ${input.task.name}'s models`
+    : match?.rule.model
+      ? ", after the rule's model"
+      : '';
+  wanted.push({ model: input.botModel, reason: `the bot's own model${after}` });
   input.fallback.forEach((model, i) => wanted.push({ model, reason: `fallback #${i + 1} of the bot` }));
   const candidates: Candidate[] = [];
   const skipped: Candidate[] = [];
   const seen = new Set<string>();
-  const sensitive = input.sensitive?.length ? input.sensitive.join(', ') : undefined;
   for (const c of wanted) {
     if (seen.has(c.model)) continue;
     seen.add(c.model);
-    if (!input.hasBackend(c.model))
-      skipped.push({ model: c.model, reason: `no backend takes "${c.model}" (${c.reason})` });
-    else if (input.localOnly && !input.isLocal(c.model))
-      skipped.push({
-        model: c.model,
-        reason: `refused: the bot is local-only and ${c.model} leaves this machine (${c.reason})`,
-      });
-    else if (sensitive && !input.isLocal(c.model))
-      skipped.push({
-        model: c.model,
-        reason: `refused: the request holds sensitive data (${sensitive}) and ${c.model} leaves this machine (${c.reason})`,
-      });
+    const why = refusal(input, c);
+    if (why) skipped.push({ model: c.model, reason: why });
     else candidates.push(c);
   }
-  return { candidates, skipped, invalidRules: invalid };
+  return { candidates, skipped, invalidRules: scan.invalid, ...(match ? { rule: match } : {}) };
 }

@@ -1,14 +1,20 @@
-// The inference router: picks a model for a bot's request (routing rules, then the bot's model and
-// fallback chain), keeps local-only bots on this machine, falls back on failures before any text,
-// and logs every decision with its reason. A request holding sensitive data (sensitivity.ts) goes only to
-// local models, whatever the bot's model. It also says how much prompt a bot's next request can carry.
+// The inference router: picks a model for a bot's request (its task's models, routing rules, then the bot's model
+// and fallback chain: router-decide.ts), keeps local-only bots on this machine, falls back on failures before any
+// text, passes cloud endpoints whose budget is spent, and logs and audits every call with its reason. A request
+// holding sensitive data (sensitivity.ts) goes only to local models, whatever the bot's or the task's model.
+// It also says how much prompt a bot's next request can carry, and keeps the selector's figures per task.
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import type { AuditSink } from '../audit/audit-types.ts';
 import type { Logger } from '../logging/logger.ts';
 import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
-import { auditReason, CallAudit, type CallContext } from './router-audit.ts';
-import { planRoute, type Candidate, type RoutePlan } from './router-rules.ts';
-import { describeKind, findSensitive } from './sensitivity.ts';
+import { budgetNotice, SpendLedger, type EndpointSpend } from './budget.ts';
+import { auditClassifier, auditReason, CallAudit, type CallContext } from './router-audit.ts';
+import { decideRoute, logDecision, type DecideInput, type Decision, type TaskChoice } from './router-decide.ts';
+import { allFailed, nothingToTry } from './router-refusals.ts';
+import type { Candidate } from './router-rules.ts';
+import { TaskStats } from './router-stats.ts';
+import { findSensitive } from './sensitivity.ts';
+import type { TaskFigures } from '../../common/inference-types.ts';
 import {
   InferenceError,
   isInferenceError,
@@ -26,8 +32,10 @@ export interface RouteRequest {
   /** Overrides the bot's temperature and maxTokens. */
   sampling?: SamplingOptions;
   signal?: AbortSignal;
-  /** The `!command` the person used, if any. */
+  /** The `!command` the person used, if any (read from the request when absent). */
   command?: string;
+  /** The request as the person wrote it, for the task and the rules; the last user message when absent. */
+  question?: string;
   /** The answer must be JSON of this schema (see ChatRequest.jsonSchema). */
   jsonSchema?: Record<string, unknown>;
   /** The room and the event the request answers, for the audit trail. */
@@ -53,6 +61,16 @@ export interface RouteDecision {
   attempts: RouteAttempt[];
   skipped: Candidate[];
   at: number;
+  /** The task the request was given, and how. */
+  task?: TaskChoice;
+  /** Kinds of sensitive data found (never the values). */
+  sensitive: string[];
+  /** True when the model runs on this machine. */
+  local: boolean;
+  roomId?: string;
+  eventId?: string;
+  /** Said once in the room: a cloud budget is spent and the answer came from further down the chain. */
+  notice?: string;
 }
 
 export interface InferenceRouterOptions {
@@ -61,20 +79,11 @@ export interface InferenceRouterOptions {
   logger?: Logger;
   /** Where every call is recorded (the audit store). */
   audit?: AuditSink;
+  /** What an endpoint's calls cost since a time (the audit store's sum), for the budget after a restart. */
+  spentSince?: (endpoint: string, since: number) => number;
   /** How many decisions recentDecisions() keeps. */
   keepDecisions?: number;
   now?: () => number;
-}
-
-function lastUserText(messages: ChatMessage[]): string {
-  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return messages[i]?.content ?? '';
-  return '';
-}
-
-/** "a card number and an API key (openai)": the kinds found, never the values. */
-function describeKinds(kinds: readonly string[]): string {
-  const d = kinds.map(describeKind);
-  return d.length > 1 ? `${d.slice(0, -1).join(', ')} and ${d.at(-1)}` : (d[0] ?? 'sensitive data');
 }
 
 export class InferenceRouter {
@@ -85,6 +94,9 @@ export class InferenceRouter {
   readonly #now: () => number;
   readonly #decisions: RouteDecision[] = [];
   readonly #audit: AuditSink | undefined;
+  readonly #stats = new TaskStats();
+  /** Cloud spend per endpoint, today and this month. */
+  readonly ledger: SpendLedger;
 
   constructor(options: InferenceRouterOptions) {
     this.#backends = options.backends;
@@ -93,6 +105,11 @@ export class InferenceRouter {
     this.#audit = options.audit;
     this.#keep = options.keepDecisions ?? 50;
     this.#now = options.now ?? (() => Date.now());
+    this.ledger = new SpendLedger({
+      getEndpoints: () => this.#getSettings().endpoints.openai,
+      now: this.#now,
+      ...(options.spentSince ? { spentSince: options.spentSince } : {}),
+    });
   }
 
   /** The backend that takes a reference, if any. */
@@ -105,19 +122,37 @@ export class InferenceRouter {
     return [...this.#decisions];
   }
 
-  #plan(bot: BotConfig, prompt: string, command: string | undefined, sensitive: string[] = []): RoutePlan {
-    return planRoute({
-      sensitive,
-      botId: bot.id,
-      command,
-      prompt,
-      rules: this.#getSettings().routing.rules,
-      botModel: bot.model,
-      fallback: bot.fallback,
-      localOnly: bot.localOnly,
-      isLocal: (m) => this.backendFor(m)?.isLocal(m) ?? false,
-      hasBackend: (m) => this.backendFor(m) !== undefined,
-    });
+  /**
+   * The decision for a request without running it: task, sensitive kinds, the models in order and those left out.
+   * The classifier is asked only when `classify` is true (chat does; dry runs and prompt budgets do not).
+   */
+  async decide(input: Omit<DecideInput, 'classify'> & { classify?: boolean }): Promise<Decision> {
+    return decideRoute(
+      {
+        getSettings: this.#getSettings,
+        backendFor: (m) => this.backendFor(m),
+        sensitiveKinds: (texts) => this.#sensitiveKinds(texts),
+        overBudget: (m) => this.ledger.overBudget(m),
+        logger: this.#logger,
+        onClassified: (model, backend, r) => auditClassifier(this.#audit, input.bot, model, backend.kind, r, this.#now),
+      },
+      { ...input, classify: input.classify ?? false },
+    );
+  }
+
+  /** The selector's figures per task since the start. */
+  taskFigures(): TaskFigures[] {
+    return this.#stats.figures();
+  }
+
+  /** Today's and this month's cloud spend per endpoint with prices or a budget. */
+  spend(): EndpointSpend[] {
+    return this.ledger.summary();
+  }
+
+  /** The latest decision for a room (what `!why` explains). */
+  lastDecision(roomId: string): RouteDecision | undefined {
+    return this.#decisions.findLast((d) => d.roomId === roomId);
   }
 
   /** The kinds of sensitive data in the texts (the settings' patterns included); none when the check is off. */
@@ -147,7 +182,12 @@ export class InferenceRouter {
     options: { prompt?: string; command?: string; signal?: AbortSignal } = {},
   ): Promise<PromptBudget> {
     const prompt = options.prompt ?? '';
-    const plan = this.#plan(bot, prompt, options.command, this.#sensitiveKinds([prompt]));
+    const { plan } = await this.decide({
+      bot,
+      messages: [{ role: 'user', content: prompt }],
+      question: prompt,
+      command: options.command,
+    });
     for (const c of plan.candidates) {
       try {
         return promptBudget(c.model, await this.contextWindow(c.model, options.signal), bot.maxTokens);
@@ -162,26 +202,27 @@ export class InferenceRouter {
     return promptBudget(plan.candidates[0]?.model ?? bot.model, DEFAULT_CONTEXT_WINDOW, bot.maxTokens);
   }
 
-  /** Streams the bot's reply. Throws InferenceError: PolicyRefused when privacy leaves nothing to try. */
+  /** Streams the bot's reply. Throws InferenceError: PolicyRefused when privacy or budgets leave nothing to try. */
   async *chat(request: RouteRequest): AsyncIterable<ChatChunk> {
     const { bot } = request;
-    // Every message goes to the model, so every one is checked: the system prompt, the context, the question.
-    const sensitive = this.#sensitiveKinds(request.messages.map((m) => m.content));
-    if (sensitive.length > 0)
-      this.#logger?.info({ bot: bot.id, kinds: sensitive }, 'sensitive request: only models on this machine');
-    const prompt = lastUserText(request.messages);
-    const plan = this.#plan(bot, prompt, request.command, sensitive);
-    const audit = new CallAudit(this.#audit, { bot, context: request.context, sensitive, prompt }, this.#now);
-    for (const r of plan.invalidRules)
-      this.#logger?.warn(
-        { rule: r.index + 1, err: r.error },
-        'routing rule skipped: its pattern is not a valid regular expression',
+    const started = this.#now();
+    const d = await this.decide({ ...request, classify: true });
+    const { plan, sensitive } = d;
+    const task = d.task?.name;
+    logDecision(this.#logger, bot.id, d);
+    const audit = new CallAudit(
+      this.#audit,
+      { bot, context: request.context, sensitive, prompt: d.question, task: task ?? null },
+      this.#now,
+    );
+    if (d.error || plan.candidates.length === 0) {
+      const e = d.error ?? nothingToTry(bot, plan.skipped, sensitive, this.#logger);
+      audit.refused(
+        plan.skipped[0]?.model ?? bot.model,
+        d.error?.message ?? plan.skipped.map((x) => x.reason).join('; '),
+        e.code,
       );
-    for (const s of plan.skipped)
-      this.#logger?.info({ bot: bot.id, model: s.model, reason: s.reason }, 'route candidate skipped');
-    if (plan.candidates.length === 0) {
-      const e = this.#nothingToTry(bot, plan.skipped, sensitive);
-      audit.refused(plan.skipped[0]?.model ?? bot.model, plan.skipped.map((s) => s.reason).join('; '), e.code);
+      this.#stats.unanswered(task);
       throw e;
     }
 
@@ -189,9 +230,9 @@ export class InferenceRouter {
     const sampling: SamplingOptions = { temperature: bot.temperature, maxTokens: bot.maxTokens, ...request.sampling };
     for (const c of plan.candidates) {
       const backend = this.backendFor(c.model) as InferenceBackend;
-      let started = false;
-      const why = auditReason(c.reason, attempts, sensitive);
-      const call = audit.attempt(c.model, backend.kind, backend.isLocal(c.model), why);
+      const local = backend.isLocal(c.model);
+      let began = false;
+      const call = audit.attempt(c.model, backend.kind, local, auditReason(c.reason, attempts, sensitive));
       try {
         for await (const chunk of backend.chat({
           model: c.model,
@@ -201,11 +242,16 @@ export class InferenceRouter {
           keepAliveSeconds: bot.keepAliveSeconds,
           ...(request.jsonSchema ? { jsonSchema: request.jsonSchema } : {}),
         })) {
-          if (!started) {
-            started = true;
-            this.#decide(request, c, backend, attempts, plan.skipped);
+          if (!began) {
+            began = true;
+            this.#record(request, d, c, backend, attempts);
           }
-          if (chunk.type === 'done') call.done(chunk.stats, chunk.text);
+          if (chunk.type === 'done') {
+            const cost = this.ledger.costOf(c.model, chunk.stats.promptTokens, chunk.stats.completionTokens);
+            if (cost !== null) this.ledger.add(c.model, cost);
+            call.done(chunk.stats, chunk.text, cost);
+            this.#stats.answered(task, c.model, local, this.#now() - started);
+          }
           yield chunk;
         }
         call.end('ok');
@@ -220,7 +266,7 @@ export class InferenceRouter {
             );
         call.failed(e.code, e.code === 'Aborted' || Boolean(request.signal?.aborted));
         // Once text went out, another model's text would be mixed into the same reply: stop.
-        if (started || e.code === 'Aborted' || request.signal?.aborted) throw e;
+        if (began || e.code === 'Aborted' || request.signal?.aborted) throw e;
         attempts.push({ model: c.model, reason: c.reason, error: { code: e.code, message: e.message } });
         this.#logger?.warn(
           { bot: bot.id, model: c.model, code: e.code, err: e.message },
@@ -230,41 +276,40 @@ export class InferenceRouter {
         call.end('aborted');
       }
     }
-    const last = attempts[attempts.length - 1];
-    const summary = attempts.map((a) => `${a.model} (${a.error?.code}: ${a.error?.message})`).join('; ');
-    const why = bot.localOnly ? 'the bot is local-only' : `the request holds ${describeKinds(sensitive)}`;
-    const privacy = plan.skipped.some((s) => s.reason.startsWith('refused'))
-      ? ` Models outside this machine were not tried because ${why}.`
-      : '';
-    throw new InferenceError(
-      (last?.error?.code as InferenceError['code'] | undefined) ?? 'BackendUnavailable',
-      `Bot "${bot.id}": every model failed: ${summary}.${privacy}`,
-    );
+    this.#stats.unanswered(task);
+    throw allFailed(bot, attempts, plan.skipped, sensitive);
   }
 
-  #decide(
-    request: RouteRequest,
-    c: Candidate,
-    backend: InferenceBackend,
-    attempts: RouteAttempt[],
-    skipped: Candidate[],
-  ): void {
+  #record(request: RouteRequest, d: Decision, c: Candidate, backend: InferenceBackend, attempts: RouteAttempt[]): void {
     const after = attempts.length
       ? ` after ${attempts.map((a) => `${a.model} failed (${a.error?.code})`).join(', ')}`
       : '';
+    const spent = d.plan.skipped.find((x) => x.reason.startsWith('budget:'));
+    const notice = spent && this.ledger.takeNotice(spent.model) ? budgetNotice(spent.reason, c.model) : undefined;
     const decision: RouteDecision = {
       botId: request.bot.id,
       model: c.model,
       backend: backend.kind,
       reason: `${c.reason}${after}`,
       attempts: [...attempts, { model: c.model, reason: c.reason }],
-      skipped,
+      skipped: d.plan.skipped,
       at: this.#now(),
+      sensitive: d.sensitive,
+      local: backend.isLocal(c.model),
+      ...(d.task ? { task: d.task } : {}),
+      ...(request.context ? { roomId: request.context.roomId, eventId: request.context.eventId } : {}),
+      ...(notice ? { notice } : {}),
     };
     this.#decisions.push(decision);
     if (this.#decisions.length > this.#keep) this.#decisions.shift();
     this.#logger?.info(
-      { bot: decision.botId, model: decision.model, backend: decision.backend, reason: decision.reason },
+      {
+        bot: decision.botId,
+        model: decision.model,
+        backend: decision.backend,
+        task: d.task?.name,
+        reason: decision.reason,
+      },
       'route decision',
     );
     try {
@@ -272,36 +317,6 @@ export class InferenceRouter {
     } catch (err) {
       this.#logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'onDecision listener failed');
     }
-  }
-
-  #nothingToTry(bot: BotConfig, skipped: Candidate[], sensitive: string[]): InferenceError {
-    const refused = skipped.filter((s) => s.reason.startsWith('refused'));
-    if (!bot.localOnly && sensitive.length > 0 && refused.length > 0) {
-      this.#logger?.warn({ bot: bot.id, kinds: sensitive }, 'sensitive request refused: no model on this machine');
-      return new InferenceError(
-        'PolicyRefused',
-        `Bot "${bot.id}" did not send this request: it holds ${describeKinds(sensitive)}, which stays on this machine, and none of the bot's models does (${refused.map((s) => s.model).join(', ')} would leave it).`,
-        {
-          hint: "Add a local model to the bot's fallback chain (a llama:… GGUF file, or an ollama:… model served on this machine) to answer such requests, or remove the sensitive data.",
-        },
-      );
-    }
-    if (bot.localOnly && refused.length > 0) {
-      return new InferenceError(
-        'PolicyRefused',
-        `Bot "${bot.id}" is local-only, and none of its models stays on this machine: ${refused.map((s) => s.model).join(', ')} would leave it.`,
-        {
-          hint: 'Add a local model (llama:… or an Ollama on localhost) to the bot or its fallback chain, or turn off local-only for this bot.',
-        },
-      );
-    }
-    return new InferenceError(
-      'ModelNotFound',
-      `Bot "${bot.id}": no backend takes any of its models (${skipped.map((s) => s.model).join(', ')}).`,
-      {
-        hint: 'Check the model references in the bot settings (llama:…, ollama:…, openai:<endpoint>/<model>).',
-      },
-    );
   }
 
   /** Models of every backend; a backend that fails is logged and left out. */

@@ -64,6 +64,8 @@ export interface InferenceBackend {
   countTokens(model: string, text: string): Promise<number>;
   /** True if every request stays on this machine. */
   isLocal(model: string): boolean;
+  /** True when the model is loaded and answers without a load first. Optional: unknown counts as not loaded. */
+  isLoaded?(model: string): boolean;
   /** The context a request to this model gets (a llama model is loaded to learn it). Optional: the router assumes a default. */
   contextWindow?(model: string, signal?: AbortSignal): Promise<ContextWindow>;
   close(): Promise<void>;

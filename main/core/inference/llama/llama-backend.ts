@@ -80,6 +80,12 @@ export class LlamaBackend implements InferenceBackend {
     return true;
   }
 
+  isLoaded(model: string): boolean {
+    if (!this.handles(model)) return false;
+    const path = model.slice(PREFIX.length);
+    return this.pool.status().some((m) => m.path === path && m.state === 'ready');
+  }
+
   /** Loaded models only; files on disk are listed by the discovery module. */
   async listModels(_signal?: AbortSignal): Promise<ModelInfo[]> {
     return this.pool.status().map((m) => ({
