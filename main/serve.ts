@@ -1,4 +1,5 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
+import { runRoute, type RouteFlags } from './cli/route-command.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { appVersion } from './core/app/app-core.ts';
 import { defaultDataDir } from './core/paths.ts';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   addAccountCommands(program);
   addModelCommands(program);
   addAuditCommand(program);
+  addRouteCommand(program);
   return program;
 }
 
@@ -69,6 +71,20 @@ function addAuditCommand(program: Command): void {
         console.error(`The audit database could not be read: ${err instanceof Error ? err.message : String(err)}`);
         process.exitCode = 1;
       }
+    });
+}
+
+/** The router's decision for a request, without running it. */
+function addRouteCommand(program: Command): void {
+  program
+    .command('route')
+    .description('print where a request would go (task, sensitive data, model, local or cloud, why) without running it')
+    .argument('<text>', 'the request, as a person would write it in the room')
+    .option('--bot <id>', 'the bot asked (default: the first bot)')
+    .option('--json', 'print one JSON object (warnings go to stderr)')
+    .option('--classify', 'also ask the classifier model, when one is set (runs that small model)')
+    .action(async (text: string, opts: RouteFlags) => {
+      process.exit(await runRoute(text, { ...opts, dataDir: dataDir(program) }));
     });
 }
 

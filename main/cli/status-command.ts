@@ -2,6 +2,8 @@
 // person needs to sign in from Element or a phone. Both read the data folder and ask a running serve.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EndpointSpend, TaskFigures } from '../common/inference-types.ts';
+import { costText } from '../core/inference/budget.ts';
 import type { DataPaths } from '../core/paths.ts';
 import { OWNER_RECOVERY_SECRET } from '../core/provisioning/encryption.ts';
 import { OWNER_SECRETS } from '../core/provisioning/accounts.ts';
@@ -35,15 +37,36 @@ function alive(pid: number): boolean {
   }
 }
 
+interface HealthReply {
+  status: string;
+  services: Array<{ name: string; state: { status: string; error?: string; detail?: string } }>;
+  tasks?: TaskFigures[];
+  spend?: EndpointSpend[];
+}
+
+/** The selector's figures and the spend, as lines. */
+export function figureLines(h: Pick<HealthReply, 'tasks' | 'spend'>): string[] {
+  const lines: string[] = [];
+  for (const t of h.tasks ?? []) {
+    const where = Object.entries(t.models)
+      .map(([m, n]) => `${m} ×${n}`)
+      .join(', ');
+    const p50 = t.p50Ms === null ? '' : `, p50 ${Math.round(t.p50Ms)} ms`;
+    lines.push(
+      `Task:       ${t.task}: ${t.requests} request(s), ${t.local} here, ${t.cloud} cloud, ${t.unanswered} unanswered${p50}${where ? ` (${where})` : ''}`,
+    );
+  }
+  for (const s of h.spend ?? []) lines.push(`Spend:      ${costText([s]).replace(/^- /, '')}`);
+  return lines;
+}
+
 export async function runStatus(
   paths: DataPaths,
   options: { json?: boolean },
   out: (s: string) => void = console.log,
 ): Promise<number> {
   const record = await readServeRecord(paths);
-  let health:
-    | { status: string; services: Array<{ name: string; state: { status: string; error?: string; detail?: string } }> }
-    | undefined;
+  let health: HealthReply | undefined;
   if (record && alive(record.pid)) {
     try {
       health = (await (
@@ -81,6 +104,7 @@ export async function runStatus(
     out(`Team room:  ${prov.roomId ?? '(not created yet)'}`);
     out(`Owner:      ${prov.owner?.userId ?? '(not created yet)'}`);
     for (const b of prov.bots) out(`Bot:        ${b.displayName} ${b.userId}`);
+    for (const line of health ? figureLines(health) : []) out(line);
   } else {
     out('Not provisioned yet: the first `agent-room serve` creates the accounts and the room.');
   }

@@ -1,6 +1,6 @@
 // Serializable payloads of the control contract (status, probe, bots, downloads, the owner's session).
 // Plain data only: they cross IPC, HTTP and WebSocket unchanged.
-import type { ModelInfo, ProgressEvent } from './inference-types.ts';
+import type { EndpointSpend, ModelInfo, ProgressEvent, TaskFigures } from './inference-types.ts';
 import type { BotConfig } from './settings-schema.ts';
 
 export type { ModelInfo, ProgressEvent };
@@ -39,6 +39,10 @@ export interface InferenceStatus {
   gpu?: string;
   /** Model references currently loaded in memory. */
   loadedModels: string[];
+  /** The selector's figures per task since the start: requests, where they went, median time. */
+  tasks?: TaskFigures[];
+  /** Cloud spend per endpoint with prices or a budget, today and this month. */
+  spend?: EndpointSpend[];
 }
 
 export interface BotStats {

@@ -181,7 +181,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     secrets,
     inference,
     matrix,
-    health: () => appHealth(host, version),
+    health: () => appHealth(host, version, inference),
     status,
     close: async () => {
       await host.stop(2000);

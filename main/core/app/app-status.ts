@@ -11,6 +11,9 @@ export interface Health {
   status: 'starting' | 'ok' | 'degraded' | 'stopping' | 'stopped';
   version: string;
   services: Array<{ name: string; state: ServiceState }>;
+  /** The selector's figures per task and the cloud spend (aggregates only: no text, no rooms). */
+  tasks?: AppStatus['inference']['tasks'];
+  spend?: AppStatus['inference']['spend'];
 }
 
 export interface StatusSources {
@@ -54,6 +57,15 @@ export function firstRunStatus({ settings, inference, setup }: StatusSources): P
     : {};
 }
 
+/** Per-task figures and cloud spend, once the router exists. */
+function routerFigures(inference: InferenceService): Pick<AppStatus['inference'], 'tasks' | 'spend'> {
+  try {
+    return { tasks: inference.router.taskFigures(), spend: inference.router.spend() };
+  } catch {
+    return {}; // inference has not started yet
+  }
+}
+
 export function appStatus(src: StatusSources): AppStatus {
   const { host, settings, inference, matrix } = src;
   const plan = inference.plan;
@@ -77,6 +89,7 @@ export function appStatus(src: StatusSources): AppStatus {
           }
         : {}),
       loadedModels: inference.loadedModels(),
+      ...routerFigures(inference),
     },
     bots: matrix.botStatuses(),
     ...firstRunStatus(src),
@@ -85,7 +98,7 @@ export function appStatus(src: StatusSources): AppStatus {
   };
 }
 
-export function appHealth(host: ServiceHost, version: string): Health {
+export function appHealth(host: ServiceHost, version: string, inference?: InferenceService): Health {
   const services = host.report();
   const phase = host.phase;
   const anyBad = services.some((s) => s.state.status === 'failed' || s.state.status === 'degraded');
@@ -99,5 +112,5 @@ export function appHealth(host: ServiceHost, version: string): Health {
         : phase === 'stopped'
           ? 'stopped'
           : 'starting';
-  return { status, version, services };
+  return { status, version, services, ...(inference ? routerFigures(inference) : {}) };
 }

@@ -280,6 +280,8 @@ export class BotRunner extends BaseService {
       status: () => this.status(),
       roomTokensLastHour: (roomId) => this.#guard.usedTokens(roomId, Date.now()),
       stopRoom: (roomId) => this.stopRoom(roomId),
+      why: (roomId) => this.#options.inference.explain?.(roomId),
+      cost: () => this.#options.inference.costText?.(),
     };
   }
 

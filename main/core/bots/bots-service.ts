@@ -6,6 +6,8 @@ import { inviteLateBots } from './bot-crypto-wiring.ts';
 import { BotRunner } from './bot-runner.ts';
 import { sleep } from '../async.ts';
 import type { BotInference } from './types.ts';
+import { costText } from '../inference/budget.ts';
+import { whyText } from '../inference/why.ts';
 import type { InferenceService } from '../inference/inference-service.ts';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import { SasRendezvous, vouchForBots, type VouchResult } from '../provisioning/owner-trust.ts';
@@ -38,10 +40,17 @@ function botInference(inference: InferenceService): BotInference {
         sampling: req.sampling,
         signal: req.signal,
         ...(req.context ? { context: req.context } : {}),
+        ...(req.question !== undefined ? { question: req.question } : {}),
+        ...(req.onDecision ? { onDecision: req.onDecision } : {}),
       }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal) => inference.router.promptBudget(bot, signal ? { signal } : {}),
     listModels: (signal) => inference.listModels(signal),
+    explain: (roomId) => {
+      const d = inference.router.lastDecision(roomId);
+      return d ? whyText(d) : undefined;
+    },
+    costText: () => costText(inference.router.spend()),
   };
 }
 

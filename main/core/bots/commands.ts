@@ -1,4 +1,4 @@
-// The room commands people type (!help, !models, !model, !reset, !status, !stop): parsing and the
+// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost): parsing and the
 // texts the runner answers with; the runner performs the actions.
 
 export type Command =
@@ -8,9 +8,11 @@ export type Command =
   | { name: 'reset' }
   | { name: 'status' }
   | { name: 'stop' }
+  | { name: 'why' }
+  | { name: 'cost' }
   | { name: 'invalid'; reason: string };
 
-const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop']);
+const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost']);
 
 /** The command a message body holds, or undefined when it is not one of ours. */
 export function parseCommand(body: string): Command | undefined {
@@ -34,6 +36,8 @@ export function parseCommand(body: string): Command | undefined {
     case 'reset':
     case 'status':
     case 'stop':
+    case 'why':
+    case 'cost':
       return { name };
     default:
       return undefined;
@@ -57,6 +61,9 @@ export function helpText(bots: readonly BotSummary[]): string {
     '- `!reset`: the bots forget the conversation before this point',
     '- `!status`: bots, queues, loop-guard and rate-limit counts',
     '- `!stop`: stop every answer being written in this room',
+    '- `!why`: where the last answer here came from, and why',
+    '- `!cost`: cloud spend today and this month',
+    "- `!task <name> …` in a question: answer it with that task's models",
   ].join('\n');
 }
 

@@ -157,9 +157,10 @@ async function generate(
   messages: ChatMessage[],
   stream: ReplyStream,
   signal: AbortSignal,
-  context: { roomId: string; eventId: string },
-): Promise<{ finalText: string | undefined; stats: GenerationStats | undefined; tokens: number }> {
+  context: { roomId: string; eventId: string; question: string },
+): Promise<{ finalText: string | undefined; stats: GenerationStats | undefined; tokens: number; notice?: string }> {
   const { bot } = deps;
+  let notice: string | undefined;
   let finalText: string | undefined;
   let stats: GenerationStats | undefined;
   let tokens = 0;
@@ -168,7 +169,9 @@ async function generate(
     messages,
     sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens },
     signal,
-    context,
+    context: { roomId: context.roomId, eventId: context.eventId },
+    question: context.question,
+    onDecision: (d) => (notice = d.notice),
   })) {
     if (signal.aborted) break;
     if (chunk.type === 'text') stream.push(chunk.text);
@@ -178,7 +181,24 @@ async function generate(
       tokens = chunk.stats.promptTokens + chunk.stats.completionTokens;
     }
   }
-  return { finalText, stats, tokens };
+  return { finalText, stats, tokens, ...(notice ? { notice } : {}) };
+}
+
+/** A notice about the answer (a spent budget), in reply to the request; one that fails to send is logged. */
+async function sendNotice(conn: BotConnection, input: ReplyJobInput, body: string, log?: Logger): Promise<void> {
+  await conn
+    .send(input.roomId, 'm.room.message', {
+      msgtype: 'm.notice',
+      body,
+      'm.relates_to': {
+        ...(input.trigger.threadRoot
+          ? { rel_type: 'm.thread', event_id: input.trigger.threadRoot, is_falling_back: true }
+          : {}),
+        'm.in_reply_to': { event_id: input.trigger.triggerId },
+      },
+      'm.mentions': {},
+    })
+    .catch((err: unknown) => log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'notice not sent'));
 }
 
 export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal: AbortSignal): Promise<ReplyOutcome> {
@@ -214,15 +234,17 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
       if (questionTokens > questionLimit(budget, systemTokens))
         throw new PromptTooLongError(budget, questionTokens, systemTokens);
     }
-    const { finalText, stats, tokens } = await generate(deps, messages, stream, signal, {
+    const { finalText, stats, tokens, notice } = await generate(deps, messages, stream, signal, {
       roomId: input.roomId,
       eventId: input.trigger.triggerId,
+      question: input.trigger.body,
     });
     if (signal.aborted) throw signal.reason;
     deps.guard.record(input.roomId, tokens || Math.ceil(stream.text.length / 4), clock.now());
     await stream.finish(finalText ?? stream.text);
     state.markAnswered(input.trigger.triggerId);
     log?.info({ edits: stream.edits, chars: stream.text.length }, 'reply sent');
+    if (notice) await sendNotice(conn, input, notice, log);
     return {
       kind: 'done',
       text: finalText ?? stream.text,

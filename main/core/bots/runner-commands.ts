@@ -1,4 +1,4 @@
-// The room commands (!help, !models, !model, !reset, !status, !stop) carried out through a narrow view of the runner;
+// The room commands (!help, !models, !model, !reset, !status, !stop, !why, !cost) carried out through a narrow view of the runner;
 // the runner posts the text as a notice in reply, so it never addresses a bot or enters a model's context.
 import { errorMessage } from '../lifecycle/service.ts';
 import { findBot, helpText, modelsText, statusText, type BotSummary, type Command } from './commands.ts';
@@ -16,6 +16,10 @@ export interface CommandContext {
   roomTokensLastHour(roomId: string): number;
   /** Aborts every running or waiting reply in the room; how many. */
   stopRoom(roomId: string): number;
+  /** Why the room's last answer came from where it came from. */
+  why(roomId: string): string | undefined;
+  /** The cloud spend; undefined where inference cannot say. */
+  cost(): string | undefined;
 }
 
 async function modelText(ctx: CommandContext, botName: string, model: string): Promise<string> {
@@ -58,6 +62,13 @@ export async function commandReply(ctx: CommandContext, roomId: string, command:
       const n = ctx.stopRoom(roomId);
       return n > 0 ? `Stopped ${n} answer${n === 1 ? '' : 's'}.` : 'Nothing was being answered.';
     }
+    case 'why':
+      return (
+        ctx.why(roomId) ??
+        'No answer in this room since the start: ask a bot, then `!why` says where its answer came from.'
+      );
+    case 'cost':
+      return ctx.cost() ?? 'Spend is not counted here.';
     case 'invalid':
       return command.reason;
   }

@@ -31,6 +31,10 @@ export interface BotChatRequest {
   signal: AbortSignal;
   /** The room and the triggering event, for the audit trail. */
   context?: { roomId: string; eventId: string };
+  /** The request as the person wrote it (the trigger's body), for the task and the rules. */
+  question?: string;
+  /** Called once when a model starts answering, with where the answer comes from and why. */
+  onDecision?: (decision: { model: string; reason: string; notice?: string }) => void;
 }
 
 /** The inference dependency: the InferenceRouter, or any object with these methods. */
@@ -46,6 +50,10 @@ export interface BotInference {
   promptBudget?(bot: BotConfig, signal?: AbortSignal): Promise<PromptBudget>;
   /** Lists the models the backends know, for !models. Optional. */
   listModels?(signal?: AbortSignal): Promise<ModelInfo[]>;
+  /** Why the room's last answer came from where it came from (`!why`); undefined when nothing was answered yet. */
+  explain?(roomId: string): string | undefined;
+  /** Today's and this month's cloud spend (`!cost`). */
+  costText?(): string;
 }
 
 export interface Clock {

@@ -110,8 +110,9 @@ export class InferenceService extends BaseService {
     this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai];
     this.#audit?.close();
     this.#audit = this.#openAudit();
+    const audit = this.#audit;
     this.#router = new InferenceRouter({
-      ...(this.#audit ? { audit: this.#audit } : {}),
+      ...(audit ? { audit, spentSince: (endpoint: string, since: number) => audit.spentSince(endpoint, since) } : {}),
       backends: this.#backends,
       getSettings: this.options.getSettings,
       ...(this.options.logger ? { logger: this.options.logger } : {}),
