@@ -47,6 +47,8 @@ export const stageSchema = z
     schema: jsonSchemaObject.optional(),
     /** A CEL expression on earlier outputs (e.g. `category == 'complex'`); false skips the stage. */
     condition: z.string().min(1).optional(),
+    /** Most tokens in the stage's answer; default: the bot's, or 1024 for a stage with a model. */
+    maxTokens: z.number().int().min(1).max(32768).optional(),
   })
   .refine((s) => s.model !== undefined || s.bot !== undefined, { message: 'a stage needs a model or a bot' });
 export type StageConfig = z.infer<typeof stageSchema>;

@@ -75,6 +75,20 @@ describe('OllamaBackend', () => {
     expect(ps.models.map((m) => m.name)).toEqual(['qwen2.5:0.5b']);
   });
 
+  it('sends a JSON schema as `format`, and streams the JSON the server holds the model to', async () => {
+    const schema = {
+      type: 'object',
+      properties: { category: { enum: ['complex', 'simple'] } },
+      required: ['category'],
+    };
+    const chunks = await collect(
+      backend.chat({ model: 'ollama:qwen2.5:0.5b', messages: [{ role: 'user', content: 'x' }], jsonSchema: schema }),
+    );
+    const done = chunks.at(-1);
+    expect(done?.type === 'done' && JSON.parse(done.text)).toEqual({ category: 'complex' });
+    expect(server.requestsTo('/api/chat').at(-1)?.body?.format).toEqual(schema);
+  });
+
   it('maps a missing model to ModelNotFound with the pull command', async () => {
     await expect(
       collect(backend.chat({ model: 'ollama:mistral', messages: [{ role: 'user', content: 'hi' }] })),

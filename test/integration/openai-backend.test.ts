@@ -183,4 +183,50 @@ describe('OpenAIBackend', () => {
     setTimeout(() => ac.abort(), 50);
     await expect(collect(backend.chat(ask('openai:a/m1', 'x', ac.signal)))).rejects.toMatchObject({ code: 'Aborted' });
   });
+
+  it('asks for JSON of the schema as a strict json_schema response format, objects closed as strict needs', async () => {
+    const { backend } = make([ep('a', a)]);
+    const schema = {
+      type: 'object',
+      properties: {
+        category: { enum: ['simple', 'complex'] },
+        tags: { type: 'array', items: { type: 'object', properties: { t: { type: 'string' } } } },
+      },
+    };
+    const { text } = await collect(backend.chat({ ...ask('openai:a/m1'), jsonSchema: schema }));
+    expect(JSON.parse(text)).toEqual({ category: 'simple', tags: [] });
+    expect(a.chatRequests().at(-1)?.body?.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: {
+        name: 'answer',
+        strict: true,
+        schema: {
+          type: 'object',
+          properties: {
+            category: { enum: ['simple', 'complex'] },
+            tags: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: { t: { type: 'string' } },
+                additionalProperties: false,
+                required: ['t'],
+              },
+            },
+          },
+          additionalProperties: false,
+          required: ['category', 'tags'],
+        },
+      },
+    });
+    expect(schema).not.toHaveProperty('additionalProperties'); // the setting itself is left as written
+  });
+
+  it("passes on the endpoint's refusal of a schema strict mode cannot take", async () => {
+    const { backend } = make([ep('a', a)]);
+    const schema = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: true };
+    await expect(collect(backend.chat({ ...ask('openai:a/m1'), jsonSchema: schema }))).rejects.toThrow(
+      "Invalid schema for response_format 'answer': In context=(), 'additionalProperties' is required to be supplied and to be false.",
+    );
+  });
 });

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { json as sendJson, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
+import { jsonPieces, sampleOf } from './json-sample.ts';
 
 export interface FakeOllamaModel {
   name: string;
@@ -224,13 +225,25 @@ export class OllamaTestServer {
         done: true,
       });
     }
+    const format = body?.format;
+    // As Ollama's llm server: "" and null mean no format, "json" any JSON, an object a JSON schema.
+    if (format !== undefined && format !== null && format !== '' && format !== 'json' && typeof format !== 'object')
+      return json(res, 500, {
+        error: `invalid format: ${JSON.stringify(JSON.stringify(format))}; expected "json" or a valid JSON Schema object`,
+      });
     const lastUser = [...messages].reverse().find((x) => x.role === 'user')?.content ?? '';
-    let words = ollamaReplyWords(lastUser);
+    // Held to the format, the model answers JSON: here the simplest value of the schema.
+    let words =
+      typeof format === 'object' && format !== null
+        ? jsonPieces(JSON.stringify(sampleOf(format)))
+        : format === 'json'
+          ? ['{}']
+          : ollamaReplyWords(lastUser);
     const options = (body?.options ?? {}) as { num_predict?: number };
     const limit = typeof options.num_predict === 'number' && options.num_predict > 0 ? options.num_predict : Infinity;
     const doneReason = words.length > limit ? 'length' : 'stop';
     words = words.slice(0, limit);
-    const pieces = words.map((w, i) => (i === 0 ? w : ` ${w}`));
+    const pieces = format ? words : words.map((w, i) => (i === 0 ? w : ` ${w}`));
     const promptTokens = messages.reduce(
       (n, x) =>
         n +

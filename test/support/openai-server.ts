@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { json, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
+import { jsonPieces, sampleOf } from './json-sample.ts';
 
 export type OpenAIFault =
   | { kind: 'delay'; ms: number }
@@ -26,6 +27,11 @@ export interface OpenAIServerOptions {
   /** When set, every /v1 request needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   tokenDelayMs?: number;
+  /**
+   * The answer's text, scripted per request (e.g. JSON that depends on the question), streamed in pieces of a few
+   * characters. Without it: "Echo: …", or the simplest JSON of the requested json_schema response format.
+   */
+  reply?: (request: { lastUser: string; body: Record<string, unknown> }) => string;
 }
 
 export interface OpenAIErrorBody {
@@ -177,6 +183,15 @@ export class OpenAITestServer {
     return undefined;
   }
 
+  /** The answer in stream pieces: scripted, JSON of the requested schema, or the echo. */
+  #pieces(lastUser: string, body: Record<string, unknown>): string[] {
+    if (this.#options.reply) return jsonPieces(this.#options.reply({ lastUser, body }));
+    const format = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+    if (format?.type === 'json_schema') return jsonPieces(JSON.stringify(sampleOf(format.json_schema?.schema)));
+    if (format?.type === 'json_object') return ['{}'];
+    return openaiReplyPieces(lastUser);
+  }
+
   async #chat(
     req: IncomingMessage,
     res: ServerResponse,
@@ -247,8 +262,10 @@ export class OpenAITestServer {
         ),
       );
     }
+    const formatError = responseFormatError(body.response_format);
+    if (formatError) return json(res, 400, formatError);
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-    let pieces = openaiReplyPieces(typeof lastUser?.content === 'string' ? lastUser.content : '');
+    let pieces = this.#pieces(typeof lastUser?.content === 'string' ? lastUser.content : '', body);
     const max =
       typeof body.max_tokens === 'number'
         ? body.max_tokens
@@ -334,6 +351,55 @@ export class OpenAITestServer {
       });
     res.end('data: [DONE]\n\n');
   }
+}
+
+const invalid = (message: string, param: string, code: string | null = null): OpenAIErrorBody =>
+  openaiError(message, 'invalid_request_error', param, code);
+
+/** OpenAI's checks of `response_format`, with its messages: the type, the json_schema's name, and strict's rules. */
+function responseFormatError(format: unknown): OpenAIErrorBody | undefined {
+  if (format === undefined) return undefined;
+  const f = (format ?? {}) as { type?: unknown; json_schema?: Record<string, unknown> };
+  if (f.type !== 'text' && f.type !== 'json_object' && f.type !== 'json_schema')
+    return invalid(
+      `Invalid value: '${String(f.type)}'. Supported values are: 'text', 'json_object', and 'json_schema'.`,
+      'response_format.type',
+      'invalid_value',
+    );
+  if (f.type !== 'json_schema') return undefined;
+  const js = f.json_schema;
+  if (!js) return invalid("Missing required parameter: 'response_format.json_schema'.", 'response_format.json_schema');
+  if (typeof js.name !== 'string' || !NAME_PATTERN.test(js.name))
+    return invalid(
+      "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+      'response_format.json_schema.name',
+      'invalid_value',
+    );
+  const problem = js.strict === true ? strictProblem(js.schema, []) : undefined;
+  return problem
+    ? invalid(`Invalid schema for response_format '${js.name}': ${problem}`, 'response_format', 'invalid_json_schema')
+    : undefined;
+}
+
+/** Strict mode's rule for every object: additionalProperties false, and every property required. */
+function strictProblem(schema: unknown, context: string[]): string | undefined {
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  const s = schema as Record<string, unknown>;
+  const where = `In context=(${context.map((c) => `'${c}'`).join(', ')})`;
+  const props = (s.properties ?? {}) as Record<string, unknown>;
+  if (s.type === 'object') {
+    if (s.additionalProperties !== false)
+      return `${where}, 'additionalProperties' is required to be supplied and to be false.`;
+    const required = Array.isArray(s.required) ? (s.required as unknown[]) : [];
+    const missing = Object.keys(props).find((k) => !required.includes(k));
+    if (missing !== undefined)
+      return `${where}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`;
+  }
+  for (const [k, v] of Object.entries(props)) {
+    const p = strictProblem(v, [...context, 'properties', k]);
+    if (p) return p;
+  }
+  return s.items === undefined ? undefined : strictProblem(s.items, [...context, 'items']);
 }
 
 /**

@@ -2,8 +2,9 @@
 // hands out text chunks, then a `done` chunk with timings. A hand-written iterator rather than async
 // generators: a token costs one settled promise, which keeps the interface within a few percent of raw
 // node-llama-cpp. The sequence goes back to the pool as soon as the generation stops (end, abort, error).
-import type { ChatHistoryItem } from 'node-llama-cpp';
+import type { ChatHistoryItem, GbnfJsonSchema, LlamaGrammar } from 'node-llama-cpp';
 import { InferenceError, isInferenceError, type ChatChunk, type ChatRequest } from '../types.ts';
+import { grammarSchema } from './json-grammar.ts';
 import { abortedError, type ModelLease, type ModelPool } from './model-pool.ts';
 
 type Result = IteratorResult<ChatChunk, undefined>;
@@ -91,6 +92,13 @@ export class LlamaStream implements AsyncIterableIterator<ChatChunk, undefined> 
       keepAliveMs: request.keepAliveSeconds === undefined ? undefined : request.keepAliveSeconds * 1000,
     });
     if (this.#finished) return this.#settle();
+    let grammar: LlamaGrammar | undefined;
+    try {
+      grammar = request.jsonSchema ? await jsonGrammar(this.#lease, request.jsonSchema) : undefined;
+    } catch (err) {
+      this.#settle();
+      throw err;
+    }
     // Aborting means stop now: chunks not yet taken are dropped, and the error follows once the sequence is free.
     const onAbort = () => {
       this.#inner.abort(abortedError());
@@ -114,6 +122,7 @@ export class LlamaStream implements AsyncIterableIterator<ChatChunk, undefined> 
         ...(s.topP !== undefined ? { topP: s.topP } : {}),
         ...(s.seed !== undefined ? { seed: s.seed } : {}),
         ...(s.stop?.length ? { customStopTriggers: s.stop } : {}),
+        ...(grammar ? { grammar } : {}),
       })
       .then(
         (result) => {
@@ -177,6 +186,25 @@ export class LlamaStream implements AsyncIterableIterator<ChatChunk, undefined> 
         model: this.#request.model,
       },
     };
+  }
+}
+
+/**
+ * The grammar that holds generation to JSON of the schema (node-llama-cpp turns the schema into GBNF). A schema it
+ * cannot express (a keyword it does not support) is the request's fault, told as such.
+ */
+async function jsonGrammar(lease: ModelLease, schema: Record<string, unknown>): Promise<LlamaGrammar> {
+  try {
+    return await lease.model.llama.createGrammarForJsonSchema<GbnfJsonSchema>(grammarSchema(schema) as GbnfJsonSchema);
+  } catch (err) {
+    throw new InferenceError(
+      'BadResponse',
+      `The JSON schema cannot be used as a grammar: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+        hint: 'On node-llama-cpp a schema may use type, properties, additionalProperties, items, prefixItems, enum, const, oneOf/anyOf and $defs/$ref; rewrite the schema with these.',
+      },
+    );
   }
 }
 

@@ -61,6 +61,8 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
         content: m.name && m.role === 'user' ? `${m.name}: ${m.content}` : m.content,
       })),
       stream: true,
+      // A JSON schema as `format`: Ollama holds generation to it.
+      ...(request.jsonSchema ? { format: request.jsonSchema } : {}),
       ...(request.keepAliveSeconds !== undefined
         ? { keep_alive: request.keepAliveSeconds < 0 ? -1 : request.keepAliveSeconds }
         : {}),

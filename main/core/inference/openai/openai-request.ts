@@ -139,5 +139,40 @@ function requestBody(model: string, request: ChatRequest): Record<string, unknow
     ...(s.topP !== undefined ? { top_p: s.topP } : {}),
     ...(s.seed !== undefined ? { seed: s.seed } : {}),
     ...(s.stop !== undefined ? { stop: s.stop } : {}),
+    ...(request.jsonSchema
+      ? {
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'answer', schema: strictSchema(request.jsonSchema), strict: true },
+          },
+        }
+      : {}),
   };
+}
+
+/** Keywords whose value is a schema or a list of schemas, and those whose value names schemas. */
+const SUBSCHEMAS = ['items', 'prefixItems', 'oneOf', 'anyOf', 'allOf', 'not', 'additionalProperties'] as const;
+const NAMED_SUBSCHEMAS = ['properties', '$defs', 'definitions'] as const;
+
+/**
+ * The schema as strict structured output needs it: an object that does not say otherwise takes no other properties
+ * and requires every one it lists. That is what the node-llama-cpp grammar does with the same schema, so a stage
+ * answers alike on every backend; an object that says otherwise is sent as written (and the endpoint says why not).
+ */
+export function strictSchema(schema: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
+  const out: Record<string, unknown> = { ...schema };
+  const each = (v: unknown) => (Array.isArray(v) ? v.map(strictSchema) : strictSchema(v));
+  const named = (v: unknown) =>
+    typeof v === 'object' && v !== null
+      ? Object.fromEntries(Object.entries(v).map(([n, s]) => [n, strictSchema(s)]))
+      : v;
+  for (const k of SUBSCHEMAS) if (out[k] !== undefined) out[k] = each(out[k]);
+  for (const k of NAMED_SUBSCHEMAS) if (out[k] !== undefined) out[k] = named(out[k]);
+  const props = out.properties;
+  if (out.type === 'object' || (typeof props === 'object' && props !== null)) {
+    out.additionalProperties ??= false;
+    out.required ??= Object.keys((props ?? {}) as object);
+  }
+  return out;
 }
