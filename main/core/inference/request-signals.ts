@@ -25,7 +25,7 @@ export interface RequestSignals {
   why: string[];
 }
 
-const FENCE = /^\s*(```|~~~)\s*([\w+#.-]*)/gm;
+const FENCE = /^[ \t]*(```|~~~)[ \t]*([\w+#.-]*)/gm;
 const HARD =
   /\b(analy[sz]e|prove|step[- ]by[- ]step|trade-?offs?|architecture|design|compare|in depth|thoroughly|reason about|derive|plan)\b/i;
 const QUICK = /\b(quick(ly)?|briefly|short answer|one word|tl;?dr|yes or no)\b/i;

@@ -72,7 +72,7 @@ export async function classifyTask(input: ClassifyInput): Promise<ClassifyResult
         { role: 'system', content: classifierPrompt(input.tasks) },
         { role: 'user', content: input.question.slice(0, MAX_QUESTION_CHARS) },
       ],
-      sampling: { temperature: 0, maxTokens: 48 },
+      sampling: { temperature: 0, maxTokens: 64 },
       jsonSchema: classifierSchema(input.tasks),
       signal,
     })) {
