@@ -47,7 +47,9 @@ function table(entries: AuditEntry[], out: (s: string) => void): void {
     out(
       `${when} ${e.botId.padEnd(12)} ${e.model.padEnd(32)} ${(e.local ? 'local' : 'cloud').padEnd(5)} ${outcome.padEnd(16)} ${tokens(e).padStart(6)} ${e.durationMs}`,
     );
-    out(`  why: ${e.reason}${sens}${e.roomId ? ` — ${e.roomId} ${e.eventId ?? ''}` : ''}`);
+    const task = e.task ? ` [task: ${e.task}]` : '';
+    const cost = e.cost !== null ? ` [cost: ${e.cost.toFixed(6)}]` : '';
+    out(`  why: ${e.reason}${task}${sens}${cost}${e.roomId ? ` — ${e.roomId} ${e.eventId ?? ''}` : ''}`);
   }
 }
 

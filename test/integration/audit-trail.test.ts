@@ -41,6 +41,11 @@ beforeAll(async () => {
     resolveSecret: async () => 'sk-cloud-123456789',
     fetch: hostMappingFetch({ 'api.cloud.example': cloud.url }),
   });
+  // Priced, so the cloud call has a cost; a task, so a call has one.
+  settings.endpoints.openai = [
+    { ...endpoint, timeoutMs: 5000, failover: [], prices: { '*': { input: 0.15, output: 0.6 } } },
+  ];
+  settings.tasks = [{ name: 'extraction', models: [LOCAL], reason: 'Fast, cheap, good enough' }];
   const opened = AuditStore.open({ file: auditFile(dataPaths(dataDir).state), getSettings: () => settings.audit });
   if (!opened) throw new Error('node:sqlite is missing');
   store = opened;
@@ -89,6 +94,7 @@ describe('audit trail', () => {
     expect(await chat(broken, 'and 3+3?', '$e2')).toContain('3+3');
     expect(await chat(helper, `is ${CARD} valid?`, '$e3')).toContain('valid');
     await expect(chat(cloudOnly, `is ${CARD} valid?`, '$e4')).rejects.toMatchObject({ code: 'PolicyRefused' });
+    expect(await chat(helper, '!task extraction the total of invoice 7', '$e5')).toContain('invoice');
 
     const run = auditCli('--json');
     expect(run.stderr).toBe('');
@@ -100,9 +106,13 @@ describe('audit trail', () => {
       ['$e2', 'broken', LOCAL, 'ok'],
       ['$e3', 'helper', LOCAL, 'ok'],
       ['$e4', 'cloudy', CLOUD, 'refused'],
+      ['$e5', 'helper', LOCAL, 'ok'],
     ]);
     for (const c of calls) {
-      expect(c).toMatchObject({ roomId: '!team:test', task: null, cost: null });
+      expect(c.roomId).toBe('!team:test');
+      expect(c.task).toBe(c.eventId === '$e5' ? 'extraction' : null);
+      // Only the priced cloud call that answered has a cost.
+      if (c.eventId !== '$e1') expect(c.cost).toBeNull();
       expect(typeof c.at).toBe('number');
       expect(c.durationMs).toBeGreaterThanOrEqual(0);
       expect(c.reason.length).toBeGreaterThan(0);
@@ -111,8 +121,12 @@ describe('audit trail', () => {
       expect(c).not.toHaveProperty('reply');
       expect(JSON.stringify(c)).not.toContain('4111');
     }
-    const [plain, failed, fallback, sensitive, refused] = calls;
+    const [plain, failed, fallback, sensitive, refused, tasked] = calls;
     expect(plain).toMatchObject({ backend: 'openai', endpoint: 'cloud', local: false, sensitive: [] });
+    const { promptTokens = 0, completionTokens = 0 } = plain ?? {};
+    expect(plain?.cost).toBeCloseTo(((promptTokens ?? 0) * 0.15 + (completionTokens ?? 0) * 0.6) / 1e6, 12);
+    expect(plain?.cost).toBeGreaterThan(0);
+    expect(tasked?.reason).toBe('task extraction (`!task` in the request): Fast, cheap, good enough; its first model');
     expect(plain?.promptTokens).toBeGreaterThan(0);
     expect(plain?.completionTokens).toBeGreaterThan(0);
     expect(plain?.reason).toBe("the bot's own model");
@@ -142,7 +156,7 @@ describe('audit trail', () => {
     expect(table.stdout).toMatch(/helper +openai:cloud\/gpt-4o-mini +cloud +ok/);
     expect(table.stdout).toMatch(/why: the bot's own model/);
     const purge = auditCli('--purge');
-    expect(purge.stdout).toMatch(/^Removed 6 call\(s\)/);
+    expect(purge.stdout).toMatch(/^Removed 7 call\(s\)/);
     expect(store.list()).toEqual([]);
     expect(auditCli('--since', 'later').status).toBe(2);
   }, 90_000);
