@@ -58,7 +58,7 @@ export function parseChoice(text: string, tasks: readonly TaskConfig[]): string 
 }
 
 export async function classifyTask(input: ClassifyInput): Promise<ClassifyResult> {
-  const now = input.now ?? (() => Date.now());
+  const now = input.now ?? (() => performance.now());
   const started = now();
   const cap = new AbortController();
   const timer = setTimeout(() => cap.abort(new Error('time cap')), input.timeoutMs);
@@ -83,7 +83,7 @@ export async function classifyTask(input: ClassifyInput): Promise<ClassifyResult
       }
     }
   } catch (err) {
-    const ms = now() - started;
+    const ms = Math.round(now() - started);
     if (cap.signal.aborted && !input.signal?.aborted)
       return { task: undefined, ms, error: `timed out after ${input.timeoutMs} ms` };
     if (input.signal?.aborted) throw err;
@@ -91,7 +91,7 @@ export async function classifyTask(input: ClassifyInput): Promise<ClassifyResult
   } finally {
     clearTimeout(timer);
   }
-  const ms = now() - started;
+  const ms = Math.round(now() - started);
   const task = parseChoice(text, input.tasks);
   if (task) return { task, ms, ...tokens };
   const said = text.trim().slice(0, 80);
