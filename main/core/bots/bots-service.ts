@@ -44,7 +44,8 @@ function botInference(inference: InferenceService): BotInference {
         ...(req.onDecision ? { onDecision: req.onDecision } : {}),
       }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
-    promptBudget: (bot, signal) => inference.router.promptBudget(bot, signal ? { signal } : {}),
+    promptBudget: (bot, signal, question) =>
+      inference.router.promptBudget(bot, { ...(signal ? { signal } : {}), ...(question ? { prompt: question } : {}) }),
     listModels: (signal) => inference.listModels(signal),
     explain: (roomId) => {
       const d = inference.router.lastDecision(roomId);

@@ -213,7 +213,7 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
     // fit is dropped oldest first), and the history (from the sync when it carried enough).
     const [participants, budget, events] = await Promise.all([
       deps.participants(input.roomId),
-      deps.inference.promptBudget?.(bot, signal),
+      deps.inference.promptBudget?.(bot, signal, input.trigger.body),
       contextEvents(deps, input),
     ]);
     const countTokens = (text: string) => deps.inference.countTokens(bot, text);

@@ -47,7 +47,7 @@ export interface BotInference {
    * What the bot's next request can carry: the model's real context minus the answer's room. Optional: without
    * it the runner's promptTokens alone bounds the prompt (and no question is refused as too long).
    */
-  promptBudget?(bot: BotConfig, signal?: AbortSignal): Promise<PromptBudget>;
+  promptBudget?(bot: BotConfig, signal?: AbortSignal, question?: string): Promise<PromptBudget>;
   /** Lists the models the backends know, for !models. Optional. */
   listModels?(signal?: AbortSignal): Promise<ModelInfo[]>;
   /** Why the room's last answer came from where it came from (`!why`); undefined when nothing was answered yet. */
