@@ -18,11 +18,14 @@ let team: Team;
 let cloud: OpenAITestServer;
 let bots: BotRunner;
 let local: string;
+/** The bot's user id (on a real homeserver the test accounts carry a suffix per run). */
+let CODER: string;
 const log = mentionLog();
 
 beforeAll(async () => {
   team = await makeTeam(['coder'], {}, 24);
   local = team.settings.bots[0]!.model;
+  CODER = team.provision.bots[0]!.userId;
   cloud = await OpenAITestServer.start({ models: ['gpt-4o-mini'], apiKey: 'sk-cloud-123456789' });
   const parsed = settingsSchema.parse({
     endpoints: {
@@ -66,7 +69,6 @@ afterAll(async () => {
   await team?.close();
 });
 
-const CODER = '@coder:bots.local';
 const fromCoder = (): RawEvent[] =>
   team.seen.filter(
     (e) =>
