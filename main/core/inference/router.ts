@@ -20,6 +20,7 @@ import {
   isInferenceError,
   type ChatChunk,
   type ChatMessage,
+  type ChatRequest,
   type ContextWindow,
   type InferenceBackend,
   type ModelInfo,
@@ -42,6 +43,8 @@ export interface RouteRequest {
   context?: CallContext;
   /** Called once, when a model started answering (its first chunk), before that chunk is yielded. */
   onDecision?: (decision: RouteDecision) => void;
+  /** 'low' for API requests: they wait behind the bots' replies for a local model's sequence. */
+  priority?: ChatRequest['priority'];
 }
 
 export interface RouteAttempt {
@@ -241,6 +244,7 @@ export class InferenceRouter {
           signal: request.signal,
           keepAliveSeconds: bot.keepAliveSeconds,
           ...(request.jsonSchema ? { jsonSchema: request.jsonSchema } : {}),
+          ...(request.priority ? { priority: request.priority } : {}),
         })) {
           if (!began) {
             began = true;

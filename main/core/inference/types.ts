@@ -31,6 +31,17 @@ export interface ChatRequest {
    * (json_schema) on OpenAI-compatible endpoints.
    */
   jsonSchema?: Record<string, unknown>;
+  /**
+   * Who waits first when every sequence of a local model is busy: 'high' (the default, the bots' replies) before
+   * 'low' (requests through the OpenAI-compatible API), so the API never starves the room. Remote backends ignore it.
+   */
+  priority?: 'high' | 'low';
+}
+
+/** Vectors for texts, one per input in order, and the tokens they took. */
+export interface EmbedResult {
+  vectors: number[][];
+  promptTokens: number;
 }
 
 export type ChatChunk =
@@ -68,6 +79,8 @@ export interface InferenceBackend {
   isLoaded?(model: string): boolean;
   /** The context a request to this model gets (a llama model is loaded to learn it). Optional: the router assumes a default. */
   contextWindow?(model: string, signal?: AbortSignal): Promise<ContextWindow>;
+  /** Embedding vectors for the texts. Optional: only node-llama-cpp models embed here. */
+  embed?(model: string, inputs: string[], signal?: AbortSignal): Promise<EmbedResult>;
   close(): Promise<void>;
 }
 

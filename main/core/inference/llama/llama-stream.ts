@@ -90,6 +90,7 @@ export class LlamaStream implements AsyncIterableIterator<ChatChunk, undefined> 
     this.#lease = await this.#pool.acquire(this.#path, {
       signal: outer,
       keepAliveMs: request.keepAliveSeconds === undefined ? undefined : request.keepAliveSeconds * 1000,
+      ...(request.priority ? { priority: request.priority } : {}),
     });
     if (this.#finished) return this.#settle();
     let grammar: LlamaGrammar | undefined;

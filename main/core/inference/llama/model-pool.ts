@@ -16,7 +16,7 @@ import { InferenceError, type ContextWindow } from '../types.ts';
 import { contextSizeOption, measureTemplate } from './context-size.ts';
 import { checkModelFile, classifyLoadError } from './model-file.ts';
 import type { Logger } from '../../logging/logger.ts';
-import { PoolSlots, type Slot } from './pool-slots.ts';
+import { PoolSlots, type Slot, type SlotPriority } from './pool-slots.ts';
 import { nextRoomStep } from './pool-room.ts';
 import { abortable, systemClock, type PoolClock, type PoolEvent, type PooledModelStatus } from './pool-support.ts';
 
@@ -118,17 +118,25 @@ export class ModelPool {
       lastUsedAt: e.lastUsedAt,
       pinned: e.pinned,
       activeRequests: e.claims,
+      sequencesInUse: e.slots.inUse,
+      waitingForSequence: e.slots.waiting,
       keepAliveMs: e.keepAliveMs,
     }));
   }
 
-  /** Takes a sequence of the model, loading the model first if needed. Rejects with InferenceError. */
-  async acquire(path: string, options: { signal?: AbortSignal; keepAliveMs?: number } = {}): Promise<ModelLease> {
+  /**
+   * Takes a sequence of the model, loading the model first if needed; while all are busy, waiting requests of
+   * high priority (the default) get one before those of low priority. Rejects with InferenceError.
+   */
+  async acquire(
+    path: string,
+    options: { signal?: AbortSignal; keepAliveMs?: number; priority?: SlotPriority } = {},
+  ): Promise<ModelLease> {
     const entry = this.#claim(path, options.keepAliveMs);
     let slot: Slot;
     try {
       await abortable(entry.ready, options.signal);
-      slot = await entry.slots.take(entry.context!, entry.chatWrapper!, options.signal);
+      slot = await entry.slots.take(entry.context!, entry.chatWrapper!, options.signal, options.priority);
     } catch (err) {
       this.#unclaim(entry);
       throw err;

@@ -26,6 +26,10 @@ export interface PooledModelStatus {
   lastUsedAt: number;
   pinned: boolean;
   activeRequests: number;
+  /** Context sequences handed to requests and not given back yet (0 once every request ended). */
+  sequencesInUse: number;
+  /** Requests waiting for a sequence while all are busy. */
+  waitingForSequence: number;
   keepAliveMs: number;
 }
 
