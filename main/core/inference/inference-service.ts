@@ -16,8 +16,9 @@ import { LlamaHubBackend } from './llama/hub-backend.ts';
 import { LlamaBackend, type GpuChoice, type LlamaBackendOptions } from './llama/llama-backend.ts';
 import { isOllamaRef, OllamaBackend, type OllamaEndpoint } from './ollama/ollama-backend.ts';
 import { OpenAIBackend } from './openai/openai-backend.ts';
+import { embedFor, type EmbedRequest } from './embeddings.ts';
 import { InferenceRouter } from './router.ts';
-import type { InferenceBackend } from './types.ts';
+import type { EmbedResult, InferenceBackend } from './types.ts';
 
 export interface InferenceServiceOptions {
   getSettings: () => Settings;
@@ -144,6 +145,17 @@ export class InferenceService extends BaseService {
       this.options.logger?.warn({ err: errorMessage(err), file }, 'audit trail off: its database did not open');
       return undefined;
     }
+  }
+
+  /** Embedding vectors through the bot's first model that embeds (llama: models), recorded in the audit trail. */
+  embed(request: EmbedRequest): Promise<EmbedResult & { model: string }> {
+    const router = this.router;
+    return embedFor({ backendFor: (m) => router.backendFor(m), audit: this.#audit, now: () => Date.now() }, request);
+  }
+
+  /** Context sequences of the in-process models handed out and not given back (0 when no request runs). */
+  sequencesInUse(): number {
+    return (this.#llama?.pool.status() ?? []).reduce((n, m) => n + m.sequencesInUse, 0);
   }
 
   loadedModels(): string[] {

@@ -8,6 +8,17 @@ import type { GenerationStats } from './types.ts';
 export interface CallContext {
   roomId: string;
   eventId: string;
+  /**
+   * Who asked, when it is not a person in a room: `api:<key name>` for the OpenAI-compatible API. The audit's bot
+   * column then reads `api:<key>` (a model asked by reference) or `api:<key>/<bot id>` (a bot's settings used).
+   */
+  caller?: string;
+}
+
+function auditBotId(bot: BotConfig, context: CallContext | undefined): string {
+  const caller = context?.caller;
+  if (!caller || caller === bot.id) return bot.id;
+  return `${caller}/${bot.id}`;
 }
 
 interface CallBase {
@@ -63,7 +74,7 @@ export class CallAudit {
       at,
       roomId: context?.roomId ?? null,
       eventId: context?.eventId ?? null,
-      botId: bot.id,
+      botId: auditBotId(bot, context),
       task,
       model,
       backend,

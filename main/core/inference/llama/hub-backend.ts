@@ -2,7 +2,7 @@
 // on first use, then served by the in-process llama backend under their file path.
 import type { ModelInfo } from '../../../common/inference-types.ts';
 import { downloadModel } from '../download/index.ts';
-import type { ChatChunk, ChatRequest, ContextWindow, EnsureOptions, InferenceBackend } from '../types.ts';
+import type { ChatChunk, ChatRequest, ContextWindow, EmbedResult, EnsureOptions, InferenceBackend } from '../types.ts';
 import type { LlamaBackend } from './llama-backend.ts';
 
 export class LlamaHubBackend implements InferenceBackend {
@@ -56,6 +56,11 @@ export class LlamaHubBackend implements InferenceBackend {
   async contextWindow(model: string, signal?: AbortSignal): Promise<ContextWindow> {
     const path = await this.#path(model, signal ? { signal } : {});
     return this.llama.contextWindow(`llama:${path}`, signal);
+  }
+
+  async embed(model: string, inputs: string[], signal?: AbortSignal): Promise<EmbedResult> {
+    const path = await this.#path(model, signal ? { signal } : {});
+    return this.llama.embed(`llama:${path}`, inputs, signal);
   }
 
   async countTokens(model: string, text: string): Promise<number> {

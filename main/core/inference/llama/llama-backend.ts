@@ -8,11 +8,13 @@ import {
   type ChatChunk,
   type ChatRequest,
   type ContextWindow,
+  type EmbedResult,
   type EnsureOptions,
   type InferenceBackend,
   type ModelInfo,
 } from '../types.ts';
 import { toChatHistory } from './chat-history.ts';
+import { LlamaEmbedder } from './embedder.ts';
 import { LlamaStream } from './llama-stream.ts';
 import { ModelPool, type ModelPoolOptions, type PooledModelStatus } from './model-pool.ts';
 import type { Logger } from '../../logging/logger.ts';
@@ -51,6 +53,7 @@ function defaultLoadLlama({ gpu, maxThreads }: { gpu: GpuChoice; maxThreads: num
 export class LlamaBackend implements InferenceBackend {
   readonly kind = 'llama' as const;
   readonly pool: ModelPool;
+  readonly #embedder: LlamaEmbedder;
   readonly #options: LlamaBackendOptions;
   #llama: Promise<Llama> | undefined;
   #gpu: LlamaGpuType | undefined;
@@ -59,6 +62,10 @@ export class LlamaBackend implements InferenceBackend {
   constructor(options: LlamaBackendOptions) {
     this.#options = options;
     this.pool = new ModelPool({ ...options, llama: () => this.#getLlama(), gpuLayers: () => this.#gpuLayers() });
+    this.#embedder = new LlamaEmbedder(this.pool, {
+      threads: options.threads,
+      maxContextTokens: options.contextSize ?? options.maxContextTokens ?? 8192,
+    });
   }
 
   status(): LlamaBackendStatus {
@@ -121,6 +128,11 @@ export class LlamaBackend implements InferenceBackend {
   /** The loaded model's context (its sequences' size) and its chat template's cost, loading it first if needed. */
   contextWindow(model: string, signal?: AbortSignal): Promise<ContextWindow> {
     return this.pool.contextWindow(this.#pathOf(model), signal);
+  }
+
+  /** Embedding vectors for the texts, from the model's own embedding context (loading the model first if needed). */
+  embed(model: string, inputs: string[], signal?: AbortSignal): Promise<EmbedResult> {
+    return this.#embedder.embed(this.#pathOf(model), model, inputs, signal);
   }
 
   chat(request: ChatRequest): AsyncIterableIterator<ChatChunk, undefined> {
