@@ -8,6 +8,7 @@ import {
   pipelineSchema,
   taskSchema,
 } from './settings-master.ts';
+import { apiSettingsSchema } from './settings-api.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -262,6 +263,8 @@ export const settingsSchema = z
         port: z.number().int().min(0).max(65535).default(8765),
       })
       .default({ port: 8765 }),
+    /** The OpenAI-compatible API under /v1 (settings-api.ts). */
+    api: apiSettingsSchema,
   })
   .superRefine(checkMasterReferences);
 
