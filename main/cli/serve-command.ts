@@ -71,8 +71,12 @@ export async function runServe(options: ServeOptions): Promise<number> {
   for (const issue of core.settings.issues)
     console.error(`Settings: ${issue.path}: ${issue.message} (using the default for this key)`);
   const port = options.port ?? core.settings.get().control.port ?? DEFAULT_CONTROL_PORT;
+  // LAN access for the API opens the whole control server (its /api keeps the token and the Origin check).
+  const lan = core.settings.get().api.lanAccess;
   const control = new ControlServer({
     port,
+    host: lan ? '0.0.0.0' : '127.0.0.1',
+    v1: core.api,
     handlers: core.handlers,
     events: core.events,
     health: () => core.health(),
@@ -108,8 +112,18 @@ export async function runServe(options: ServeOptions): Promise<number> {
   await writeServeRecord(paths, control.url);
   console.log(`Agent Room is starting. Chat window: ${control.openUrl}`);
   console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
+  console.log(await apiLine(core, control.url, lan));
   await startServices(core, logger, control.url);
   return done;
+}
+
+/** Where the OpenAI-compatible API answers, and how to get a key when there is none. */
+async function apiLine(core: AppCore, url: string, lan: boolean): Promise<string> {
+  const keys = await core.apiKeys.count().catch(() => 0);
+  const where = `OpenAI-compatible API: ${url}/v1${lan ? ' (LAN access on: every interface)' : ''}`;
+  return keys > 0
+    ? `${where}   ${keys} key(s); agent-room api-key list`
+    : `${where}   no key yet: agent-room api-key create <name>`;
 }
 
 /** Resolves with the exit code once SIGINT or SIGTERM stopped everything (once; a third signal quits at once). */

@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppStatus, Handlers } from '../../common/contract.ts';
+import { ApiHandler } from '../api/api-handler.ts';
+import { ApiKeyStore, apiKeysFile } from '../api/api-keys.ts';
+import { ApiService } from '../api/api-service.ts';
 import { auditFile } from '../audit/audit-store.ts';
 import { EventHub } from '../control/event-hub.ts';
 import { InferenceService } from '../inference/inference-service.ts';
@@ -47,6 +50,10 @@ export interface AppCore {
   secrets: SecretStore;
   inference: InferenceService;
   matrix: MatrixServices;
+  /** The OpenAI-compatible API (/v1): serve mounts it on its control server; the desktop app runs `apiService`. */
+  api: ApiHandler;
+  apiKeys: ApiKeyStore;
+  apiService: ApiService | undefined;
   health(): Health;
   status(): AppStatus;
   close(): Promise<void>;
@@ -99,6 +106,22 @@ function cachedPlan(
   };
 }
 
+/** Services whose failure leaves the rest running (the status says why). */
+const OPTIONAL_SERVICES = new Set(['setup', 'homeserver', 'provisioning', 'bots', 'api']);
+
+/** The /v1 API: serve mounts it on its control server; the desktop app has none, so it gets its own when on. */
+function buildApi(
+  options: AppCoreOptions,
+  settings: SettingsStore,
+  inference: InferenceService,
+): Pick<AppCore, 'api' | 'apiKeys' | 'apiService'> {
+  const { paths, logger } = options;
+  const apiKeys = new ApiKeyStore({ file: apiKeysFile(paths.state) });
+  const api = new ApiHandler({ settings: () => settings.get(), keys: apiKeys, inference, logger });
+  const apiService = options.shell === 'desktop' ? new ApiService({ handler: api, settings, logger }) : undefined;
+  return { apiKeys, api, apiService };
+}
+
 export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const { paths, logger } = options;
   routeSdkLogs(logger);
@@ -109,15 +132,12 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     (options.probe ?? (() => probeWithCache(join(paths.state, 'probe.json'), { refresh })))(),
   );
 
-  const resolveSecret = async (ref: string): Promise<string | undefined> =>
-    ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref);
-
   const inference = new InferenceService({
     getSettings: () => settings.get(),
     getPlan: () => getPlan(),
     modelsDir: paths.models,
     auditFile: auditFile(paths.state),
-    resolveSecret,
+    resolveSecret: async (ref) => (ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref)),
     logger,
     onJob: (job) => events.emit('models.progress', job),
     ...(options.discoveryHome ? { discoveryHome: options.discoveryHome } : {}),
@@ -140,15 +160,12 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   });
 
   // The homeserver may be missing (no Conduit binary yet): the rest still starts and status says why.
-  const setup = new FirstRunService({
-    settings,
-    getPlan: () => getPlan(),
-    discover: () => inference.listModels(),
-    logger,
-  });
-  const host = new ServiceHost({ logger, optional: new Set(['setup', 'homeserver', 'provisioning', 'bots']) });
+  const setup = new FirstRunService({ settings, getPlan, discover: () => inference.listModels(), logger });
+  const host = new ServiceHost({ logger, optional: OPTIONAL_SERVICES });
   host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference);
   if (matrix.bots) host.add(matrix.bots);
+  const apiParts = buildApi(options, settings, inference);
+  if (apiParts.apiService) host.add(apiParts.apiService);
 
   const sources: StatusSources = { host, settings, inference, matrix, setup };
   const status = (): AppStatus => appStatus(sources);
@@ -181,7 +198,8 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     secrets,
     inference,
     matrix,
-    health: () => appHealth(host, version, inference),
+    ...apiParts,
+    health: () => appHealth(host, version, inference, apiParts.api),
     status,
     close: async () => {
       await host.stop(2000);

@@ -1,5 +1,6 @@
 // What the status panel, the tray and /health show, read from the services as they are now.
 import type { AppStatus, ServiceReport as ContractServiceReport } from '../../common/contract.ts';
+import type { AdmissionStats } from '../api/api-admission.ts';
 import type { InferenceService } from '../inference/inference-service.ts';
 import type { ServiceHost } from '../lifecycle/service-host.ts';
 import type { ServiceState } from '../lifecycle/service.ts';
@@ -14,6 +15,10 @@ export interface Health {
   /** The selector's figures per task and the cloud spend (aggregates only: no text, no rooms). */
   tasks?: AppStatus['inference']['tasks'];
   spend?: AppStatus['inference']['spend'];
+  /** Context sequences of in-process models held by requests now (0 when nothing runs: none leaked). */
+  sequencesInUse?: number;
+  /** The /v1 API's requests running and waiting now, and those refused with 429 since the start. */
+  api?: AdmissionStats;
 }
 
 export interface StatusSources {
@@ -98,7 +103,12 @@ export function appStatus(src: StatusSources): AppStatus {
   };
 }
 
-export function appHealth(host: ServiceHost, version: string, inference?: InferenceService): Health {
+export function appHealth(
+  host: ServiceHost,
+  version: string,
+  inference?: InferenceService,
+  api?: { stats(): AdmissionStats },
+): Health {
   const services = host.report();
   const phase = host.phase;
   const anyBad = services.some((s) => s.state.status === 'failed' || s.state.status === 'degraded');
@@ -112,5 +122,11 @@ export function appHealth(host: ServiceHost, version: string, inference?: Infere
         : phase === 'stopped'
           ? 'stopped'
           : 'starting';
-  return { status, version, services, ...(inference ? routerFigures(inference) : {}) };
+  return {
+    status,
+    version,
+    services,
+    ...(inference ? { ...routerFigures(inference), sequencesInUse: inference.sequencesInUse() } : {}),
+    ...(api ? { api: api.stats() } : {}),
+  };
 }

@@ -17,7 +17,13 @@ import type { Logger } from '../logging/logger.ts';
 import { chatContentType, chatCsp } from './chat-csp.ts';
 import { renderStatusPage } from './status-page.ts';
 
+/** Something answering a path prefix on the same port with its own authentication (the /v1 API). */
+export interface MountedApi {
+  handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>;
+}
+
 export interface ControlServerOptions {
+  /** 127.0.0.1 by default; 0.0.0.0 when the person turned LAN access on. */
   host?: string;
   port: number;
   /** Required on every /api request (Authorization: Bearer, or ?token= for the WebSocket). */
@@ -34,6 +40,8 @@ export interface ControlServerOptions {
   csp?: () => string;
   /** Largest request body accepted, bytes. */
   maxBodyBytes?: number;
+  /** The OpenAI-compatible API under /v1: its own Bearer keys, neither the control token nor the Origin check. */
+  v1?: MountedApi;
 }
 
 export class ControlServerError extends Error {
@@ -65,8 +73,10 @@ export class ControlServer {
     return this.#port;
   }
 
+  /** The address on this machine (loopback, also when listening on every interface). */
   get url(): string {
-    return `http://${this.options.host ?? '127.0.0.1'}:${this.#port}`;
+    const host = this.options.host ?? '127.0.0.1';
+    return `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${this.#port}`;
   }
 
   /** The address a person opens: the token travels in the fragment, never to the server's logs. */
@@ -152,6 +162,10 @@ export class ControlServer {
     const url = new URL(req.url ?? '/', 'http://x');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    if (this.options.v1 && (url.pathname === '/v1' || url.pathname.startsWith('/v1/'))) {
+      await this.options.v1.handle(req, res, url.pathname);
+      return;
+    }
     if (url.pathname === '/health' && req.method === 'GET') {
       sendJson(res, 200, this.options.health());
       return;

@@ -18,6 +18,11 @@ export function renderStatusPage(health: unknown): string {
       return `<tr><td>${escapeHtml(s.name)}</td><td class="${escapeHtml(s.state.status)}">${escapeHtml(s.state.status)}</td><td>${escapeHtml(note)}</td></tr>`;
     })
     .join('\n');
+  const api = h.api as { running?: number; queued?: number; refused?: number } | undefined;
+  const load =
+    typeof h.sequencesInUse === 'number'
+      ? `<p>Model sequences in use: ${h.sequencesInUse}${api ? ` — API requests running: ${api.running ?? 0}, waiting: ${api.queued ?? 0}, refused (429): ${api.refused ?? 0}` : ''}</p>`
+      : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
 <title>Agent Room — status</title>
@@ -32,5 +37,6 @@ table{border-collapse:collapse}td,th{padding:.4rem .8rem;border-bottom:1px solid
 <table><thead><tr><th>Service</th><th>State</th><th>Notes</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
+${load}
 </body></html>`;
 }
