@@ -1,10 +1,12 @@
 // Headless entry: `agent-room <command>`. The same core as the desktop app, without a GUI.
 import { runRoute, type RouteFlags } from './cli/route-command.ts';
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { appVersion } from './core/app/app-core.ts';
 import { defaultDataDir } from './core/paths.ts';
 import { STOP_IT_FIRST, whileHoldingDataFolder } from './cli/data-folder-guard.ts';
 import { runSetPassword, runSetRecoveryKey } from './cli/account-command.ts';
+import { runApiKey } from './cli/api-key-command.ts';
 import { runAudit, type AuditFlags } from './cli/audit-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
@@ -51,7 +53,44 @@ export function buildProgram(): Command {
   addModelCommands(program);
   addAuditCommand(program);
   addRouteCommand(program);
+  addApiKeyCommands(program);
   return program;
+}
+
+/** The OpenAI-compatible API's keys; they take effect at once, also while serve runs. */
+function addApiKeyCommands(program: Command): void {
+  const keys = program
+    .command('api-key')
+    .description('keys of the OpenAI-compatible API (/v1): create (shown once), list, revoke');
+  const run = async (action: Parameters<typeof runApiKey>[1]) => {
+    const paths = dataPaths(dataDir(program));
+    process.exitCode = await runApiKey(paths, action, readControlPort(paths.settings));
+  };
+  keys
+    .command('create')
+    .description('make a key and print it once (only its hash is kept)')
+    .argument('<name>', 'who or what uses it: letters, digits and . _ -')
+    .action((name: string) => run({ kind: 'create', name }));
+  keys
+    .command('list')
+    .description("the keys' names, first characters and creation times")
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => run({ kind: 'list', json: Boolean(opts.json) }));
+  keys
+    .command('revoke')
+    .description('remove a key: requests with it are refused at once')
+    .argument('<name>', 'the key to remove')
+    .action((name: string) => run({ kind: 'revoke', name }));
+}
+
+/** control.port from settings.json, for the address create prints; the default when unreadable. */
+function readControlPort(file: string): number {
+  try {
+    const port = (JSON.parse(readFileSync(file, 'utf8')) as { control?: { port?: unknown } }).control?.port;
+    return typeof port === 'number' && port > 0 ? port : 8765;
+  } catch {
+    return 8765;
+  }
 }
 
 /** The audit trail: every model call, and removing old ones. */
