@@ -96,6 +96,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     return 1;
   }
   lock.update({ controlUrl: control.url });
+  core.api.baseUrl = `${control.url}/v1`;
 
   const done = stopOnSignals(options, async (signal) => {
     logger.info({ signal }, 'stopping');

@@ -173,3 +173,23 @@ export interface AppInfo {
   platform: string;
   dataDir: string;
 }
+
+/** One key of the OpenAI-compatible API, as the window lists it (never the key itself). */
+export interface ApiKeyInfo {
+  name: string;
+  /** Its first characters (`ar-AbCd`), to tell keys apart. */
+  prefix: string;
+  createdAt: string;
+}
+
+/** The API's keys and where it answers. */
+export interface ApiKeysView {
+  keys: ApiKeyInfo[];
+  /** The base URL programs use (`http://127.0.0.1:8765/v1`); absent while the desktop app's API is off. */
+  baseUrl?: string;
+}
+
+/** A key just made: the only time its value is shown. */
+export interface ApiKeyCreated extends ApiKeyInfo {
+  key: string;
+}

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import type { Settings } from './settings-schema.ts';
 import { modelRef } from './settings-schema.ts';
 import type {
+  ApiKeyCreated,
+  ApiKeysView,
   AppInfo,
   AppStatus,
   BotInfo,
@@ -55,6 +57,11 @@ export const requestSchemas = {
   'probe.get': z.strictObject({ refresh: z.boolean().optional() }).optional(),
   'app.openDataFolder': noRequest,
   'app.openLogsFolder': noRequest,
+  /** The OpenAI-compatible API's keys (names and first characters) and its base URL. */
+  'apiKeys.list': noRequest,
+  /** Makes a key; the response is the only time its value is shown. */
+  'apiKeys.create': z.strictObject({ name: z.string().min(1).max(64) }),
+  'apiKeys.revoke': z.strictObject({ name: z.string().min(1).max(64) }),
 } as const satisfies Record<`${string}.${string}`, z.ZodType>;
 
 /** Response types, one per channel. */
@@ -80,6 +87,9 @@ export interface Responses {
   /** The folder opened. */
   'app.openDataFolder': { opened: string };
   'app.openLogsFolder': { opened: string };
+  'apiKeys.list': ApiKeysView;
+  'apiKeys.create': ApiKeyCreated;
+  'apiKeys.revoke': { revoked: boolean };
 }
 
 export type Channel = keyof typeof requestSchemas;

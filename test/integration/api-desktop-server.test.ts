@@ -42,7 +42,7 @@ const detail = () => (service.state.status === 'running' ? (service.state.detail
 beforeAll(async () => {
   model = `llama:${await tinyModel()}`;
   const dir = mkdtempSync(join(tmpdir(), 'api-desktop-'));
-  settings = new ConfSettingsStore({ dataDir: dir });
+  settings = new ConfSettingsStore({ dataDir: dir, logger: { info() {}, warn() {} } });
   backend = new LlamaBackend({ threads: 1, gpu: false, sequences: 2, contextSize: 512 });
   const router = new InferenceRouter({ backends: [backend], getSettings: () => settings.get() });
   const keys = new ApiKeyStore({ file: join(dir, 'state', 'api-keys.json') });

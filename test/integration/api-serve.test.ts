@@ -224,6 +224,28 @@ describe('the /v1 API through the openai client', () => {
     expect(await apiError(client(late).models.list())).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
+  it("makes, lists and revokes keys through the window's control API, with the API's base URL", async () => {
+    const call = async (channel: string, body?: unknown) => {
+      const res = await fetch(`${base}/api/${channel}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${controlToken}` },
+        body: body === undefined ? '' : JSON.stringify(body),
+      });
+      return (await res.json()) as { ok: boolean; value: Record<string, unknown> };
+    };
+    const made = await call('apiKeys.create', { name: 'window' });
+    expect(made.ok).toBe(true);
+    const windowKey = made.value.key as string;
+    expect((await client(windowKey).models.retrieve('assistant')).id).toBe('assistant');
+    const listed = await call('apiKeys.list');
+    expect(listed.value.baseUrl).toBe(`${base}/v1`);
+    const names = (listed.value.keys as Array<{ name: string; prefix: string }>).map((k) => k.name);
+    expect(names).toEqual(expect.arrayContaining(['tests', 'window']));
+    expect(JSON.stringify(listed)).not.toContain(windowKey);
+    expect((await call('apiKeys.revoke', { name: 'window' })).value).toEqual({ revoked: true });
+    expect(await apiError(client(windowKey).models.list())).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
   it('frees the sequence at once when the client leaves mid-stream', async () => {
     const stream = await client().chat.completions.create({
       model,

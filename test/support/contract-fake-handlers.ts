@@ -43,9 +43,21 @@ function botInfo(id: string, model: string): BotInfo {
 export function fakeHandlers(): CoreHandlers {
   let settings: Settings = defaultSettings();
   let paused = false;
+  const apiKeys: Array<{ name: string; prefix: string; createdAt: string }> = [];
   return {
     'app.info': () =>
       Promise.resolve({ version: '0.0.0-test', shell: 'serve', platform: 'linux', dataDir: '/tmp/agent-room-test' }),
+    'apiKeys.list': () => Promise.resolve({ keys: [...apiKeys], baseUrl: 'http://127.0.0.1:8765/v1' }),
+    'apiKeys.create': ({ name }) => {
+      const made = { name, prefix: 'ar-Test', createdAt: '2026-01-01T00:00:00.000Z' };
+      apiKeys.push(made);
+      return Promise.resolve({ ...made, key: `ar-Test${'x'.repeat(40)}` });
+    },
+    'apiKeys.revoke': ({ name }) => {
+      const i = apiKeys.findIndex((k) => k.name === name);
+      if (i >= 0) apiKeys.splice(i, 1);
+      return Promise.resolve({ revoked: i >= 0 });
+    },
     'status.get': () => Promise.resolve(fakeStatus({ botsPaused: paused })),
     'session.get': () =>
       Promise.resolve({

@@ -46,6 +46,9 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'models.pull': unavailable('Downloading models'),
     'models.cancel': unavailable('Cancelling downloads'),
     'probe.get': unavailable('The hardware probe'),
+    'apiKeys.list': () => Promise.resolve({ keys: [] }),
+    'apiKeys.create': unavailable('API keys'),
+    'apiKeys.revoke': unavailable('API keys'),
   };
   return { host, handlers, events };
 }

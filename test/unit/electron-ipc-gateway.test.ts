@@ -164,6 +164,7 @@ describe('preload', () => {
     await import('../../main/preload/preload.ts');
     const api = electronMock.exposed.agentRoom as AgentRoomApi;
     expect(Object.keys(api).sort()).toEqual([
+      'apiKeys',
       'app',
       'bots',
       'models',

@@ -36,6 +36,8 @@ export interface ApiHandlerOptions {
 
 export class ApiHandler {
   readonly admission: ApiAdmission;
+  /** Where the API answers, once a server mounted it (shown in Settings → API). */
+  baseUrl: string | undefined;
   readonly #created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly o: ApiHandlerOptions) {

@@ -69,6 +69,7 @@ export class ApiService extends BaseService {
     try {
       await this.#listen(host, s.control.port);
       this.#bound = want;
+      this.o.handler.baseUrl = this.url;
       this.setState({ status: 'running', detail: `${this.url}${s.api.lanAccess ? ' (LAN access on)' : ''}` });
     } catch (err) {
       const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
@@ -114,6 +115,7 @@ export class ApiService extends BaseService {
     const server = this.#server;
     this.#server = undefined;
     this.#bound = undefined;
+    this.o.handler.baseUrl = undefined;
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));

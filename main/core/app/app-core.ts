@@ -189,6 +189,8 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     shell: options.shell ?? 'serve',
     status,
     getPlan,
+    apiKeys: apiParts.apiKeys,
+    apiBaseUrl: () => apiParts.api.baseUrl,
   });
   return {
     host,

@@ -1,5 +1,6 @@
 // What the control API's handlers act on: the app's stores and services, as the app core composed them.
 import { ControlError, type AppStatus } from '../../../common/contract.ts';
+import type { ApiKeyStore } from '../../api/api-keys.ts';
 import type { MatrixServices } from '../../app/matrix-services.ts';
 import type { InferenceService } from '../../inference/inference-service.ts';
 import type { Logger } from '../../logging/logger.ts';
@@ -19,6 +20,10 @@ export interface HandlerContext {
   version: string;
   shell: 'serve' | 'desktop';
   status(): AppStatus;
+  /** The OpenAI-compatible API's keys. */
+  apiKeys: ApiKeyStore;
+  /** Where the API answers now (serve's control server, or the desktop app's API server while on). */
+  apiBaseUrl(): string | undefined;
   /** The hardware probe and the inference plan made from it; `refresh` probes again. */
   getPlan(refresh?: boolean): Promise<{ report: HardwareReport; plan: InferencePlan }>;
 }
