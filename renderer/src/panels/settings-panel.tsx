@@ -5,6 +5,7 @@ import QRCode from 'qrcode';
 import type { AppStatus } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';
 import { errorText, useApi } from '../hooks/control.ts';
+import { ApiCard } from './settings-api.tsx';
 
 export function SettingsPanel({
   settings,
@@ -76,6 +77,7 @@ export function SettingsPanel({
         )}
       </div>
       <EncryptionCard />
+      <ApiCard settings={settings} desktop={desktop} onSaved={onSaved} />
       <DesktopCard ui={settings.ui} desktop={desktop} patch={patch} />
       <AppearanceCard theme={settings.ui.theme} patch={patch} />
       {error && (
