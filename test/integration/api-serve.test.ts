@@ -58,7 +58,13 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'agent-room-api-'));
   const settings = {
     version: 1,
-    bots: [{ id: 'assistant', displayName: 'Assistant', model, maxTokens: 40, localOnly: true }],
+    bots: [
+      { id: 'assistant', displayName: 'Assistant', model, maxTokens: 40, localOnly: true },
+      // Local-only with only a cloud model: every request is refused before anything leaves this machine.
+      { id: 'secretive', displayName: 'Secretive', model: 'openai:cloud/gpt-x', localOnly: true },
+    ],
+    // Not loopback, so "cloud" to the privacy check; nothing listens there (listing its models fails at once).
+    endpoints: { openai: [{ id: 'cloud', url: 'http://0.0.0.0:9/v1', timeoutMs: 1000 }] },
     inference: { threads: 1 },
     api: { requestsPerMinute: 10_000, maxConcurrent: 2, maxQueued: 1 },
   };
@@ -215,6 +221,24 @@ describe('the /v1 API through the openai client', () => {
     expect(long.code).toBe('context_length_exceeded');
     expect(long.message).toMatch(/maximum context length is 2048 tokens/);
     expect(long.message).toMatch(/you requested \d+ tokens/);
+  });
+
+  it("keeps the router's privacy: 403 policy_refused for a local-only bot's cloud model and for sensitive data", async () => {
+    const localOnly = await apiError(
+      client().chat.completions.create({ model: 'secretive', messages: [{ role: 'user', content: 'hi' }] }),
+    );
+    expect(localOnly).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(localOnly.code).toBe('policy_refused');
+    expect(localOnly.message).toMatch(/local-only/);
+    const sensitive = await apiError(
+      client().chat.completions.create({
+        model: 'openai:cloud/gpt-x',
+        messages: [{ role: 'user', content: 'My card is 4111 1111 1111 1111, is it valid?' }],
+      }),
+    );
+    expect(sensitive).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(sensitive.code).toBe('policy_refused');
+    expect(sensitive.message).toMatch(/card number/);
   });
 
   it('uses a key created while serve runs at once, and refuses it at once when revoked', async () => {
