@@ -144,6 +144,22 @@ describe('the /v1 API through the openai client', () => {
     expect(b.usage!.completion_tokens).toBe(3);
   });
 
+  it('stops at a stop sequence, with finish_reason stop (greedy sampling: the same text twice)', async () => {
+    const ask = (stop?: string) =>
+      client().chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'Count.' }],
+        max_tokens: 60,
+        temperature: 0,
+        ...(stop ? { stop: [stop] } : {}),
+      });
+    const full = (await ask()).choices[0]!.message.content!;
+    const stop = full.slice(20, 23);
+    const cut = await ask(stop);
+    expect(cut.choices[0]!.finish_reason).toBe('stop');
+    expect(cut.choices[0]!.message.content).toBe(full.slice(0, full.indexOf(stop)));
+  });
+
   it('holds the answer to a json_schema by grammar (the answer parses and fits the schema)', async () => {
     const a = await client().chat.completions.create({
       model,
