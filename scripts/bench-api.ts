@@ -26,6 +26,8 @@ interface Sample {
   /** Completion tokens over the whole request time: every overhead counts. */
   tokensPerSecond: number;
   tokens: number;
+  /** Process CPU time per token (inference threads, server and client together): overhead without the noise of a busy machine. */
+  cpuUsPerToken: number;
 }
 
 const { values } = parseArgs({
@@ -63,10 +65,11 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const fmt = (n: number, d = 1) => n.toFixed(d);
-const sample = (start: number, first: number, end: number, tokens: number): Sample => ({
+const sample = (start: number, first: number, end: number, tokens: number, cpu: NodeJS.CpuUsage): Sample => ({
   ttftMs: first - start,
   tokensPerSecond: (tokens * 1000) / (end - start),
   tokens,
+  cpuUsPerToken: (cpu.user + cpu.system) / Math.max(1, tokens),
 });
 
 async function main(): Promise<void> {
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
   const bot = botSchema.parse({ id: 'bench', displayName: 'Bench', model: ref, maxTokens });
 
   const inProcess = async (): Promise<Sample> => {
+    const cpu = process.cpuUsage();
     const start = performance.now();
     let first = 0;
     let tokens = 0;
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
       if (c.type === 'text' && first === 0) first = performance.now();
       if (c.type === 'done') tokens = c.stats.completionTokens;
     }
-    return sample(start, first, performance.now(), tokens);
+    return sample(start, first, performance.now(), tokens, process.cpuUsage(cpu));
   };
 
   const dir = mkdtempSync(join(tmpdir(), 'bench-api-'));
@@ -121,6 +125,7 @@ async function main(): Promise<void> {
   const client = new OpenAI({ apiKey: key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
 
   const viaApi = async (): Promise<Sample> => {
+    const cpu = process.cpuUsage();
     const start = performance.now();
     let first = 0;
     let tokens = 0;
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
       if (first === 0 && chunk.choices[0]?.delta.content) first = performance.now();
       if (chunk.usage) tokens = chunk.usage.completion_tokens;
     }
-    return sample(start, first, performance.now(), tokens);
+    return sample(start, first, performance.now(), tokens, process.cpuUsage(cpu));
   };
 
   console.log(`model: ${modelPath}`);
@@ -159,12 +164,14 @@ async function main(): Promise<void> {
   }
   const line = (name: string, xs: Sample[]) =>
     console.log(
-      `${name.padEnd(11)} first token p50 ${fmt(median(xs.map((x) => x.ttftMs)), 2)} ms  ${fmt(median(xs.map((x) => x.tokensPerSecond)))} tok/s p50 (${median(xs.map((x) => x.tokens))} tokens)`,
+      `${name.padEnd(11)} first token p50 ${fmt(median(xs.map((x) => x.ttftMs)), 2)} ms  ${fmt(median(xs.map((x) => x.tokensPerSecond)))} tok/s p50 (${median(xs.map((x) => x.tokens))} tokens, ${fmt(median(xs.map((x) => x.cpuUsPerToken)))} CPU µs/token)`,
     );
   line('in-process', local);
   line('api', api);
   const ratio = median(api.map((x) => x.tokensPerSecond)) / median(local.map((x) => x.tokensPerSecond));
   const overhead = median(api.map((x, i) => x.ttftMs - local[i]!.ttftMs));
+  const cpuRatio = median(local.map((x) => x.cpuUsPerToken)) / median(api.map((x) => x.cpuUsPerToken));
+  console.log(`CPU-time ratio (in-process CPU per token ÷ API CPU per token): ${fmt(cpuRatio, 3)}`);
   console.log(`tokens_per_second_ratio: ${fmt(ratio, 3)}`);
   console.log(`first_token_overhead_ms_p50: ${fmt(overhead, 2)}`);
 
