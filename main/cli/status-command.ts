@@ -42,6 +42,8 @@ interface HealthReply {
   services: Array<{ name: string; state: { status: string; error?: string; detail?: string } }>;
   tasks?: TaskFigures[];
   spend?: EndpointSpend[];
+  sequencesInUse?: number;
+  api?: { running: number; queued: number; refused: number };
 }
 
 /** The selector's figures and the spend, as lines. */
@@ -98,6 +100,10 @@ export async function runStatus(
   for (const s of health?.services ?? [])
     out(
       `  ${s.name.padEnd(13)} ${s.state.status}${s.state.detail ? ` — ${s.state.detail}` : ''}${s.state.error ? ` — ${s.state.error}` : ''}`,
+    );
+  if (health?.api)
+    out(
+      `API:        ${record?.controlUrl}/v1 — ${health.api.running} running, ${health.api.queued} waiting, ${health.api.refused} refused (429); model sequences in use: ${health.sequencesInUse ?? 0}`,
     );
   if (prov) {
     out(`Homeserver: ${prov.homeserverUrl} (server name ${prov.serverName})`);

@@ -302,6 +302,10 @@ describe('the /v1 API through the openai client', () => {
       return now.sequencesInUse === 0 && now.api?.running === 0 && now;
     });
     expect(h.sequencesInUse).toBe(0);
+    const status = await runCli(['--data-dir', dataDir, 'status']);
+    expect(status.output).toMatch(
+      /API: +http:\/\/127\.0\.0\.1:\d+\/v1 — 0 running, 0 waiting, \d+ refused \(429\); model sequences in use: 0/,
+    );
     const { output } = await runCli(['--data-dir', dataDir, 'audit', '--json']);
     const calls = JSON.parse(output.slice(output.indexOf('['))) as Array<{ outcome: string }>;
     expect(calls.at(-1)!.outcome).toBe('aborted');
