@@ -92,8 +92,10 @@ function addRouteCommand(program: Command): void {
 function addAccountCommands(program: Command): void {
   program
     .command('import')
-    .description('import the original matrix-agent-room bots config (YAML) into the settings')
-    .argument('<file>', 'the bots config YAML')
+    .description(
+      'import a matrix-agent-room bots config or an AIMatrix master agent config (routing, resources, pipeline) into the settings',
+    )
+    .argument('<file>', 'the config YAML')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
       const dir = dataDir(program);

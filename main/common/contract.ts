@@ -8,6 +8,7 @@ import { modelRef } from './settings-schema.ts';
 import type {
   AppInfo,
   AppStatus,
+  AuditCall,
   BotInfo,
   BotReply,
   ModelInfo,
@@ -53,6 +54,14 @@ export const requestSchemas = {
   'models.cancel': z.strictObject({ jobId: z.string().min(1).max(128) }),
   /** The hardware report and the inference plan; refresh re-runs the probe instead of the cached one. */
   'probe.get': z.strictObject({ refresh: z.boolean().optional() }).optional(),
+  /** Model calls from the audit trail at or after `since` (ms), of one bot when given; the newest `limit`, oldest first. */
+  'audit.list': z
+    .strictObject({
+      since: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(5000).optional(),
+      bot: botId.optional(),
+    })
+    .optional(),
   'app.openDataFolder': noRequest,
   'app.openLogsFolder': noRequest,
 } as const satisfies Record<`${string}.${string}`, z.ZodType>;
@@ -77,6 +86,7 @@ export interface Responses {
   'models.pull': { jobId: string };
   'models.cancel': { cancelled: boolean };
   'probe.get': ProbeResult;
+  'audit.list': AuditCall[];
   /** The folder opened. */
   'app.openDataFolder': { opened: string };
   'app.openLogsFolder': { opened: string };

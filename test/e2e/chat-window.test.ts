@@ -1,7 +1,8 @@
 // The chat window end to end in Debian Chromium against the real `agent-room serve` (test homeserver,
 // real bot runner, node-llama-cpp on generated models): first run with a real download, a mention
 // written through autocomplete, a reply seen streaming and completing, stop, a download and a model
-// switch in the model manager. Screenshots go to test-results/e2e/. The cases run in order on one serve.
+// switch in the model manager, the calls in the audit panel. Screenshots go to test-results/e2e/. The
+// cases run in order on one serve.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -291,6 +292,40 @@ describe('chat window on agent-room serve', () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Allow devices on my network (LAN access)').waitFor();
     await shot('settings');
+    await page.getByRole('button', { name: /^AI Team/ }).click();
+  });
+
+  it("lists the bot's model calls in the audit panel, the newest first, and filters them", async () => {
+    const recorded = await stack.api('audit.list', { bot: 'qwen' });
+    // The replies above: quicksort, the stopped story, "and now?" and the thread's answer.
+    expect(recorded.filter((c) => c.outcome === 'ok').length).toBeGreaterThanOrEqual(3);
+    const aborted = recorded.filter((c) => c.outcome === 'aborted');
+    expect(aborted.length).toBeGreaterThanOrEqual(1);
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit' }).waitFor();
+    const table = page.getByRole('table', { name: 'Model calls' });
+    const rows = table.locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(recorded.length);
+    const newest = recorded.at(-1)!;
+    expect(await rows.first().getAttribute('data-call-id')).toBe(String(newest.id));
+    const cells = await rows.first().getByRole('cell').allTextContents();
+    expect(cells.slice(1)).toEqual([
+      'Qwen',
+      '—',
+      TINY_FILE.replace(/\.gguf$/, ''),
+      'local',
+      '—',
+      `${newest.promptTokens} → ${newest.completionTokens}`,
+      expect.stringMatching(/^\d+(\.\d)? m?s$/),
+      '—',
+      'ok',
+      newest.reason,
+    ]);
+    await shot('audit');
+    await page.getByLabel('Filter').fill('aborted');
+    await expect
+      .poll(async () => (await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-call-id')))).sort())
+      .toEqual(aborted.map((c) => String(c.id)).sort());
     await page.getByRole('button', { name: /^AI Team/ }).click();
   });
 

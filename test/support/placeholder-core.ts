@@ -46,6 +46,7 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'models.pull': unavailable('Downloading models'),
     'models.cancel': unavailable('Cancelling downloads'),
     'probe.get': unavailable('The hardware probe'),
+    'audit.list': () => Promise.resolve([]),
   };
   return { host, handlers, events };
 }

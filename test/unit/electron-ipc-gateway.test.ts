@@ -165,6 +165,7 @@ describe('preload', () => {
     const api = electronMock.exposed.agentRoom as AgentRoomApi;
     expect(Object.keys(api).sort()).toEqual([
       'app',
+      'audit',
       'bots',
       'models',
       'onBotsReplied',

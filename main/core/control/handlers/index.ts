@@ -1,6 +1,7 @@
 // Every handler of the control contract, grouped by what it acts on.
 import type { Handlers } from '../../../common/contract.ts';
 import { appHandlers } from './app.ts';
+import { auditHandlers } from './audit.ts';
 import type { HandlerContext } from './context.ts';
 import { sessionHandlers } from './session.ts';
 import { modelHandlers, settingsAndBotHandlers } from './team.ts';
@@ -8,5 +9,11 @@ import { modelHandlers, settingsAndBotHandlers } from './team.ts';
 export type { HandlerContext } from './context.ts';
 
 export function controlHandlers(ctx: HandlerContext): Handlers {
-  return { ...appHandlers(ctx), ...sessionHandlers(ctx), ...settingsAndBotHandlers(ctx), ...modelHandlers(ctx) };
+  return {
+    ...appHandlers(ctx),
+    ...sessionHandlers(ctx),
+    ...settingsAndBotHandlers(ctx),
+    ...modelHandlers(ctx),
+    ...auditHandlers(ctx),
+  };
 }
