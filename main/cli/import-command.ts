@@ -43,7 +43,13 @@ export async function runImport(
   for (const [name, value] of Object.entries(result.secrets)) await secrets.set(name, value);
   const { report } = result;
   if (options.json) {
-    out(JSON.stringify({ format: result.format, report, secretsStored: Object.keys(result.secrets), settingsFile: store.path }, null, 2));
+    out(
+      JSON.stringify(
+        { format: result.format, report, secretsStored: Object.keys(result.secrets), settingsFile: store.path },
+        null,
+        2,
+      ),
+    );
   } else {
     out(`Imported ${file} (${FORMAT_NAMES[result.format]}) into ${store.path}.`);
     out(`\nMapped (${report.mapped.length}):`);
