@@ -38,6 +38,8 @@ function botInference(inference: InferenceService): BotInference {
         sampling: req.sampling,
         signal: req.signal,
         ...(req.context ? { context: req.context } : {}),
+        ...(req.jsonSchema ? { jsonSchema: req.jsonSchema } : {}),
+        ...(req.onDecision ? { onDecision: req.onDecision } : {}),
       }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal) => inference.router.promptBudget(bot, signal ? { signal } : {}),

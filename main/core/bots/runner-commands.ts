@@ -1,4 +1,4 @@
-// The room commands (!help, !models, !model, !reset, !status, !stop) carried out through a narrow view of the runner;
+// The room commands (!help, !models, !model, !reset, !status, !stop; !run is queued: runner-pipeline.ts) carried out through a narrow view of the runner;
 // the runner posts the text as a notice in reply, so it never addresses a bot or enters a model's context.
 import { errorMessage } from '../lifecycle/service.ts';
 import { findBot, helpText, modelsText, statusText, type BotSummary, type Command } from './commands.ts';
@@ -58,6 +58,8 @@ export async function commandReply(ctx: CommandContext, roomId: string, command:
       const n = ctx.stopRoom(roomId);
       return n > 0 ? `Stopped ${n} answer${n === 1 ? '' : 's'}.` : 'Nothing was being answered.';
     }
+    case 'run':
+      return 'Usage: !run <pipeline> <text>';
     case 'invalid':
       return command.reason;
   }

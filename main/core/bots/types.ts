@@ -31,6 +31,10 @@ export interface BotChatRequest {
   signal: AbortSignal;
   /** The room and the triggering event, for the audit trail. */
   context?: { roomId: string; eventId: string };
+  /** The answer must be JSON of this schema (a pipeline stage's). */
+  jsonSchema?: Record<string, unknown>;
+  /** Told which model answered, once it starts. */
+  onDecision?: (decision: { model: string }) => void;
 }
 
 /** The inference dependency: the InferenceRouter, or any object with these methods. */
