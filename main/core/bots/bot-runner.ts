@@ -234,10 +234,10 @@ export class BotRunner extends BaseService {
       // first read the room is history, not a request.
       const cw = this.workers.find((x) => x.conn.isJoined(roomId)) ?? w;
       if (tooOld(cw, ev.origin_server_ts, this.#clock.now(), this.#historyWindowMs())) return;
-      // !run is queued as the first bot's reply; every other command (and a !run to explain) answers at once.
+      // !run is routed to the first bot as its reply (paused and rate limits apply); other commands answer at once.
       const c = pipelineCommand(command, this.#options.getSettings().pipelines);
       return 'run' in c
-        ? this.#enqueue(cw, roomId, ev, view, c.run)
+        ? routeMention(this.#routeCtx, w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view, c.run), cw)
         : runCommand(this.#commandContext(), cw, roomId, view, c.command);
     }
     return routeMention(this.#routeCtx, w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view));
