@@ -1,5 +1,5 @@
 // `agent-room pipeline run <name> "<text>" [--json]`: runs a pipeline's stages with the real models (inference only,
-// as `agent-room chat`), printing each stage's name and output as it streams, or with --json one object at the end.
+// as `agent-room chat`, each call through the router and recorded in the audit database as serve's are), printing each stage's name and output as it streams, or with --json one object at the end.
 // `agent-room pipeline list [--json]`: the pipelines in the settings. Both exit 1 with a message saying what to do when
 // the pipeline is unknown, its settings are wrong or a stage fails; Ctrl+C stops a run (exit 130).
 import type { PipelineConfig } from '../common/settings-master.ts';
@@ -123,7 +123,7 @@ export async function runPipelineCli(
   else process.on('SIGINT', onSigint);
   let inf: CliInference | undefined;
   try {
-    inf = await openInference({ dataDir: options.dataDir, probe: 'gpu-aware', warn: io.err });
+    inf = await openInference({ dataDir: options.dataDir, probe: 'gpu-aware', warn: io.err, audit: true });
     const found = findPipeline(inf.settings().pipelines, name);
     if ('error' in found) {
       io.err(found.error);

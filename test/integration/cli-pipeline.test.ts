@@ -171,6 +171,16 @@ describe('agent-room pipeline run', () => {
   });
 });
 
+describe('agent-room audit after pipeline runs', () => {
+  it("holds each stage's call, as the bot made for its model", async () => {
+    const { code, stdout } = await run(['audit', '--json']);
+    expect(code).toBe(0);
+    const bots = new Set((JSON.parse(stdout) as Array<{ botId: string }>).map((e) => e.botId));
+    for (const b of ['pipeline.triage.draft', 'pipeline.triage.classify', 'pipeline.triage.review'])
+      expect(bots.has(b), b).toBe(true);
+  });
+});
+
 describe('agent-room pipeline list', () => {
   it('lists the pipelines with their stages, or as JSON', async () => {
     const text = await run(['pipeline', 'list']);
