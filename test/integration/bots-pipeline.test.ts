@@ -143,6 +143,12 @@ describe('pipelines in the room', () => {
     expect(outcomes.get(`${id}|triage`)?.kind).toBe('done');
     expect(thread[0]!.text.length).toBeGreaterThan('**draft** · ``'.length + 5);
     expect(thread[1]!.text).toContain('"category": "simple"');
+    // Each stage's message goes out as it starts (its heading), then grows by edits as the model writes.
+    expect((thread[0]!.event.content.body as string).trim()).toBe(thread[0]!.text.split('\n')[0]);
+    const draftEdits = team.seen.filter(
+      (e) => rel(e)?.rel_type === 'm.replace' && rel(e)?.event_id === thread[0]!.event.event_id,
+    );
+    expect(draftEdits.length).toBeGreaterThanOrEqual(1);
     // Stage messages are notices that address nobody and are never final: the answer is the one final message.
     for (const s of thread) {
       expect(s.event.content.msgtype).toBe('m.notice');
