@@ -9,6 +9,7 @@ import { runAudit, type AuditFlags } from './cli/audit-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
 import { runModels, runPull } from './cli/models-command.ts';
+import { listPipelinesCli, runPipelineCli } from './cli/pipeline-command.ts';
 import { runProbe } from './cli/probe-command.ts';
 import { runServe } from './cli/serve-command.ts';
 import { runLoginInfo, runStatus } from './cli/status-command.ts';
@@ -51,7 +52,30 @@ export function buildProgram(): Command {
   addModelCommands(program);
   addAuditCommand(program);
   addRouteCommand(program);
+  addPipelineCommands(program);
   return program;
+}
+
+/** Pipelines: list them, run one on a text with the real models. */
+function addPipelineCommands(program: Command): void {
+  const pipeline = program.command('pipeline').description('the pipelines of stages in the settings: list or run one');
+  pipeline
+    .command('list')
+    .description('list the pipelines: their stages, the model or bot of each, and their conditions')
+    .option('--json', 'print the pipelines as JSON, as in the settings')
+    .action((opts: { json?: boolean }) => {
+      process.exitCode = listPipelinesCli(dataDir(program), opts);
+    });
+  pipeline
+    .command('run')
+    .description("run a pipeline on a text with its models, printing each stage's output as it streams")
+    .argument('<name>', 'the pipeline (`agent-room pipeline list` shows them)')
+    .argument('<text>', 'the text the pipeline works on')
+    .option('--json', 'print one JSON object at the end: every stage with its output, and the answer')
+    .action(async (name: string, text: string, opts: { json?: boolean }) => {
+      // Native inference threads may hold the loop open after the backends closed: exit explicitly.
+      process.exit(await runPipelineCli(name, text, { dataDir: dataDir(program), ...opts }));
+    });
 }
 
 /** The audit trail: every model call, and removing old ones. */

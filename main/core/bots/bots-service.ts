@@ -41,6 +41,7 @@ function botInference(inference: InferenceService): BotInference {
         signal: req.signal,
         ...(req.context ? { context: req.context } : {}),
         ...(req.question !== undefined ? { question: req.question } : {}),
+        ...(req.jsonSchema ? { jsonSchema: req.jsonSchema } : {}),
         ...(req.onDecision ? { onDecision: req.onDecision } : {}),
       }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),

@@ -188,3 +188,22 @@ export function addressedBots(view: MessageView, ctx: AddressContext): MentionTa
   if (out.length === 0 && ctx.allowDirectMessages && ctx.directBotUserId) add(byUser.get(ctx.directBotUserId));
   return out;
 }
+
+/**
+ * The message without its mention of the bot (its user id, @localpart, @display name, or "Name:" in front, as a
+ * client's pill leaves it), for a bot that runs a pipeline on what it was asked.
+ */
+export function withoutMention(body: string, bot: Pick<MentionTarget, 'userId' | 'displayName'>): string {
+  const localpart = bot.userId.slice(1).split(':')[0] ?? '';
+  let text = body;
+  // Longest first: @Triage Bot before @triage.
+  const names = [bot.userId, `@${localpart}`, `@${bot.displayName}`].sort((x, y) => y.length - x.length);
+  for (const name of names)
+    text = text.replace(new RegExp(`(?<![\\w@.])${escapeRegExp(name)}(?![\\w-])\\s*[:,]?`, 'giu'), ' ');
+  // A pill's plain body leaves the bare display name in front: "Triage: …".
+  text = text.replace(new RegExp(`^\\s*${escapeRegExp(bot.displayName)}\\s*[:,]`, 'iu'), ' ');
+  return text
+    .replace(/[ \t]{2,}/g, ' ')
+    .replace(/^[ \t]+|[ \t]+$/gm, '')
+    .trim();
+}

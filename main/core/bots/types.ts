@@ -33,6 +33,8 @@ export interface BotChatRequest {
   context?: { roomId: string; eventId: string };
   /** The request as the person wrote it (the trigger's body), for the task and the rules. */
   question?: string;
+  /** The answer must be JSON of this schema (a pipeline stage's). */
+  jsonSchema?: Record<string, unknown>;
   /** Called once when a model starts answering, with where the answer comes from and why. */
   onDecision?: (decision: { model: string; reason: string; notice?: string }) => void;
 }
