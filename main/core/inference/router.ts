@@ -9,7 +9,14 @@ import type { Logger } from '../logging/logger.ts';
 import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
 import { budgetNotice, SpendLedger, type EndpointSpend } from './budget.ts';
 import { auditClassifier, auditReason, CallAudit, type CallContext } from './router-audit.ts';
-import { decideRoute, logDecision, type DecideInput, type Decision, type TaskChoice } from './router-decide.ts';
+import {
+  decideRoute,
+  logDecision,
+  withoutTaskCommand,
+  type DecideInput,
+  type Decision,
+  type TaskChoice,
+} from './router-decide.ts';
 import { allFailed, nothingToTry } from './router-refusals.ts';
 import type { Candidate } from './router-rules.ts';
 import { TaskStats } from './router-stats.ts';
@@ -236,7 +243,7 @@ export class InferenceRouter {
       try {
         for await (const chunk of backend.chat({
           model: c.model,
-          messages: request.messages,
+          messages: d.task?.source === 'explicit' ? withoutTaskCommand(request.messages) : request.messages,
           sampling,
           signal: request.signal,
           keepAliveSeconds: bot.keepAliveSeconds,
