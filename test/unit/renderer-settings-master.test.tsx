@@ -182,6 +182,27 @@ describe('Settings → Pipelines', () => {
     expect(c.stored().pipelines).toEqual([]);
   });
 
+  it('keeps the fields of a stage that the card does not show, and removes a condition left empty', async () => {
+    const s = initial();
+    // A field a later schema adds (the stage's token limit): the card must send it back as it was.
+    const stage = { name: 'one', model: 'ollama:qwen2.5', prompt: '{{input}}', condition: 'true', maxTokens: 300 };
+    s.pipelines = [{ name: 'p', stages: [stage] }] as Settings['pipelines'];
+    const c = core(s);
+    renderWithApi(c.api, <PipelinesCard settings={s} />);
+    const item = screen.getByRole('listitem', { name: 'Stage 1: one' });
+    type(within(item).getByLabelText(/^Prompt/), 'Short: {{input}}');
+    type(within(item).getByLabelText(/^Condition/), '');
+    click('Save pipelines');
+    await screen.findByText('Saved.');
+    expect(c.updates()).toEqual([
+      {
+        pipelines: [
+          { name: 'p', stages: [{ name: 'one', model: 'ollama:qwen2.5', prompt: 'Short: {{input}}', maxTokens: 300 }] },
+        ],
+      },
+    ]);
+  });
+
   it.each([
     ['', undefined],
     ['{"type":"object"}', undefined],

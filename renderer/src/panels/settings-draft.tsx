@@ -220,3 +220,12 @@ export function optionalNumber(text: string): number | undefined {
 export function compact<T extends Record<string, unknown>>(obj: T): T {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
 }
+
+/**
+ * The stored item's fields less those the card edits: fields it does not show (added to the schema later, or set in
+ * settings.json) go back unchanged; an edited optional field left empty is then really gone.
+ */
+export function kept<T extends object>(original: T | undefined, edited: readonly string[]): Record<string, unknown> {
+  if (!original) return {};
+  return Object.fromEntries(Object.entries(original).filter(([k]) => !edited.includes(k)));
+}

@@ -6,6 +6,7 @@ import {
   compact,
   Field,
   FieldIssues,
+  kept,
   optionalNumber,
   optionalText,
   SaveRow,
@@ -62,10 +63,9 @@ export function endpointsPatch(d: EndpointDraft[]): SettingsPatch | { refused: s
   return {
     endpoints: {
       openai: d.map((e) => {
-        const { budget: _budget, apiKeyRef: _key, ...kept } = e.original ?? ({} as Partial<Endpoint>);
         const limited = e.daily.trim() !== '' || e.monthly.trim() !== '';
         return compact({
-          ...kept,
+          ...kept(e.original, ['budget', 'apiKeyRef']),
           id: e.id.trim(),
           url: e.url.trim(),
           apiKeyRef: optionalText(e.apiKeyRef),

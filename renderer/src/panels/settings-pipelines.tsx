@@ -1,10 +1,21 @@
 // Settings → Pipelines: named pipelines of stages, each run by a model or a bot with its prompt, an optional JSON schema
 // for its answer (typed as JSON text; a parse error is shown at once and keeps the save back) and an optional condition.
 import type { Settings } from '../../../main/common/settings-schema.ts';
-import { compact, Field, FieldIssues, optionalText, SaveRow, useSectionDraft, type Issues } from './settings-draft.tsx';
+import {
+  compact,
+  Field,
+  FieldIssues,
+  kept,
+  optionalText,
+  SaveRow,
+  useSectionDraft,
+  type Issues,
+} from './settings-draft.tsx';
 import { ModelOptions, useModelRefs } from './settings-tasks.tsx';
 
 export interface StageDraft {
+  /** The stored stage, whose other fields (its token limit, say) are kept. */
+  original?: Settings['pipelines'][number]['stages'][number];
   name: string;
   runsWith: 'model' | 'bot';
   model: string;
@@ -14,6 +25,7 @@ export interface StageDraft {
   condition: string;
 }
 interface PipelineDraft {
+  original?: Settings['pipelines'][number];
   name: string;
   description: string;
   stages: StageDraft[];
@@ -45,9 +57,11 @@ export function schemaError(text: string): string | undefined {
 
 const toDraft = (s: Settings): PipelineDraft[] =>
   s.pipelines.map((p) => ({
+    original: p,
     name: p.name,
     description: p.description ?? '',
     stages: p.stages.map((st) => ({
+      original: st,
       name: st.name,
       runsWith: st.bot !== undefined && st.model === undefined ? 'bot' : 'model',
       model: st.model ?? '',
@@ -70,10 +84,12 @@ function toPatch(d: PipelineDraft[]) {
   return {
     pipelines: d.map((p) =>
       compact({
+        ...kept(p.original, ['description', 'stages']),
         name: p.name.trim(),
         description: optionalText(p.description),
         stages: p.stages.map((st) =>
           compact({
+            ...kept(st.original, ['model', 'bot', 'schema', 'condition']),
             name: st.name.trim(),
             model: st.runsWith === 'model' ? optionalText(st.model) : undefined,
             bot: st.runsWith === 'bot' ? optionalText(st.bot) : undefined,

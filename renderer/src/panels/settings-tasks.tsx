@@ -7,6 +7,7 @@ import {
   compact,
   Field,
   FieldIssues,
+  kept,
   optionalNumber,
   optionalText,
   SaveRow,
@@ -15,6 +16,8 @@ import {
 } from './settings-draft.tsx';
 
 interface TaskDraft {
+  /** The stored task, whose other fields are kept. */
+  original?: Settings['tasks'][number];
   name: string;
   models: string[];
   reason: string;
@@ -51,6 +54,7 @@ export function ModelOptions({ id, refs }: { id: string; refs: readonly string[]
 
 const toDraft = (s: Settings): TaskDraft[] =>
   s.tasks.map((t) => ({
+    original: t,
     name: t.name,
     models: [...t.models],
     reason: t.reason ?? '',
@@ -64,6 +68,7 @@ export function TasksCard({ settings, onSaved }: { settings: Settings; onSaved?:
     (d) => ({
       tasks: d.map((t) =>
         compact({
+          ...kept(t.original, ['reason', 'description']),
           name: t.name.trim(),
           models: t.models.map((m) => m.trim()),
           reason: optionalText(t.reason),
