@@ -277,7 +277,7 @@ describe('chat window on agent-room serve', () => {
     await thread.getByRole('button', { name: 'Close thread' }).click();
   });
 
-  it("shows the status panel with the bot's model and replies, and the settings panel", async () => {
+  it("shows the status panel with the bot's model and replies, and the settings panel, where a task is added", async () => {
     await page.getByRole('button', { name: 'Status' }).click();
     await page.getByRole('heading', { name: 'Status' }).waitFor();
     const { replies } = (await stack.api('status.get')).bots[0]!.stats;
@@ -292,6 +292,25 @@ describe('chat window on agent-room serve', () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Allow devices on my network (LAN access)').waitFor();
     await shot('settings');
+    // A task made in the window is saved through settings.update and stored as the shared schema has it.
+    const model = (await stack.api('settings.get')).bots[0]!.model;
+    await page.getByRole('button', { name: 'Add a task' }).click();
+    await page.getByRole('group', { name: 'New task' }).getByLabel('Name', { exact: true }).fill('Quick');
+    // The legend follows the name.
+    const task = page.getByRole('group', { name: 'Quick' });
+    await task.getByLabel('Model 1', { exact: true }).fill(model);
+    await page.getByRole('button', { name: 'Save tasks' }).click();
+    await page.getByText(/^Not saved: These settings are not valid/).waitFor();
+    await page
+      .getByRole('group', { name: 'Quick' })
+      .getByText(/use lower-case letters/)
+      .waitFor();
+    await page.getByRole('group', { name: 'Quick' }).getByLabel('Name', { exact: true }).fill('quick');
+    await page.getByRole('button', { name: 'Save tasks' }).click();
+    await page.getByText('Saved.').waitFor();
+    expect((await stack.api('settings.get')).tasks).toEqual([{ name: 'quick', models: [model] }]);
+    await page.getByRole('heading', { name: 'Tasks' }).scrollIntoViewIfNeeded();
+    await shot('settings-tasks');
     await page.getByRole('button', { name: /^AI Team/ }).click();
   });
 

@@ -231,7 +231,7 @@ function conditionWarning(
   const properties = Object.fromEntries(fields.map((f) => [f, { type: 'string' }]));
   const schema = JSON.stringify({ type: 'object', properties, required: fields });
   report.warnings.push(
-    `${at}.condition "${condition}" is kept as is (CEL). It reads ${fields.join(', ')}, which a condition finds in the JSON answer of an earlier stage with a schema, and no stage before "${name}" has one: ` +
+    `${at}.condition "${condition}" is kept as is (CEL). It reads ${fields.join(', ')}, which a condition finds in the JSON answer of an earlier stage with a schema; no stage before "${name}" has one, so a run would stop at "${name}": ` +
       `give stage "${previous.name}" the schema ${schema} in Settings → Pipelines, and say in its prompt which values ${fields[0]} takes.`,
   );
 }
