@@ -39,6 +39,8 @@ describe('agent-room serve', () => {
     expect(problems).toMatch(/\n {2}provisioning: /);
     expect(problems).not.toMatch(/\n {2}(setup|inference): /);
     expect(cli.output()).not.toContain('Agent Room is ready.');
+    // Once inference runs, /health (and so `status --json`) carries the selector's figures and the spend.
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ tasks: [], spend: [] });
     const t0 = Date.now();
     cli.child.kill('SIGTERM');
     const { code } = await cli.exited;
