@@ -110,3 +110,18 @@ export async function flushStdio(): Promise<void> {
     [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
   );
 }
+
+/**
+ * What stops a one-shot command: Ctrl+C (a second one exits at once with 130), or the caller's signal in tests.
+ * `release` takes the Ctrl+C handler off again.
+ */
+export function interruptible(cancelSignal?: AbortSignal): { signal: AbortSignal; release: () => void } {
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  if (cancelSignal) cancelSignal.addEventListener('abort', () => abort.abort(), { once: true });
+  else process.on('SIGINT', onSigint);
+  return { signal: abort.signal, release: () => void process.off('SIGINT', onSigint) };
+}

@@ -9,7 +9,7 @@ import { findPipeline, pipelineList, planPipeline } from '../core/pipelines/pipe
 import { PipelineStageError, runPipeline, type StageResult } from '../core/pipelines/pipeline-runner.ts';
 import { ConfSettingsStore } from '../core/settings/settings-store.ts';
 import { createLogger } from '../core/logging/logger.ts';
-import { describeError, flushStdio, openInference, type CliInference } from './cli-inference.ts';
+import { describeError, flushStdio, interruptible, openInference, type CliInference } from './cli-inference.ts';
 
 export interface PipelineIo {
   /** Stage output as it streams (and the JSON object). */
@@ -114,13 +114,7 @@ export async function runPipelineCli(
   options: PipelineRunOptions,
   io: PipelineIo = defaultIo,
 ): Promise<number> {
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    abort.abort();
-  };
-  if (options.cancelSignal) options.cancelSignal.addEventListener('abort', () => abort.abort(), { once: true });
-  else process.on('SIGINT', onSigint);
+  const abort = interruptible(options.cancelSignal);
   let inf: CliInference | undefined;
   try {
     inf = await openInference({ dataDir: options.dataDir, probe: 'gpu-aware', warn: io.err, audit: true });
@@ -138,7 +132,7 @@ export async function runPipelineCli(
     io.err(err instanceof PipelineStageError ? `${err.message}${err.hint ? `\n${err.hint}` : ''}` : describeError(err));
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    abort.release();
     await inf?.close();
     await flushStdio();
   }
