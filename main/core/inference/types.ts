@@ -81,6 +81,8 @@ export interface InferenceBackend {
   countTokens(model: string, text: string): Promise<number>;
   /** True if every request stays on this machine. */
   isLocal(model: string): boolean;
+  /** True when the model takes images (ChatMessage.images). Optional: a backend without it sends none. */
+  canSeeImages?(model: string, signal?: AbortSignal): Promise<boolean>;
   /** True when the model is loaded and answers without a load first. Optional: unknown counts as not loaded. */
   isLoaded?(model: string): boolean;
   /** The context a request to this model gets (a llama model is loaded to learn it). Optional: the router assumes a default. */
