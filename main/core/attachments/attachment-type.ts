@@ -83,7 +83,7 @@ export async function readAs(bytes: Uint8Array, d: Declared): Promise<ReadAs> {
     if (['heic', 'heif', 'avif', 'jxl', 'bmp', 'tif', 'ico', 'psd', 'cr2', 'nef', 'dng'].includes(sniffed.ext))
       throw unsupported(
         d.name,
-        `${/^[AEFHILMNORSX]/.test(sniffed.ext.toUpperCase()) ? 'an' : 'a'} ${sniffed.ext.toUpperCase()} image`,
+        `${/^[AEFILMNORSX]/.test(sniffed.ext.toUpperCase()) ? 'an' : 'a'} ${sniffed.ext.toUpperCase()} image`,
         'Send it as JPEG or PNG (phones and image viewers can export or share it so).',
       );
     if (claim)
@@ -109,5 +109,5 @@ function describe(t: { ext: string; mime: string }): string {
   if (t.ext === 'zip') return 'a ZIP archive';
   const ext = t.ext.toUpperCase();
   // "an" before a letter read with a vowel sound: an EXE, an MP4, an XLSX.
-  return `${/^[AEFHILMNORSX]/.test(ext) ? 'an' : 'a'} ${ext} file (${t.mime})`;
+  return `${/^[AEFILMNORSX]/.test(ext) ? 'an' : 'a'} ${ext} file (${t.mime})`;
 }
