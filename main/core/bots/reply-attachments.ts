@@ -105,7 +105,8 @@ export async function attachmentText(
   let left = maxTokens;
   for (const r of found.results) {
     if (r.kind === 'image') {
-      const marker = `\n\n[Attached image "${r.ref.name}"${r.ref.caption ? `: ${r.ref.caption}` : ''}]`;
+      // Its caption is the message it came with, already in the history.
+      const marker = `\n\n[Attached image "${r.ref.name}"]`;
       text += marker;
       left -= await count(marker);
       continue;
