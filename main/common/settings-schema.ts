@@ -8,6 +8,12 @@ import {
   pipelineSchema,
   taskSchema,
 } from './settings-master.ts';
+import {
+  attachmentSettingsSchema,
+  botAttachmentFields,
+  defaultAttachmentSettings,
+  endpointVisionFields,
+} from './settings-attachments.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -37,6 +43,7 @@ export const botSchema = z.object({
   task: z.string().optional(),
   /** Mentioning this bot runs the pipeline on the message instead of one answer. */
   pipeline: z.string().optional(),
+  ...botAttachmentFields,
 });
 export type BotConfig = z.infer<typeof botSchema>;
 
@@ -66,6 +73,7 @@ export const openaiEndpointSchema = z.object({
   /** Once tokens flow, a reply that gets none for this long is ended (timeoutMs covers the wait for the first). Unset: 60000. */
   idleTimeoutMs: z.number().int().min(100).optional(),
   ...endpointCostFields,
+  ...endpointVisionFields,
 });
 
 export const routingRuleSchema = z
@@ -185,6 +193,8 @@ export const settingsSchema = z
         sensitivePatterns: z.array(sensitivePatternSchema).default([]),
       })
       .default({ enabled: true, sensitivePatterns: [] }),
+    /** Images and documents posted in the room (settings-attachments.ts). */
+    attachments: attachmentSettingsSchema.default(defaultAttachmentSettings),
     audit: z
       .object({
         /** Every model call is recorded in <data>/state/audit.sqlite (`agent-room audit`). */

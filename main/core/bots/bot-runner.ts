@@ -1,6 +1,7 @@
 // The bot runner: one Matrix connection per bot in this process (the bots service starts it), each mention turned
 // into one queued reply per addressed bot (in the order mentioned), guarded against loops, floods and repeats. Who
 // answers is decided in routing.ts and carried out in runner-route.ts; this file owns the state and wires the parts.
+import { attachmentOf } from '../attachments/attachment-event.ts';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import { parseCommand } from './commands.ts';
@@ -235,7 +236,8 @@ export class BotRunner extends BaseService {
       const cw = this.workers.find((x) => x.conn.isJoined(roomId)) ?? w;
       if (tooOld(cw, ev.origin_server_ts, this.#clock.now(), this.#historyWindowMs())) return;
       // !run is routed to the first bot as its reply (paused and rate limits apply); other commands answer at once.
-      const c = pipelineCommand(command, this.#options.getSettings().pipelines);
+      const attached = view.inReplyTo !== undefined || attachmentOf(ev) !== undefined;
+      const c = pipelineCommand(command, this.#options.getSettings().pipelines, attached);
       return 'run' in c
         ? routeMention(this.#routeCtx, w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view, c.run), cw)
         : runCommand(this.#commandContext(), cw, roomId, view, c.command);

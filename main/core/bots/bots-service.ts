@@ -47,6 +47,7 @@ function botInference(inference: InferenceService): BotInference {
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal, question) =>
       inference.router.promptBudget(bot, { ...(signal ? { signal } : {}), ...(question ? { prompt: question } : {}) }),
+    imageSupport: (bot, signal) => inference.router.imageSupport(bot, signal),
     listModels: (signal) => inference.listModels(signal),
     explain: (roomId) => {
       const d = inference.router.lastDecision(roomId);

@@ -90,6 +90,7 @@ export async function answerMention(ctx: JobContext, t: Worker, m: QueuedMention
           contextMessages: g.contextMessages,
           promptTokens: ctx.options.promptTokens,
           editsPerSecond: g.editsPerSecond,
+          attachments: ctx.options.getSettings().attachments,
         },
         signal,
       );

@@ -9,6 +9,8 @@ import { PipelineStageError, runPipeline, type StageChat, type StageResult } fro
 import type { Command } from './commands.ts';
 import { withoutMention } from './mentions.ts';
 import { PipelineMessages, shownOutput } from './pipeline-messages.ts';
+import { attachmentText, readMentionAttachments } from './reply-attachments.ts';
+import { threadEvents } from './reply-job.ts';
 import { CancelledError } from './queue.ts';
 import type { ReplyOutcome } from './reply-job.ts';
 import type { LoopGuard } from './loop-guard.ts';
@@ -39,17 +41,22 @@ export interface PipelineMention {
   run?: PipelineRun | undefined;
 }
 
-/** What `!run` asks for: a run to queue, or the notice that answers it (the pipelines, or how to use it). */
+/**
+ * What `!run` asks for: a run to queue, or the notice that answers it (the pipelines, or how to use it). With
+ * `attachment` (the message is a file, or a reply that may be to one) the text may be empty: the document is the input.
+ */
 export function pipelineCommand(
   command: Command,
   pipelines: readonly PipelineConfig[],
+  attachment = false,
 ): { run: PipelineRun } | { command: Command } {
   if (command.name !== 'run') return { command };
   const invalid = (reason: string) => ({ command: { name: 'invalid' as const, reason } });
   if (!command.pipeline) return invalid(`Usage: !run <pipeline> <text>\n\n${pipelineList(pipelines)}`);
   const found = findPipeline(pipelines, command.pipeline);
   if ('error' in found) return invalid(found.error);
-  if (!command.text) return invalid(`Usage: !run ${found.pipeline.name} <text>: give it the text to work on.`);
+  if (!command.text && !attachment)
+    return invalid(`Usage: !run ${found.pipeline.name} <text>: give it the text to work on.`);
   return { run: { pipeline: found.pipeline.name, text: command.text } };
 }
 
@@ -82,6 +89,37 @@ function failureNotice(pipeline: string, err: unknown): string {
   return `⚠️ Pipeline "${pipeline}" could not run: ${errorMessage(err)}`;
 }
 
+/**
+ * The run's input: its text, then the text of the documents the message brings (its own file, the one it replies to,
+ * the thread's since the bot's last answer), cut to half the bot's prompt budget (the stages' prompts need the rest).
+ */
+async function pipelineInput(
+  ctx: PipelineJobContext,
+  t: Worker,
+  m: PipelineMention,
+  run: PipelineRun,
+  signal: AbortSignal,
+): Promise<string> {
+  const { roomId, view } = m;
+  const root = view.threadRoot;
+  const events = root ? threadEvents(await t.conn.recentEvents(roomId, 100), root) : [];
+  const settings = ctx.options.getSettings().attachments;
+  const found = await readMentionAttachments({ conn: t.conn, roomId, view, events, settings, signal });
+  if (!found) {
+    if (!run.text)
+      throw new Error(`give it the text to work on: !run ${run.pipeline} <text>, or reply so to a document.`);
+    return run.text;
+  }
+  if (found.problems.length > 0) throw new Error(found.problems.map((p) => p.message).join(' '));
+  const image = found.results.find((r) => r.kind === 'image');
+  if (image) throw new Error(`pipelines read documents, not images (${image.ref.name}).`);
+  const bot = ctx.botConfig(t.account.id);
+  const budget = bot ? await ctx.options.inference.promptBudget?.(bot, signal) : undefined;
+  const count = (text: string) => (bot ? ctx.options.inference.countTokens(bot, text) : Math.ceil(text.length / 4));
+  const { text } = await attachmentText(found, Math.floor((budget?.promptTokens ?? 3072) / 2), count);
+  return `${run.text}${text}`.trim();
+}
+
 /** Runs the pipeline as `t`'s answer to the message; the outcome as a reply's. */
 export async function answerWithPipeline(
   ctx: PipelineJobContext,
@@ -111,7 +149,7 @@ export async function answerWithPipeline(
     if ('error' in found) throw new Error(found.error);
     const result = await runPipeline({
       plan: planPipeline(found.pipeline, (id) => ctx.botConfig(id)),
-      input: run.text,
+      input: await pipelineInput(ctx, t, m, run, signal),
       chat: counting(
         (r) => ctx.options.inference.chat(r),
         (n) => (tokens += n),
