@@ -11,6 +11,7 @@ import { runAudit, type AuditFlags } from './cli/audit-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
 import { runModels, runPull } from './cli/models-command.ts';
+import { listPipelinesCli, runPipelineCli } from './cli/pipeline-command.ts';
 import { runProbe } from './cli/probe-command.ts';
 import { runServe } from './cli/serve-command.ts';
 import { runLoginInfo, runStatus } from './cli/status-command.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   addAuditCommand(program);
   addRouteCommand(program);
   addApiKeyCommands(program);
+  addPipelineCommands(program);
   return program;
 }
 
@@ -91,6 +93,28 @@ function readControlPort(file: string): number {
   } catch {
     return 8765;
   }
+}
+
+/** Pipelines: list them, run one on a text with the real models. */
+function addPipelineCommands(program: Command): void {
+  const pipeline = program.command('pipeline').description('the pipelines of stages in the settings: list or run one');
+  pipeline
+    .command('list')
+    .description('list the pipelines: their stages, the model or bot of each, and their conditions')
+    .option('--json', 'print the pipelines as JSON, as in the settings')
+    .action((opts: { json?: boolean }) => {
+      process.exitCode = listPipelinesCli(dataDir(program), opts);
+    });
+  pipeline
+    .command('run')
+    .description("run a pipeline on a text with its models, printing each stage's output as it streams")
+    .argument('<name>', 'the pipeline (`agent-room pipeline list` shows them)')
+    .argument('<text>', 'the text the pipeline works on')
+    .option('--json', 'print one JSON object at the end: every stage with its output, and the answer')
+    .action(async (name: string, text: string, opts: { json?: boolean }) => {
+      // Native inference threads may hold the loop open after the backends closed: exit explicitly.
+      process.exit(await runPipelineCli(name, text, { dataDir: dataDir(program), ...opts }));
+    });
 }
 
 /** The audit trail: every model call, and removing old ones. */
@@ -131,8 +155,10 @@ function addRouteCommand(program: Command): void {
 function addAccountCommands(program: Command): void {
   program
     .command('import')
-    .description('import the original matrix-agent-room bots config (YAML) into the settings')
-    .argument('<file>', 'the bots config YAML')
+    .description(
+      'import a matrix-agent-room bots config or an AIMatrix master agent config (routing, resources, pipeline) into the settings',
+    )
+    .argument('<file>', 'the config YAML')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
       const dir = dataDir(program);

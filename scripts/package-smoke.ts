@@ -140,6 +140,10 @@ const inAsarNative = entries.filter(
   (e) => e.startsWith('/node_modules/@node-llama-cpp/') && !e.startsWith('/node_modules/@node-llama-cpp/linux-x64'),
 );
 check(inAsarNative.length === 0, 'no other @node-llama-cpp variant inside app.asar');
+check(
+  existsSync(join(unpacked, 'resources', 'app.asar.unpacked', 'node_modules', '@img', 'sharp-linux-x64')),
+  "sharp's native binding is unpacked beside the asar",
+);
 for (const state of ['starting', 'ready', 'working', 'error'])
   check(existsSync(join(unpacked, 'resources', 'tray', `${state}.png`)), `resources/tray/${state}.png is packaged`);
 

@@ -9,7 +9,7 @@ import type { GenerationStats } from '../common/inference-types.ts';
 import type { ChatMessage } from '../core/inference/types.ts';
 import { InferenceError, isInferenceError } from '../core/inference/types.ts';
 import { isOllamaRef } from '../core/inference/ollama/ollama-ref.ts';
-import { describeError, flushStdio, openInference, type CliInference } from './cli-inference.ts';
+import { describeError, flushStdio, interruptible, openInference, type CliInference } from './cli-inference.ts';
 
 export interface ChatOptions {
   dataDir: string;
@@ -57,13 +57,7 @@ export async function runChat(
   options: ChatOptions,
   io: ChatIo = defaultIo,
 ): Promise<number> {
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    abort.abort();
-  };
-  if (options.cancelSignal) options.cancelSignal.addEventListener('abort', () => abort.abort(), { once: true });
-  else process.on('SIGINT', onSigint);
+  const abort = interruptible(options.cancelSignal);
   let inf: CliInference | undefined;
   let wrote = '';
   try {
@@ -100,7 +94,7 @@ export async function runChat(
     io.err(describeError(err));
     return 1;
   } finally {
-    process.off('SIGINT', onSigint);
+    abort.release();
     await inf?.close();
     await flushStdio();
   }

@@ -2,6 +2,7 @@
 // secrets and the hardware plan as app-core builds them, without the homeserver, provisioning or bots.
 import type { PullJob } from '../common/contract-types.ts';
 import type { Settings } from '../common/settings-schema.ts';
+import { auditFile } from '../core/audit/audit-store.ts';
 import { InferenceService } from '../core/inference/inference-service.ts';
 import { isInferenceError } from '../core/inference/types.ts';
 import { createLogger, type Logger } from '../core/logging/logger.ts';
@@ -52,6 +53,8 @@ export interface OpenInferenceOptions {
   onJob?: (job: PullJob) => void;
   /** Where a warning goes (settings problems). */
   warn?: (line: string) => void;
+  /** Record every call the router makes in the audit database, as serve does (`pipeline run`: its stages are bots' calls). */
+  audit?: boolean;
 }
 
 export async function openInference(options: OpenInferenceOptions): Promise<CliInference> {
@@ -79,6 +82,7 @@ export async function openInference(options: OpenInferenceOptions): Promise<CliI
     resolveSecret: async (ref) => (ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref)),
     logger,
     ...(options.onJob ? { onJob: options.onJob } : {}),
+    ...(options.audit ? { auditFile: auditFile(paths.state) } : {}),
   });
   await service.start(new AbortController().signal);
   return {
@@ -105,4 +109,19 @@ export async function flushStdio(): Promise<void> {
   await Promise.all(
     [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
   );
+}
+
+/**
+ * What stops a one-shot command: Ctrl+C (a second one exits at once with 130), or the caller's signal in tests.
+ * `release` takes the Ctrl+C handler off again.
+ */
+export function interruptible(cancelSignal?: AbortSignal): { signal: AbortSignal; release: () => void } {
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  if (cancelSignal) cancelSignal.addEventListener('abort', () => abort.abort(), { once: true });
+  else process.on('SIGINT', onSigint);
+  return { signal: abort.signal, release: () => void process.off('SIGINT', onSigint) };
 }

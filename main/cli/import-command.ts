@@ -1,10 +1,17 @@
-// `agent-room import <file.yaml>`: brings a matrix-agent-room bots config into the settings.
+// `agent-room import <file.yaml>`: brings a matrix-agent-room bots config or an AIMatrix master agent config into the settings.
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../core/logging/logger.ts';
 import { dataPaths } from '../core/paths.ts';
-import { AgentRoomImportError, importAgentRoomConfig } from '../core/settings/import-yaml.ts';
+import { importConfig, type ImportFormat } from '../core/settings/import-config.ts';
+import { AgentRoomImportError } from '../core/settings/import-yaml.ts';
 import { FileSecretStore } from '../core/settings/secret-store.ts';
 import { ConfSettingsStore } from '../core/settings/settings-store.ts';
+
+const FORMAT_NAMES: Record<ImportFormat, string> = {
+  'matrix-agent-room': 'a matrix-agent-room bots config',
+  aimatrix: 'an AIMatrix master agent config',
+  both: 'a matrix-agent-room bots config with AIMatrix routing, resources and pipeline',
+};
 
 export async function runImport(
   file: string,
@@ -23,7 +30,7 @@ export async function runImport(
   const store = new ConfSettingsStore({ dataDir: paths.root, logger });
   let result;
   try {
-    result = importAgentRoomConfig(text, process.env, store.get());
+    result = importConfig(text, process.env, store.get());
   } catch (err) {
     if (err instanceof AgentRoomImportError) {
       console.error(err.message);
@@ -36,9 +43,15 @@ export async function runImport(
   for (const [name, value] of Object.entries(result.secrets)) await secrets.set(name, value);
   const { report } = result;
   if (options.json) {
-    out(JSON.stringify({ report, secretsStored: Object.keys(result.secrets), settingsFile: store.path }, null, 2));
+    out(
+      JSON.stringify(
+        { format: result.format, report, secretsStored: Object.keys(result.secrets), settingsFile: store.path },
+        null,
+        2,
+      ),
+    );
   } else {
-    out(`Imported ${file} into ${store.path}.`);
+    out(`Imported ${file} (${FORMAT_NAMES[result.format]}) into ${store.path}.`);
     out(`\nMapped (${report.mapped.length}):`);
     for (const line of report.mapped) out(`  ✓ ${line}`);
     out(`\nNot mapped (${report.notMapped.length}):`);

@@ -4,9 +4,14 @@ import { z } from 'zod';
 import { settingsSchema, type Settings, type SettingsInput } from './settings-schema.ts';
 import { ControlError, type ControlIssue } from './contract-errors.ts';
 
-type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+/** Optional keys may also be null: the patch removes them (a classifier model cleared in the window). */
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> | (undefined extends T[K] ? null : never) }
+    : T;
 
-/** A partial of the settings: objects merge key by key, arrays and values replace. */
+/** A partial of the settings: objects merge key by key, arrays and values replace, null removes the key. */
 export type SettingsPatch = DeepPartial<SettingsInput>;
 
 const sectionNames = Object.keys(settingsSchema.shape) as Array<keyof typeof settingsSchema.shape>;
@@ -27,12 +32,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Deep merge: plain objects merge, everything else (arrays included) replaces; undefined leaves as is. */
+/**
+ * Deep merge as JSON Merge Patch (RFC 7396) does it: plain objects merge, everything else (arrays included) replaces,
+ * null removes the key; undefined leaves as is. No setting takes null, so a null never meant a value.
+ */
 export function mergePatch(base: unknown, patch: unknown): unknown {
   if (patch === undefined) return base;
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
   const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) out[key] = mergePatch(base[key], value);
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(base[key], value);
+  }
   return out;
 }
 

@@ -193,3 +193,31 @@ export interface ApiKeysView {
 export interface ApiKeyCreated extends ApiKeyInfo {
   key: string;
 }
+
+/** One model call from the audit trail (<data>/state/audit.sqlite), as the window's Audit panel lists it. */
+export interface AuditCall {
+  id: number;
+  /** When the call started (ms since the epoch). */
+  at: number;
+  roomId: string | null;
+  eventId: string | null;
+  botId: string;
+  task: string | null;
+  model: string;
+  /** llama, ollama, openai; "none" when no model was tried (a refusal). */
+  backend: string;
+  endpoint: string | null;
+  /** True when the model runs on this machine. */
+  local: boolean;
+  /** The kinds of sensitive data the request held (never the values). */
+  sensitive: string[];
+  promptTokens: number | null;
+  completionTokens: number | null;
+  durationMs: number;
+  /** In the endpoint budget's currency; null where nothing priced the call (local models, no price set). */
+  cost: number | null;
+  /** Why this model. */
+  reason: string;
+  outcome: 'ok' | 'failed' | 'refused' | 'aborted';
+  errorCode: string | null;
+}

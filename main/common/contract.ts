@@ -10,6 +10,7 @@ import type {
   ApiKeysView,
   AppInfo,
   AppStatus,
+  AuditCall,
   BotInfo,
   BotReply,
   ModelInfo,
@@ -55,6 +56,14 @@ export const requestSchemas = {
   'models.cancel': z.strictObject({ jobId: z.string().min(1).max(128) }),
   /** The hardware report and the inference plan; refresh re-runs the probe instead of the cached one. */
   'probe.get': z.strictObject({ refresh: z.boolean().optional() }).optional(),
+  /** Model calls from the audit trail at or after `since` (ms), of one bot when given; the newest `limit`, oldest first. */
+  'audit.list': z
+    .strictObject({
+      since: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(5000).optional(),
+      bot: botId.optional(),
+    })
+    .optional(),
   'app.openDataFolder': noRequest,
   'app.openLogsFolder': noRequest,
   /** The OpenAI-compatible API's keys (names and first characters) and its base URL. */
@@ -84,6 +93,7 @@ export interface Responses {
   'models.pull': { jobId: string };
   'models.cancel': { cancelled: boolean };
   'probe.get': ProbeResult;
+  'audit.list': AuditCall[];
   /** The folder opened. */
   'app.openDataFolder': { opened: string };
   'app.openLogsFolder': { opened: string };

@@ -9,6 +9,12 @@ import {
   taskSchema,
 } from './settings-master.ts';
 import { apiSettingsSchema } from './settings-api.ts';
+import {
+  attachmentSettingsSchema,
+  botAttachmentFields,
+  defaultAttachmentSettings,
+  endpointVisionFields,
+} from './settings-attachments.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -38,6 +44,7 @@ export const botSchema = z.object({
   task: z.string().optional(),
   /** Mentioning this bot runs the pipeline on the message instead of one answer. */
   pipeline: z.string().optional(),
+  ...botAttachmentFields,
 });
 export type BotConfig = z.infer<typeof botSchema>;
 
@@ -67,6 +74,7 @@ export const openaiEndpointSchema = z.object({
   /** Once tokens flow, a reply that gets none for this long is ended (timeoutMs covers the wait for the first). Unset: 60000. */
   idleTimeoutMs: z.number().int().min(100).optional(),
   ...endpointCostFields,
+  ...endpointVisionFields,
 });
 
 export const routingRuleSchema = z
@@ -186,6 +194,8 @@ export const settingsSchema = z
         sensitivePatterns: z.array(sensitivePatternSchema).default([]),
       })
       .default({ enabled: true, sensitivePatterns: [] }),
+    /** Images and documents posted in the room (settings-attachments.ts). */
+    attachments: attachmentSettingsSchema.default(defaultAttachmentSettings),
     audit: z
       .object({
         /** Every model call is recorded in <data>/state/audit.sqlite (`agent-room audit`). */

@@ -12,6 +12,7 @@ import { Sidebar, type View } from './components/sidebar.tsx';
 import { ApiContext, useBots, useJobs, useSettings, useStatus } from './hooks/control.ts';
 import { useFirstRunGate, useOwnerClient, useOwnerSession } from './hooks/use-team-session.ts';
 import { useEncryptionState, type EncryptionState } from './matrix/use-encryption.ts';
+import { AuditPanel } from './panels/audit-panel.tsx';
 import { BotsPanel } from './panels/bots-panel.tsx';
 import { FirstRun } from './panels/first-run.tsx';
 import { ModelsPanel } from './panels/models-panel.tsx';
@@ -146,6 +147,7 @@ function CurrentView({
       {view.kind === 'status' && <StatusPanel status={status} />}
       {view.kind === 'models' && <ModelsPanel bots={bots} jobs={jobs} onBotsChanged={onBotsChanged} />}
       {view.kind === 'bots' && <BotsPanel settings={settings} bots={bots} />}
+      {view.kind === 'audit' && <AuditPanel settings={settings} />}
       {view.kind === 'settings' && (
         <SettingsPanel settings={settings} status={status} desktop={desktop} onSaved={onSettingsSaved} />
       )}

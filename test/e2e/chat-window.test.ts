@@ -1,7 +1,8 @@
 // The chat window end to end in Debian Chromium against the real `agent-room serve` (test homeserver,
 // real bot runner, node-llama-cpp on generated models): first run with a real download, a mention
 // written through autocomplete, a reply seen streaming and completing, stop, a download and a model
-// switch in the model manager. Screenshots go to test-results/e2e/. The cases run in order on one serve.
+// switch in the model manager, the calls in the audit panel. Screenshots go to test-results/e2e/. The
+// cases run in order on one serve.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -276,7 +277,7 @@ describe('chat window on agent-room serve', () => {
     await thread.getByRole('button', { name: 'Close thread' }).click();
   });
 
-  it("shows the status panel with the bot's model and replies, and the settings panel", async () => {
+  it("shows the status panel with the bot's model and replies, and the settings panel, where a task is added", async () => {
     await page.getByRole('button', { name: 'Status' }).click();
     await page.getByRole('heading', { name: 'Status' }).waitFor();
     const { replies } = (await stack.api('status.get')).bots[0]!.stats;
@@ -291,6 +292,59 @@ describe('chat window on agent-room serve', () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Allow devices on my network (LAN access)').waitFor();
     await shot('settings');
+    // A task made in the window is saved through settings.update and stored as the shared schema has it.
+    const model = (await stack.api('settings.get')).bots[0]!.model;
+    await page.getByRole('button', { name: 'Add a task' }).click();
+    await page.getByRole('group', { name: 'New task' }).getByLabel('Name', { exact: true }).fill('Quick');
+    // The legend follows the name.
+    const task = page.getByRole('group', { name: 'Quick' });
+    await task.getByLabel('Model 1', { exact: true }).fill(model);
+    await page.getByRole('button', { name: 'Save tasks' }).click();
+    await page.getByText(/^Not saved: These settings are not valid/).waitFor();
+    await page
+      .getByRole('group', { name: 'Quick' })
+      .getByText(/use lower-case letters/)
+      .waitFor();
+    await page.getByRole('group', { name: 'Quick' }).getByLabel('Name', { exact: true }).fill('quick');
+    await page.getByRole('button', { name: 'Save tasks' }).click();
+    await page.getByText('Saved.').waitFor();
+    expect((await stack.api('settings.get')).tasks).toEqual([{ name: 'quick', models: [model] }]);
+    await page.getByRole('heading', { name: 'Tasks' }).scrollIntoViewIfNeeded();
+    await shot('settings-tasks');
+    await page.getByRole('button', { name: /^AI Team/ }).click();
+  });
+
+  it("lists the bot's model calls in the audit panel, the newest first, and filters them", async () => {
+    const recorded = await stack.api('audit.list', { bot: 'qwen' });
+    // The replies above: quicksort, the stopped story, "and now?" and the thread's answer.
+    expect(recorded.filter((c) => c.outcome === 'ok').length).toBeGreaterThanOrEqual(3);
+    const aborted = recorded.filter((c) => c.outcome === 'aborted');
+    expect(aborted.length).toBeGreaterThanOrEqual(1);
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit' }).waitFor();
+    const table = page.getByRole('table', { name: 'Model calls' });
+    const rows = table.locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(recorded.length);
+    const newest = recorded.at(-1)!;
+    expect(await rows.first().getAttribute('data-call-id')).toBe(String(newest.id));
+    const cells = await rows.first().getByRole('cell').allTextContents();
+    expect(cells.slice(1)).toEqual([
+      'Qwen',
+      '—',
+      TINY_FILE.replace(/\.gguf$/, ''),
+      'local',
+      '—',
+      `${newest.promptTokens} → ${newest.completionTokens}`,
+      expect.stringMatching(/^\d+(\.\d)? m?s$/),
+      '—',
+      'ok',
+      newest.reason,
+    ]);
+    await shot('audit');
+    await page.getByLabel('Filter').fill('aborted');
+    await expect
+      .poll(async () => (await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-call-id')))).sort())
+      .toEqual(aborted.map((c) => String(c.id)).sort());
     await page.getByRole('button', { name: /^AI Team/ }).click();
   });
 

@@ -121,11 +121,14 @@ describe('tasks choose the models', () => {
 
   it('follows an explicit !task, and a bot bound to a task', async () => {
     const router = makeRouter();
-    expect((await ask(router, '!task customer_email write to Ann about the delay')).decision).toMatchObject({
+    const explicit = await ask(router, '!task customer_email write to Ann about the delay');
+    expect(explicit.decision).toMatchObject({
       model: GPT,
       local: false,
       task: { name: 'customer_email', source: 'explicit' },
     });
+    // The model gets the request without the `!task` command.
+    expect(explicit.text).toBe('Echo: write to Ann about the delay');
     const bound = botSchema.parse({ ...bot, task: 'data_extraction' });
     expect((await ask(router, 'the total is 12 EUR', bound)).decision).toMatchObject({
       model: LOCAL,

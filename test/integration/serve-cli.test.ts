@@ -1,5 +1,5 @@
 // The CLI as a person runs it: serve answers /health, stops cleanly on SIGTERM, survives bad settings;
-// probe prints the plan; import maps a matrix-agent-room config.
+// probe prints the plan; import maps a matrix-agent-room config and an AIMatrix one.
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ describe('agent-room serve', () => {
     expect(problems).toMatch(/\n {2}provisioning: /);
     expect(problems).not.toMatch(/\n {2}(setup|inference): /);
     expect(cli.output()).not.toContain('Agent Room is ready.');
+    // Once inference runs, /health (and so `status --json`) carries the selector's figures and the spend.
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ tasks: [], spend: [] });
     const t0 = Date.now();
     cli.child.kill('SIGTERM');
     const { code } = await cli.exited;
@@ -133,5 +135,42 @@ describe('agent-room import', () => {
     expect(settings.bots).toHaveLength(3);
     const settingsText = readFileSync(join(dir, 'settings.json'), 'utf8');
     expect(settingsText).not.toContain('sk-test');
+  });
+
+  it('maps an AIMatrix master agent config to tasks, a pipeline and a cloud endpoint, and says what is still needed', async () => {
+    const dir = tempDir();
+    const { code, output } = await runCli([
+      '--data-dir',
+      dir,
+      'import',
+      join(repoRoot, 'test/fixtures/import/aimatrix.yaml'),
+    ]);
+    expect(code).toBe(0);
+    expect(output).toMatch(/^Imported .*aimatrix\.yaml \(an AIMatrix master agent config\) into /m);
+    expect(output).toContain('  ✓ routing[0] → task "code_review": ollama:codellama:34b');
+    expect(output).toMatch(/ {2}✗ resources\.local_models\.swap_strategy lru: nothing to set/);
+    expect(output).toMatch(/\nWarnings \(\d+\):\n {2}! Endpoint "cloud" serves .*Set its URL and key/);
+    const settings = JSON.parse(readFileSync(join(dir, 'settings.json'), 'utf8')) as {
+      tasks: Array<{ name: string; models: string[] }>;
+      pipelines: Array<{ name: string; stages: Array<{ name: string; condition?: string }> }>;
+      endpoints: { openai: Array<{ id: string; url: string; requestsPerMinute: number }> };
+      inference: { maxLoadedModels: number };
+    };
+    expect(settings.tasks.map((t) => t.name)).toEqual([
+      'code_review',
+      'customer_email',
+      'data_extraction',
+      'complex_reasoning',
+    ]);
+    expect(settings.pipelines).toMatchObject([
+      {
+        name: 'imported',
+        stages: [{ name: 'extract' }, { name: 'classify' }, { name: 'process', condition: "category == 'complex'" }],
+      },
+    ]);
+    expect(settings.endpoints.openai).toMatchObject([
+      { id: 'cloud', url: 'https://cloud.invalid/v1', requestsPerMinute: 100 },
+    ]);
+    expect(settings.inference.maxLoadedModels).toBe(3);
   });
 });

@@ -83,6 +83,7 @@ export function fakeHandlers(): CoreHandlers {
     'models.jobs': () => Promise.resolve([]),
     'models.pull': () => Promise.resolve({ jobId: 'job-1' }),
     'models.cancel': () => Promise.resolve({ cancelled: true }),
+    'audit.list': () => Promise.resolve([]),
     'probe.get': () =>
       Promise.resolve({
         report: {

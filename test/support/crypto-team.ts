@@ -65,6 +65,8 @@ export async function startCryptoTeam(o: {
   serverName: string;
   dirPrefix: string;
   guard?: Partial<Settings['guard']>;
+  /** The bots' inference instead of node-llama-cpp on the tiny model (prompts are still recorded). */
+  makeInference?: (settings: Settings) => BotInference;
 }): Promise<CryptoTeam> {
   const dir = await mkdtemp(join(tmpdir(), o.dirPrefix));
   const hs = await startMatrixTarget({ serverName: o.serverName });
@@ -85,12 +87,16 @@ export async function startCryptoTeam(o: {
   const backend = new LlamaBackend({ threads: 1, gpu: false, sequences: 2, contextSize: 2048 });
   const router = new InferenceRouter({ backends: [backend], getSettings: () => settings });
   const prompts: CryptoTeam['prompts'] = [];
+  const inner: BotInference = o.makeInference?.(settings) ?? {
+    chat: (r) => router.chat(r),
+    countTokens: (bot, text) => backend.countTokens(bot.model, text),
+  };
   const inference: BotInference = {
+    ...inner,
     chat: (r: BotChatRequest) => {
       prompts.push({ bot: r.bot.id, text: r.messages.map((m) => m.content).join('\n') });
-      return router.chat(r);
+      return inner.chat(r);
     },
-    countTokens: (bot, text) => backend.countTokens(bot.model, text),
   };
 
   const seen: SeenEvent[] = [];

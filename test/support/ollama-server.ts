@@ -13,6 +13,8 @@ export interface FakeOllamaModel {
   family: string;
   parameterSize: string;
   quantization: string;
+  /** The model has an image projector: /api/show lists "vision", and chat messages may carry `images`. */
+  vision?: boolean;
 }
 
 export type OllamaFault =
@@ -185,7 +187,7 @@ export class OllamaTestServer {
         'general.parameter_count': 1_000_000_000,
         'llama.context_length': 4096,
       },
-      capabilities: ['completion'],
+      capabilities: m.vision ? ['completion', 'vision'] : ['completion'],
       modified_at: new Date(0).toISOString(),
     });
   }
@@ -208,7 +210,9 @@ export class OllamaTestServer {
     if (!name) return json(res, 400, { error: 'model is required' });
     const m = this.models.get(normalizeName(name));
     if (!m) return json(res, 404, { error: `model "${name}" not found, try pulling it first` });
-    const messages = Array.isArray(body?.messages) ? (body.messages as Array<{ role?: string; content?: string }>) : [];
+    const messages = Array.isArray(body?.messages)
+      ? (body.messages as Array<{ role?: string; content?: string; images?: unknown }>)
+      : [];
     const keepAlive = body?.keep_alive ?? '5m';
     const keepMs = keepAliveMs(keepAlive);
     const stream = body?.stream !== false;
@@ -225,6 +229,8 @@ export class OllamaTestServer {
         done: true,
       });
     }
+    const imageError = imagesError(messages, m);
+    if (imageError) return json(res, imageError.status, { error: imageError.error });
     const format = body?.format;
     // As Ollama's llm server: "" and null mean no format, "json" any JSON, an object a JSON schema.
     if (format !== undefined && format !== null && format !== '' && format !== 'json' && typeof format !== 'object')
@@ -342,6 +348,24 @@ export class OllamaTestServer {
     }
     res.end();
   }
+}
+
+/** Ollama's checks of `images`: base64 (Go's decoder and its message), and a model that can take them. */
+function imagesError(
+  messages: Array<{ images?: unknown }>,
+  m: FakeOllamaModel,
+): { status: number; error: string } | undefined {
+  for (const msg of messages) {
+    if (msg.images === undefined) continue;
+    if (!Array.isArray(msg.images)) return { status: 400, error: 'json: cannot unmarshal images' };
+    for (const img of msg.images) {
+      const bad = typeof img === 'string' ? /[^A-Za-z0-9+/=]/.exec(img) : { index: 0 };
+      if (bad) return { status: 400, error: `illegal base64 data at input byte ${bad.index}` };
+    }
+    if (msg.images.length > 0 && !m.vision)
+      return { status: 500, error: 'this model is missing data required for image input' };
+  }
+  return undefined;
 }
 
 function details(m: FakeOllamaModel) {

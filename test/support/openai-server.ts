@@ -32,6 +32,8 @@ export interface OpenAIServerOptions {
    * characters. Without it: "Echo: …", or the simplest JSON of the requested json_schema response format.
    */
   reply?: (request: { lastUser: string; body: Record<string, unknown> }) => string;
+  /** Models that take `image_url` content parts; others answer 400 as OpenAI does. */
+  visionModels?: string[];
 }
 
 export interface OpenAIErrorBody {
@@ -264,8 +266,10 @@ export class OpenAITestServer {
     }
     const formatError = responseFormatError(body.response_format);
     if (formatError) return json(res, 400, formatError);
+    const partsError = contentError(messages, (this.#options.visionModels ?? []).includes(model));
+    if (partsError) return json(res, 400, partsError);
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-    let pieces = this.#pieces(typeof lastUser?.content === 'string' ? lastUser.content : '', body);
+    let pieces = this.#pieces(contentText(lastUser?.content), body);
     const max =
       typeof body.max_tokens === 'number'
         ? body.max_tokens
@@ -275,15 +279,7 @@ export class OpenAITestServer {
     const finishReason = pieces.length > max ? 'length' : 'stop';
     pieces = pieces.slice(0, max);
     const usage = {
-      prompt_tokens: messages.reduce(
-        (n, m) =>
-          n +
-          4 +
-          String(m.content ?? '')
-            .split(/\s+/)
-            .filter(Boolean).length,
-        0,
-      ),
+      prompt_tokens: messages.reduce((n, m) => n + 4 + contentText(m.content).split(/\s+/).filter(Boolean).length, 0),
       completion_tokens: pieces.length,
       total_tokens: 0,
     };
@@ -351,6 +347,48 @@ export class OpenAITestServer {
       });
     res.end('data: [DONE]\n\n');
   }
+}
+
+/** A message's text: a string, or its `text` parts joined. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((p): p is { type: 'text'; text: string } => p?.type === 'text' && typeof p.text === 'string')
+    .map((p) => p.text)
+    .join('\n');
+}
+
+/** OpenAI's checks of content parts: known types, `image_url` only for vision models and only as an image URL. */
+function contentError(messages: Array<{ content?: unknown }>, vision: boolean): OpenAIErrorBody | undefined {
+  for (const [i, m] of messages.entries()) {
+    if (!Array.isArray(m.content)) continue;
+    for (const [j, part] of (m.content as Array<Record<string, unknown>>).entries()) {
+      if (part?.type === 'text') continue;
+      if (part?.type !== 'image_url')
+        return invalid(
+          `Invalid value: '${String(part?.type)}'. Supported values are: 'text' and 'image_url'.`,
+          `messages[${i}].content[${j}].type`,
+          'invalid_value',
+        );
+      if (!vision)
+        return invalid(
+          'Invalid content type. image_url is only supported by certain models.',
+          `messages[${i}].content[${j}].type`,
+        );
+      const url = (part.image_url as { url?: unknown } | undefined)?.url;
+      if (
+        typeof url !== 'string' ||
+        !/^(https?:\/\/|data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+=*$)/.test(url)
+      )
+        return invalid(
+          "Invalid image URL: 'url' must be an http(s) URL or a base64 data URL of a PNG, JPEG, GIF or WebP image.",
+          `messages[${i}].content[${j}].image_url.url`,
+          'invalid_image_url',
+        );
+    }
+  }
+  return undefined;
 }
 
 const invalid = (message: string, param: string, code: string | null = null): OpenAIErrorBody =>

@@ -49,6 +49,7 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'apiKeys.list': () => Promise.resolve({ keys: [] }),
     'apiKeys.create': unavailable('API keys'),
     'apiKeys.revoke': unavailable('API keys'),
+    'audit.list': () => Promise.resolve([]),
   };
   return { host, handlers, events };
 }

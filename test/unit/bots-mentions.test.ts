@@ -97,6 +97,31 @@ describe('addressedBots', () => {
     ['no mention', text('just talking'), {}, []],
     ['notice from a person', msg({ msgtype: 'm.notice', body: '@qwen hi' }), {}, []],
     ['image', msg({ msgtype: 'm.image', body: '@qwen.png', url: 'mxc://x/y' }), {}, []],
+    [
+      'image with a caption naming the bot (MSC2530)',
+      msg({ msgtype: 'm.image', body: '@qwen what is this?', filename: 'cat.png', url: 'mxc://x/y' }),
+      {},
+      ['qwen'],
+    ],
+    [
+      'file with a caption and a pill',
+      msg({
+        msgtype: 'm.file',
+        body: 'Qwen Coder: summarise',
+        filename: 'report.pdf',
+        format: 'org.matrix.custom.html',
+        formatted_body: `${pill('@coder:hs.test', 'Qwen Coder')}: summarise`,
+        url: 'mxc://x/y',
+      }),
+      {},
+      ['coder'],
+    ],
+    [
+      'image whose body is its filename (no caption)',
+      msg({ msgtype: 'm.image', body: '@qwen.png', filename: '@qwen.png', url: 'mxc://x/y' }),
+      {},
+      [],
+    ],
     ['not a message', msg({ body: '@qwen' }, OWNER, 'm.reaction'), {}, []],
     [
       'redaction',

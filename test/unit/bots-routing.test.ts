@@ -52,6 +52,16 @@ describe('decideRoute', () => {
       { kind: 'answer', targets: ['coder', 'qwen'] },
     ],
     ['no bot named', facts({ body: 'hello all' }), { kind: 'none' }],
+    [
+      'a !run, for the bot the runner chose whoever is named',
+      facts({ body: '!run triage ask @qwen' }, { addressed: [CODER] }),
+      { kind: 'answer', targets: ['coder'] },
+    ],
+    [
+      'a !run while paused',
+      facts({ body: '!run triage x' }, { addressed: [CODER], paused: true }),
+      { kind: 'paused', targets: ['coder'], notice: true },
+    ],
     ['a bot not in the room', facts({ body: '@qwen hi' }, { joined: new Set([CODER.userId]) }), { kind: 'none' }],
     [
       'a reply to a bot',

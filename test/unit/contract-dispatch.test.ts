@@ -145,6 +145,18 @@ describe('settings patches', () => {
       registrationTokenRef: 'homeserver.registrationToken',
     });
   });
+
+  it('removes an optional key given null (JSON Merge Patch), and a required one fails validation', () => {
+    const withModel = applySettingsPatch(defaultSettings(), { routing: { classifier: { model: 'ollama:qwen2.5' } } });
+    expect(withModel.routing.classifier).toEqual({ model: 'ollama:qwen2.5', timeoutMs: 2000 });
+    const cleared = applySettingsPatch(withModel, { routing: { classifier: { model: null, timeoutMs: 900 } } });
+    expect(cleared.routing.classifier).toEqual({ timeoutMs: 900 });
+    expect(parseRequest('settings.update', { routing: { classifier: { model: null } } }).ok).toBe(true);
+    // A removed key with a default gets the default back.
+    expect(applySettingsPatch(cleared, { routing: { classifier: { timeoutMs: null } } }).routing.classifier).toEqual({
+      timeoutMs: 2000,
+    });
+  });
 });
 
 describe('desktop-only channels', () => {

@@ -166,6 +166,7 @@ describe('preload', () => {
     expect(Object.keys(api).sort()).toEqual([
       'apiKeys',
       'app',
+      'audit',
       'bots',
       'models',
       'onBotsReplied',

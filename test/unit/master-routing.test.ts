@@ -185,3 +185,28 @@ describe('settings that name what does not exist', () => {
     ]);
   });
 });
+
+describe('agent-room status: the selector figures', () => {
+  it('prints per task the requests, where they went and p50, and the spend', async () => {
+    const { figureLines } = await import('../../main/cli/status-command.ts');
+    expect(
+      figureLines({
+        tasks: [
+          {
+            task: 'code_review',
+            requests: 4,
+            local: 3,
+            cloud: 1,
+            unanswered: 0,
+            models: { 'llama:/m/c.gguf': 3, 'openai:cloud/gpt-4o': 1 },
+            p50Ms: 950.4,
+          },
+        ],
+        spend: [{ endpoint: 'cloud', today: 0.5, month: 2, daily: 1, monthly: undefined, currency: 'USD' }],
+      }),
+    ).toEqual([
+      'Task:       code_review: 4 request(s), 3 here, 1 cloud, 0 unanswered, p50 950 ms (llama:/m/c.gguf ×3, openai:cloud/gpt-4o ×1)',
+      'Spend:      cloud: today 0.50 USD of 1.00 USD, this month 2.00 USD',
+    ]);
+  });
+});

@@ -56,3 +56,36 @@ describe('status panel queue column', () => {
     expect(screen.getByTestId('queue-bo').textContent).toBe('—');
   });
 });
+
+describe('status panel: tasks and spend', () => {
+  it('shows per task the requests, where they went and the median time, and each endpoint against its budget', async () => {
+    const withFigures = {
+      ...status,
+      inference: {
+        ...status.inference,
+        tasks: [
+          {
+            task: 'code_review',
+            requests: 3,
+            local: 2,
+            cloud: 1,
+            unanswered: 0,
+            models: { 'llama:/m/coder.gguf': 2, 'openai:cloud/gpt-4o': 1 },
+            p50Ms: 812.4,
+          },
+        ],
+        spend: [{ endpoint: 'cloud', today: 1.2, month: 3.5, daily: 1, monthly: undefined, currency: 'USD' }],
+      },
+    } as AppStatus;
+    const { api } = fakeApi({ 'status.get': () => withFigures });
+    renderWithApi(api, <StatusPanel status={withFigures} />);
+    const row = await screen.findByTestId('task-code_review');
+    expect(row.textContent).toContain('3');
+    expect(row.textContent).toContain('2 / 1');
+    expect(row.textContent).toContain('812 ms');
+    expect(row.textContent).toContain('×2');
+    expect(screen.getByTestId('spend-cloud').textContent).toBe(
+      'today 1.20 USD of 1.00 USD, this month 3.50 USD · budget spent: answered by the next model in the chain',
+    );
+  });
+});

@@ -184,15 +184,20 @@ export class AuditStore implements AuditSink {
     }
   }
 
-  /** Calls at or after `since` (ms), oldest first; the newest `limit` when given. */
-  list(options: { since?: number; limit?: number } = {}): Array<AuditEntry & { id: number }> {
+  /** Calls at or after `since` (ms), of one bot when `botId` is given, oldest first; the newest `limit` when given. */
+  list(options: { since?: number; limit?: number; botId?: string } = {}): Array<AuditEntry & { id: number }> {
     if (!this.#hasTable()) return [];
-    const since = options.since ?? 0;
+    const params: SQLInputValue[] = [options.since ?? 0];
+    let where = 'at >= ?';
+    if (options.botId !== undefined) {
+      where += ' AND bot_id = ?';
+      params.push(options.botId);
+    }
     const rows = options.limit
       ? this.#db
-          .prepare('SELECT * FROM (SELECT * FROM calls WHERE at >= ? ORDER BY id DESC LIMIT ?) ORDER BY id')
-          .all(since, options.limit)
-      : this.#db.prepare('SELECT * FROM calls WHERE at >= ? ORDER BY id').all(since);
+          .prepare(`SELECT * FROM (SELECT * FROM calls WHERE ${where} ORDER BY id DESC LIMIT ?) ORDER BY id`)
+          .all(...params, options.limit)
+      : this.#db.prepare(`SELECT * FROM calls WHERE ${where} ORDER BY id`).all(...params);
     return (rows as Row[]).map(fromRow);
   }
 

@@ -11,6 +11,7 @@ import {
   type Room,
   type RoomMember,
 } from 'matrix-js-sdk';
+import type { MediaSource } from '../attachments/media-download.ts';
 import type { Logger } from '../logging/logger.ts';
 import { BotEncryption, ENCRYPTION_EVENT, type BotEncryptionOptions } from './bot-crypto-wiring.ts';
 import { BotHistory } from './bot-history.ts';
@@ -62,6 +63,8 @@ export type EventListener = (roomId: string, event: RawEvent, batchSince: string
 export class BotConnection {
   readonly client: MatrixClient;
   readonly userId: string;
+  /** Where the bot downloads attachments: the authenticated media API with its own token. */
+  readonly media: MediaSource;
   /** The since-token of the batch being processed: events seen now are covered by a restart from it. */
   #batchSince: string | undefined;
   #stopped = false;
@@ -88,6 +91,8 @@ export class BotConnection {
     this.#historyCutoffTs = options.historyCutoffTs ?? (() => Date.now() - 5 * 60_000);
     // Every /sync answer is read for gaps before the SDK sees it: what they hide is delivered first.
     this.client = createBotSdkClient(options, (gaps) => this.#onGaps(gaps));
+    const fetchFn = options.fetchFn ?? globalThis.fetch.bind(globalThis);
+    this.media = { baseUrl: options.baseUrl, accessToken: () => this.client.getAccessToken(), fetch: fetchFn };
     this.#encryptionOptions = options.encryption;
     this.#logger = options.logger?.child({ bot: account.id });
     const encryption = () => this.#encryption;

@@ -1,6 +1,7 @@
 // The bot runner: one Matrix connection per bot in this process (the bots service starts it), each mention turned
 // into one queued reply per addressed bot (in the order mentioned), guarded against loops, floods and repeats. Who
 // answers is decided in routing.ts and carried out in runner-route.ts; this file owns the state and wires the parts.
+import { attachmentOf } from '../attachments/attachment-event.ts';
 import { BaseService, errorMessage } from '../lifecycle/service.ts';
 import type { Logger } from '../logging/logger.ts';
 import { parseCommand } from './commands.ts';
@@ -12,12 +13,14 @@ import { GapNotices, gapNotice, SkippedHistory } from './notices.ts';
 import { RoomQueues } from './queue.ts';
 import { SenderRateLimiter } from './rate-limit.ts';
 import { runCommand, type CommandContext } from './runner-commands.ts';
+import { pipelineCommand, type PipelineRun } from './runner-pipeline.ts';
 import type { BotRunnerOptions, BotRunnerStatus, Worker } from './runner-types.ts';
 import { answerMention, endUnstarted, type JobContext } from './runner-job.ts';
 import { admitReply, allowedSender, joinOnInvite, routeMention, type RouteContext } from './runner-route.ts';
 import { startWorkers } from './runner-start.ts';
 import {
   botStatus,
+  closeConnections,
   noteEvent,
   participants,
   resumePending,
@@ -168,15 +171,7 @@ export class BotRunner extends BaseService {
     this.#stopAll();
     await Promise.race([this.#queue.idle(), new Promise((r) => setTimeout(r, Math.max(0, deadlineMs - 100)).unref())]);
     for (const w of this.workers) this.#saveToken(w);
-    await Promise.all(
-      this.workers.map((w) =>
-        w.conn
-          .close()
-          .catch((err: unknown) =>
-            this.#log?.warn({ bot: w.account.id, err: errorMessage(err) }, 'could not save the crypto store'),
-          ),
-      ),
-    );
+    await closeConnections(this.workers, this.#log);
     this.setState({ status: 'stopped' });
   }
 
@@ -239,9 +234,13 @@ export class BotRunner extends BaseService {
       // Answered once per room, by the first configured bot in it. A command is not a mention: one from before a bot
       // first read the room is history, not a request.
       const cw = this.workers.find((x) => x.conn.isJoined(roomId)) ?? w;
-      return tooOld(cw, ev.origin_server_ts, this.#clock.now(), this.#historyWindowMs())
-        ? undefined
-        : runCommand(this.#commandContext(), cw, roomId, view, command);
+      if (tooOld(cw, ev.origin_server_ts, this.#clock.now(), this.#historyWindowMs())) return;
+      // !run is routed to the first bot as its reply (paused and rate limits apply); other commands answer at once.
+      const attached = view.inReplyTo !== undefined || attachmentOf(ev) !== undefined;
+      const c = pipelineCommand(command, this.#options.getSettings().pipelines, attached);
+      return 'run' in c
+        ? routeMention(this.#routeCtx, w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view, c.run), cw)
+        : runCommand(this.#commandContext(), cw, roomId, view, c.command);
     }
     return routeMention(this.#routeCtx, w, roomId, view, (t) => this.#enqueue(t, roomId, ev, view));
   }
@@ -296,7 +295,7 @@ export class BotRunner extends BaseService {
     };
   }
 
-  #enqueue(t: Worker, roomId: string, ev: RawEvent, view: MessageView): void {
+  #enqueue(t: Worker, roomId: string, ev: RawEvent, view: MessageView, run?: PipelineRun): void {
     const turn = admitReply(this.#routeCtx, t, roomId, ev, view);
     if (!turn) return;
     const botId = t.account.id;
@@ -311,7 +310,7 @@ export class BotRunner extends BaseService {
       lane: g0.parallelBots ? `${roomId}\u0000${botId}` : roomId,
       run: async (signal) => {
         try {
-          await answerMention(this.#jobCtx, t, { roomId, ev, view, turn }, signal);
+          await answerMention(this.#jobCtx, t, { roomId, ev, view, turn, run }, signal);
         } finally {
           this.#jobEnded(t, roomId);
         }

@@ -41,11 +41,13 @@ function botInference(inference: InferenceService): BotInference {
         signal: req.signal,
         ...(req.context ? { context: req.context } : {}),
         ...(req.question !== undefined ? { question: req.question } : {}),
+        ...(req.jsonSchema ? { jsonSchema: req.jsonSchema } : {}),
         ...(req.onDecision ? { onDecision: req.onDecision } : {}),
       }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal, question) =>
       inference.router.promptBudget(bot, { ...(signal ? { signal } : {}), ...(question ? { prompt: question } : {}) }),
+    imageSupport: (bot, signal) => inference.router.imageSupport(bot, signal),
     listModels: (signal) => inference.listModels(signal),
     explain: (roomId) => {
       const d = inference.router.lastDecision(roomId);

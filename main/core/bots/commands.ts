@@ -1,4 +1,4 @@
-// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost): parsing and the
+// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost, !run): parsing and the
 // texts the runner answers with; the runner performs the actions.
 
 export type Command =
@@ -10,9 +10,11 @@ export type Command =
   | { name: 'stop' }
   | { name: 'why' }
   | { name: 'cost' }
+  /** `!run <pipeline> <text>`; without a pipeline (or a text) the pipelines are listed. */
+  | { name: 'run'; pipeline?: string; text: string }
   | { name: 'invalid'; reason: string };
 
-const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost']);
+const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost', 'run']);
 
 /** The command a message body holds, or undefined when it is not one of ours. */
 export function parseCommand(body: string): Command | undefined {
@@ -30,6 +32,11 @@ export function parseCommand(body: string): Command | undefined {
           reason: 'Usage: !model <bot> <model reference>, e.g. !model qwen ollama:qwen2.5:0.5b',
         };
       return { name: 'model', bot: bot.replace(/^@/, ''), model };
+    }
+    case 'run': {
+      // The text goes to the pipeline as written: only the command and the pipeline's name are taken off.
+      const m = /^!\S+\s+(\S+)\s*([\s\S]*)$/.exec(trimmed);
+      return m ? { name: 'run', pipeline: m[1]!, text: m[2]!.trim() } : { name: 'run', text: '' };
     }
     case 'help':
     case 'models':
@@ -64,6 +71,7 @@ export function helpText(bots: readonly BotSummary[]): string {
     '- `!why`: where the last answer here came from, and why',
     '- `!cost`: cloud spend today and this month',
     "- `!task <name> …` in a question: answer it with that task's models",
+    '- `!run <pipeline> <text>`: run a pipeline of models on the text; `!run` lists the pipelines',
   ].join('\n');
 }
 

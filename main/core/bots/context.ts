@@ -1,5 +1,7 @@
 // Builds the chat messages a bot sends to its model from room or thread events: edits applied,
 // redactions and commands dropped, `!reset` as a boundary, speakers named, within a token budget.
+import { ATTACHMENT_TYPES, attachmentCaption } from '../attachments/attachment-event.ts';
+import type { ChatImage } from '../inference/types.ts';
 import { relationOf, stripReplyFallback } from './mentions.ts';
 import type { ChatMessage, RawEvent } from './types.ts';
 
@@ -23,6 +25,8 @@ export interface ContextOptions {
   /** Tokens the model's chat template adds around each message, counted against the budget. Default 0. */
   messageOverheadTokens?: number;
   countTokens: (text: string) => number | Promise<number>;
+  /** What the request's attachments give the model: added to the trigger's message (the newest one). */
+  attach?: { text: string; images: ChatImage[] } | undefined;
 }
 
 export const RESET_COMMAND = '!reset';
@@ -73,7 +77,7 @@ export function effectiveMessages(events: readonly RawEvent[]): TextMessage[] {
     if (relationOf(e.content).relType === 'm.replace') continue;
     if (e.content.msgtype === 'm.notice' || typeof e.content.body !== 'string') continue;
     // Only the original sender may edit a message (spec: edits from others are ignored); the latest wins.
-    let body = e.content.body;
+    let body = attachmentLine(e.content) ?? e.content.body;
     let latest = -Infinity;
     for (const ed of edits.get(e.event_id) ?? []) {
       if (ed.sender === e.sender && ed.ts >= latest) {
@@ -84,6 +88,15 @@ export function effectiveMessages(events: readonly RawEvent[]): TextMessage[] {
     out.push({ eventId: e.event_id, sender: e.sender, body: stripReplyFallback(body).trim(), ts: e.origin_server_ts });
   }
   return out;
+}
+
+/** An image or file in the history as the model reads it: `[image cat.png] its caption`; undefined for text. */
+export function attachmentLine(content: Record<string, unknown>): string | undefined {
+  const kind = typeof content.msgtype === 'string' ? ATTACHMENT_TYPES.get(content.msgtype) : undefined;
+  if (!kind) return undefined;
+  const caption = attachmentCaption(content);
+  const name = caption === undefined ? content.body : content.filename;
+  return `[${kind} ${typeof name === 'string' ? name : ''}]${caption ? ` ${caption}` : ''}`;
 }
 
 /** Messages after the last `!reset`, up to and including the trigger; other commands dropped. */
@@ -137,14 +150,27 @@ export async function buildContext(events: readonly RawEvent[], opts: ContextOpt
   const overhead = opts.messageOverheadTokens ?? 0;
   let budget = opts.maxTokens - (await opts.countTokens(system.content)) - overhead;
   const kept: ChatMessage[] = [];
+  let attached = false;
   for (let i = convo.length - 1; i >= 0 && kept.length < opts.maxMessages; i--) {
     const msg = toChatMessage(convo[i]!, opts.bot.userId, nameOf);
+    if (opts.attach && i === convo.length - 1 && convo[i]!.eventId === opts.triggerId) {
+      msg.content += opts.attach.text;
+      if (opts.attach.images.length > 0) msg.images = opts.attach.images;
+      attached = true;
+    }
     const cost = (await opts.countTokens(msg.content)) + overhead;
     // The newest message (the one being answered) is always sent, even over budget.
     if (kept.length > 0 && cost > budget) break;
     budget -= cost;
     kept.unshift(msg);
   }
+  // The trigger is not a message of the history (a command): what was attached is a message of its own.
+  if (opts.attach && !attached)
+    kept.push({
+      role: 'user',
+      content: opts.attach.text.trim(),
+      ...(opts.attach.images.length ? { images: opts.attach.images } : {}),
+    });
   return [system, ...kept];
 }
 

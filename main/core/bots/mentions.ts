@@ -1,5 +1,6 @@
 // Who an event addresses: explicit mentions (m.mentions, Element pills, plain @names) in the order they
 // appear, then implicit ones (a reply to a bot, a thread a bot is in, a DM with a bot) for people only.
+import { ATTACHMENT_TYPES, attachmentCaption } from '../attachments/attachment-event.ts';
 import { FINAL_KEY, TURN_KEY, type RawEvent, type TurnInfo } from './types.ts';
 
 export interface MentionTarget {
@@ -80,8 +81,8 @@ export function stripFormattedFallback(html: string): string {
 }
 
 /**
- * The message an event carries, if it may address anyone. Edits, redactions, non-text events and
- * notices from people give nothing; a bot's final edit gives its complete text (bots stream replies,
+ * The message an event carries, if it may address anyone. Edits, redactions, non-text events (but images and files
+ * with a caption) and notices from people give nothing; a bot's final edit gives its complete text (bots stream replies,
  * so only the final edit holds the mentions of other bots).
  */
 export function messageView(event: RawEvent, botUserIds: ReadonlySet<string>): MessageView | undefined {
@@ -101,7 +102,9 @@ export function messageView(event: RawEvent, botUserIds: ReadonlySet<string>): M
   }
   const msgtype = content.msgtype;
   if (typeof msgtype !== 'string' || typeof content.body !== 'string') return undefined;
-  if (!TEXT_TYPES.has(msgtype) && !(msgtype === 'm.notice' && fromBot)) return undefined;
+  // An image or a file addresses whoever its caption names (MSC2530: a body that differs from the filename).
+  const captioned = ATTACHMENT_TYPES.has(msgtype) && attachmentCaption(content) !== undefined;
+  if (!TEXT_TYPES.has(msgtype) && !(msgtype === 'm.notice' && fromBot) && !captioned) return undefined;
   const mentions = asRecord(content['m.mentions']);
   const ids = Array.isArray(mentions?.user_ids)
     ? mentions.user_ids.filter((u): u is string => typeof u === 'string')
@@ -187,4 +190,23 @@ export function addressedBots(view: MessageView, ctx: AddressContext): MentionTa
   for (const uid of ctx.threadParticipants ?? []) add(byUser.get(uid));
   if (out.length === 0 && ctx.allowDirectMessages && ctx.directBotUserId) add(byUser.get(ctx.directBotUserId));
   return out;
+}
+
+/**
+ * The message without its mention of the bot (its user id, @localpart, @display name, or "Name:" in front, as a
+ * client's pill leaves it), for a bot that runs a pipeline on what it was asked.
+ */
+export function withoutMention(body: string, bot: Pick<MentionTarget, 'userId' | 'displayName'>): string {
+  const localpart = bot.userId.slice(1).split(':')[0] ?? '';
+  let text = body;
+  // Longest first: @Triage Bot before @triage.
+  const names = [bot.userId, `@${localpart}`, `@${bot.displayName}`].sort((x, y) => y.length - x.length);
+  for (const name of names)
+    text = text.replace(new RegExp(`(?<![\\w@.])${escapeRegExp(name)}(?![\\w-])\\s*[:,]?`, 'giu'), ' ');
+  // A pill's plain body leaves the bare display name in front: "Triage: …".
+  text = text.replace(new RegExp(`^\\s*${escapeRegExp(bot.displayName)}\\s*[:,]`, 'iu'), ' ');
+  return text
+    .replace(/[ \t]{2,}/g, ' ')
+    .replace(/^[ \t]+|[ \t]+$/gm, '')
+    .trim();
 }

@@ -5,10 +5,12 @@ import type { GenerationStats } from '../../common/inference-types.ts';
 import { PromptTooLongError, questionLimit } from '../inference/prompt-budget.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { BotConnection } from './bot-client.ts';
-import { buildContext, historyComplete, questionCost, type Participant } from './context.ts';
+import type { AttachmentSettings } from '../../common/settings-attachments.ts';
+import { buildContext, historyComplete, questionCost, type ContextOptions, type Participant } from './context.ts';
 import type { LoopGuard } from './loop-guard.ts';
 import { relationOf, type MessageView } from './mentions.ts';
 import { CancelledError } from './queue.ts';
+import { attachmentText, imagesOf, problemNotice, readMentionAttachments, withNotes } from './reply-attachments.ts';
 import { ReplyStream } from './reply-stream.ts';
 import type { BotStateStore } from './state-store.ts';
 import type { BotConfig, BotInference, ChatMessage, Clock, RawEvent, TurnInfo } from './types.ts';
@@ -41,6 +43,8 @@ export interface ReplyJobDeps {
    */
   promptTokens?: number | undefined;
   editsPerSecond: number;
+  /** Attachments the mention brings are read under these settings; unset, they are not read. */
+  attachments?: AttachmentSettings | undefined;
 }
 
 export type ReplyOutcome =
@@ -201,6 +205,57 @@ async function sendNotice(conn: BotConnection, input: ReplyJobInput, body: strin
     .catch((err: unknown) => log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'notice not sent'));
 }
 
+/** The reply's messages (history, the question and what its attachments add), or the notice that refuses it. */
+async function prepareRequest(
+  deps: ReplyJobDeps,
+  input: ReplyJobInput,
+  signal: AbortSignal,
+): Promise<{ messages: ChatMessage[]; notes: string[] } | { refused: string }> {
+  const { conn, bot } = deps;
+  // Independent: the room's members, the model's real context less the answer's room (history that does not fit is
+  // dropped oldest first), and the history (from the sync when it carried enough).
+  const [participants, budget, events] = await Promise.all([
+    deps.participants(input.roomId),
+    deps.inference.promptBudget?.(bot, signal, input.trigger.body),
+    contextEvents(deps, input),
+  ]);
+  const countTokens = (text: string) => deps.inference.countTokens(bot, text);
+  const options: ContextOptions = {
+    bot: { userId: conn.userId, displayName: deps.displayName, systemPrompt: bot.systemPrompt },
+    participants,
+    triggerId: input.trigger.triggerId,
+    maxMessages: deps.contextMessages,
+    maxTokens: budget
+      ? Math.min(deps.promptTokens ?? Infinity, budget.promptTokens)
+      : (deps.promptTokens ?? DEFAULT_PROMPT_TOKENS),
+    ...(budget ? { messageOverheadTokens: budget.perMessageTokens } : {}),
+    countTokens,
+  };
+  let messages = await buildContext(events, options);
+  const cost = budget ? await questionCost(messages, countTokens) : undefined;
+  // A question cut to fit would be answered as if it were whole: say so instead.
+  if (budget && cost && cost.questionTokens > questionLimit(budget, cost.systemTokens))
+    throw new PromptTooLongError(budget, cost.questionTokens, cost.systemTokens);
+  const found = deps.attachments
+    ? await readMentionAttachments({ ...input, conn, view: input.trigger, events, settings: deps.attachments, signal })
+    : undefined;
+  if (!found) return { messages, notes: [] };
+  if (found.problems.length > 0) return { refused: problemNotice(found.problems) };
+  const images = imagesOf(found.results);
+  if (images.length > 0) {
+    const seeing = (await deps.inference.imageSupport?.(bot, signal)) ?? {
+      ok: false as const,
+      notice: `${deps.displayName}'s model (${bot.model}) cannot see images.`,
+    };
+    if (!seeing.ok) return { refused: seeing.notice };
+  }
+  const { systemTokens, questionTokens } = cost ?? (await questionCost(messages, countTokens));
+  const limit = (budget ? questionLimit(budget, systemTokens) : options.maxTokens - systemTokens) - questionTokens;
+  const { text, notes } = await attachmentText(found, limit, countTokens);
+  messages = await buildContext(events, { ...options, attach: { text, images } });
+  return { messages, notes };
+}
+
 export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal: AbortSignal): Promise<ReplyOutcome> {
   const { conn, state, bot, clock } = deps;
   const log = deps.logger?.child({ bot: bot.id, room: input.roomId, event: input.trigger.triggerId });
@@ -209,31 +264,15 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
   typing(true);
   const keepTyping = setInterval(() => typing(true), 20_000);
   try {
-    // Independent: the room's members, the model's real context less the answer's room (history that does not
-    // fit is dropped oldest first), and the history (from the sync when it carried enough).
-    const [participants, budget, events] = await Promise.all([
-      deps.participants(input.roomId),
-      deps.inference.promptBudget?.(bot, signal, input.trigger.body),
-      contextEvents(deps, input),
-    ]);
-    const countTokens = (text: string) => deps.inference.countTokens(bot, text);
-    const messages = await buildContext(events, {
-      bot: { userId: conn.userId, displayName: deps.displayName, systemPrompt: bot.systemPrompt },
-      participants,
-      triggerId: input.trigger.triggerId,
-      maxMessages: deps.contextMessages,
-      maxTokens: budget
-        ? Math.min(deps.promptTokens ?? Infinity, budget.promptTokens)
-        : (deps.promptTokens ?? DEFAULT_PROMPT_TOKENS),
-      ...(budget ? { messageOverheadTokens: budget.perMessageTokens } : {}),
-      countTokens,
-    });
-    if (budget) {
-      // A question cut to fit would be answered as if it were whole: say so instead.
-      const { systemTokens, questionTokens } = await questionCost(messages, countTokens);
-      if (questionTokens > questionLimit(budget, systemTokens))
-        throw new PromptTooLongError(budget, questionTokens, systemTokens);
+    const prepared = await prepareRequest(deps, input, signal);
+    if ('refused' in prepared) {
+      // Attachments it cannot read, or images its model cannot see: one notice, and the model is not asked.
+      await sendNotice(conn, input, prepared.refused, log);
+      state.markAnswered(input.trigger.triggerId);
+      log?.info({ notice: prepared.refused }, 'attachments refused');
+      return { kind: 'failed', text: prepared.refused };
     }
+    const { messages, notes } = prepared;
     const { finalText, stats, tokens, notice } = await generate(deps, messages, stream, signal, {
       roomId: input.roomId,
       eventId: input.trigger.triggerId,
@@ -241,7 +280,7 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
     });
     if (signal.aborted) throw signal.reason;
     deps.guard.record(input.roomId, tokens || Math.ceil(stream.text.length / 4), clock.now());
-    await stream.finish(finalText ?? stream.text);
+    await stream.finish(withNotes(finalText ?? stream.text, notes));
     state.markAnswered(input.trigger.triggerId);
     log?.info({ edits: stream.edits, chars: stream.text.length }, 'reply sent');
     if (notice) await sendNotice(conn, input, notice, log);

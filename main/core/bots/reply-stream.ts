@@ -23,6 +23,8 @@ export type SendFn = (
   txnId?: string,
 ) => Promise<string>;
 
+export type MessageType = 'm.text' | 'm.notice';
+
 const mentionsOf = (target: ReplyTarget, final: boolean): Record<string, unknown> =>
   final && target.asker ? { user_ids: [target.asker] } : {};
 
@@ -32,6 +34,7 @@ export function firstContent(
   target: ReplyTarget,
   turn: TurnInfo,
   final = false,
+  msgtype: MessageType = 'm.text',
 ): Record<string, unknown> {
   const relates: Record<string, unknown> = target.threadRoot
     ? {
@@ -42,7 +45,7 @@ export function firstContent(
       }
     : { 'm.in_reply_to': { event_id: target.eventId } };
   const content: Record<string, unknown> = {
-    msgtype: 'm.text',
+    msgtype,
     ...textContent(text),
     'm.relates_to': relates,
     'm.mentions': mentionsOf(target, final),
@@ -62,15 +65,16 @@ export function editContent(
   turn: TurnInfo,
   final: boolean,
   target?: ReplyTarget,
+  msgtype: MessageType = 'm.text',
 ): Record<string, unknown> {
   const fresh = textContent(text);
   const mentions = target ? mentionsOf(target, final) : {};
   const content: Record<string, unknown> = {
-    msgtype: 'm.text',
+    msgtype,
     body: `* ${fresh.body}`,
     format: fresh.format,
     formatted_body: `* ${fresh.formatted_body}`,
-    'm.new_content': { msgtype: 'm.text', ...fresh, 'm.mentions': mentions, [TURN_KEY]: turn },
+    'm.new_content': { msgtype, ...fresh, 'm.mentions': mentions, [TURN_KEY]: turn },
     'm.relates_to': { rel_type: 'm.replace', event_id: replyId },
     'm.mentions': mentions,
     [TURN_KEY]: turn,
@@ -95,6 +99,13 @@ export interface ReplyStreamOptions {
    * (the spec makes a transaction id idempotent per device) instead of posting a second reply.
    */
   firstTxnId?: string;
+  /** m.notice for what is not an answer (a pipeline's stages): never addressed to a bot, never a model's context. */
+  msgtype?: MessageType;
+  /**
+   * False: the last version is not marked final. Only a final version can address other bots, and the window shows
+   * a bot replying until its latest message is final: a pipeline's stage messages come before its answer.
+   */
+  markFinal?: boolean;
 }
 
 export class ReplyStream {
@@ -183,19 +194,24 @@ export class ReplyStream {
       });
   }
 
-  async #send(text: string, final: boolean): Promise<void> {
+  async #send(text: string, last: boolean): Promise<void> {
     const { roomId } = this.o.target;
+    const final = last && this.o.markFinal !== false;
     if (!this.replyId) {
       // Complete in its first message: marked final there (bots and the window read the mark on either).
       this.replyId = await this.o.send(
         roomId,
         'm.room.message',
-        firstContent(text, this.o.target, this.o.turn, final),
+        firstContent(text, this.o.target, this.o.turn, final, this.o.msgtype),
         this.o.firstTxnId,
       );
       this.o.onReplyId?.(this.replyId);
     } else {
-      await this.o.send(roomId, 'm.room.message', editContent(this.replyId, text, this.o.turn, final, this.o.target));
+      await this.o.send(
+        roomId,
+        'm.room.message',
+        editContent(this.replyId, text, this.o.turn, final, this.o.target, this.o.msgtype),
+      );
       this.edits++;
     }
     this.#sentText = text;

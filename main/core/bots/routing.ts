@@ -18,6 +18,8 @@ export interface RouteFacts {
   inReplyToSender?: string | undefined;
   /** Bots that took part in the message's thread, when it is in one. */
   threadParticipants?: string[] | undefined;
+  /** The bots the message is for when the caller knows (`!run` goes to the room's first bot); else read from it. */
+  addressed?: readonly MentionTarget[] | undefined;
   allowDirectMessages: boolean;
   paused: boolean;
   /** This room was told of the pause already. */
@@ -52,7 +54,9 @@ export function decideRoute(f: RouteFacts): RouteDecision {
     directBotUserId: directBot(f),
     allowDirectMessages: f.allowDirectMessages,
   };
-  const targets = addressedBots(f.view, ctx).filter((b) => f.joined.has(b.userId) && !f.answered?.has(b.userId));
+  const targets = (f.addressed ?? addressedBots(f.view, ctx)).filter(
+    (b) => f.joined.has(b.userId) && !f.answered?.has(b.userId),
+  );
   if (targets.length === 0) return { kind: 'none' };
   if (f.paused) return { kind: 'paused', targets, notice: !f.view.fromBot && !f.pauseNoticed };
   if (!f.view.fromBot) {

@@ -1,4 +1,4 @@
-// The room commands (!help, !models, !model, !reset, !status, !stop, !why, !cost) carried out through a narrow view of the runner;
+// The room commands (!help, !models, !model, !reset, !status, !stop, !why, !cost; !run is queued: runner-pipeline.ts) carried out through a narrow view of the runner;
 // the runner posts the text as a notice in reply, so it never addresses a bot or enters a model's context.
 import { errorMessage } from '../lifecycle/service.ts';
 import { findBot, helpText, modelsText, statusText, type BotSummary, type Command } from './commands.ts';
@@ -69,6 +69,8 @@ export async function commandReply(ctx: CommandContext, roomId: string, command:
       );
     case 'cost':
       return ctx.cost() ?? 'Spend is not counted here.';
+    case 'run':
+      return 'Usage: !run <pipeline> <text>';
     case 'invalid':
       return command.reason;
   }

@@ -5,6 +5,7 @@ import type { Participant } from './context.ts';
 import type { LoopGuard } from './loop-guard.ts';
 import type { MessageView } from './mentions.ts';
 import { runReply } from './reply-job.ts';
+import { answerWithPipeline, runFor, type PipelineRun } from './runner-pipeline.ts';
 import type { BotRunnerOptions, Worker } from './runner-types.ts';
 import type { BotConfig, Clock, RawEvent, TurnInfo } from './types.ts';
 
@@ -58,6 +59,8 @@ export interface QueuedMention {
   view: MessageView;
   /** The loop guard's turn for this reply. */
   turn: TurnInfo;
+  /** `!run`: a pipeline answers instead of the bot. */
+  run?: PipelineRun | undefined;
 }
 
 export async function answerMention(ctx: JobContext, t: Worker, m: QueuedMention, signal: AbortSignal): Promise<void> {
@@ -69,24 +72,28 @@ export async function answerMention(ctx: JobContext, t: Worker, m: QueuedMention
   // Its room key may still be on its way (from key backup or the sender): the reply needs the message.
   if (!(await t.conn.waitReadable(roomId, view.triggerId, 20_000, signal)))
     ctx.log?.warn({ bot: botId, event: view.triggerId }, 'answering without being able to read the message');
-  const outcome = await runReply(
-    { roomId, trigger: view, cutoffTs: m.ev.origin_server_ts, turn: m.turn },
-    {
-      conn: t.conn,
-      state: t.state,
-      bot,
-      displayName: t.account.displayName,
-      inference: ctx.options.inference,
-      guard: ctx.guard,
-      clock: ctx.clock,
-      logger: ctx.log,
-      participants: (r) => ctx.participants(t, r),
-      contextMessages: g.contextMessages,
-      promptTokens: ctx.options.promptTokens,
-      editsPerSecond: g.editsPerSecond,
-    },
-    signal,
-  );
+  const run = runFor(m, t, bot);
+  const outcome = run
+    ? await answerWithPipeline(ctx, t, m, run, signal)
+    : await runReply(
+        { roomId, trigger: view, cutoffTs: m.ev.origin_server_ts, turn: m.turn },
+        {
+          conn: t.conn,
+          state: t.state,
+          bot,
+          displayName: t.account.displayName,
+          inference: ctx.options.inference,
+          guard: ctx.guard,
+          clock: ctx.clock,
+          logger: ctx.log,
+          participants: (r) => ctx.participants(t, r),
+          contextMessages: g.contextMessages,
+          promptTokens: ctx.options.promptTokens,
+          editsPerSecond: g.editsPerSecond,
+          attachments: ctx.options.getSettings().attachments,
+        },
+        signal,
+      );
   if (outcome.kind !== 'shutdown') {
     t.unfinished.delete(view.triggerId);
     logOutcome(

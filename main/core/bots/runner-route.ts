@@ -30,13 +30,17 @@ export interface RouteContext {
   historyWindowMs(): number;
 }
 
-/** Decides who answers the message: `answer` is called for each bot to reply, in order; a refusal is carried out here. */
+/**
+ * Decides who answers the message (`to` alone when given: a `!run`): `answer` is called for each bot to reply, in
+ * order; a refusal (paused, over the rate limit) is carried out here.
+ */
 export async function routeMention(
   ctx: RouteContext,
   w: Worker,
   roomId: string,
   view: MessageView,
   answer: (t: Worker) => void,
+  to?: Worker,
 ): Promise<void> {
   const g = ctx.options.getSettings().guard;
   const members = await w.conn.joinedMembers(roomId);
@@ -49,6 +53,7 @@ export async function routeMention(
     members,
     inReplyToSender: view.inReplyTo ? (await w.conn.fetchEvent(roomId, view.inReplyTo))?.sender : undefined,
     threadParticipants: view.threadRoot ? await ctx.threads.of(w, roomId, view.threadRoot, ctx.botUserIds) : undefined,
+    addressed: to ? ctx.options.provision.bots.filter((b) => b.userId === to.account.userId) : undefined,
     allowDirectMessages: g.allowDirectMessages,
     paused: pausedSince !== undefined,
     pauseNoticed: pausedSince !== undefined && ctx.pauseNoticed.get(roomId) === pausedSince,

@@ -180,3 +180,16 @@ export function botStatus(
     refused: w.refused,
   };
 }
+
+/** Closes every bot's connection (its crypto store is saved then); a failure is logged, the others still close. */
+export async function closeConnections(workers: readonly Worker[], log?: Logger): Promise<void> {
+  await Promise.all(
+    workers.map((w) =>
+      w.conn
+        .close()
+        .catch((err: unknown) =>
+          log?.warn({ bot: w.account.id, err: errorMessage(err) }, 'could not save the crypto store'),
+        ),
+    ),
+  );
+}

@@ -33,6 +33,8 @@ export interface BotChatRequest {
   context?: { roomId: string; eventId: string };
   /** The request as the person wrote it (the trigger's body), for the task and the rules. */
   question?: string;
+  /** The answer must be JSON of this schema (a pipeline stage's). */
+  jsonSchema?: Record<string, unknown>;
   /** Called once when a model starts answering, with where the answer comes from and why. */
   onDecision?: (decision: { model: string; reason: string; notice?: string }) => void;
 }
@@ -48,6 +50,12 @@ export interface BotInference {
    * it the runner's promptTokens alone bounds the prompt (and no question is refused as too long).
    */
   promptBudget?(bot: BotConfig, signal?: AbortSignal, question?: string): Promise<PromptBudget>;
+  /**
+   * Whether a request of this bot with images can be answered: by its own models, or by the vision task's when the bot
+   * allows it. Otherwise the one line to say instead, naming a configured model that can see. Optional: without it,
+   * requests with images are refused.
+   */
+  imageSupport?(bot: BotConfig, signal?: AbortSignal): Promise<ImageSupport>;
   /** Lists the models the backends know, for !models. Optional. */
   listModels?(signal?: AbortSignal): Promise<ModelInfo[]>;
   /** Why the room's last answer came from where it came from (`!why`); undefined when nothing was answered yet. */
@@ -55,6 +63,8 @@ export interface BotInference {
   /** Today's and this month's cloud spend (`!cost`). */
   costText?(): string;
 }
+
+export type ImageSupport = { ok: true; model: string } | { ok: false; notice: string };
 
 export interface Clock {
   now(): number;

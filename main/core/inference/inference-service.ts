@@ -66,6 +66,11 @@ export class InferenceService extends BaseService {
     return this.#llama;
   }
 
+  /** The audit database this service writes, while it runs (the control API reads the window's list from it). */
+  get auditStore(): AuditStore | undefined {
+    return this.#audit;
+  }
+
   async start(_signal: AbortSignal): Promise<void> {
     this.setState({ status: 'starting' });
     const settings = this.options.getSettings();
@@ -128,6 +133,7 @@ export class InferenceService extends BaseService {
     for (const { abort } of this.#jobs.values()) abort.abort();
     await Promise.allSettled(this.#backends.map((b) => b.close()));
     this.#audit?.close();
+    this.#audit = undefined;
     this.setState({ status: 'stopped' });
   }
 

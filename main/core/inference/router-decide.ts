@@ -172,3 +172,11 @@ export function logDecision(logger: Logger | undefined, botId: string, d: Decisi
   for (const s of d.plan.skipped)
     logger?.info({ bot: botId, model: s.model, reason: s.reason }, 'route candidate skipped');
 }
+
+/** The messages with `!task <name>` taken out of the last user message: the model gets the request itself. */
+export function withoutTaskCommand(messages: readonly ChatMessage[]): ChatMessage[] {
+  const last = messages.findLastIndex((m) => m.role === 'user');
+  return messages.map((m, i) =>
+    i === last ? { ...m, content: m.content.replace(/(^|\s)!task\s+[a-z0-9][a-z0-9_.-]*\s*/i, '$1') } : m,
+  );
+}

@@ -9,13 +9,23 @@ import type { Logger } from '../logging/logger.ts';
 import { DEFAULT_CONTEXT_WINDOW, promptBudget, type PromptBudget } from './prompt-budget.ts';
 import { budgetNotice, SpendLedger, type EndpointSpend } from './budget.ts';
 import { auditClassifier, auditReason, CallAudit, type CallContext } from './router-audit.ts';
-import { decideRoute, logDecision, type DecideInput, type Decision, type TaskChoice } from './router-decide.ts';
+import type { RouteAttempt, RouteDecision } from './router-decision.ts';
+import {
+  decideRoute,
+  logDecision,
+  withoutTaskCommand,
+  type DeciderDeps,
+  type DecideInput,
+  type Decision,
+} from './router-decide.ts';
 import { allFailed, nothingToTry } from './router-refusals.ts';
 import type { Candidate } from './router-rules.ts';
 import { TaskStats } from './router-stats.ts';
+import { visionDecision, type VisionDeps } from './router-vision.ts';
 import { findSensitive } from './sensitivity.ts';
 import type { TaskFigures } from '../../common/inference-types.ts';
 import {
+  hasImages,
   InferenceError,
   isInferenceError,
   type ChatChunk,
@@ -47,34 +57,7 @@ export interface RouteRequest {
   priority?: ChatRequest['priority'];
 }
 
-export interface RouteAttempt {
-  model: string;
-  reason: string;
-  /** Absent for the model that answered. */
-  error?: { code: string; message: string };
-}
-
-export interface RouteDecision {
-  botId: string;
-  /** The model that answered. */
-  model: string;
-  backend: InferenceBackend['kind'];
-  /** Why this model: the rule, the bot's model, or which fallback after which failures. */
-  reason: string;
-  attempts: RouteAttempt[];
-  skipped: Candidate[];
-  at: number;
-  /** The task the request was given, and how. */
-  task?: TaskChoice;
-  /** Kinds of sensitive data found (never the values). */
-  sensitive: string[];
-  /** True when the model runs on this machine. */
-  local: boolean;
-  roomId?: string;
-  eventId?: string;
-  /** Said once in the room: a cloud budget is spent and the answer came from further down the chain. */
-  notice?: string;
-}
+export type { RouteAttempt, RouteDecision } from './router-decision.ts';
 
 export interface InferenceRouterOptions {
   backends: InferenceBackend[];
@@ -130,17 +113,33 @@ export class InferenceRouter {
    * The classifier is asked only when `classify` is true (chat does; dry runs and prompt budgets do not).
    */
   async decide(input: Omit<DecideInput, 'classify'> & { classify?: boolean }): Promise<Decision> {
-    return decideRoute(
-      {
-        getSettings: this.#getSettings,
-        backendFor: (m) => this.backendFor(m),
-        sensitiveKinds: (texts) => this.#sensitiveKinds(texts),
-        overBudget: (m) => this.ledger.overBudget(m),
-        logger: this.#logger,
-        onClassified: (model, backend, r) => auditClassifier(this.#audit, input.bot, model, backend.kind, r, this.#now),
-      },
-      { ...input, classify: input.classify ?? false },
-    );
+    return decideRoute(this.#deps(input.bot), { ...input, classify: input.classify ?? false });
+  }
+
+  /** What the decisions read of the router: settings, backends, budgets, privacy; the bot's classifier calls audited. */
+  #deps(bot: BotConfig): DeciderDeps & VisionDeps {
+    return {
+      getSettings: this.#getSettings,
+      backendFor: (m) => this.backendFor(m),
+      sensitiveKinds: (texts) => this.#sensitiveKinds(texts),
+      overBudget: (m) => this.ledger.overBudget(m),
+      logger: this.#logger,
+      onClassified: (model, backend, r) => auditClassifier(this.#audit, bot, model, backend.kind, r, this.#now),
+    };
+  }
+
+  /**
+   * Whether a request of the bot with images finds a model that sees them (router-vision.ts): the one it would use,
+   * or the line to say instead.
+   */
+  async imageSupport(
+    bot: BotConfig,
+    signal?: AbortSignal,
+  ): Promise<{ ok: true; model: string } | { ok: false; notice: string }> {
+    const d = await this.decide({ bot, messages: [] });
+    const v = await visionDecision(this.#deps(bot), bot, d, signal);
+    const first = v.plan.candidates[0];
+    return first ? { ok: true, model: first.model } : { ok: false, notice: (v.error ?? d.error)?.message ?? '' };
   }
 
   /** The selector's figures per task since the start. */
@@ -210,6 +209,8 @@ export class InferenceRouter {
     const { bot } = request;
     const started = this.#now();
     const d = await this.decide({ ...request, classify: true });
+    // Images go only to models that see them; none can: the refusal names one that can.
+    if (hasImages(request.messages)) Object.assign(d, await visionDecision(this.#deps(bot), bot, d, request.signal));
     const { plan, sensitive } = d;
     const task = d.task?.name;
     logDecision(this.#logger, bot.id, d);
@@ -239,7 +240,7 @@ export class InferenceRouter {
       try {
         for await (const chunk of backend.chat({
           model: c.model,
-          messages: request.messages,
+          messages: d.task?.source === 'explicit' ? withoutTaskCommand(request.messages) : request.messages,
           sampling,
           signal: request.signal,
           keepAliveSeconds: bot.keepAliveSeconds,

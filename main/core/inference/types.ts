@@ -8,6 +8,23 @@ export interface ChatMessage {
   content: string;
   /** The speaker's display name, for rooms with several people and bots. */
   name?: string;
+  /** Images the message shows (only vision models get them: Ollama `images`, OpenAI-compatible `image_url` parts). */
+  images?: ChatImage[];
+}
+
+/** An image as a model gets it: re-encoded without metadata, scaled to the model's limit, in memory only. */
+export interface ChatImage {
+  mime: 'image/jpeg' | 'image/png';
+  data: Uint8Array;
+  /** The file's name in the room. */
+  name?: string;
+  width?: number;
+  height?: number;
+}
+
+/** True when any message carries an image. */
+export function hasImages(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => (m.images?.length ?? 0) > 0);
 }
 
 export interface SamplingOptions {
@@ -75,6 +92,8 @@ export interface InferenceBackend {
   countTokens(model: string, text: string): Promise<number>;
   /** True if every request stays on this machine. */
   isLocal(model: string): boolean;
+  /** True when the model takes images (ChatMessage.images). Optional: a backend without it sends none. */
+  canSeeImages?(model: string, signal?: AbortSignal): Promise<boolean>;
   /** True when the model is loaded and answers without a load first. Optional: unknown counts as not loaded. */
   isLoaded?(model: string): boolean;
   /** The context a request to this model gets (a llama model is loaded to learn it). Optional: the router assumes a default. */

@@ -119,16 +119,16 @@ export function checked<T>(
   return undefined;
 }
 
+/** Reports each key that `known` lacks as "not <source> setting Agent Room knows" (source: "a matrix-agent-room"). */
 export function reportUnknownKeys(
   obj: Record<string, unknown>,
   known: readonly string[],
   label: string,
   report: ImportReport,
+  source = 'a matrix-agent-room',
 ): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key))
-      report.notMapped.push(
-        `${label}${label ? '.' : ''}${key}: not a matrix-agent-room setting Agent Room knows; not imported.`,
-      );
+      report.notMapped.push(`${label}${label ? '.' : ''}${key}: not ${source} setting Agent Room knows; not imported.`);
   }
 }

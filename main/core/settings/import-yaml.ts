@@ -1,7 +1,7 @@
 // Imports the original matrix-agent-room bots config (config.yaml) into Agent Room's settings, with a
 // report of what was mapped and what was not. Pure: env is passed in, secrets are returned (the caller
 // puts them in its SecretStore), nothing in the YAML that is a secret ever lands in the settings.
-import { parseDocument } from 'yaml';
+import { parseDocument, type Document } from 'yaml';
 import { botSchema, defaultSettings, settingsSchema } from '../../common/settings-schema.ts';
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import { AgentRoomImportError, checked, isRecord, reportUnknownKeys, toId, uniqueId } from './import-support.ts';
@@ -20,7 +20,7 @@ export interface ImportResult {
   report: ImportReport;
 }
 
-const TOP_KEYS = ['homeserver', 'models', 'context_window', 'triggers', 'rate_limit', 'room'] as const;
+export const TOP_KEYS = ['homeserver', 'models', 'context_window', 'triggers', 'rate_limit', 'room'] as const;
 const MODEL_KEYS = [
   'name',
   'display_name',
@@ -42,11 +42,37 @@ export function importAgentRoomConfig(
   env: Record<string, string | undefined>,
   base?: Settings,
 ): ImportResult {
-  const root = parseYaml(yamlText);
-  const settings = structuredClone(base ?? defaultSettings());
-  const secrets: Record<string, string> = {};
-  const report: ImportReport = { mapped: [], notMapped: [], warnings: [], stillNeeded: [] };
-  reportUnknownKeys(root, TOP_KEYS, '', report);
+  const { root } = parseYamlDocument(yamlText);
+  const result = emptyResult(base);
+  mapAgentRoomRoot(root, env, result);
+  return validated(result);
+}
+
+/** A fresh result to map into: a copy of `base` (or the defaults), no secrets, an empty report. */
+export function emptyResult(base?: Settings): ImportResult {
+  return {
+    settings: structuredClone(base ?? defaultSettings()),
+    secrets: {},
+    report: { mapped: [], notMapped: [], warnings: [], stillNeeded: [] },
+  };
+}
+
+/** Every piece was checked on its own; this catches a combination the schema rejects. */
+export function validated(result: ImportResult): ImportResult {
+  const whole = settingsSchema.safeParse(result.settings);
+  if (!whole.success) throw new Error(`import produced invalid settings: ${whole.error.message}`);
+  return { ...result, settings: whole.data };
+}
+
+/** Maps a matrix-agent-room config's keys into `result`; `otherKeys` belong to another format in the same file. */
+export function mapAgentRoomRoot(
+  root: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  result: ImportResult,
+  otherKeys: readonly string[] = [],
+): void {
+  const { settings, secrets, report } = result;
+  reportUnknownKeys(root, [...TOP_KEYS, ...otherKeys], '', report);
 
   mapHomeserver(root.homeserver, settings, report);
   const imported = new Set<string>();
@@ -58,14 +84,10 @@ export function importAgentRoomConfig(
     root.models.forEach((entry, index) => mapModel(entry, index, { settings, secrets, report, env, imported }));
   }
   mapGlobals(root, settings, report);
-
-  // Every piece was checked on its own; this catches a combination the schema rejects.
-  const whole = settingsSchema.safeParse(settings);
-  if (!whole.success) throw new Error(`import produced invalid settings: ${whole.error.message}`);
-  return { settings: whole.data, secrets, report };
 }
 
-function parseYaml(text: string): Record<string, unknown> {
+/** The YAML document (its comments too) and its top-level mapping; throws AgentRoomImportError when it is neither. */
+export function parseYamlDocument(text: string): { doc: Document; root: Record<string, unknown> } {
   const doc = parseDocument(text, { prettyErrors: true });
   const error = doc.errors[0];
   if (error) {
@@ -82,10 +104,10 @@ function parseYaml(text: string): Record<string, unknown> {
   if (!isRecord(root)) {
     throw new AgentRoomImportError(
       'not-a-mapping',
-      'The file is YAML but not a matrix-agent-room config: expected a mapping with "homeserver" and "models" at the top. Check that you chose bots/config.yaml; nothing was imported.',
+      'The file is YAML but not a config Agent Room imports: expected a mapping at the top, with "homeserver" and "models" (a matrix-agent-room bots/config.yaml) or "routing", "resources" and "pipeline" (an AIMatrix master agent config). Check that you chose the right file; nothing was imported.',
     );
   }
-  return root;
+  return { doc, root };
 }
 
 interface ModelContext extends EndpointContext {

@@ -1,6 +1,6 @@
 // A room: header (name, topic, status dot), timeline with edits applied live, typing line, composer,
 // and a thread panel beside it, a lock in the header of an encrypted room. Reads receipts as the person reads.
-import { useMemo } from 'react';
+import { useMemo, type DragEventHandler } from 'react';
 import type { MatrixClient, Room } from 'matrix-js-sdk';
 import type { AppStatus, BotInfo } from '../../../main/common/contract.ts';
 import type { MentionCandidate } from '../lib/autocomplete.ts';
@@ -14,12 +14,14 @@ import {
 } from '../lib/timeline.ts';
 import { useRoomEncrypted, useRoomEvents, useScrollback, useTyping } from '../matrix/hooks.ts';
 import type { EncryptionState } from '../matrix/use-encryption.ts';
+import { firstFile, useAttachmentDraft, type AttachmentDraft } from './attachment-draft.tsx';
 import { Composer } from './composer.tsx';
 import { LockIcon } from './lock-icon.tsx';
 import type { SenderInfo } from './message.tsx';
 import { StatusDot } from './status-dot.tsx';
 import { Timeline } from './timeline.tsx';
 import { useMentionCandidates, useReadReceipt, useReplying, useRoomViewState, useSenders } from './use-chat-room.ts';
+import { useSendFile, type SendFile } from './use-send-file.ts';
 
 export interface ChatViewProps {
   client: MatrixClient;
@@ -82,13 +84,17 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
     setReplyTo(undefined);
   };
   const stop = () => send({ msgtype: 'm.text', body: '!stop', 'm.mentions': {} });
+  const draft = useAttachmentDraft();
+  const threadDraft = useAttachmentDraft();
+  const sendFile = useSendFile(client, roomId);
+  const replyContext = replyTo ? { replyTo: { eventId: replyTo.eventId, sender: replyTo.sender } } : {};
 
   if (!room) return <main className="chat-empty">Joining the room…</main>;
   const thread = threadRoot ? timeline.byId.get(threadRoot) : undefined;
 
   return (
     <div className={`chat${thread ? ' with-thread' : ''}`}>
-      <main className="chat-main" aria-label={`Room ${room.name}`}>
+      <main className="chat-main" aria-label={`Room ${room.name}`} {...dropFiles(draft)}>
         <RoomHeader room={room} lock={lock} status={status} client={client} />
         <Timeline
           label={`Messages in ${room.name}`}
@@ -110,8 +116,10 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
         <Composer
           candidates={candidates}
           onSend={send}
-          build={(parts) =>
-            buildMessageContent(parts, replyTo ? { replyTo: { eventId: replyTo.eventId, sender: replyTo.sender } } : {})
+          build={(parts) => buildMessageContent(parts, replyContext)}
+          draft={draft}
+          onSendFile={(file, parts, onProgress) =>
+            sendFile(file, parts, replyContext, onProgress).then(() => setReplyTo(undefined))
           }
           streaming={streamingSenders.size > 0}
           onStop={stop}
@@ -129,10 +137,27 @@ export function ChatView({ client, roomId, bots, status, encryption }: ChatViewP
           candidates={candidates}
           onSend={send}
           onClose={() => setThreadRoot(undefined)}
+          draft={threadDraft}
+          sendFile={sendFile}
         />
       )}
     </div>
   );
+}
+
+/** A file dropped on the room becomes the composer's attachment. */
+function dropFiles(draft: AttachmentDraft): { onDragOver: DragEventHandler; onDrop: DragEventHandler } {
+  return {
+    onDragOver: (e) => {
+      if (e.dataTransfer.types.includes('Files')) e.preventDefault();
+    },
+    onDrop: (e) => {
+      const file = firstFile(e.dataTransfer);
+      if (!file) return;
+      e.preventDefault();
+      draft.set(file);
+    },
+  };
 }
 
 /** The room's name, its encryption lock, its topic and the status dot. */
@@ -183,6 +208,8 @@ interface ThreadPanelProps {
   candidates: MentionCandidate[];
   onSend: (content: MessageContent) => void;
   onClose: () => void;
+  draft: AttachmentDraft;
+  sendFile: SendFile;
 }
 
 /** A thread beside the room: its root and replies, and a composer that replies in it. */
@@ -195,8 +222,13 @@ function ThreadPanel({
   candidates,
   onSend,
   onClose,
+  draft,
+  sendFile,
 }: ThreadPanelProps) {
   const threadMessages = [thread, ...(timeline.threads.get(thread.eventId) ?? [])];
+  const context = {
+    thread: { rootId: thread.eventId, latestEventId: thread.latestThreadEventId ?? thread.eventId },
+  };
   return (
     <aside className="thread-panel" aria-label="Thread">
       <header className="room-header">
@@ -218,11 +250,9 @@ function ThreadPanel({
         placeholder="Reply in thread"
         candidates={candidates}
         onSend={onSend}
-        build={(parts) =>
-          buildMessageContent(parts, {
-            thread: { rootId: thread.eventId, latestEventId: thread.latestThreadEventId ?? thread.eventId },
-          })
-        }
+        build={(parts) => buildMessageContent(parts, context)}
+        draft={draft}
+        onSendFile={(file, parts, onProgress) => sendFile(file, parts, context, onProgress)}
       />
     </aside>
   );

@@ -1,8 +1,10 @@
 // The message composer: a contentEditable line where "@" opens an autocomplete of bots and people and
-// a choice becomes a pill (as in Element); Enter sends, Shift+Enter adds a line, Stop halts a stream.
-import { useRef, useState, type KeyboardEvent } from 'react';
+// a choice becomes a pill (as in Element); Enter sends, Shift+Enter adds a line, Stop halts a stream. A file attached
+// (the button, a paste, a drop on the room) is sent with the text as its caption.
+import { useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import type { MentionCandidate } from '../lib/autocomplete.ts';
 import { buildMessageContent, type ComposerPart, type MessageContent } from '../lib/mention-content.ts';
+import { AttachButton, AttachmentDraftView, firstFile, type AttachmentDraft } from './attachment-draft.tsx';
 import { useMentionAutocomplete } from './use-composer-autocomplete.ts';
 
 export interface ComposerProps {
@@ -16,6 +18,10 @@ export interface ComposerProps {
   onCancelReply?: () => void;
   placeholder?: string;
   label?: string;
+  /** The file about to be sent (shared with the room view, where files can be dropped). */
+  draft?: AttachmentDraft;
+  /** Uploads and sends the file with the text as its caption, telling the upload's progress. */
+  onSendFile?: (file: File, parts: ComposerPart[], onProgress: (fraction: number) => void) => Promise<void>;
 }
 
 /** Reads the editor's DOM back into parts: text, pills (spans with data-user-id) and line breaks. */
@@ -52,10 +58,31 @@ export function readParts(root: Node): ComposerPart[] {
   return parts;
 }
 
+/** Sending what the editor holds: the attached file with the text as its caption, or the message. */
+function composerSend(
+  editor: RefObject<HTMLDivElement | null>,
+  { build, onSend, draft, onSendFile }: ComposerProps,
+  reset: () => void,
+): () => void {
+  return () => {
+    const root = editor.current;
+    if (!root) return;
+    const parts = readParts(root);
+    if (draft?.file && onSendFile) {
+      void draft.send((file, onProgress) => onSendFile(file, parts, onProgress)).then((sent) => sent && reset());
+      return;
+    }
+    const content = build ? build(parts) : buildMessageContent(parts);
+    if (!content) return;
+    onSend(content);
+    reset();
+  };
+}
+
 const listId = 'mention-suggestions';
 
 export function Composer(props: ComposerProps) {
-  const { candidates, onSend, build, streaming, onStop, replyingTo, onCancelReply } = props;
+  const { candidates, streaming, onStop, replyingTo, onCancelReply } = props;
   const editor = useRef<HTMLDivElement>(null);
   const [empty, setEmpty] = useState(true);
   const mention = useMentionAutocomplete(editor, candidates, () => setEmpty(false));
@@ -67,17 +94,12 @@ export function Composer(props: ComposerProps) {
     mention.track();
   };
 
-  const send = () => {
-    const root = editor.current;
-    if (!root) return;
-    const parts = readParts(root);
-    const content = build ? build(parts) : buildMessageContent(parts);
-    if (!content) return;
-    onSend(content);
-    root.replaceChildren();
+  const { draft, onSendFile } = props;
+  const send = composerSend(editor, props, () => {
+    editor.current?.replaceChildren();
     setEmpty(true);
     mention.close();
-  };
+  });
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (mention.onKeyDown(e)) return;
@@ -91,7 +113,9 @@ export function Composer(props: ComposerProps) {
     <div className="composer">
       {replyingTo && <ReplyingTo replyingTo={replyingTo} onCancel={onCancelReply} />}
       {suggestions.length > 0 && <Suggestions suggestions={suggestions} active={active} onChoose={mention.choose} />}
+      {draft && <AttachmentDraftView draft={draft} />}
       <div className="composer-row">
+        {draft && onSendFile && <AttachButton onFile={draft.set} />}
         <div
           ref={editor}
           className={`composer-input${empty ? ' is-empty' : ''}`}
@@ -112,9 +136,11 @@ export function Composer(props: ComposerProps) {
           onClick={refresh}
           onKeyDown={onKeyDown}
           onPaste={(e) => {
-            // Paste as plain text: no foreign markup in the composer.
+            // A pasted file (a screenshot) becomes the attachment; text is pasted as plain text, no foreign markup.
             e.preventDefault();
-            document.execCommand('insertText', false, e.clipboardData.getData('text/plain'));
+            const file = firstFile(e.clipboardData);
+            if (file && draft && onSendFile) draft.set(file);
+            else document.execCommand('insertText', false, e.clipboardData.getData('text/plain'));
           }}
         />
         {streaming && (
@@ -127,7 +153,7 @@ export function Composer(props: ComposerProps) {
           className="button button-primary"
           onClick={send}
           aria-label="Send message"
-          disabled={empty}
+          disabled={empty && !draft?.file}
         >
           Send
         </button>

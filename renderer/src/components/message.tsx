@@ -2,8 +2,10 @@
 // quoted message it replies to, "edited", and actions (reply, open thread).
 import { memo, useMemo } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
+import { shownAttachment, type ShownAttachment } from '../lib/attachments.ts';
 import { renderMessageHtml } from '../lib/markdown.ts';
 import { messageText, type DisplayMessage } from '../lib/timeline.ts';
+import { AttachmentImage, AttachmentView } from './attachment-view.tsx';
 import { Avatar } from './avatar.tsx';
 import { LockIcon } from './lock-icon.tsx';
 
@@ -19,7 +21,8 @@ export interface SenderInfo {
 export interface MessageProps {
   msg: DisplayMessage;
   sender: SenderInfo;
-  quoted?: { msg: DisplayMessage | undefined; senderName: string };
+  /** The message this one replies to; `image`: the picture the reply is about (shown beside the quote). */
+  quoted?: { msg: DisplayMessage | undefined; senderName: string; image?: ShownAttachment | undefined };
   client?: MatrixClient;
   streaming?: boolean;
   onReply?: (msg: DisplayMessage) => void;
@@ -27,10 +30,18 @@ export interface MessageProps {
   onJumpTo?: (eventId: string) => void;
 }
 
-function MessageBody({ content }: { content: Record<string, unknown> }) {
+function MessageBody({ content, client }: { content: Record<string, unknown>; client?: MatrixClient | undefined }) {
+  const attachment = useMemo(() => shownAttachment(content), [content]);
   const html = useMemo(() => renderMessageHtml(content), [content]);
-  // Sanitized by renderMessageHtml (DOMPurify, Matrix's allowed tags).
-  return <div className="msg-body" dangerouslySetInnerHTML={{ __html: html }} />;
+  // An attachment shows as itself, with its caption (MSC2530) below; a bare file name is not repeated as text.
+  const text = !attachment || attachment.caption !== undefined;
+  return (
+    <>
+      {attachment && <AttachmentView client={client} attachment={attachment} />}
+      {/* Sanitized by renderMessageHtml (DOMPurify, Matrix's allowed tags). */}
+      {text && <div className="msg-body" dangerouslySetInnerHTML={{ __html: html }} />}
+    </>
+  );
 }
 
 /** A message whose keys are missing: matrix-js-sdk decrypts it again when they arrive, and this placeholder goes. */
@@ -161,6 +172,9 @@ export const Message = memo(function Message({
             onClick={() => onJumpTo?.(msg.replyTo!)}
             aria-label={`In reply to ${quoted.senderName}`}
           >
+            {quoted.image && (
+              <AttachmentImage client={client} attachment={quoted.image} size={96} className="quote-image" />
+            )}
             <span className="msg-quote-sender">{quoted.senderName}</span>
             <span className="msg-quote-text">{messageText(quoted.msg).slice(0, 200) || 'an earlier message'}</span>
           </button>
@@ -170,7 +184,7 @@ export const Message = memo(function Message({
         ) : msg.encrypted ? (
           <EncryptedPlaceholder decryption={msg.decryption} />
         ) : (
-          <MessageBody content={msg.content} />
+          <MessageBody content={msg.content} client={client} />
         )}
         {onOpenThread && msg.threadReplies > 0 && (
           <button

@@ -2,12 +2,13 @@
 import type { MatrixClient } from 'matrix-js-sdk';
 import { useRooms, type RoomSummary } from '../matrix/hooks.ts';
 
-export type View = { kind: 'room'; roomId: string } | { kind: 'status' | 'models' | 'bots' | 'settings' };
+export type View = { kind: 'room'; roomId: string } | { kind: 'status' | 'models' | 'bots' | 'audit' | 'settings' };
 
 const PANELS = [
   { kind: 'status', label: 'Status' },
   { kind: 'models', label: 'Models' },
   { kind: 'bots', label: 'Bots' },
+  { kind: 'audit', label: 'Audit' },
   { kind: 'settings', label: 'Settings' },
 ] as const;
 

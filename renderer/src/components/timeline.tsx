@@ -2,6 +2,7 @@
 // scrollback at the top, sticky scrolling at the bottom while a reply streams in.
 import { useLayoutEffect, useRef } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
+import { repliedImage } from '../lib/attachments.ts';
 import type { DisplayMessage, ProjectedTimeline } from '../lib/timeline.ts';
 import { Message, type SenderInfo } from './message.tsx';
 
@@ -109,7 +110,11 @@ export function Timeline(props: TimelineProps) {
               sender={senderInfo(msg.sender)}
               quoted={
                 msg.replyTo
-                  ? { msg: quotedMsg, senderName: quotedMsg ? senderInfo(quotedMsg.sender).name : 'a message' }
+                  ? {
+                      msg: quotedMsg,
+                      senderName: quotedMsg ? senderInfo(quotedMsg.sender).name : 'a message',
+                      image: repliedImage(msg, timeline.byId),
+                    }
                   : undefined
               }
               streaming={

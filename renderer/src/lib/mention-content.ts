@@ -77,17 +77,21 @@ export function buildMessageContent(parts: ComposerPart[], context: SendContext 
     content.format = 'org.matrix.custom.html';
     content.formatted_body = html;
   }
-  if (context.thread) {
-    content['m.relates_to'] = {
+  const rel = relatesTo(context);
+  if (rel) content['m.relates_to'] = rel;
+  return content;
+}
+
+/** The relation a message sent in this context carries: into the thread, or as a reply; none otherwise. */
+export function relatesTo(context: SendContext): Record<string, unknown> | undefined {
+  if (context.thread)
+    return {
       rel_type: 'm.thread',
       event_id: context.thread.rootId,
       is_falling_back: !context.replyTo,
       'm.in_reply_to': { event_id: context.replyTo?.eventId ?? context.thread.latestEventId },
     };
-  } else if (context.replyTo) {
-    content['m.relates_to'] = { 'm.in_reply_to': { event_id: context.replyTo.eventId } };
-  }
-  return content;
+  return context.replyTo ? { 'm.in_reply_to': { event_id: context.replyTo.eventId } } : undefined;
 }
 
 /** Text that goes after a pill: Element puts ": " after a pill that starts the message, else a space. */

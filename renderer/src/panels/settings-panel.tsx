@@ -1,11 +1,14 @@
 // Settings: LAN access (with the address and a QR code for a phone's Matrix client), start at login,
-// close to tray, theme.
+// close to tray, theme; then the master agent's tasks, classifier, pipelines and cloud endpoints (their own cards).
 import { useEffect, useState } from 'react';
 import QRCode from 'qrcode';
 import type { AppStatus } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';
 import { errorText, useApi } from '../hooks/control.ts';
 import { ApiCard } from './settings-api.tsx';
+import { EndpointsCard } from './settings-endpoints.tsx';
+import { PipelinesCard } from './settings-pipelines.tsx';
+import { ClassifierCard, TasksCard } from './settings-tasks.tsx';
 
 export function SettingsPanel({
   settings,
@@ -20,18 +23,7 @@ export function SettingsPanel({
 }) {
   const api = useApi();
   const [error, setError] = useState<string>();
-  const [qr, setQr] = useState<string>();
-  const hs = settings.homeserver;
-  const lanOn = hs.mode === 'bundled' && hs.lanAccess;
-  // Only the core knows the LAN address (the loopback URL would not work from a phone).
-  const lanUrl = lanOn ? status?.homeserver.lanUrl : undefined;
-
-  useEffect(() => {
-    setQr(undefined);
-    if (!lanOn || !lanUrl) return;
-    QRCode.toDataURL(lanUrl, { margin: 1, width: 200 }).then(setQr, () => setQr(undefined));
-  }, [lanOn, lanUrl]);
-
+  const saved = onSaved ? { onSaved } : {};
   const patch: Patch = async (p) => {
     setError(undefined);
     try {
@@ -44,38 +36,7 @@ export function SettingsPanel({
   return (
     <section className="panel" aria-labelledby="settings-title">
       <h1 id="settings-title">Settings</h1>
-      <div className="card">
-        <h2>Phone and other devices</h2>
-        {hs.mode === 'bundled' ? (
-          <>
-            <label className="check">
-              <input
-                type="checkbox"
-                checked={hs.lanAccess}
-                onChange={(e) => void patch({ homeserver: { lanAccess: e.target.checked } })}
-              />
-              Allow devices on my network (LAN access)
-            </label>
-            <p className="muted">
-              The homeserver listens on this computer only unless this is on. Takes effect after a restart.
-            </p>
-            {lanOn && (
-              <div className="qr-block">
-                {qr && <img src={qr} alt={`QR code for ${lanUrl}`} width={200} height={200} />}
-                <div>
-                  <p>In Element or FluffyChat on your phone, use this homeserver:</p>
-                  <code className="copyable">{lanUrl ?? 'available once the homeserver has restarted'}</code>
-                  {status?.homeserver.serverName && (
-                    <p className="muted">Server name: {status.homeserver.serverName}</p>
-                  )}
-                </div>
-              </div>
-            )}
-          </>
-        ) : (
-          <p>Using the external homeserver {hs.url}: connect other clients to it directly.</p>
-        )}
-      </div>
+      <LanCard homeserver={settings.homeserver} status={status} patch={patch} />
       <EncryptionCard />
       <ApiCard settings={settings} desktop={desktop} onSaved={onSaved} />
       <DesktopCard ui={settings.ui} desktop={desktop} patch={patch} />
@@ -85,7 +46,66 @@ export function SettingsPanel({
           {error}
         </p>
       )}
+      <TasksCard settings={settings} {...saved} />
+      <ClassifierCard settings={settings} {...saved} />
+      <PipelinesCard settings={settings} {...saved} />
+      <EndpointsCard settings={settings} {...saved} />
     </section>
+  );
+}
+
+/** LAN access, with the address and a QR code for a phone's Matrix client. */
+function LanCard({
+  homeserver: hs,
+  status,
+  patch,
+}: {
+  homeserver: Settings['homeserver'];
+  status: AppStatus | undefined;
+  patch: Patch;
+}) {
+  const [qr, setQr] = useState<string>();
+  const lanOn = hs.mode === 'bundled' && hs.lanAccess;
+  // Only the core knows the LAN address (the loopback URL would not work from a phone).
+  const lanUrl = lanOn ? status?.homeserver.lanUrl : undefined;
+
+  useEffect(() => {
+    setQr(undefined);
+    if (!lanOn || !lanUrl) return;
+    QRCode.toDataURL(lanUrl, { margin: 1, width: 200 }).then(setQr, () => setQr(undefined));
+  }, [lanOn, lanUrl]);
+
+  return (
+    <div className="card">
+      <h2>Phone and other devices</h2>
+      {hs.mode === 'bundled' ? (
+        <>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={hs.lanAccess}
+              onChange={(e) => void patch({ homeserver: { lanAccess: e.target.checked } })}
+            />
+            Allow devices on my network (LAN access)
+          </label>
+          <p className="muted">
+            The homeserver listens on this computer only unless this is on. Takes effect after a restart.
+          </p>
+          {lanOn && (
+            <div className="qr-block">
+              {qr && <img src={qr} alt={`QR code for ${lanUrl}`} width={200} height={200} />}
+              <div>
+                <p>In Element or FluffyChat on your phone, use this homeserver:</p>
+                <code className="copyable">{lanUrl ?? 'available once the homeserver has restarted'}</code>
+                {status?.homeserver.serverName && <p className="muted">Server name: {status.homeserver.serverName}</p>}
+              </div>
+            </div>
+          )}
+        </>
+      ) : (
+        <p>Using the external homeserver {hs.url}: connect other clients to it directly.</p>
+      )}
+    </div>
   );
 }
 

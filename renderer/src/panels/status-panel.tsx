@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { AppStatus } from '../../../main/common/contract.ts';
 import { useApi } from '../hooks/control.ts';
 import { shortModelName } from '../lib/format.ts';
+import { SpendCard, TasksCard } from './status-tasks.tsx';
 
 /** How often the open panel refreshes: per-bot numbers change with every reply, without a status event. */
 export const STATUS_REFRESH_MS = 2000;
@@ -33,6 +34,8 @@ export function StatusPanel({ status: pushed }: { status?: AppStatus }) {
           </dl>
         </div>
         <InferenceCard status={status} />
+        {status.inference.tasks && <TasksCard tasks={status.inference.tasks} />}
+        {status.inference.spend && status.inference.spend.length > 0 && <SpendCard spend={status.inference.spend} />}
       </div>
       <h2>Bots</h2>
       <table className="table">

@@ -2,6 +2,7 @@
 import type { Handlers } from '../../../common/contract.ts';
 import { apiKeyHandlers } from './api-keys.ts';
 import { appHandlers } from './app.ts';
+import { auditHandlers } from './audit.ts';
 import type { HandlerContext } from './context.ts';
 import { sessionHandlers } from './session.ts';
 import { modelHandlers, settingsAndBotHandlers } from './team.ts';
@@ -15,5 +16,6 @@ export function controlHandlers(ctx: HandlerContext): Handlers {
     ...settingsAndBotHandlers(ctx),
     ...modelHandlers(ctx),
     ...apiKeyHandlers(ctx),
+    ...auditHandlers(ctx),
   };
 }

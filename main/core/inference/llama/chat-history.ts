@@ -14,7 +14,10 @@ export function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem
       if (last?.type === 'system') last.text = `${last.text}\n\n${m.content}`;
       else history.push({ type: 'system', text: m.content });
     } else if (m.role === 'user') {
-      history.push({ type: 'user', text: m.name ? `${m.name}: ${m.content}` : m.content });
+      history.push({
+        type: 'user',
+        text: m.name && !m.content.startsWith(`${m.name}: `) ? `${m.name}: ${m.content}` : m.content,
+      });
     } else {
       history.push({ type: 'model', response: [m.content] });
     }

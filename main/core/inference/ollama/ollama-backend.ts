@@ -20,7 +20,7 @@ import {
   type ProgressEvent,
 } from '../types.ts';
 import { mapOllamaError, pullHint } from './ollama-errors.ts';
-import { hostOf, ollamaClient, resolveOllamaRef } from './ollama-endpoint.ts';
+import { hostOf, ollamaClient, resolveOllamaRef, shownModel, type ShownModel } from './ollama-endpoint.ts';
 import { formatOllamaRef, isOllamaRef, normalizeTag, ollamaTag } from './ollama-ref.ts';
 import { DEFAULT_OLLAMA_CONTEXT, ollamaChatOnce, type OllamaEndpoint } from './ollama-stream.ts';
 
@@ -64,8 +64,8 @@ export class OllamaBackend implements InferenceBackend {
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #failover: EndpointFailover<OllamaEndpoint>;
-  /** The trained context of each endpoint's tags (POST /api/show), which caps num_ctx. */
-  readonly #trained = new Map<string, number | undefined>();
+  /** Each endpoint's tags as POST /api/show describes them: the trained context (which caps num_ctx), vision. */
+  readonly #shown = new Map<string, ShownModel>();
 
   constructor(options: OllamaBackendOptions) {
     const fixed = options.host ? [{ id: 'default', url: options.host }] : [];
@@ -242,25 +242,31 @@ export class OllamaBackend implements InferenceBackend {
   async contextWindow(ref: string, signal?: AbortSignal): Promise<ContextWindow> {
     const { ep, tag } = this.#resolve(ref);
     const sent = ep.contextTokens ?? DEFAULT_OLLAMA_CONTEXT;
-    const trained = await this.#trainedContext(ep, tag, signal);
+    const trained = (await this.#show(ep, tag, signal))?.trainedContext;
     return { ...DEFAULT_CONTEXT_WINDOW, contextTokens: trained ? Math.min(sent, trained) : sent };
   }
 
-  /** `<arch>.context_length` from /api/show's model_info; undefined when the server does not say (or is down). */
-  async #trainedContext(ep: OllamaEndpoint, tag: string, signal?: AbortSignal): Promise<number | undefined> {
+  /** What /api/show says of the model (cached per endpoint and tag); undefined when the server does not answer. */
+  async #show(ep: OllamaEndpoint, tag: string, signal?: AbortSignal): Promise<ShownModel | undefined> {
     const key = `${ep.url} ${normalizeTag(tag)}`;
-    if (this.#trained.has(key)) return this.#trained.get(key);
+    const known = this.#shown.get(key);
+    if (known) return known;
     try {
-      // Typed as a Map by ollama-js, but JSON gives a plain object.
-      const info: unknown = (await this.#client(ep, this.#timed(signal)).show({ model: tag })).model_info;
-      const entries: Array<[string, unknown]> =
-        info instanceof Map ? [...info.entries()] : Object.entries((info ?? {}) as Record<string, unknown>);
-      const entry = entries.find(([k, v]) => k.endsWith('.context_length') && typeof v === 'number');
-      const trained = entry ? (entry[1] as number) : undefined;
-      this.#trained.set(key, trained);
-      return trained;
+      const shown = shownModel(await this.#client(ep, this.#timed(signal)).show({ model: tag }));
+      this.#shown.set(key, shown);
+      return shown;
     } catch {
       return undefined; // the chat itself reports what is wrong with the endpoint or the model
+    }
+  }
+
+  /** Whether the model takes images: "vision" among its /api/show capabilities. */
+  async canSeeImages(ref: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const { ep, tag } = this.#resolve(ref);
+      return (await this.#show(ep, tag, signal))?.vision ?? false;
+    } catch {
+      return false;
     }
   }
 

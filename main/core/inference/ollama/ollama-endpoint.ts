@@ -1,5 +1,6 @@
-// One Ollama endpoint as the backend reaches it: the one a model reference names, its URL as shown in messages, and
-// a client whose every request carries the caller's signal (ollama-js passes none on its plain calls).
+// One Ollama endpoint as the backend reaches it: the one a model reference names, its URL as shown in messages, a
+// client whose every request carries the caller's signal (ollama-js passes none on its plain calls), and what its
+// /api/show says of a model.
 import { Ollama } from 'ollama';
 import { InferenceError } from '../types.ts';
 import { parseOllamaRef } from './ollama-ref.ts';
@@ -45,4 +46,21 @@ export function ollamaClient(base: typeof fetch, ep: OllamaEndpoint, signal?: Ab
         signal: init?.signal && signal ? AbortSignal.any([init.signal, signal]) : (init?.signal ?? signal),
       }),
   });
+}
+
+/** What the backend reads from POST /api/show: the trained context, and whether the model takes images. */
+export interface ShownModel {
+  trainedContext?: number;
+  vision: boolean;
+}
+
+export function shownModel(show: { model_info?: unknown; capabilities?: unknown }): ShownModel {
+  // Typed as a Map by ollama-js, but JSON gives a plain object.
+  const info = show.model_info;
+  const entries: Array<[string, unknown]> =
+    info instanceof Map ? [...info.entries()] : Object.entries((info ?? {}) as Record<string, unknown>);
+  const entry = entries.find(([k, v]) => k.endsWith('.context_length') && typeof v === 'number');
+  // `capabilities` (Ollama 0.6.4 and later) lists "vision" for models with an image projector.
+  const vision = Array.isArray(show.capabilities) && show.capabilities.includes('vision');
+  return { ...(entry ? { trainedContext: entry[1] as number } : {}), vision };
 }

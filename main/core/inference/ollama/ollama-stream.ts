@@ -58,7 +58,10 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
       model: tag,
       messages: request.messages.map((m) => ({
         role: m.role,
-        content: m.name && m.role === 'user' ? `${m.name}: ${m.content}` : m.content,
+        content:
+          m.name && m.role === 'user' && !m.content.startsWith(`${m.name}: `) ? `${m.name}: ${m.content}` : m.content,
+        // Ollama's `images`: base64 of each image, on the message that shows it.
+        ...(m.images?.length ? { images: m.images.map((i) => Buffer.from(i.data).toString('base64')) } : {}),
       })),
       stream: true,
       // A JSON schema as `format`: Ollama holds generation to it.

@@ -40,6 +40,8 @@ export interface OpenAIEndpoint {
   /** The models' context in tokens, for the prompt budget; default DEFAULT_CONTEXT_WINDOW's. */
   contextTokens?: number;
   failover: string[];
+  /** Models that take images (`image_url` parts), by name; `*` for all. */
+  vision?: string[];
 }
 
 export interface OpenAIBackendOptions {
@@ -112,6 +114,17 @@ export class OpenAIBackend implements InferenceBackend {
     try {
       const chain = this.#chain(parseOpenAIRef(model).endpointId);
       return chain.length > 0 && chain.every((e) => isLoopbackUrl(e.url));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether the model takes images: named (or `*`) in its endpoint's `vision` setting. */
+  async canSeeImages(ref: string): Promise<boolean> {
+    try {
+      const { endpointId, model } = parseOpenAIRef(ref);
+      const vision = this.#endpoint(endpointId)?.vision ?? [];
+      return vision.includes('*') || vision.includes(model);
     } catch {
       return false;
     }

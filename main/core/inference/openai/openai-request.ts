@@ -4,7 +4,7 @@ import type { Logger } from '../../logging/logger.ts';
 import type { Clock, TokenBucket } from '../rate-limit.ts';
 import { withRetry, type RetryPolicy } from '../retry.ts';
 import { StreamWatchdog } from '../stream-watchdog.ts';
-import { InferenceError, type ChatRequest } from '../types.ts';
+import { InferenceError, type ChatMessage, type ChatRequest } from '../types.ts';
 import { errorFromResponse, errorFromThrown, sanitizeName } from './openai-http.ts';
 
 /** The endpoint settings a request reads (an OpenAIEndpoint has them all). */
@@ -130,7 +130,7 @@ function requestBody(model: string, request: ChatRequest): Record<string, unknow
     model,
     messages: request.messages.map((m) => {
       const name = m.name ? sanitizeName(m.name) : undefined;
-      return { role: m.role, content: m.content, ...(name ? { name } : {}) };
+      return { role: m.role, content: messageContent(m), ...(name ? { name } : {}) };
     }),
     stream: true,
     stream_options: { include_usage: true },
@@ -148,6 +148,18 @@ function requestBody(model: string, request: ChatRequest): Record<string, unknow
         }
       : {}),
   };
+}
+
+/** A message's content: its text, or with images the text part then one `image_url` part (a data URL) per image. */
+function messageContent(m: ChatMessage): string | Array<Record<string, unknown>> {
+  if (!m.images?.length) return m.content;
+  return [
+    { type: 'text', text: m.content },
+    ...m.images.map((i) => ({
+      type: 'image_url',
+      image_url: { url: `data:${i.mime};base64,${Buffer.from(i.data).toString('base64')}` },
+    })),
+  ];
 }
 
 /** Keywords whose value is a schema or a list of schemas, and those whose value names schemas. */
