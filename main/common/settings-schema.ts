@@ -8,6 +8,7 @@ import {
   pipelineSchema,
   taskSchema,
 } from './settings-master.ts';
+import { updatesSettingsFields } from './settings-updates.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -262,6 +263,7 @@ export const settingsSchema = z
         port: z.number().int().min(0).max(65535).default(8765),
       })
       .default({ port: 8765 }),
+    ...updatesSettingsFields,
   })
   .superRefine(checkMasterReferences);
 

@@ -1,5 +1,5 @@
 // The desktop shell put together: single instance, sandbox, stores, the core, the chat window, the IPC
-// gateway, the tray, notifications, start at login, and a quit that waits for every service.
+// gateway, the tray, notifications, start at login, updates, and a quit that waits for every service.
 import { join } from 'node:path';
 import { app, dialog, session, shell } from 'electron';
 import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
@@ -25,6 +25,9 @@ import type { TrayAction } from './tray-menu.ts';
 import { registerAppScheme, serveAppProtocol } from './app-protocol.ts';
 import { installSessionPolicy } from './web-security.ts';
 import { ChatWindow, type ChatPage } from './windows.ts';
+import type { UpdateController } from './updates/update-controller.ts';
+import { windowProgress, type UpdateState } from './updates/update-state.ts';
+import { createDesktopUpdates, detectInstall, runUpdateAction, type DesktopUpdatesOptions } from './updates/updates.ts';
 
 export interface DesktopAppOptions {
   createCore: CreateCore;
@@ -39,6 +42,8 @@ export interface DesktopAppOptions {
   env: NodeJS.ProcessEnv;
   homeDir: string;
   quitDeadlineMs?: number;
+  /** Updates: what kind of install this is (default: detected), and the feed's config for tests and development. */
+  updates?: Partial<Pick<DesktopUpdatesOptions, 'install' | 'updateConfigPath' | 'feedUrl' | 'firstCheckDelayMs'>>;
 }
 
 export class DesktopApp {
@@ -46,7 +51,9 @@ export class DesktopApp {
   window: ChatWindow | undefined;
   tray: TrayController | undefined;
   quitGuard: QuitGuard | undefined;
+  updates: UpdateController | undefined;
   #status: AppStatus | undefined;
+  #update: UpdateState | undefined;
   #bots: BotInfo[] = [];
   #showWhenReady = false;
   #settingsStore: ElectronSettingsStore | undefined;
@@ -118,6 +125,8 @@ export class DesktopApp {
         this.tray?.destroy();
         this.window?.destroy();
         this.#lock?.release();
+        // After every service stopped and the folder is free: the new version may start right after.
+        this.updates?.onExit();
       },
     }));
     quitGuard.install();
@@ -158,8 +167,11 @@ export class DesktopApp {
     core.events.on('status.changed', (status) => {
       this.#status = status;
       void this.#refreshBots(handlers);
+      this.updates?.busyChanged();
     });
+    this.updates = this.#createUpdates(settingsStore, logger);
     settingsStore.onChange((s) => {
+      this.updates?.settingsChanged();
       this.#updateTray(s);
       void this.#loginItems
         .apply(s.ui.startAtLogin, s.ui.startHidden)
@@ -179,6 +191,33 @@ export class DesktopApp {
       .catch((err: unknown) =>
         logger.error({ err: String(err) }, 'the core did not start; the tray shows what failed'),
       );
+    this.updates.start();
+  }
+
+  /** The app's own updates: never while a bot replies; progress on the tray and the window's taskbar button. */
+  #createUpdates(settingsStore: ElectronSettingsStore, logger: Logger): UpdateController {
+    const o = this.options;
+    const install =
+      o.updates?.install ??
+      detectInstall({
+        platform: o.platform,
+        packaged: app.isPackaged,
+        env: o.env,
+        resourcesDir: o.resourcesDir,
+        appPath: app.getAppPath(),
+      });
+    return createDesktopUpdates({
+      ...o.updates,
+      install,
+      settings: () => settingsStore.get().updates,
+      isBusy: () => this.#status?.bots.some((b) => b.busy) ?? false,
+      logger,
+      onChange: (state) => {
+        this.#update = state;
+        this.#updateTray(settingsStore.get());
+        this.window?.setProgress(windowProgress(state));
+      },
+    });
   }
 
   /** The logger, the stores (electron-store, and secrets under safeStorage) and the core built on them. */
@@ -246,11 +285,13 @@ export class DesktopApp {
 
   #updateTray(settings: Settings): void {
     const { startAtLogin, startHidden, closeToTray } = settings.ui;
+    const update = this.#update ?? this.updates?.state;
     this.tray?.update({
       status: this.#status,
       bots: this.#bots,
       ui: { startAtLogin, startHidden, closeToTray },
       loginItemsSupported: true,
+      ...(update ? { update: { state: update, enabled: settings.updates.enabled } } : {}),
     });
   }
 
@@ -277,6 +318,12 @@ export class DesktopApp {
         case 'toggle':
           await handlers['settings.update']({ ui: { [action.setting]: action.value } });
           return;
+        case 'update':
+          return await runUpdateAction(action.update, {
+            updates: this.updates,
+            openExternal: (url) => shell.openExternal(url),
+            setEnabled: async (enabled) => void (await handlers['settings.update']({ updates: { enabled } })),
+          });
         case 'quit':
           return app.quit();
       }

@@ -1,6 +1,7 @@
 // The tray's icon state, tooltip and menu as pure functions of the app's state: no electron import, so
 // every state is a table-driven test. tray.ts turns the items into a Menu and the actions into calls.
 import type { AppStatus, BotInfo } from '../common/contract.ts';
+import { updateMenuItems, updateTooltip, type UpdateAction, type UpdateState } from './updates/update-state.ts';
 
 export type TrayIconState = 'starting' | 'ready' | 'working' | 'error';
 export const TRAY_ICON_STATES: readonly TrayIconState[] = ['starting', 'ready', 'working', 'error'];
@@ -16,6 +17,7 @@ export type TrayAction =
   | { type: 'openDataFolder' }
   | { type: 'openLogsFolder' }
   | { type: 'toggle'; setting: ToggleSetting; value: boolean }
+  | { type: 'update'; update: UpdateAction }
   | { type: 'quit' };
 
 /** A plain MenuItemConstructorOptions subset: `action` stands in for click. */
@@ -36,6 +38,8 @@ export interface TrayState {
   ui: { startAtLogin: boolean; startHidden: boolean; closeToTray: boolean };
   /** Start at login is not offered where the platform has no way to do it (e.g. a Linux AppImage without a path). */
   loginItemsSupported: boolean;
+  /** The desktop app's own updates (absent: no update lines). */
+  update?: { state: UpdateState; enabled: boolean };
 }
 
 export function trayIconState(status: AppStatus | undefined): TrayIconState {
@@ -53,7 +57,13 @@ const ICON_WORDS: Record<TrayIconState, string> = {
   error: 'a service needs attention',
 };
 
-export function trayTooltip(status: AppStatus | undefined): string {
+export function trayTooltip(status: AppStatus | undefined, update?: UpdateState): string {
+  const base = statusTooltip(status);
+  const extra = update ? updateTooltip(update) : undefined;
+  return extra ? `${base} · ${extra}` : base;
+}
+
+function statusTooltip(status: AppStatus | undefined): string {
   const state = trayIconState(status);
   if (state === 'error' && status) {
     const failed = status.services.find((s) => s.status === 'failed' || s.status === 'degraded');
@@ -146,6 +156,15 @@ export function trayMenuTemplate(state: TrayState): TrayMenuItem[] {
       status?.botsPaused
         ? { id: 'resumeAll', label: 'Resume all bots', enabled: running, action: { type: 'resumeAll' } }
         : { id: 'pauseAll', label: 'Pause all bots', enabled: running, action: { type: 'pauseAll' } },
+    );
+  }
+  if (state.update) {
+    items.push(
+      separator('sep.update'),
+      ...updateMenuItems(state.update.state, state.update.enabled).map(({ action, ...item }) => ({
+        ...item,
+        ...(action ? { action: { type: 'update' as const, update: action } } : {}),
+      })),
     );
   }
   items.push(
