@@ -8,6 +8,7 @@ import { modelRef } from './settings-schema.ts';
 import type {
   AppInfo,
   AppStatus,
+  AppUpdateState,
   AuditCall,
   BotInfo,
   BotReply,
@@ -64,6 +65,10 @@ export const requestSchemas = {
     .optional(),
   'app.openDataFolder': noRequest,
   'app.openLogsFolder': noRequest,
+  /** The desktop app's own update; changes arrive as app.update events. */
+  'app.updateState': noRequest,
+  /** Quits (every service stops), installs the downloaded update and starts the new version. */
+  'app.restartToUpdate': noRequest,
 } as const satisfies Record<`${string}.${string}`, z.ZodType>;
 
 /** Response types, one per channel. */
@@ -90,6 +95,9 @@ export interface Responses {
   /** The folder opened. */
   'app.openDataFolder': { opened: string };
   'app.openLogsFolder': { opened: string };
+  'app.updateState': AppUpdateState;
+  /** False when no update is downloaded. */
+  'app.restartToUpdate': { restarting: boolean };
 }
 
 export type Channel = keyof typeof requestSchemas;
@@ -107,7 +115,12 @@ void _channelsMatch;
 export const CHANNELS = Object.keys(requestSchemas) as Channel[];
 
 /** Channels that only the desktop shell answers (serve answers Unavailable; the core never implements them). */
-export const DESKTOP_ONLY_CHANNELS = ['app.openDataFolder', 'app.openLogsFolder'] as const satisfies readonly Channel[];
+export const DESKTOP_ONLY_CHANNELS = [
+  'app.openDataFolder',
+  'app.openLogsFolder',
+  'app.updateState',
+  'app.restartToUpdate',
+] as const satisfies readonly Channel[];
 export type DesktopOnlyChannel = (typeof DESKTOP_ONLY_CHANNELS)[number];
 export type CoreChannel = Exclude<Channel, DesktopOnlyChannel>;
 
@@ -126,6 +139,8 @@ export interface Events {
   'models.progress': PullJob;
   /** A bot finished a reply (drives notifications and the unread badge). */
   'bots.replied': BotReply;
+  /** The desktop app's own update changed (sent by the desktop shell only). */
+  'app.update': AppUpdateState;
 }
 export type EventName = keyof Events;
 export const EVENTS = [
@@ -133,6 +148,7 @@ export const EVENTS = [
   'settings.changed',
   'models.progress',
   'bots.replied',
+  'app.update',
 ] as const satisfies readonly EventName[];
 const _eventsMatch: SameKeys<Events, Record<(typeof EVENTS)[number], unknown>> = true;
 void _eventsMatch;

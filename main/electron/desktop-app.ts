@@ -2,8 +2,8 @@
 // gateway, the tray, notifications, start at login, updates, and a quit that waits for every service.
 import { join } from 'node:path';
 import { app, dialog, session, shell } from 'electron';
-import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
-import { ControlError } from '../common/contract.ts';
+import type { AppStatus, BotInfo, DesktopOnlyChannel, Handlers } from '../common/contract.ts';
+import { ControlError, ipcEventName } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
 import {
@@ -216,6 +216,7 @@ export class DesktopApp {
         this.#update = state;
         this.#updateTray(settingsStore.get());
         this.window?.setProgress(windowProgress(state));
+        this.window?.send(ipcEventName('app.update'), state);
       },
     });
   }
@@ -262,7 +263,7 @@ export class DesktopApp {
     );
   }
 
-  #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, 'app.openDataFolder' | 'app.openLogsFolder'> {
+  #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, DesktopOnlyChannel> {
     const open = async (dir: string) => {
       const error = await shell.openPath(dir);
       if (error)
@@ -271,7 +272,12 @@ export class DesktopApp {
         });
       return { opened: dir };
     };
-    return { 'app.openDataFolder': () => open(dataDir), 'app.openLogsFolder': () => open(logsDir) };
+    return {
+      'app.openDataFolder': () => open(dataDir),
+      'app.openLogsFolder': () => open(logsDir),
+      'app.updateState': async () => this.updates?.state ?? { phase: 'idle' },
+      'app.restartToUpdate': async () => ({ restarting: this.updates?.restartNow() ?? false }),
+    };
   }
 
   async #refreshBots(handlers: Handlers): Promise<void> {

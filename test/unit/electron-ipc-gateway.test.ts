@@ -168,6 +168,7 @@ describe('preload', () => {
       'audit',
       'bots',
       'models',
+      'onAppUpdate',
       'onBotsReplied',
       'onModelsProgress',
       'onSettingsChanged',

@@ -283,6 +283,17 @@ describe('updates in the desktop app', () => {
     expect(window.progress).toContain(1);
     expect(window.progress.at(-1)).toBe(-1);
     expect(MockTray.all[0]!.tooltip).toBe('Agent Room: ready · update 0.2.0 installs when you quit');
+    // The page hears each change (its banner offers "Restart now" too) and can ask for the state.
+    expect(window.webContents.sent).toContainEqual([
+      'agent-room:event:app.update',
+      { phase: 'ready', version: '0.2.0' },
+    ]);
+    window.webContents.mainFrame.url = 'http://localhost:5173/';
+    const sender = { sender: window.webContents, senderFrame: window.webContents.mainFrame };
+    expect(await electronMock.ipcMain.invoke('agent-room:app.updateState', sender)).toEqual({
+      ok: true,
+      value: { phase: 'ready', version: '0.2.0' },
+    });
 
     item('update.restart')!.click!();
     await desktop.quitGuard?.finished;

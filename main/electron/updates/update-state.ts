@@ -1,5 +1,6 @@
 // The desktop app's updates as pure functions: how this install can be updated, and what the tray and window show
 // for each state. No electron import, so every case is a table-driven test; update-controller.ts drives the states.
+import type { AppUpdateState } from '../../common/contract-types.ts';
 /** This project's releases: the GitHub provider of electron-builder.yml's `publish` (a test keeps them equal). */
 export const RELEASES = { owner: 'agent-room', repo: 'agent-room' } as const;
 export const RELEASES_URL = `https://github.com/${RELEASES.owner}/${RELEASES.repo}/releases`;
@@ -54,20 +55,8 @@ export function updateMode(install: InstallKind): UpdateMode {
   }
 }
 
-export type UpdateState =
-  | { phase: 'off'; why: string }
-  | { phase: 'disabled' }
-  | { phase: 'idle' }
-  | { phase: 'checking' }
-  /** A check is due but waits: a bot is replying. */
-  | { phase: 'waiting' }
-  | { phase: 'current'; version: string }
-  /** Notify mode: a newer version exists; how says what to do. */
-  | { phase: 'available'; version: string; how: string; url: string }
-  | { phase: 'downloading'; version: string; percent: number }
-  /** Downloaded and verified (sha512; on macOS and Windows also the code signature): installs on quit. */
-  | { phase: 'ready'; version: string }
-  | { phase: 'error'; message: string };
+/** The states, as the contract sends them to the window (app.update). */
+export type UpdateState = AppUpdateState;
 
 /** A tray menu line of the updater's (tray-menu.ts wraps `action` in a TrayAction). */
 export interface UpdateMenuItem {
