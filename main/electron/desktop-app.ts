@@ -2,8 +2,8 @@
 // gateway, the tray, notifications, start at login, updates, and a quit that waits for every service.
 import { join } from 'node:path';
 import { app, dialog, session, shell } from 'electron';
-import type { AppStatus, BotInfo, DesktopOnlyChannel, Handlers } from '../common/contract.ts';
-import { ControlError, ipcEventName } from '../common/contract.ts';
+import type { AppStatus, BotInfo, Handlers, PullJob } from '../common/contract.ts';
+import { ipcEventName } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
 import {
@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../core/logging/logger.ts';
 import { dataPaths, type DataPaths } from '../core/paths.ts';
 import type { AppCore, CreateCore } from './core-port.ts';
+import { desktopHandlers } from './desktop-handlers.ts';
 import { IpcGateway, forwardEvents } from './ipc-gateway.ts';
 import { LoginItems, launchedHidden } from './login-items.ts';
 import { ReplyNotifier } from './notifications.ts';
@@ -54,6 +55,8 @@ export class DesktopApp {
   updates: UpdateController | undefined;
   #status: AppStatus | undefined;
   #update: UpdateState | undefined;
+  /** Model downloads by job id, for the tray's first-run line. */
+  #downloads = new Map<string, PullJob>();
   #bots: BotInfo[] = [];
   #showWhenReady = false;
   #settingsStore: ElectronSettingsStore | undefined;
@@ -154,10 +157,17 @@ export class DesktopApp {
       },
     }));
 
-    const handlers: Handlers = { ...core.handlers, ...this.#desktopHandlers(paths.root, paths.logs) };
+    const handlers: Handlers = {
+      ...core.handlers,
+      ...desktopHandlers({ dataDir: paths.root, logsDir: paths.logs, updates: () => this.updates }),
+    };
     this.#registerIpc(handlers, window, logger);
     forwardEvents(core.events, (channel, payload) => window.send(channel, payload));
     core.events.on('bots.replied', (reply) => notifier.onReply(reply));
+    core.events.on('models.progress', (job) => {
+      this.#downloads.set(job.jobId, job);
+      this.#updateTray(settingsStore.get());
+    });
 
     this.tray = new TrayController({
       trayDir: join(o.resourcesDir, 'tray'),
@@ -263,23 +273,6 @@ export class DesktopApp {
     );
   }
 
-  #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, DesktopOnlyChannel> {
-    const open = async (dir: string) => {
-      const error = await shell.openPath(dir);
-      if (error)
-        throw new ControlError('Unavailable', `Could not open ${dir}: ${error}`, {
-          hint: 'Open the folder from a file manager instead.',
-        });
-      return { opened: dir };
-    };
-    return {
-      'app.openDataFolder': () => open(dataDir),
-      'app.openLogsFolder': () => open(logsDir),
-      'app.updateState': async () => this.updates?.state ?? { phase: 'idle' },
-      'app.restartToUpdate': async () => ({ restarting: this.updates?.restartNow() ?? false }),
-    };
-  }
-
   async #refreshBots(handlers: Handlers): Promise<void> {
     try {
       this.#bots = await handlers['bots.list'](undefined);
@@ -297,6 +290,7 @@ export class DesktopApp {
       bots: this.#bots,
       ui: { startAtLogin, startHidden, closeToTray },
       loginItemsSupported: true,
+      downloads: [...this.#downloads.values()],
       ...(update ? { update: { state: update, enabled: settings.updates.enabled } } : {}),
     });
   }
