@@ -1,7 +1,10 @@
-// `npm run fetch-conduit`: downloads the pinned Conduit build for this machine (or --target) into
-// resources/bin/<platform>-<arch>/conduit, verified against the sha256 in scripts/conduit-release.json.
-// Nothing unverified is ever put in place: the download goes to a temporary file that is renamed only
-// after its checksum matches, and removed on any failure.
+// `npm run fetch-conduit [-- --target <platform>-<arch>]`: installs this project's Conduit build for this machine
+// (or --target) as resources/bin/<platform>-<arch>/conduit[.exe]. The release workflow builds Conduit from the pinned
+// tag for every target and publishes each binary with a SHA256SUMS file as assets of this project's release
+// (scripts/conduit-release.json); this downloads SHA256SUMS, then the binary, and installs the binary only when its
+// sha256 is the one SHA256SUMS lists for it. Nothing unverified is ever put in place: the download goes to a temporary
+// file that is renamed only after its checksum matches, and removed on any failure. Before that release exists it
+// says so, and how to build Conduit from source or use an external homeserver instead.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
@@ -13,17 +16,26 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface ConduitTarget {
   triple: string;
-  /** Path under baseUrl for a published binary. */
-  path?: string;
-  sha256?: string | null;
-  /** "source": no published binary; the release workflow builds it. */
-  build?: 'source';
+  /** The release asset's file name, e.g. conduit-linux-x64 or conduit-win32-x64.exe. */
+  asset: string;
 }
 
 export interface ConduitManifest {
   version: string;
+  /** Conduit's own tag, built from `source`. */
   tag: string;
   source: string;
+  release: {
+    /** owner/name of this project on GitHub. */
+    repo: string;
+    /** This project's release holding the binaries, e.g. conduit-v0.10.12. */
+    tag: string;
+    /** The checksums asset: lines of "<sha256>  <asset>", as sha256sum writes them. */
+    checksums: string;
+    /** When set, the sha256 of the checksums file itself. */
+    checksumsSha256?: string | null;
+  };
+  /** Where the release's assets download from. */
   baseUrl: string;
   targets: Record<string, ConduitTarget>;
 }
@@ -32,6 +44,14 @@ export class FetchConduitError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'FetchConduitError';
+  }
+}
+
+/** The release does not exist (yet): its checksums file is not there. */
+export class NoConduitReleaseError extends FetchConduitError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoConduitReleaseError';
   }
 }
 
@@ -44,14 +64,15 @@ export interface FetchConduitOptions {
   /** Replaces the manifest's baseUrl (env AGENT_ROOM_CONDUIT_BASE_URL): mirrors and tests. */
   baseUrl?: string;
   fetch?: typeof fetch;
-  /** Download and print the sha256 instead of installing: for pinning a new release on a trusted machine. */
-  printSha256?: boolean;
   timeoutMs?: number;
   log?: (line: string) => void;
 }
 
-export type FetchConduitResult =
-  { installed: string; sha256: string; skipped: boolean } | { printed: string; sha256: string };
+export interface FetchConduitResult {
+  installed: string;
+  sha256: string;
+  skipped: boolean;
+}
 
 export const MANIFEST_FILE = fileURLToPath(new URL('./conduit-release.json', import.meta.url));
 
@@ -63,63 +84,117 @@ export function binaryName(target: string): string {
   return target.startsWith('win32-') ? 'conduit.exe' : 'conduit';
 }
 
+/**
+ * The checksums file as sha256sum (and `shasum -a 256`) write it: "<64 hex> <space or *><name>" per line; blank lines
+ * and # comments are skipped. Anything else is an error, so a wrong file (an HTML error page) is never half-read.
+ */
+export function parseChecksums(text: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const m = /^([0-9a-fA-F]{64}) [ *]?(.+)$/.exec(line);
+    if (!m?.[1] || !m[2])
+      throw new FetchConduitError(
+        `Line ${i + 1} of the checksums file is not "<sha256>  <file>": ${line.slice(0, 80)}`,
+      );
+    sums.set(m[2].replace(/^\.\//, ''), m[1].toLowerCase());
+  });
+  if (sums.size === 0) throw new FetchConduitError('The checksums file lists no file.');
+  return sums;
+}
+
+function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
 async function sha256Of(file: string): Promise<string | undefined> {
   try {
-    return createHash('sha256')
-      .update(await readFile(file))
-      .digest('hex');
+    return sha256(await readFile(file));
   } catch {
     return undefined;
   }
 }
 
+function describe(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
+}
+
+/** What to do while no release can be downloaded: build from source, or use a homeserver elsewhere. */
+export function withoutReleaseHint(m: ConduitManifest, target: string, dest: string): string {
+  return (
+    `Until it is published: build Conduit from source (git clone --branch ${m.tag} ${m.source} && cd conduit && ` +
+    `cargo build --release --locked) and copy target/release/${binaryName(target)} to ${dest}, or set AGENT_ROOM_CONDUIT ` +
+    'to a Conduit executable; or use an external homeserver: agent-room serve --homeserver-url URL --registration-token T.'
+  );
+}
+
+async function download(o: FetchConduitOptions, url: string): Promise<Response> {
+  try {
+    return await (o.fetch ?? fetch)(url, {
+      signal: AbortSignal.timeout(o.timeoutMs ?? 10 * 60_000),
+      redirect: 'follow',
+    });
+  } catch (err) {
+    throw new FetchConduitError(
+      `Cannot download ${url}: ${describe(err)}. Check the network, or set AGENT_ROOM_CONDUIT_BASE_URL to a mirror.`,
+    );
+  }
+}
+
+/** The release's checksums, checked against the manifest's pin when there is one. */
+async function releaseChecksums(o: FetchConduitOptions, base: string, dest: string): Promise<Map<string, string>> {
+  const m = o.manifest;
+  const url = `${base}/${m.release.checksums}`;
+  const res = await download(o, url);
+  if (res.status === 404)
+    throw new NoConduitReleaseError(
+      `This project has not published its Conduit ${m.tag} build yet: ${url} was not found (release ${m.release.tag} of ${m.release.repo}). ` +
+        withoutReleaseHint(m, o.target, dest),
+    );
+  if (!res.ok) throw new FetchConduitError(`Download of ${url} failed: HTTP ${res.status} ${res.statusText}.`);
+  const text = await res.text();
+  const pin = m.release.checksumsSha256?.toLowerCase();
+  if (pin && sha256(text) !== pin)
+    throw new FetchConduitError(
+      `${url} is not the checksums file pinned in scripts/conduit-release.json (sha256 ${sha256(text)}, pinned ${pin}): nothing was installed. If the release was re-published on purpose, pin the new file after checking it.`,
+    );
+  return parseChecksums(text);
+}
+
 export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduitResult> {
   const log = o.log ?? (() => undefined);
-  const entry = o.manifest.targets[o.target];
+  const m = o.manifest;
+  const entry = m.targets[o.target];
   if (!entry) {
     throw new FetchConduitError(
-      `No Conduit build is pinned for ${o.target}. Pinned targets: ${Object.keys(o.manifest.targets).join(', ')}. Use an external homeserver on this machine.`,
+      `No Conduit build is published for ${o.target}. Published targets: ${Object.keys(m.targets).join(', ')}. Use an external homeserver on this machine.`,
     );
   }
   const dest = join(o.resourcesDir, 'bin', o.target, binaryName(o.target));
-  if (entry.build === 'source' || !entry.path) {
+  const base = (o.baseUrl ?? m.baseUrl).replace(/\/+$/, '');
+  const expected = (await releaseChecksums(o, base, dest)).get(entry.asset);
+  if (!expected)
     throw new FetchConduitError(
-      `Conduit publishes no ${o.target} binary. The release workflow (.github/workflows/release.yml) builds it from ${o.manifest.source} at ${o.manifest.tag}; ` +
-        `to build it here: git clone --branch ${o.manifest.tag} ${o.manifest.source} && cargo build --release --locked, then copy target/release/${binaryName(o.target)} to ${dest}.`,
+      `The release ${m.release.tag} lists no checksum for ${entry.asset}, so it cannot be verified. ${withoutReleaseHint(m, o.target, dest)}`,
     );
-  }
-  const expected = entry.sha256?.toLowerCase();
-  if (!expected && !o.printSha256) {
-    throw new FetchConduitError(
-      `Checksum not pinned for this target (${o.target}, Conduit ${o.manifest.tag}): run with --print-sha256 on a trusted machine and pin it in scripts/conduit-release.json.`,
-    );
-  }
-  if (expected && !o.printSha256 && (await sha256Of(dest)) === expected) {
-    log(`Conduit ${o.manifest.tag} for ${o.target} is already in place: ${dest}`);
+  if ((await sha256Of(dest)) === expected) {
+    log(`Conduit ${m.tag} for ${o.target} is already in place: ${dest}`);
     return { installed: dest, sha256: expected, skipped: true };
   }
 
-  const url = `${(o.baseUrl ?? o.manifest.baseUrl).replace(/\/+$/, '')}/${entry.path}`;
+  const url = `${base}/${entry.asset}`;
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.download-${randomBytes(4).toString('hex')}`;
-  const hash = createHash('sha256');
   try {
-    log(`Downloading Conduit ${o.manifest.tag} for ${o.target} from ${url}`);
-    let res: Response;
-    try {
-      res = await (o.fetch ?? fetch)(url, {
-        signal: AbortSignal.timeout(o.timeoutMs ?? 10 * 60_000),
-        redirect: 'follow',
-      });
-    } catch (err) {
-      throw new FetchConduitError(
-        `Cannot download ${url}: ${describe(err)}. Check the network, or set AGENT_ROOM_CONDUIT_BASE_URL to a mirror.`,
-      );
-    }
+    log(`Downloading Conduit ${m.tag} for ${o.target} from ${url}`);
+    const res = await download(o, url);
     if (!res.ok || !res.body)
       throw new FetchConduitError(
-        `Download of ${url} failed: HTTP ${res.status} ${res.statusText}. The pinned release may have moved: check ${o.manifest.source} for ${o.manifest.tag}.`,
+        `Download of ${url} failed: HTTP ${res.status} ${res.statusText}. The release lists ${entry.asset} but does not serve it: ask the maintainers to re-run the release workflow.`,
       );
+    const hash = createHash('sha256');
     try {
       const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
       body.on('data', (chunk: Buffer) => hash.update(chunk));
@@ -128,28 +203,19 @@ export async function fetchConduit(o: FetchConduitOptions): Promise<FetchConduit
       throw new FetchConduitError(`The download of ${url} was cut off: ${describe(err)}. Run it again.`);
     }
     const actual = hash.digest('hex');
-    if (o.printSha256) {
-      await rm(tmp, { force: true });
-      log(`sha256 of ${url}: ${actual}`);
-      return { printed: url, sha256: actual };
-    }
-    if (actual !== expected) {
+    if (actual !== expected)
       throw new FetchConduitError(
-        `Checksum mismatch for ${url}: expected ${expected}, got ${actual}. The file was not installed; do not use it. If the release was re-published on purpose, pin the new sha256 after checking it.`,
+        `Checksum mismatch for ${url}: ${m.release.checksums} lists ${expected}, the download is ${actual}. The file was not installed; do not use it.`,
       );
-    }
     await chmod(tmp, 0o755);
     await rename(tmp, dest);
-    log(`Installed Conduit ${o.manifest.tag} for ${o.target} at ${dest}`);
+    log(
+      `Installed Conduit ${m.tag} for ${o.target} at ${dest} (sha256 ${actual}, as listed in ${m.release.checksums})`,
+    );
     return { installed: dest, sha256: actual, skipped: false };
   } finally {
     await rm(tmp, { force: true });
   }
-}
-
-function describe(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  return [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(': ');
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -159,15 +225,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   try {
-    const result = await fetchConduit({
+    await fetchConduit({
       manifest: await readManifest(arg('--manifest') ?? MANIFEST_FILE),
       target: arg('--target') ?? `${process.platform}-${process.arch}`,
       resourcesDir: arg('--resources') ?? join(repoRoot, 'resources'),
       baseUrl: arg('--base-url') ?? env.AGENT_ROOM_CONDUIT_BASE_URL,
-      printSha256: argv.includes('--print-sha256'),
       log: (line) => console.log(line),
     });
-    if ('printed' in result) console.log(result.sha256);
     return 0;
   } catch (err) {
     console.error(err instanceof FetchConduitError ? err.message : err);

@@ -166,6 +166,22 @@ export interface ProbeResult {
   plan: InferencePlan;
 }
 
+/** The desktop app's own update (main/electron/updates/): what the tray and the window show. */
+export type AppUpdateState =
+  | { phase: 'off'; why: string }
+  | { phase: 'disabled' }
+  | { phase: 'idle' }
+  | { phase: 'checking' }
+  /** A check is due but waits: a bot is replying. */
+  | { phase: 'waiting' }
+  | { phase: 'current'; version: string }
+  /** A newer version exists that this install cannot take in place; how says what to do, url where to get it. */
+  | { phase: 'available'; version: string; how: string; url: string }
+  | { phase: 'downloading'; version: string; percent: number }
+  /** Downloaded and verified: installs when the app quits, or at once with app.restartToUpdate. */
+  | { phase: 'ready'; version: string }
+  | { phase: 'error'; message: string };
+
 export interface AppInfo {
   version: string;
   /** 'desktop' in Electron, 'serve' in the headless server (desktop-only channels answer Unavailable there). */

@@ -10,6 +10,7 @@ import type {
   ApiKeysView,
   AppInfo,
   AppStatus,
+  AppUpdateState,
   AuditCall,
   BotInfo,
   BotReply,
@@ -71,6 +72,10 @@ export const requestSchemas = {
   /** Makes a key; the response is the only time its value is shown. */
   'apiKeys.create': z.strictObject({ name: z.string().min(1).max(64) }),
   'apiKeys.revoke': z.strictObject({ name: z.string().min(1).max(64) }),
+  /** The desktop app's own update; changes arrive as app.update events. */
+  'app.updateState': noRequest,
+  /** Quits (every service stops), installs the downloaded update and starts the new version. */
+  'app.restartToUpdate': noRequest,
 } as const satisfies Record<`${string}.${string}`, z.ZodType>;
 
 /** Response types, one per channel. */
@@ -100,6 +105,9 @@ export interface Responses {
   'apiKeys.list': ApiKeysView;
   'apiKeys.create': ApiKeyCreated;
   'apiKeys.revoke': { revoked: boolean };
+  'app.updateState': AppUpdateState;
+  /** False when no update is downloaded. */
+  'app.restartToUpdate': { restarting: boolean };
 }
 
 export type Channel = keyof typeof requestSchemas;
@@ -117,7 +125,12 @@ void _channelsMatch;
 export const CHANNELS = Object.keys(requestSchemas) as Channel[];
 
 /** Channels that only the desktop shell answers (serve answers Unavailable; the core never implements them). */
-export const DESKTOP_ONLY_CHANNELS = ['app.openDataFolder', 'app.openLogsFolder'] as const satisfies readonly Channel[];
+export const DESKTOP_ONLY_CHANNELS = [
+  'app.openDataFolder',
+  'app.openLogsFolder',
+  'app.updateState',
+  'app.restartToUpdate',
+] as const satisfies readonly Channel[];
 export type DesktopOnlyChannel = (typeof DESKTOP_ONLY_CHANNELS)[number];
 export type CoreChannel = Exclude<Channel, DesktopOnlyChannel>;
 
@@ -136,6 +149,8 @@ export interface Events {
   'models.progress': PullJob;
   /** A bot finished a reply (drives notifications and the unread badge). */
   'bots.replied': BotReply;
+  /** The desktop app's own update changed (sent by the desktop shell only). */
+  'app.update': AppUpdateState;
 }
 export type EventName = keyof Events;
 export const EVENTS = [
@@ -143,6 +158,7 @@ export const EVENTS = [
   'settings.changed',
   'models.progress',
   'bots.replied',
+  'app.update',
 ] as const satisfies readonly EventName[];
 const _eventsMatch: SameKeys<Events, Record<(typeof EVENTS)[number], unknown>> = true;
 void _eventsMatch;

@@ -15,6 +15,7 @@ import {
   defaultAttachmentSettings,
   endpointVisionFields,
 } from './settings-attachments.ts';
+import { updatesSettingsFields } from './settings-updates.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -275,6 +276,7 @@ export const settingsSchema = z
       .default({ port: 8765 }),
     /** The OpenAI-compatible API under /v1 (settings-api.ts). */
     api: apiSettingsSchema,
+    ...updatesSettingsFields,
   })
   .superRefine(checkMasterReferences);
 

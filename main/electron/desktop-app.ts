@@ -1,9 +1,9 @@
 // The desktop shell put together: single instance, sandbox, stores, the core, the chat window, the IPC
-// gateway, the tray, notifications, start at login, and a quit that waits for every service.
+// gateway, the tray, notifications, start at login, updates, and a quit that waits for every service.
 import { join } from 'node:path';
 import { app, dialog, session, shell } from 'electron';
-import type { AppStatus, BotInfo, Handlers } from '../common/contract.ts';
-import { ControlError } from '../common/contract.ts';
+import type { AppStatus, BotInfo, Handlers, PullJob } from '../common/contract.ts';
+import { ipcEventName } from '../common/contract.ts';
 import type { Settings } from '../common/settings-schema.ts';
 import { chatCsp } from '../core/control/chat-csp.ts';
 import {
@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../core/logging/logger.ts';
 import { dataPaths, type DataPaths } from '../core/paths.ts';
 import type { AppCore, CreateCore } from './core-port.ts';
+import { desktopHandlers } from './desktop-handlers.ts';
 import { IpcGateway, forwardEvents } from './ipc-gateway.ts';
 import { LoginItems, launchedHidden } from './login-items.ts';
 import { ReplyNotifier } from './notifications.ts';
@@ -25,6 +26,9 @@ import type { TrayAction } from './tray-menu.ts';
 import { registerAppScheme, serveAppProtocol } from './app-protocol.ts';
 import { installSessionPolicy } from './web-security.ts';
 import { ChatWindow, type ChatPage } from './windows.ts';
+import type { UpdateController } from './updates/update-controller.ts';
+import { windowProgress, type UpdateState } from './updates/update-state.ts';
+import { createDesktopUpdates, detectInstall, runUpdateAction, type DesktopUpdatesOptions } from './updates/updates.ts';
 
 export interface DesktopAppOptions {
   createCore: CreateCore;
@@ -39,6 +43,8 @@ export interface DesktopAppOptions {
   env: NodeJS.ProcessEnv;
   homeDir: string;
   quitDeadlineMs?: number;
+  /** Updates: what kind of install this is (default: detected), and the feed's config for tests and development. */
+  updates?: Partial<Pick<DesktopUpdatesOptions, 'install' | 'updateConfigPath' | 'feedUrl' | 'firstCheckDelayMs'>>;
 }
 
 export class DesktopApp {
@@ -46,7 +52,11 @@ export class DesktopApp {
   window: ChatWindow | undefined;
   tray: TrayController | undefined;
   quitGuard: QuitGuard | undefined;
+  updates: UpdateController | undefined;
   #status: AppStatus | undefined;
+  #update: UpdateState | undefined;
+  /** Model downloads by job id, for the tray's first-run line. */
+  #downloads = new Map<string, PullJob>();
   #bots: BotInfo[] = [];
   #showWhenReady = false;
   #settingsStore: ElectronSettingsStore | undefined;
@@ -118,6 +128,8 @@ export class DesktopApp {
         this.tray?.destroy();
         this.window?.destroy();
         this.#lock?.release();
+        // After every service stopped and the folder is free: the new version may start right after.
+        this.updates?.onExit();
       },
     }));
     quitGuard.install();
@@ -145,10 +157,17 @@ export class DesktopApp {
       },
     }));
 
-    const handlers: Handlers = { ...core.handlers, ...this.#desktopHandlers(paths.root, paths.logs) };
+    const handlers: Handlers = {
+      ...core.handlers,
+      ...desktopHandlers({ dataDir: paths.root, logsDir: paths.logs, updates: () => this.updates }),
+    };
     this.#registerIpc(handlers, window, logger);
     forwardEvents(core.events, (channel, payload) => window.send(channel, payload));
     core.events.on('bots.replied', (reply) => notifier.onReply(reply));
+    core.events.on('models.progress', (job) => {
+      this.#downloads.set(job.jobId, job);
+      this.#updateTray(settingsStore.get());
+    });
 
     this.tray = new TrayController({
       trayDir: join(o.resourcesDir, 'tray'),
@@ -158,8 +177,11 @@ export class DesktopApp {
     core.events.on('status.changed', (status) => {
       this.#status = status;
       void this.#refreshBots(handlers);
+      this.updates?.busyChanged();
     });
+    this.updates = this.#createUpdates(settingsStore, logger);
     settingsStore.onChange((s) => {
+      this.updates?.settingsChanged();
       this.#updateTray(s);
       void this.#loginItems
         .apply(s.ui.startAtLogin, s.ui.startHidden)
@@ -179,6 +201,34 @@ export class DesktopApp {
       .catch((err: unknown) =>
         logger.error({ err: String(err) }, 'the core did not start; the tray shows what failed'),
       );
+    this.updates.start();
+  }
+
+  /** The app's own updates: never while a bot replies; progress on the tray and the window's taskbar button. */
+  #createUpdates(settingsStore: ElectronSettingsStore, logger: Logger): UpdateController {
+    const o = this.options;
+    const install =
+      o.updates?.install ??
+      detectInstall({
+        platform: o.platform,
+        packaged: app.isPackaged,
+        env: o.env,
+        resourcesDir: o.resourcesDir,
+        appPath: app.getAppPath(),
+      });
+    return createDesktopUpdates({
+      ...o.updates,
+      install,
+      settings: () => settingsStore.get().updates,
+      isBusy: () => this.#status?.bots.some((b) => b.busy) ?? false,
+      logger,
+      onChange: (state) => {
+        this.#update = state;
+        this.#updateTray(settingsStore.get());
+        this.window?.setProgress(windowProgress(state));
+        this.window?.send(ipcEventName('app.update'), state);
+      },
+    });
   }
 
   /** The logger, the stores (electron-store, and secrets under safeStorage) and the core built on them. */
@@ -223,18 +273,6 @@ export class DesktopApp {
     );
   }
 
-  #desktopHandlers(dataDir: string, logsDir: string): Pick<Handlers, 'app.openDataFolder' | 'app.openLogsFolder'> {
-    const open = async (dir: string) => {
-      const error = await shell.openPath(dir);
-      if (error)
-        throw new ControlError('Unavailable', `Could not open ${dir}: ${error}`, {
-          hint: 'Open the folder from a file manager instead.',
-        });
-      return { opened: dir };
-    };
-    return { 'app.openDataFolder': () => open(dataDir), 'app.openLogsFolder': () => open(logsDir) };
-  }
-
   async #refreshBots(handlers: Handlers): Promise<void> {
     try {
       this.#bots = await handlers['bots.list'](undefined);
@@ -246,11 +284,14 @@ export class DesktopApp {
 
   #updateTray(settings: Settings): void {
     const { startAtLogin, startHidden, closeToTray } = settings.ui;
+    const update = this.#update ?? this.updates?.state;
     this.tray?.update({
       status: this.#status,
       bots: this.#bots,
       ui: { startAtLogin, startHidden, closeToTray },
       loginItemsSupported: true,
+      downloads: [...this.#downloads.values()],
+      ...(update ? { update: { state: update, enabled: settings.updates.enabled } } : {}),
     });
   }
 
@@ -277,6 +318,12 @@ export class DesktopApp {
         case 'toggle':
           await handlers['settings.update']({ ui: { [action.setting]: action.value } });
           return;
+        case 'update':
+          return await runUpdateAction(action.update, {
+            updates: this.updates,
+            openExternal: (url) => shell.openExternal(url),
+            setEnabled: async (enabled) => void (await handlers['settings.update']({ updates: { enabled } })),
+          });
         case 'quit':
           return app.quit();
       }

@@ -1,6 +1,7 @@
 // The tray's icon state, tooltip and menu as pure functions of the app's state: no electron import, so
 // every state is a table-driven test. tray.ts turns the items into a Menu and the actions into calls.
-import type { AppStatus, BotInfo } from '../common/contract.ts';
+import type { AppStatus, BotInfo, PullJob } from '../common/contract.ts';
+import { updateMenuItems, updateTooltip, type UpdateAction, type UpdateState } from './updates/update-state.ts';
 
 export type TrayIconState = 'starting' | 'ready' | 'working' | 'error';
 export const TRAY_ICON_STATES: readonly TrayIconState[] = ['starting', 'ready', 'working', 'error'];
@@ -16,6 +17,7 @@ export type TrayAction =
   | { type: 'openDataFolder' }
   | { type: 'openLogsFolder' }
   | { type: 'toggle'; setting: ToggleSetting; value: boolean }
+  | { type: 'update'; update: UpdateAction }
   | { type: 'quit' };
 
 /** A plain MenuItemConstructorOptions subset: `action` stands in for click. */
@@ -36,12 +38,16 @@ export interface TrayState {
   ui: { startAtLogin: boolean; startHidden: boolean; closeToTray: boolean };
   /** Start at login is not offered where the platform has no way to do it (e.g. a Linux AppImage without a path). */
   loginItemsSupported: boolean;
+  /** The desktop app's own updates (absent: no update lines). */
+  update?: { state: UpdateState; enabled: boolean };
+  /** Model downloads, as models.progress reports them (the first run waits for one). */
+  downloads?: PullJob[];
 }
 
 export function trayIconState(status: AppStatus | undefined): TrayIconState {
   if (!status) return 'starting';
   if (status.services.some((s) => s.status === 'failed' || s.status === 'degraded')) return 'error';
-  if (status.phase !== 'running') return 'starting';
+  if (status.phase !== 'running' || status.firstRun) return 'starting';
   if (status.bots.some((b) => b.busy)) return 'working';
   return 'ready';
 }
@@ -53,7 +59,32 @@ const ICON_WORDS: Record<TrayIconState, string> = {
   error: 'a service needs attention',
 };
 
-export function trayTooltip(status: AppStatus | undefined): string {
+export function trayTooltip(status: AppStatus | undefined, update?: UpdateState, downloads: PullJob[] = []): string {
+  const setup = firstRunLine(status, downloads);
+  const base = setup && trayIconState(status) === 'starting' ? `Agent Room: ${setup}` : statusTooltip(status);
+  const extra = update ? updateTooltip(update) : undefined;
+  return (extra ? `${base} · ${extra}` : base).slice(0, 127);
+}
+
+const bare = (ref: string) => ref.replace(/^llama:/, '');
+
+/**
+ * While the first bot waits for its model: what is happening to that download, until the bot is ready. The
+ * download is started from the chat window's first-run screen (or models pull); this only reports it.
+ */
+export function firstRunLine(status: AppStatus | undefined, downloads: PullJob[]): string | undefined {
+  const model = status?.firstRun?.modelsToDownload[0];
+  if (!model) return undefined;
+  const name = modelLabel(model.replace(/:[^/:]*$/, (q) => (/^:Q\d|^:F\d|^:IQ/i.test(q) ? '' : q)));
+  const job = [...downloads].reverse().find((j) => bare(j.ref) === bare(model));
+  if (!job || job.state === 'cancelled') return `setting up: ${name} is needed (open the chat window to download it)`;
+  if (job.state === 'failed') return `setting up: the download of ${name} failed${job.error ? `: ${job.error}` : ''}`;
+  if (job.state === 'done') return `setting up: ${name} downloaded, starting the bot`;
+  const fraction = job.progress?.fraction;
+  return `setting up: downloading ${name}${fraction === undefined ? '' : ` (${Math.floor(fraction * 100)}%)`}`;
+}
+
+function statusTooltip(status: AppStatus | undefined): string {
   const state = trayIconState(status);
   if (state === 'error' && status) {
     const failed = status.services.find((s) => s.status === 'failed' || s.status === 'degraded');
@@ -72,10 +103,12 @@ export function modelLabel(ref: string): string {
   return (last || body).replace(/\.gguf$/i, '');
 }
 
-function statusLines(status: AppStatus | undefined): TrayMenuItem[] {
+function statusLines(status: AppStatus | undefined, downloads: PullJob[]): TrayMenuItem[] {
   const line = (id: string, label: string): TrayMenuItem => ({ id, label, enabled: false });
   if (!status) return [line('status.starting', 'Starting…')];
   const lines: TrayMenuItem[] = [];
+  const setup = firstRunLine(status, downloads);
+  if (setup) lines.push(line('status.firstRun', setup.charAt(0).toUpperCase() + setup.slice(1)));
   const hs = status.homeserver;
   const hsService = status.services.find((s) => s.name === 'homeserver');
   const hsWhere = hs.url
@@ -138,7 +171,7 @@ export function trayMenuTemplate(state: TrayState): TrayMenuItem[] {
   const items: TrayMenuItem[] = [
     { id: 'openChat', label: 'Open chat', action: { type: 'openChat' } },
     separator('sep.status'),
-    ...statusLines(status),
+    ...statusLines(status, state.downloads ?? []),
   ];
   if (bots.length > 0) {
     items.push(separator('sep.bots'), ...bots.map(botMenu));
@@ -146,6 +179,15 @@ export function trayMenuTemplate(state: TrayState): TrayMenuItem[] {
       status?.botsPaused
         ? { id: 'resumeAll', label: 'Resume all bots', enabled: running, action: { type: 'resumeAll' } }
         : { id: 'pauseAll', label: 'Pause all bots', enabled: running, action: { type: 'pauseAll' } },
+    );
+  }
+  if (state.update) {
+    items.push(
+      separator('sep.update'),
+      ...updateMenuItems(state.update.state, state.update.enabled).map(({ action, ...item }) => ({
+        ...item,
+        ...(action ? { action: { type: 'update' as const, update: action } } : {}),
+      })),
     );
   }
   items.push(

@@ -76,7 +76,7 @@ export class TrayController {
       this.#tray.setImage(this.#image(icon));
       this.#iconState = icon;
     }
-    this.#tray.setToolTip(trayTooltip(state.status));
+    this.#tray.setToolTip(trayTooltip(state.status, state.update?.state, state.downloads));
     this.#menu = Menu.buildFromTemplate(toMenuOptions(trayMenuTemplate(state), this.options.onAction));
     // Linux (AppIndicator) shows nothing without a context menu, so it is always set.
     this.#tray.setContextMenu(this.#menu);

@@ -134,6 +134,11 @@ export class ChatWindow {
     this.window?.hide();
   }
 
+  /** The taskbar (Windows, Linux Unity) or dock (macOS) progress: a fraction, or -1 for none. */
+  setProgress(fraction: number): void {
+    this.window?.setProgressBar(fraction);
+  }
+
   /** Sends an event to the page, if one is open. */
   send(channel: string, payload: unknown): void {
     const win = this.window;

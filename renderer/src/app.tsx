@@ -8,6 +8,7 @@ import type { AppInfo, AppStatus, BotInfo, PullJob } from '../../main/common/con
 import type { Settings } from '../../main/common/settings-schema.ts';
 import { ChatView } from './components/chat-view.tsx';
 import { RecoveryKeyCard } from './components/recovery-key-card.tsx';
+import { UpdateBanner } from './components/update-banner.tsx';
 import { Sidebar, type View } from './components/sidebar.tsx';
 import { ApiContext, useBots, useJobs, useSettings, useStatus } from './hooks/control.ts';
 import { useFirstRunGate, useOwnerClient, useOwnerSession } from './hooks/use-team-session.ts';
@@ -86,6 +87,7 @@ function Shell({ api }: { api: AgentRoomApi }) {
     <div className="layout">
       <Sidebar client={client} teamRoomId={session.roomId} view={view} onView={setView} downloads={running} />
       <div className="content">
+        {info?.shell === 'desktop' && <UpdateBanner />}
         {owner.newRecoveryKey && (
           <RecoveryKeyCard recoveryKey={owner.newRecoveryKey.recoveryKey} onDismiss={owner.dismissRecoveryKey} />
         )}

@@ -117,5 +117,7 @@ export function fakeDesktopHandlers(opened: string[] = []): Handlers {
       opened.push('logs');
       return Promise.resolve({ opened: '/tmp/data/logs' });
     },
+    'app.updateState': () => Promise.resolve({ phase: 'current', version: '0.1.0' }),
+    'app.restartToUpdate': () => Promise.resolve({ restarting: false }),
   };
 }

@@ -5,7 +5,11 @@
 // Use in a test file:
 //   vi.mock('electron', async () => (await import('../support/electron-mock.ts')).electronModule());
 //   import { electronMock, resetElectronMock } from '../support/electron-mock.ts';
+// A CommonJS package that does `require("electron")` itself (electron-updater) is not reached by vi.mock; call
+// provideElectronToRequire() before it runs, and it gets this same mock.
 import { EventEmitter } from 'node:events';
+import { request as httpRequest, type ClientRequest, type RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
 
 type Listener = (...args: never[]) => unknown;
 
@@ -67,6 +71,8 @@ export class MockBrowserWindow extends EventEmitter {
   destroyed = false;
   bounds: { x: number; y: number; width: number; height: number };
   loaded: { file?: string; url?: string } = {};
+  /** setProgressBar's values in order (-1: none), as on the taskbar or dock. */
+  progress: number[] = [];
 
   constructor(readonly options: Record<string, unknown> = {}) {
     super();
@@ -109,6 +115,9 @@ export class MockBrowserWindow extends EventEmitter {
   }
   isMinimized(): boolean {
     return this.minimized;
+  }
+  setProgressBar(progress: number): void {
+    this.progress.push(progress);
   }
   isVisible(): boolean {
     return this.visible;
@@ -207,6 +216,8 @@ function createState() {
     sandboxEnabled: false,
     quitCalls: 0,
     exitCode: undefined as number | undefined,
+    /** app.relaunch calls: the next instance starts once this one exits. */
+    relaunches: [] as Array<{ execPath?: string; args?: string[] }>,
     badge: 0,
     loginItem: { openAtLogin: false, args: [] as string[] },
     paths: {
@@ -224,6 +235,8 @@ function createState() {
     isReady: () => app.readyResolve === undefined,
     getPath: (name: string) => app.paths[name] ?? `/tmp/agent-room-mock/${name}`,
     getVersion: () => '0.1.0',
+    getName: () => app.name,
+    relaunch: (options: { execPath?: string; args?: string[] } = {}) => void app.relaunches.push(options),
     getAppPath: () => '/opt/agent-room/resources/app.asar',
     quit: () => {
       app.quitCalls++;
@@ -231,7 +244,11 @@ function createState() {
       app.emit('before-quit', { preventDefault: () => (prevented = true) });
       if (!prevented) app.emit('will-quit', { preventDefault: () => undefined });
     },
-    exit: (code = 0) => void (app.exitCode = code),
+    // Like Electron: exit skips before-quit and will-quit, but 'quit' is still emitted (electron-updater listens to it).
+    exit: (code = 0) => {
+      app.exitCode = code;
+      app.emit('quit', {}, code);
+    },
     focus: () => undefined,
     setBadgeCount: (count = 0) => {
       app.badge = count;
@@ -302,6 +319,7 @@ function createState() {
     headersListener: undefined as HeadersListener | undefined,
     permissionHandler: undefined as ((wc: unknown, permission: string, cb: (ok: boolean) => void) => void) | undefined,
     webRequest: { onHeadersReceived: (fn: HeadersListener) => void (defaultSession.headersListener = fn) },
+    partitions: [] as string[],
     setPermissionRequestHandler: (fn: (wc: unknown, permission: string, cb: (ok: boolean) => void) => void) =>
       void (defaultSession.permissionHandler = fn),
   };
@@ -360,6 +378,23 @@ function createState() {
     },
   };
 
+  // electron's net.request is modelled on node:http's; electron-updater uses it for the feed and the download.
+  const net = {
+    requests: [] as string[],
+    request: (options: RequestOptions & { session?: unknown; redirect?: string }): ClientRequest => {
+      const { session: _session, redirect: _redirect, ...rest } = options;
+      net.requests.push(`${rest.protocol ?? 'http:'}//${rest.hostname}:${rest.port}${rest.path}`);
+      return httpRequest(rest);
+    },
+  };
+  const autoUpdater = Object.assign(new EventEmitter(), {
+    quitAndInstallCalls: 0,
+    feedUrl: undefined as unknown,
+    setFeedURL: (options: unknown) => void (autoUpdater.feedUrl = options),
+    checkForUpdates: () => void autoUpdater.emit('checking-for-update'),
+    quitAndInstall: () => void autoUpdater.quitAndInstallCalls++,
+  });
+
   const dialog = {
     errorBoxes: [] as Array<{ title: string; content: string }>,
     showErrorBox: (title: string, content: string) => void dialog.errorBoxes.push({ title, content }),
@@ -378,7 +413,15 @@ function createState() {
     safeStorage,
     shell,
     protocol,
-    session: { defaultSession },
+    session: {
+      defaultSession,
+      fromPartition: (partition: string) => {
+        defaultSession.partitions.push(partition);
+        return { partition };
+      },
+    },
+    net,
+    autoUpdater,
     contextBridge: { exposeInMainWorld: (key: string, api: unknown) => void (exposed[key] = api) },
     exposed,
     ipcRenderer,
@@ -441,6 +484,12 @@ export function electronModule(): Record<string, unknown> {
     get dialog() {
       return electronMock.dialog;
     },
+    get net() {
+      return electronMock.net;
+    },
+    get autoUpdater() {
+      return electronMock.autoUpdater;
+    },
     get nativeImage() {
       return electronMock.nativeImage;
     },
@@ -454,4 +503,11 @@ export function electronModule(): Record<string, unknown> {
     },
   };
   return mod;
+}
+
+/** Makes `require("electron")` in CommonJS packages (electron-updater) return the mock too; idempotent. */
+export function provideElectronToRequire(): void {
+  const require = createRequire(import.meta.url);
+  const id = require.resolve('electron');
+  require.cache[id] = { id, filename: id, loaded: true, exports: electronModule() } as NodeJS.Module;
 }

@@ -117,7 +117,12 @@ describe('the derived API', () => {
     const api = {} as AgentRoomApi;
     // @ts-expect-error bots.setModel needs { botId, model }
     void (() => api.bots.setModel({ botId: 'x' }));
-    expect(DESKTOP_ONLY_CHANNELS).toEqual(['app.openDataFolder', 'app.openLogsFolder']);
+    expect(DESKTOP_ONLY_CHANNELS).toEqual([
+      'app.openDataFolder',
+      'app.openLogsFolder',
+      'app.updateState',
+      'app.restartToUpdate',
+    ]);
   });
 });
 

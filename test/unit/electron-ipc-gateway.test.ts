@@ -169,6 +169,7 @@ describe('preload', () => {
       'audit',
       'bots',
       'models',
+      'onAppUpdate',
       'onBotsReplied',
       'onModelsProgress',
       'onSettingsChanged',

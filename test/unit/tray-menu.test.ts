@@ -1,6 +1,7 @@
 // The tray template as a pure function of state: one table row per state, plus the click conventions.
 import { describe, expect, it } from 'vitest';
 import {
+  firstRunLine,
   modelLabel,
   trayClickBehaviour,
   trayIconState,
@@ -9,7 +10,7 @@ import {
   type TrayMenuItem,
   type TrayState,
 } from '../../main/electron/tray-menu.ts';
-import type { AppStatus, BotInfo } from '../../main/common/contract.ts';
+import type { AppStatus, BotInfo, PullJob } from '../../main/common/contract.ts';
 import { fakeStatus } from '../support/contract-fake-handlers.ts';
 
 function bot(id: string, model: string, available: string[], busy = false): BotInfo {
@@ -165,4 +166,41 @@ describe('helpers', () => {
     ['win32', 'openChat'],
     ['linux', 'openChat'],
   ])('a tray click on %s → %s', (platform, expected) => expect(trayClickBehaviour(platform)).toBe(expected));
+});
+
+const baseState = (): TrayState => ({
+  status: undefined,
+  bots: [],
+  ui: { startAtLogin: false, startHidden: false, closeToTray: true },
+  loginItemsSupported: true,
+});
+
+describe('the first run, until the first bot is ready', () => {
+  const model = 'llama:hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M';
+  const waiting = fakeStatus({ firstRun: { modelsToDownload: [model] } });
+  const job = (state: PullJob['state'], fraction?: number, error?: string): PullJob => ({
+    jobId: 'j1',
+    ref: 'hf:Qwen/Qwen2.5-1.5B-Instruct-GGUF:Q4_K_M',
+    state,
+    ...(fraction !== undefined ? { progress: { fraction, status: 'downloading' } } : {}),
+    ...(error ? { error } : {}),
+  });
+  it.each<[string, PullJob[], string]>([
+    ['no download yet', [], 'setting up: Qwen2.5-1.5B-Instruct-GGUF is needed (open the chat window to download it)'],
+    ['downloading', [job('running', 0.456)], 'setting up: downloading Qwen2.5-1.5B-Instruct-GGUF (45%)'],
+    ['queued, size unknown', [job('queued')], 'setting up: downloading Qwen2.5-1.5B-Instruct-GGUF'],
+    ['failed', [job('failed', 0.2, 'ENOSPC')], 'setting up: the download of Qwen2.5-1.5B-Instruct-GGUF failed: ENOSPC'],
+    ['done', [job('done', 1)], 'setting up: Qwen2.5-1.5B-Instruct-GGUF downloaded, starting the bot'],
+  ])('%s', (_what, downloads, line) => {
+    expect(firstRunLine(waiting, downloads)).toBe(line);
+    expect(trayIconState(waiting)).toBe('starting');
+    expect(trayTooltip(waiting, undefined, downloads)).toBe(`Agent Room: ${line}`.slice(0, 127));
+    const items = trayMenuTemplate({ ...baseState(), status: waiting, downloads });
+    expect(items.find((i) => i.id === 'status.firstRun')?.label).toBe(line.charAt(0).toUpperCase() + line.slice(1));
+  });
+
+  it('says nothing once the team has its model', () => {
+    expect(firstRunLine(fakeStatus(), [])).toBeUndefined();
+    expect(trayIconState(fakeStatus())).toBe('ready');
+  });
 });
