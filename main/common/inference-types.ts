@@ -6,7 +6,7 @@ export interface ModelInfo {
   /** The model reference a bot's settings use: llama:<path|hf:…>, ollama:<tag>, ollama@<endpoint>:<tag>, openai:<endpoint>/<model>. */
   ref: string;
   name: string;
-  backend: 'llama' | 'ollama' | 'openai';
+  backend: 'llama' | 'ollama' | 'openai' | 'agent';
   source: ModelSource;
   /** Where it came from, in words a person understands (a path, a server URL). */
   location: string;

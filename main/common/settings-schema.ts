@@ -8,6 +8,7 @@ import {
   pipelineSchema,
   taskSchema,
 } from './settings-master.ts';
+import { agentSchema, botToolFields, checkToolReferences, MCP_DEFAULTS, mcpSettingsSchema } from './settings-tools.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -37,6 +38,7 @@ export const botSchema = z.object({
   task: z.string().optional(),
   /** Mentioning this bot runs the pipeline on the message instead of one answer. */
   pipeline: z.string().optional(),
+  ...botToolFields,
 });
 export type BotConfig = z.infer<typeof botSchema>;
 
@@ -163,6 +165,10 @@ export const settingsSchema = z
     tasks: z.array(taskSchema).default([]),
     /** Named pipelines of stages (`!run <name> <text>`, `agent-room pipeline run`). */
     pipelines: z.array(pipelineSchema).default([]),
+    /** MCP servers the bots' tools come from, and how approvals wait. */
+    mcp: mcpSettingsSchema.default(MCP_DEFAULTS),
+    /** External agent programs or endpoints that answer as a bot (`agent:<id>` as its model). */
+    agents: z.array(agentSchema).default([]),
     inference: z
       .object({
         /** Folders searched for GGUF files besides <data>/models, Ollama's, LM Studio's and Jan's. */
@@ -263,7 +269,8 @@ export const settingsSchema = z
       })
       .default({ port: 8765 }),
   })
-  .superRefine(checkMasterReferences);
+  .superRefine(checkMasterReferences)
+  .superRefine(checkToolReferences);
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type SettingsInput = z.input<typeof settingsSchema>;

@@ -7,6 +7,7 @@ import { auditFile } from '../audit/audit-store.ts';
 import { EventHub } from '../control/event-hub.ts';
 import { InferenceService } from '../inference/inference-service.ts';
 import { ServiceHost } from '../lifecycle/service-host.ts';
+import { McpService } from '../mcp/mcp-service.ts';
 import type { Logger } from '../logging/logger.ts';
 import { routeSdkLogs } from '../logging/sdk-logging.ts';
 import type { DataPaths } from '../paths.ts';
@@ -46,6 +47,7 @@ export interface AppCore {
   settings: SettingsStore;
   secrets: SecretStore;
   inference: InferenceService;
+  tools: McpService;
   matrix: MatrixServices;
   health(): Health;
   status(): AppStatus;
@@ -99,6 +101,26 @@ function cachedPlan(
   };
 }
 
+function inferenceService(
+  options: AppCoreOptions,
+  settings: SettingsStore,
+  secrets: SecretStore,
+  events: EventHub,
+  getPlan: () => Promise<{ report: HardwareReport; plan: InferencePlan }>,
+): InferenceService {
+  return new InferenceService({
+    getSettings: () => settings.get(),
+    getPlan: () => getPlan(),
+    modelsDir: options.paths.models,
+    auditFile: auditFile(options.paths.state),
+    resolveSecret: async (ref) => (ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref)),
+    logger: options.logger,
+    onJob: (job) => events.emit('models.progress', job),
+    ...(options.discoveryHome ? { discoveryHome: options.discoveryHome } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
 export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const { paths, logger } = options;
   routeSdkLogs(logger);
@@ -109,23 +131,19 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     (options.probe ?? (() => probeWithCache(join(paths.state, 'probe.json'), { refresh })))(),
   );
 
-  const resolveSecret = async (ref: string): Promise<string | undefined> =>
-    ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref);
-
-  const inference = new InferenceService({
-    getSettings: () => settings.get(),
-    getPlan: () => getPlan(),
-    modelsDir: paths.models,
-    auditFile: auditFile(paths.state),
-    resolveSecret,
-    logger,
-    onJob: (job) => events.emit('models.progress', job),
-    ...(options.discoveryHome ? { discoveryHome: options.discoveryHome } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  const inference = inferenceService(options, settings, secrets, events, getPlan);
 
   // Declared before the services that call it; assigned once status() exists.
   let emitStatus: () => void = () => undefined;
+  // MCP servers start on a bot's first tool call; stopped after the bots, so no reply is left mid-call.
+  const tools = new McpService({
+    getSettings: () => settings.get(),
+    resolveSecret: async (name) => secrets.get(name),
+    logger,
+    audit: () => inference.auditStore,
+    version,
+    onChange: () => emitStatus(),
+  });
   const matrix = buildMatrixServices({
     paths,
     logger,
@@ -137,6 +155,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     overrides: options.overrides ?? {},
     ...(options.fetch ? { fetch: options.fetch } : {}),
     onStatusChange: () => emitStatus(),
+    tools,
   });
 
   // The homeserver may be missing (no Conduit binary yet): the rest still starts and status says why.
@@ -147,7 +166,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     logger,
   });
   const host = new ServiceHost({ logger, optional: new Set(['setup', 'homeserver', 'provisioning', 'bots']) });
-  host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference);
+  host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference).add(tools);
   if (matrix.bots) host.add(matrix.bots);
 
   const sources: StatusSources = { host, settings, inference, matrix, setup };
@@ -171,7 +190,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     version,
     shell: options.shell ?? 'serve',
     status,
-    getPlan,
+    getPlan: () => getPlan(),
   });
   return {
     host,
@@ -180,6 +199,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     settings,
     secrets,
     inference,
+    tools,
     matrix,
     health: () => appHealth(host, version, inference),
     status,

@@ -1,4 +1,4 @@
-// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost): parsing and the
+// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost, !allow, !deny): parsing and the
 // texts the runner answers with; the runner performs the actions.
 
 export type Command =
@@ -10,9 +10,11 @@ export type Command =
   | { name: 'stop' }
   | { name: 'why' }
   | { name: 'cost' }
+  | { name: 'allow' }
+  | { name: 'deny' }
   | { name: 'invalid'; reason: string };
 
-const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost']);
+const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost', 'allow', 'deny']);
 
 /** The command a message body holds, or undefined when it is not one of ours. */
 export function parseCommand(body: string): Command | undefined {
@@ -38,6 +40,8 @@ export function parseCommand(body: string): Command | undefined {
     case 'stop':
     case 'why':
     case 'cost':
+    case 'allow':
+    case 'deny':
       return { name };
     default:
       return undefined;
@@ -63,6 +67,7 @@ export function helpText(bots: readonly BotSummary[]): string {
     '- `!stop`: stop every answer being written in this room',
     '- `!why`: where the last answer here came from, and why',
     '- `!cost`: cloud spend today and this month',
+    '- `!allow` / `!deny`: decide the tool call a bot is waiting on (or react ✅ / ❌ to its request)',
     "- `!task <name> …` in a question: answer it with that task's models",
   ].join('\n');
 }

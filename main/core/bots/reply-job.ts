@@ -11,6 +11,10 @@ import { relationOf, type MessageView } from './mentions.ts';
 import { CancelledError } from './queue.ts';
 import { ReplyStream } from './reply-stream.ts';
 import type { BotStateStore } from './state-store.ts';
+import { askInRoom, toolRoomChars } from './reply-tools.ts';
+import type { Approvals } from './tool-approval.ts';
+import type { BotTools } from './tool-call.ts';
+import { runToolLoop } from './tool-loop.ts';
 import type { BotConfig, BotInference, ChatMessage, Clock, RawEvent, TurnInfo } from './types.ts';
 
 /** The prompt budget when the backend cannot say how much its model takes. */
@@ -41,6 +45,10 @@ export interface ReplyJobDeps {
    */
   promptTokens?: number | undefined;
   editsPerSecond: number;
+  /** MCP tools for bots that list some, and the room's approvals for those that change things. */
+  tools?: BotTools | undefined;
+  approvals?: Approvals | undefined;
+  approvalTimeoutMs?: number | undefined;
 }
 
 export type ReplyOutcome =
@@ -157,25 +165,52 @@ async function generate(
   messages: ChatMessage[],
   stream: ReplyStream,
   signal: AbortSignal,
-  context: { roomId: string; eventId: string; question: string },
+  context: { roomId: string; eventId: string; question: string; input: ReplyJobInput; roomChars: number },
 ): Promise<{ finalText: string | undefined; stats: GenerationStats | undefined; tokens: number; notice?: string }> {
   const { bot } = deps;
   let notice: string | undefined;
   let finalText: string | undefined;
   let stats: GenerationStats | undefined;
   let tokens = 0;
-  for await (const chunk of deps.inference.chat({
+  const request = {
     bot,
     messages,
     sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens },
     signal,
     context: { roomId: context.roomId, eventId: context.eventId },
     question: context.question,
-    onDecision: (d) => (notice = d.notice),
-  })) {
+    onDecision: (d: { notice?: string }) => (notice = d.notice),
+  };
+  if (deps.tools && deps.approvals && bot.tools?.length) {
+    const { trigger } = context.input;
+    const place = {
+      conn: deps.conn,
+      approvals: deps.approvals,
+      roomId: context.roomId,
+      eventId: context.eventId,
+      threadRoot: trigger.threadRoot,
+      botName: deps.displayName,
+      asker: trigger.fromBot ? undefined : trigger.sender,
+      timeoutMs: deps.approvalTimeoutMs ?? 300_000,
+      signal,
+      logger: deps.logger,
+    };
+    const r = await runToolLoop({
+      bot,
+      inference: deps.inference,
+      tools: deps.tools,
+      request,
+      out: stream,
+      approve: (tool, args) => askInRoom(place, tool, args),
+      roomChars: context.roomChars,
+      now: () => deps.clock.now(),
+    });
+    return { finalText: r.finalText, stats: r.stats, tokens: r.tokens, ...(notice ? { notice } : {}) };
+  }
+  for await (const chunk of deps.inference.chat(request)) {
     if (signal.aborted) break;
     if (chunk.type === 'text') stream.push(chunk.text);
-    else {
+    else if (chunk.type === 'done') {
       finalText = chunk.text || stream.text;
       stats = chunk.stats;
       tokens = chunk.stats.promptTokens + chunk.stats.completionTokens;
@@ -234,10 +269,14 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
       if (questionTokens > questionLimit(budget, systemTokens))
         throw new PromptTooLongError(budget, questionTokens, systemTokens);
     }
+    const promptTokens = budget?.promptTokens ?? deps.promptTokens ?? DEFAULT_PROMPT_TOKENS;
+    const used = bot.tools?.length ? await countTokens(messages.map((m) => m.content).join('\n')) : 0;
     const { finalText, stats, tokens, notice } = await generate(deps, messages, stream, signal, {
       roomId: input.roomId,
       eventId: input.trigger.triggerId,
       question: input.trigger.body,
+      input,
+      roomChars: toolRoomChars(promptTokens, used),
     });
     if (signal.aborted) throw signal.reason;
     deps.guard.record(input.roomId, tokens || Math.ceil(stream.text.length / 4), clock.now());

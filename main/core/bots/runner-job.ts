@@ -6,6 +6,7 @@ import type { LoopGuard } from './loop-guard.ts';
 import type { MessageView } from './mentions.ts';
 import { runReply } from './reply-job.ts';
 import type { BotRunnerOptions, Worker } from './runner-types.ts';
+import type { Approvals } from './tool-approval.ts';
 import type { BotConfig, Clock, RawEvent, TurnInfo } from './types.ts';
 
 export type MentionOutcome = 'answered' | 'failed' | 'stopped' | 'refused';
@@ -50,6 +51,7 @@ export interface JobContext {
   log: Logger | undefined;
   botConfig(id: string): BotConfig | undefined;
   participants(w: Worker, roomId: string): Promise<Participant[]>;
+  approvals: Approvals;
 }
 
 export interface QueuedMention {
@@ -84,6 +86,9 @@ export async function answerMention(ctx: JobContext, t: Worker, m: QueuedMention
       contextMessages: g.contextMessages,
       promptTokens: ctx.options.promptTokens,
       editsPerSecond: g.editsPerSecond,
+      tools: ctx.options.tools,
+      approvals: ctx.approvals,
+      approvalTimeoutMs: ctx.options.getSettings().mcp?.approvalTimeoutMs,
     },
     signal,
   );

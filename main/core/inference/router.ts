@@ -24,6 +24,7 @@ import {
   type InferenceBackend,
   type ModelInfo,
   type SamplingOptions,
+  type ToolSpec,
 } from './types.ts';
 
 export interface RouteRequest {
@@ -38,6 +39,8 @@ export interface RouteRequest {
   question?: string;
   /** The answer must be JSON of this schema (see ChatRequest.jsonSchema). */
   jsonSchema?: Record<string, unknown>;
+  /** Tools the model may call (see ChatRequest.tools). */
+  tools?: ToolSpec[];
   /** The room and the event the request answers, for the audit trail. */
   context?: CallContext;
   /** Called once, when a model started answering (its first chunk), before that chunk is yielded. */
@@ -241,6 +244,7 @@ export class InferenceRouter {
           signal: request.signal,
           keepAliveSeconds: bot.keepAliveSeconds,
           ...(request.jsonSchema ? { jsonSchema: request.jsonSchema } : {}),
+          ...(request.tools?.length ? { tools: request.tools } : {}),
         })) {
           if (!began) {
             began = true;
