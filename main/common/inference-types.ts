@@ -1,6 +1,7 @@
 // Serializable facts about models and generations, shared by core, the control API and the renderer.
 
-export type ModelSource = 'file' | 'hf' | 'ollama-store' | 'lmstudio' | 'jan' | 'folder' | 'ollama' | 'openai';
+export type ModelSource =
+  'file' | 'hf' | 'ollama-store' | 'lmstudio' | 'jan' | 'folder' | 'ollama' | 'openai' | 'agent';
 
 export interface ModelInfo {
   /** The model reference a bot's settings use: llama:<path|hf:…>, ollama:<tag>, ollama@<endpoint>:<tag>, openai:<endpoint>/<model>. */
