@@ -1,9 +1,10 @@
 // One message in the timeline: avatar, sender with a model badge for bots, sanitized rich body, the
-// quoted message it replies to, "edited", and actions (reply, open thread).
+// quoted message it replies to, "edited", actions (reply, open thread), and Allow / Deny on a tool approval request.
 import { memo, useMemo } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { renderMessageHtml } from '../lib/markdown.ts';
 import { messageText, type DisplayMessage } from '../lib/timeline.ts';
+import { ApprovalButtons } from './approval-buttons.tsx';
 import { Avatar } from './avatar.tsx';
 import { LockIcon } from './lock-icon.tsx';
 
@@ -172,6 +173,7 @@ export const Message = memo(function Message({
         ) : (
           <MessageBody content={msg.content} />
         )}
+        {client && <ApprovalButtons msg={msg} client={client} />}
         {onOpenThread && msg.threadReplies > 0 && (
           <button
             type="button"
