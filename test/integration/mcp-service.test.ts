@@ -2,7 +2,7 @@
 // (@modelcontextprotocol/server-everything and server-filesystem) and a tiny SDK server that misbehaves on purpose
 // (test/support/mcp-test-server.ts). Servers start on first use, list their tools with annotations, run calls under
 // a time limit with results cut for the prompt, restart after exiting, and leave no process behind when stopped.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import type { AuditEntry } from '../../main/core/audit/audit-types.ts';
 import { isRunning } from '../../main/core/lifecycle/process-tree.ts';
 import { McpService } from '../../main/core/mcp/mcp-service.ts';
 import { McpToolError } from '../../main/core/mcp/mcp-types.ts';
+import { toolsHandlers } from '../../main/core/control/handlers/tools.ts';
+import { runMcpList, runMcpTest } from '../../main/cli/mcp-command.ts';
 
 const BIN = join(process.cwd(), 'node_modules', '.bin');
 const TEST_SERVER = join(process.cwd(), 'test', 'support', 'mcp-test-server.ts');
@@ -191,5 +193,48 @@ describe('MCP bad input', () => {
     const r = settingsSchema.safeParse({ bots: [{ id: 'b', displayName: 'B', model: 'ollama:x', tools: ['nope'] }] });
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.message).toMatch(/no MCP server is called "nope"/);
+  });
+});
+
+describe('the control API and the CLI', () => {
+  it('tools.servers and tools.test show the state and, once started, the tools', async () => {
+    const { svc, settings } = service([{ id: 'everything', command: join(BIN, 'mcp-server-everything') }]);
+    settings.bots = [bot(['everything/echo'])];
+    const h = toolsHandlers({ settings: { get: () => settings }, tools: svc });
+    expect(await h['tools.servers'](undefined)).toEqual([
+      expect.objectContaining({ id: 'everything', status: 'idle', local: true, usedBy: ['b'] }),
+    ]);
+    const tested = await h['tools.test']({ server: 'everything' });
+    expect(tested.status).toBe('ready');
+    expect(tested.tools?.find((t) => t.name === 'echo')).toMatchObject({ readOnly: true });
+    await expect(h['tools.test']({ server: 'nope' })).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  it('agent-room mcp list and mcp test', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-cli-'));
+    writeFileSync(
+      join(dir, 'settings.json'),
+      JSON.stringify({
+        mcp: {
+          servers: [
+            { id: 'everything', command: join(BIN, 'mcp-server-everything') },
+            { id: 'gone', command: '/nonexistent/mcp' },
+          ],
+        },
+      }),
+    );
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    expect(await runMcpList({ dataDir: dir }, io)).toBe(0);
+    expect(out.join('\n')).toMatch(
+      /^everything {2}stdio {2}this machine {2}.*mcp-server-everything\n {4}used by: no bot\ngone/,
+    );
+    out.length = 0;
+    expect(await runMcpTest('everything', { dataDir: dir }, io)).toBe(0);
+    expect(out[0]).toMatch(/^everything: started in \d+ ms \(pid \d+\); \d+ tools:$/);
+    expect(out).toContain('  echo  read-only  Echoes back the input string');
+    expect(await runMcpTest('gone', { dataDir: dir }, io)).toBe(1);
+    expect(err.join('\n')).toMatch(/The MCP server "gone" could not start: .*ENOENT\nCheck the server's command/);
   });
 });

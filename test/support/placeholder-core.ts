@@ -47,6 +47,8 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'models.cancel': unavailable('Cancelling downloads'),
     'probe.get': unavailable('The hardware probe'),
     'audit.list': () => Promise.resolve([]),
+    'tools.servers': () => Promise.resolve([]),
+    'tools.test': ({ server }) => Promise.reject(new Error(`No MCP server is called "${server}".`)),
   };
   return { host, handlers, events };
 }

@@ -187,6 +187,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     secrets,
     inference,
     matrix,
+    tools,
     version,
     shell: options.shell ?? 'serve',
     status,

@@ -1,10 +1,11 @@
 // Settings: LAN access (with the address and a QR code for a phone's Matrix client), start at login,
-// close to tray, theme.
+// close to tray, theme, and the MCP servers the bots take tools from (settings-tools.tsx).
 import { useEffect, useState } from 'react';
 import QRCode from 'qrcode';
 import type { AppStatus } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';
 import { errorText, useApi } from '../hooks/control.ts';
+import { ToolsCard } from './settings-tools.tsx';
 
 export function SettingsPanel({
   settings,
@@ -76,6 +77,7 @@ export function SettingsPanel({
         )}
       </div>
       <EncryptionCard />
+      <ToolsCard />
       <DesktopCard ui={settings.ui} desktop={desktop} patch={patch} />
       <AppearanceCard theme={settings.ui.theme} patch={patch} />
       {error && (

@@ -3,6 +3,7 @@ import { ControlError, type AppStatus } from '../../../common/contract.ts';
 import type { MatrixServices } from '../../app/matrix-services.ts';
 import type { InferenceService } from '../../inference/inference-service.ts';
 import type { Logger } from '../../logging/logger.ts';
+import type { McpService } from '../../mcp/mcp-service.ts';
 import type { DataPaths } from '../../paths.ts';
 import type { InferencePlan } from '../../probe/plan.ts';
 import type { HardwareReport } from '../../probe/report.ts';
@@ -16,6 +17,8 @@ export interface HandlerContext {
   secrets: SecretStore;
   inference: InferenceService;
   matrix: MatrixServices;
+  /** The MCP servers (Settings → Tools). */
+  tools: McpService;
   version: string;
   shell: 'serve' | 'desktop';
   status(): AppStatus;

@@ -5,6 +5,7 @@ import { auditHandlers } from './audit.ts';
 import type { HandlerContext } from './context.ts';
 import { sessionHandlers } from './session.ts';
 import { modelHandlers, settingsAndBotHandlers } from './team.ts';
+import { toolsHandlers } from './tools.ts';
 
 export type { HandlerContext } from './context.ts';
 
@@ -15,5 +16,6 @@ export function controlHandlers(ctx: HandlerContext): Handlers {
     ...settingsAndBotHandlers(ctx),
     ...modelHandlers(ctx),
     ...auditHandlers(ctx),
+    ...toolsHandlers(ctx),
   };
 }
