@@ -22,6 +22,7 @@ import { OpenAITestServer } from '../support/openai-server.ts';
 import { lastToolResult, type ToolScript } from '../support/tool-script.ts';
 
 const BIN = join(process.cwd(), 'node_modules', '.bin');
+const TEST_SERVER = join(process.cwd(), 'test', 'support', 'mcp-test-server.ts');
 let team: Team;
 let openai: OpenAITestServer;
 let ollama: OllamaTestServer;
@@ -44,6 +45,7 @@ const script: ToolScript = (req) => {
         { name: 'files__write_file', arguments: { path: join(dir, `${name}.txt`), content: `note ${name}` } },
       ],
     };
+  if (req.tools.includes('stuck__ping')) return { toolCalls: [{ name: 'stuck__ping', arguments: { text: 'hello' } }] };
   if (/unknown tool/.test(q)) return { toolCalls: [{ name: 'everything__launch_missiles', arguments: {} }] };
   if (/bad args/.test(q)) return { toolCalls: [{ name: 'everything__echo', arguments: { message: 42 } }] };
   if (/broken json/.test(q))
@@ -70,6 +72,8 @@ beforeAll(async () => {
       servers: [
         { id: 'everything', command: join(BIN, 'mcp-server-everything') },
         { id: 'files', command: join(BIN, 'mcp-server-filesystem'), args: [dir] },
+        { id: 'broken', command: process.execPath, args: [TEST_SERVER, 'fail-start'] },
+        { id: 'stuck', command: process.execPath, args: [TEST_SERVER, 'hang'], timeoutMs: 1500 },
       ],
       approvalTimeoutMs: 60_000,
     },
@@ -260,5 +264,30 @@ describe('bad tool calls end with a clear line; the bot keeps answering', () => 
     const id = await ask('opal', 'echo still alive');
     expect(await answer('opal', id)).toContain('The tool said: Echo:');
     await waitIdle(bots);
+  }, 60_000);
+
+  it('an MCP server that fails to start: the answer goes on without it and ends with a line saying why', async () => {
+    const opal = team.settings.bots[0]!;
+    team.settings.bots[0] = { ...opal, tools: ['everything/echo', 'broken'] };
+    try {
+      const text = await answer('opal', await ask('opal', 'echo despite the broken server'));
+      expect(text).toMatch(
+        /The tool said: Echo: @opal echo despite the broken server\n\n⚠️ The MCP server "broken" could not start: .*cannot open the database \(simulated\)/,
+      );
+    } finally {
+      team.settings.bots[0] = opal;
+    }
+  }, 60_000);
+
+  it('an MCP server that hangs: the call’s line says so after its timeout', async () => {
+    const opal = team.settings.bots[0]!;
+    team.settings.bots[0] = { ...opal, tools: ['stuck'] };
+    try {
+      const text = await answer('opal', await ask('opal', 'ping the stuck server'));
+      expect(text).toMatch(/^🔧 stuck\/ping: ⚠️ The MCP server "stuck" did not run ping within 1500 ms\./);
+      expect(audit.at(-1)).toMatchObject({ model: 'stuck/ping', outcome: 'failed', errorCode: 'Timeout' });
+    } finally {
+      team.settings.bots[0] = opal;
+    }
   }, 60_000);
 });
