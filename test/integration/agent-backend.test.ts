@@ -3,6 +3,8 @@
 // the bad input: a missing command, a non-zero exit, a run that never ends, output past the cap, a stop. After
 // each, no process of the run is left.
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -149,5 +151,48 @@ describe('external agents', () => {
     const pids = pidsIn(file);
     expect(pids.length).toBe(2);
     expect(pids.filter(isRunning)).toEqual([]);
+  });
+
+  it('an HTTP agent: the prompt posted as JSON, its answer streamed as text or as server-sent events; loopback is local', async () => {
+    const bodies: unknown[] = [];
+    const server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d: Buffer) => (raw += d.toString()));
+      req.on('end', () => {
+        bodies.push({ body: JSON.parse(raw) as unknown, auth: req.headers.authorization });
+        if (req.url === '/sse') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write('data: Hello\n\n');
+          res.end('data:  from SSE\n\ndata: [DONE]\n\n');
+        } else if (req.url === '/fail') {
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          res.end('agent busy');
+        } else {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.write('Hello ');
+          setTimeout(() => res.end('from text'), 20);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const b = backend([
+        { id: 'text', url: `${base}/text`, env: { authorization: 'secret:agent.token' } },
+        { id: 'sse', url: `${base}/sse` },
+        { id: 'busy', url: `${base}/fail` },
+        { id: 'far', url: 'https://agent.example.com/run' },
+      ]);
+      expect(b.isLocal('agent:text')).toBe(true);
+      expect(b.isLocal('agent:far')).toBe(false);
+      expect((await run(b, 'agent:text')).text).toBe('Hello from text');
+      expect(bodies[0]).toEqual({ body: { prompt: 'owner: hello agent' }, auth: 'token-from-store' });
+      expect((await run(b, 'agent:sse')).text).toBe('Hello from SSE');
+      expect((await run(b, 'agent:busy')).error?.message).toBe(
+        `The agent "busy" at ${base}/fail answered HTTP 503: agent busy`,
+      );
+    } finally {
+      server.close();
+    }
   });
 });
