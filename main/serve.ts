@@ -10,6 +10,7 @@ import { runApiKey } from './cli/api-key-command.ts';
 import { runAudit, type AuditFlags } from './cli/audit-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
+import { runMcpList, runMcpTest } from './cli/mcp-command.ts';
 import { runModels, runPull } from './cli/models-command.ts';
 import { listPipelinesCli, runPipelineCli } from './cli/pipeline-command.ts';
 import { runProbe } from './cli/probe-command.ts';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   addRouteCommand(program);
   addApiKeyCommands(program);
   addPipelineCommands(program);
+  addMcpCommands(program);
   return program;
 }
 
@@ -134,6 +136,26 @@ function addAuditCommand(program: Command): void {
         console.error(`The audit database could not be read: ${err instanceof Error ? err.message : String(err)}`);
         process.exitCode = 1;
       }
+    });
+}
+
+/** The MCP servers in settings, and one started to list its tools. */
+function addMcpCommands(program: Command): void {
+  const mcp = program.command('mcp').description('the MCP servers the bots take tools from');
+  mcp
+    .command('list')
+    .description('list the MCP servers in settings: how each is reached, on this machine or not, which bots use it')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      process.exit(await runMcpList({ dataDir: dataDir(program), ...opts }));
+    });
+  mcp
+    .command('test')
+    .description('start one MCP server, list its tools (read-only, or asks for approval) and stop it')
+    .argument('<server>', 'the server id in settings (mcp.servers)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      process.exit(await runMcpTest(id, { dataDir: dataDir(program), ...opts }));
     });
 }
 

@@ -18,7 +18,7 @@ export AGENT_ROOM_E2E_HOMESERVER_URL="$AGENT_ROOM_TEST_HOMESERVER_URL"
 export AGENT_ROOM_E2E_REGISTRATION_TOKEN="$AGENT_ROOM_TEST_REGISTRATION_TOKEN"
 echo "Matrix tests against $AGENT_ROOM_TEST_HOMESERVER_URL ($(curl -fsS "$AGENT_ROOM_TEST_HOMESERVER_URL/_matrix/client/versions" | head -c 120)…)"
 npm run build
-npx vitest run test/integration/homeserver-conformance.test.ts test/integration/provision-team.test.ts test/integration/existing-owner-account.test.ts test/integration/bots-runner.test.ts test/integration/bots-restart.test.ts test/integration/bots-burst.test.ts test/integration/bots-master.test.ts test/integration/bots-pipeline.test.ts \
+npx vitest run test/integration/homeserver-conformance.test.ts test/integration/provision-team.test.ts test/integration/existing-owner-account.test.ts test/integration/bots-runner.test.ts test/integration/bots-restart.test.ts test/integration/bots-burst.test.ts test/integration/bots-master.test.ts test/integration/bots-pipeline.test.ts test/integration/bots-tools.test.ts test/integration/bots-agent.test.ts \
   test/integration/crypto-owner-trust.test.ts test/integration/crypto-owner-devices.test.ts test/integration/crypto-bots.test.ts test/integration/crypto-late-join.test.ts \
   test/integration/attachments-room.test.ts test/integration/attachments-encrypted.test.ts test/integration/bad-input-attachments.test.ts
 npx vitest run --config vitest.e2e.config.ts test/e2e/encrypted-room.test.ts test/e2e/attachments.test.ts

@@ -80,7 +80,7 @@ export async function runChat(
       if (chunk.type === 'text') {
         io.write(chunk.text);
         wrote += chunk.text;
-      } else stats = chunk.stats;
+      } else if (chunk.type === 'done') stats = chunk.stats;
     }
     if (!wrote.endsWith('\n')) io.write('\n');
     if (stats) io.err(formatStats(stats, where(inf, backend.kind)));
@@ -100,7 +100,7 @@ export async function runChat(
   }
 }
 
-function where(inf: CliInference, kind: 'llama' | 'ollama' | 'openai'): string {
+function where(inf: CliInference, kind: 'llama' | 'ollama' | 'openai' | 'agent'): string {
   if (kind !== 'llama') return kind;
   const status = inf.service.llama?.status();
   const gpu = status?.gpu === undefined || status.gpu === false ? 'cpu' : status.gpu;

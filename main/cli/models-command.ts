@@ -27,6 +27,7 @@ const SOURCE_LABEL: Record<ModelSource, string> = {
   jan: 'Jan',
   ollama: 'Ollama',
   openai: 'endpoint',
+  agent: 'agent',
 };
 
 /** Where a model is from, for the table: the source, and the server for models behind one. */

@@ -22,10 +22,12 @@ import type {
   PullJob,
 } from './contract-types.ts';
 import { ControlError, toControlErrorPayload, type ControlResult } from './contract-errors.ts';
+import type { McpServerInfo } from './contract-tools.ts';
 import { settingsPatchSchema, zodIssues } from './contract-settings.ts';
 
 export * from './contract-types.ts';
 export * from './contract-errors.ts';
+export * from './contract-tools.ts';
 export { applySettingsPatch, mergePatch, settingsPatchSchema, type SettingsPatch } from './contract-settings.ts';
 
 /** A channel that takes no request: undefined over IPC, null or an empty body over HTTP. */
@@ -65,6 +67,10 @@ export const requestSchemas = {
       bot: botId.optional(),
     })
     .optional(),
+  /** The MCP servers in settings: state, and tools once listed. */
+  'tools.servers': noRequest,
+  /** Starts the server (if it is not running) and lists its tools. */
+  'tools.test': z.strictObject({ server: z.string().min(1).max(64) }),
   'app.openDataFolder': noRequest,
   'app.openLogsFolder': noRequest,
   /** The OpenAI-compatible API's keys (names and first characters) and its base URL. */
@@ -99,6 +105,8 @@ export interface Responses {
   'models.cancel': { cancelled: boolean };
   'probe.get': ProbeResult;
   'audit.list': AuditCall[];
+  'tools.servers': McpServerInfo[];
+  'tools.test': McpServerInfo;
   /** The folder opened. */
   'app.openDataFolder': { opened: string };
   'app.openLogsFolder': { opened: string };

@@ -1,12 +1,13 @@
 // Serializable facts about models and generations, shared by core, the control API and the renderer.
 
-export type ModelSource = 'file' | 'hf' | 'ollama-store' | 'lmstudio' | 'jan' | 'folder' | 'ollama' | 'openai';
+export type ModelSource =
+  'file' | 'hf' | 'ollama-store' | 'lmstudio' | 'jan' | 'folder' | 'ollama' | 'openai' | 'agent';
 
 export interface ModelInfo {
   /** The model reference a bot's settings use: llama:<path|hf:…>, ollama:<tag>, ollama@<endpoint>:<tag>, openai:<endpoint>/<model>. */
   ref: string;
   name: string;
-  backend: 'llama' | 'ollama' | 'openai';
+  backend: 'llama' | 'ollama' | 'openai' | 'agent';
   source: ModelSource;
   /** Where it came from, in words a person understands (a path, a server URL). */
   location: string;

@@ -16,6 +16,7 @@ import {
   endpointVisionFields,
 } from './settings-attachments.ts';
 import { updatesSettingsFields } from './settings-updates.ts';
+import { agentSchema, botToolFields, checkToolReferences, MCP_DEFAULTS, mcpSettingsSchema } from './settings-tools.ts';
 
 export const SETTINGS_VERSION = 1;
 
@@ -46,6 +47,7 @@ export const botSchema = z.object({
   /** Mentioning this bot runs the pipeline on the message instead of one answer. */
   pipeline: z.string().optional(),
   ...botAttachmentFields,
+  ...botToolFields,
 });
 export type BotConfig = z.infer<typeof botSchema>;
 
@@ -173,6 +175,10 @@ export const settingsSchema = z
     tasks: z.array(taskSchema).default([]),
     /** Named pipelines of stages (`!run <name> <text>`, `agent-room pipeline run`). */
     pipelines: z.array(pipelineSchema).default([]),
+    /** MCP servers the bots' tools come from, and how approvals wait. */
+    mcp: mcpSettingsSchema.default(MCP_DEFAULTS),
+    /** External agent programs or endpoints that answer as a bot (`agent:<id>` as its model). */
+    agents: z.array(agentSchema).default([]),
     inference: z
       .object({
         /** Folders searched for GGUF files besides <data>/models, Ollama's, LM Studio's and Jan's. */
@@ -278,7 +284,8 @@ export const settingsSchema = z
     api: apiSettingsSchema,
     ...updatesSettingsFields,
   })
-  .superRefine(checkMasterReferences);
+  .superRefine(checkMasterReferences)
+  .superRefine(checkToolReferences);
 
 export type Settings = z.infer<typeof settingsSchema>;
 export type SettingsInput = z.input<typeof settingsSchema>;

@@ -28,7 +28,7 @@ async function answer(schema: Record<string, unknown>, seed: number): Promise<{ 
     jsonSchema: schema,
   }) as AsyncIterable<ChatChunk>) {
     if (c.type === 'text') streamed += c.text;
-    else text = c.text;
+    else if (c.type === 'done') text = c.text;
   }
   return { text, streamed };
 }

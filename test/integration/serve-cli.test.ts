@@ -29,7 +29,7 @@ describe('agent-room serve', () => {
       status: string;
       services: Array<{ name: string; state: { status: string } }>;
     };
-    expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference']);
+    expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference', 'tools']);
     expect(['starting', 'ok', 'degraded']).toContain(health.status);
     // No Conduit binary here (AGENT_ROOM_CONDUIT is empty): the homeserver, and provisioning after it, fail.
     const [problems] = await cli.waitFor(
@@ -37,7 +37,7 @@ describe('agent-room serve', () => {
     );
     expect(problems).toMatch(/\n {2}homeserver: No usable Conduit homeserver executable[^\n]*\n {4}\S/);
     expect(problems).toMatch(/\n {2}provisioning: /);
-    expect(problems).not.toMatch(/\n {2}(setup|inference): /);
+    expect(problems).not.toMatch(/\n {2}(setup|inference|tools): /);
     expect(cli.output()).not.toContain('Agent Room is ready.');
     // Once inference runs, /health (and so `status --json`) carries the selector's figures and the spend.
     expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ tasks: [], spend: [] });

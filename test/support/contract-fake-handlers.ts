@@ -84,6 +84,31 @@ export function fakeHandlers(): CoreHandlers {
     'models.pull': () => Promise.resolve({ jobId: 'job-1' }),
     'models.cancel': () => Promise.resolve({ cancelled: true }),
     'audit.list': () => Promise.resolve([]),
+    'tools.servers': () =>
+      Promise.resolve([
+        {
+          id: 'files',
+          transport: 'stdio',
+          target: 'mcp-server-filesystem /notes',
+          status: 'idle',
+          local: true,
+          usedBy: ['qwen'],
+        },
+      ]),
+    'tools.test': ({ server }) =>
+      Promise.resolve({
+        id: server,
+        transport: 'stdio',
+        target: 'mcp-server-filesystem /notes',
+        status: 'ready',
+        local: true,
+        pid: 4242,
+        tools: [
+          { name: 'read_text_file', description: 'Read a file', readOnly: true },
+          { name: 'write_file', description: 'Write a file', readOnly: false },
+        ],
+        usedBy: ['qwen'],
+      }),
     'probe.get': () =>
       Promise.resolve({
         report: {

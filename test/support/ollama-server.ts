@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { json as sendJson, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
 import { jsonPieces, sampleOf } from './json-sample.ts';
+import type { ToolScript } from './tool-script.ts';
 
 export interface FakeOllamaModel {
   name: string;
@@ -15,6 +16,8 @@ export interface FakeOllamaModel {
   quantization: string;
   /** The model has an image projector: /api/show lists "vision", and chat messages may carry `images`. */
   vision?: boolean;
+  /** The model's template supports tools (Ollama's "tools" capability). */
+  tools?: boolean;
 }
 
 export type OllamaFault =
@@ -43,6 +46,8 @@ export interface OllamaServerOptions {
   pullStepMs?: number;
   /** Pause between chat tokens. */
   tokenDelayMs?: number;
+  /** Tool calling: per request, text and/or tool calls (sent as a message with tool_calls before the final object). */
+  script?: ToolScript;
 }
 
 export function fakeModel(name: string, size = 1_000_000): FakeOllamaModel {
@@ -187,7 +192,7 @@ export class OllamaTestServer {
         'general.parameter_count': 1_000_000_000,
         'llama.context_length': 4096,
       },
-      capabilities: m.vision ? ['completion', 'vision'] : ['completion'],
+      capabilities: ['completion', ...(m.vision ? ['vision'] : []), ...(m.tools ? ['tools'] : [])],
       modified_at: new Date(0).toISOString(),
     });
   }
@@ -238,9 +243,21 @@ export class OllamaTestServer {
         error: `invalid format: ${JSON.stringify(JSON.stringify(format))}; expected "json" or a valid JSON Schema object`,
       });
     const lastUser = [...messages].reverse().find((x) => x.role === 'user')?.content ?? '';
+    const tools = Array.isArray(body?.tools) ? (body.tools as Array<{ function?: { name?: string } }>) : [];
+    if (tools.length > 0 && !m.tools)
+      return json(res, 400, { error: `registry.ollama.ai/library/${m.name} does not support tools` });
+    const turn = this.#options.script?.({
+      messages: messages as Array<Record<string, unknown>>,
+      tools: tools.map((t) => String(t.function?.name ?? '')),
+      lastUser,
+    });
+    const calls = (turn?.toolCalls ?? []).map((c) => ({
+      function: { name: c.name, arguments: typeof c.arguments === 'string' ? parseArgs(c.arguments) : c.arguments },
+    }));
     // Held to the format, the model answers JSON: here the simplest value of the schema.
-    let words =
-      typeof format === 'object' && format !== null
+    let words = turn
+      ? (turn.text ?? '').split(/\s+/).filter(Boolean)
+      : typeof format === 'object' && format !== null
         ? jsonPieces(JSON.stringify(sampleOf(format)))
         : format === 'json'
           ? ['{}']
@@ -277,7 +294,10 @@ export class OllamaTestServer {
       eval_duration: evalNs,
     };
     if (!stream) {
-      return json(res, 200, { ...final, message: { role: 'assistant', content: pieces.join('') } });
+      return json(res, 200, {
+        ...final,
+        message: { role: 'assistant', content: pieces.join(''), ...(calls.length ? { tool_calls: calls } : {}) },
+      });
     }
     if (stallAfter === 0) return this.#stall(res);
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -295,6 +315,11 @@ export class OllamaTestServer {
     }
     if (cutAfter !== undefined) return void req.socket.destroy();
     if (stallAfter !== undefined) return this.#stall(res);
+    if (calls.length > 0)
+      await write(
+        res,
+        `${JSON.stringify({ model: name, created_at: created(), message: { role: 'assistant', content: '', tool_calls: calls }, done: false })}\n`,
+      );
     res.end(`${JSON.stringify(final)}\n`);
   }
 
@@ -403,6 +428,16 @@ export function keepAliveMs(v: unknown): number {
     }
   }
   return 300_000;
+}
+
+/** A model's argument text as Ollama's parser reads it: JSON, or {} when it is not an object. */
+function parseArgs(text: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

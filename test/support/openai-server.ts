@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { json, closeServer, readBody, sleep, takeFault, write } from './http-helpers.ts';
 import { jsonPieces, sampleOf } from './json-sample.ts';
+import { argumentPieces, argumentText, openaiToolsProblem, type ScriptedTurn, type ToolScript } from './tool-script.ts';
 
 export type OpenAIFault =
   | { kind: 'delay'; ms: number }
@@ -34,6 +35,8 @@ export interface OpenAIServerOptions {
   reply?: (request: { lastUser: string; body: Record<string, unknown> }) => string;
   /** Models that take `image_url` content parts; others answer 400 as OpenAI does. */
   visionModels?: string[];
+  /** Tool calling: per request, text and/or tool calls (streamed as OpenAI streams tool_calls deltas). */
+  script?: ToolScript;
 }
 
 export interface OpenAIErrorBody {
@@ -268,15 +271,34 @@ export class OpenAITestServer {
     if (formatError) return json(res, 400, formatError);
     const partsError = contentError(messages, (this.#options.visionModels ?? []).includes(model));
     if (partsError) return json(res, 400, partsError);
+    const toolsProblem = openaiToolsProblem(body);
+    if (toolsProblem)
+      return json(
+        res,
+        400,
+        openaiError(toolsProblem.message, 'invalid_request_error', toolsProblem.param, toolsProblem.code),
+      );
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-    let pieces = this.#pieces(contentText(lastUser?.content), body);
+    const lastUserText = contentText(lastUser?.content);
+    const offered = ((body.tools ?? []) as Array<{ function: { name: string } }>).map((t) => t.function.name);
+    const turn = this.#options.script?.({
+      messages: messages as Array<Record<string, unknown>>,
+      tools: offered,
+      lastUser: lastUserText,
+    });
+    let pieces = turn ? scriptedPieces(turn) : this.#pieces(lastUserText, body);
     const max =
       typeof body.max_tokens === 'number'
         ? body.max_tokens
         : typeof body.max_completion_tokens === 'number'
           ? body.max_completion_tokens
           : Infinity;
-    const finishReason = pieces.length > max ? 'length' : 'stop';
+    const calls = (turn?.toolCalls ?? []).map((c, i) => ({
+      id: `call_${this.#counter + 1}_${i}`,
+      name: c.name,
+      arguments: argumentText(c.arguments),
+    }));
+    const finishReason = pieces.length > max ? 'length' : calls.length ? 'tool_calls' : 'stop';
     pieces = pieces.slice(0, max);
     const usage = {
       prompt_tokens: messages.reduce((n, m) => n + 4 + contentText(m.content).split(/\s+/).filter(Boolean).length, 0),
@@ -295,7 +317,20 @@ export class OpenAITestServer {
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: pieces.join(''), refusal: null },
+            message: {
+              role: 'assistant',
+              content: pieces.length ? pieces.join('') : null,
+              refusal: null,
+              ...(calls.length
+                ? {
+                    tool_calls: calls.map((c) => ({
+                      id: c.id,
+                      type: 'function',
+                      function: { name: c.name, arguments: c.arguments },
+                    })),
+                  }
+                : {}),
+            },
             logprobs: null,
             finish_reason: finishReason,
           },
@@ -334,6 +369,14 @@ export class OpenAITestServer {
       if (this.#options.tokenDelayMs) await sleep(this.#options.tokenDelayMs);
     }
     if (fault?.kind === 'cut') return void req.socket.destroy();
+    for (const [index, c] of calls.entries()) {
+      // The first delta names the call; the arguments follow in pieces (what a client must put together).
+      await send(
+        chunk({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null),
+      );
+      for (const piece of argumentPieces(c.arguments))
+        await send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+    }
     await send(chunk({}, finishReason));
     if (includeUsage)
       await send({
@@ -389,6 +432,12 @@ function contentError(messages: Array<{ content?: unknown }>, vision: boolean): 
     }
   }
   return undefined;
+}
+
+/** A scripted turn's text as stream pieces (a word each). */
+function scriptedPieces(turn: ScriptedTurn): string[] {
+  const words = (turn.text ?? '').split(/(?=\s)/).filter(Boolean);
+  return words;
 }
 
 const invalid = (message: string, param: string, code: string | null = null): OpenAIErrorBody =>

@@ -50,6 +50,8 @@ export function createPlaceholderCore(options: CoreOptions): AppCore {
     'apiKeys.create': unavailable('API keys'),
     'apiKeys.revoke': unavailable('API keys'),
     'audit.list': () => Promise.resolve([]),
+    'tools.servers': () => Promise.resolve([]),
+    'tools.test': ({ server }) => Promise.reject(new Error(`No MCP server is called "${server}".`)),
   };
   return { host, handlers, events };
 }

@@ -1,6 +1,7 @@
 // The audit database: calls recorded and listed (since, limit), purged, the retention applied at open, no text
 // unless the settings say so, read-only readers beside a writer, and node:sqlite's warning kept off stderr.
 import { spawnSync } from 'node:child_process';
+import type * as NodeSqlite from 'node:sqlite';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,5 +171,44 @@ describe('agent-room audit', () => {
     expect(out.pop()).toMatch(/^Removed 1 call/);
     expect(store.list()).toHaveLength(1);
     store.close();
+  });
+});
+
+describe('the audit schema migration', () => {
+  it('a version 1 database gains the tool columns (version 2) and keeps its rows', async () => {
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite') as typeof NodeSqlite;
+    const file = auditFile(tempDir());
+    const v1 = new DatabaseSync(file);
+    v1.exec(`CREATE TABLE calls (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, room_id TEXT, event_id TEXT, bot_id TEXT NOT NULL,
+      task TEXT, model TEXT NOT NULL, backend TEXT NOT NULL, endpoint TEXT, local INTEGER NOT NULL,
+      sensitive TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER, duration_ms INTEGER NOT NULL,
+      cost REAL, reason TEXT NOT NULL, outcome TEXT NOT NULL, error_code TEXT, prompt TEXT, reply TEXT);
+      CREATE INDEX calls_at ON calls(at);
+      INSERT INTO calls (at, bot_id, model, backend, local, sensitive, duration_ms, reason, outcome)
+        VALUES (${Date.now()}, 'old', 'ollama:qwen', 'ollama', 1, '[]', 5, 'before tools', 'ok');
+      PRAGMA user_version = 1;`);
+    v1.close();
+    const store = AuditStore.open({ file })!;
+    store.record(
+      entry({
+        model: 'files/write_file',
+        backend: 'mcp',
+        argsBytes: 40,
+        resultBytes: 120,
+        approvedBy: 'approved by @owner:x',
+      }),
+    );
+    const rows = store.list();
+    expect(rows.map((r) => [r.botId, r.backend])).toEqual([
+      ['old', 'ollama'],
+      ['helper', 'mcp'],
+    ]);
+    expect(rows[0]!.argsBytes).toBeUndefined();
+    expect(rows[1]).toMatchObject({ argsBytes: 40, resultBytes: 120, approvedBy: 'approved by @owner:x' });
+    store.close();
+    const check = new DatabaseSync(file);
+    expect((check.prepare('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(2);
+    check.close();
   });
 });

@@ -178,6 +178,7 @@ describe('preload', () => {
       'session',
       'settings',
       'status',
+      'tools',
     ]);
 
     electronMock.ipcRenderer.invokeResult = { ok: true, value: { jobId: 'job-7' } };

@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Settings } from '../../common/settings-schema.ts';
 import { grammarSchema, JsonGrammarError } from '../inference/llama/json-grammar.ts';
 import type { InferenceRouter } from '../inference/router.ts';
-import type { ChatMessage, GenerationStats, SamplingOptions } from '../inference/types.ts';
+import type { ChatChunk, ChatMessage, GenerationStats, SamplingOptions } from '../inference/types.ts';
 import { badRequest, fromZod, sendJson, toApiError, ApiError } from './api-errors.ts';
 import { resolveModel, type ApiModel } from './api-models.ts';
 import { answerSchema, chatBodySchema, toChatMessages, type ChatBody } from './api-requests.ts';
@@ -36,16 +36,18 @@ interface Prepared {
 export async function chatCompletions(deps: ChatDeps, call: ApiCall, raw: unknown, res: ServerResponse): Promise<void> {
   const p = await prepare(deps, call, raw);
   let answered: string | undefined;
-  const chunks = deps.router().chat({
-    bot: p.model.bot,
-    messages: p.messages,
-    sampling: p.sampling,
-    signal: call.signal,
-    ...(p.jsonSchema ? { jsonSchema: p.jsonSchema } : {}),
-    context: { roomId: 'api', eventId: call.requestId, caller: `api:${call.keyName}` },
-    priority: 'low',
-    onDecision: (d) => (answered = d.model),
-  });
+  const chunks = textAndDone(
+    deps.router().chat({
+      bot: p.model.bot,
+      messages: p.messages,
+      sampling: p.sampling,
+      signal: call.signal,
+      ...(p.jsonSchema ? { jsonSchema: p.jsonSchema } : {}),
+      context: { roomId: 'api', eventId: call.requestId, caller: `api:${call.keyName}` },
+      priority: 'low',
+      onDecision: (d) => (answered = d.model),
+    }),
+  );
   const head = () => ({ 'X-Request-Id': call.requestId, ...(answered ? { 'X-Agent-Room-Model': answered } : {}) });
   if (p.body.stream) await streamOut(p, call, chunks, res, head);
   else {
@@ -198,4 +200,11 @@ function usage(stats: GenerationStats | undefined) {
   const prompt = stats?.promptTokens ?? 0;
   const completion = stats?.completionTokens ?? 0;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** The answer's text and its end: /v1 offers no tools, so no tool calls can come; any that did are left out. */
+async function* textAndDone(
+  chunks: AsyncIterable<ChatChunk>,
+): AsyncIterable<Exclude<ChatChunk, { type: 'tool_calls' }>> {
+  for await (const c of chunks) if (c.type !== 'tool_calls') yield c;
 }

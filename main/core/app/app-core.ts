@@ -10,6 +10,7 @@ import { auditFile } from '../audit/audit-store.ts';
 import { EventHub } from '../control/event-hub.ts';
 import { InferenceService } from '../inference/inference-service.ts';
 import { ServiceHost } from '../lifecycle/service-host.ts';
+import { McpService } from '../mcp/mcp-service.ts';
 import type { Logger } from '../logging/logger.ts';
 import { routeSdkLogs } from '../logging/sdk-logging.ts';
 import type { DataPaths } from '../paths.ts';
@@ -49,6 +50,7 @@ export interface AppCore {
   settings: SettingsStore;
   secrets: SecretStore;
   inference: InferenceService;
+  tools: McpService;
   matrix: MatrixServices;
   /** The OpenAI-compatible API (/v1): serve mounts it on its control server; the desktop app runs `apiService`. */
   api: ApiHandler;
@@ -107,7 +109,7 @@ function cachedPlan(
 }
 
 /** Services whose failure leaves the rest running (the status says why). */
-const OPTIONAL_SERVICES = new Set(['setup', 'homeserver', 'provisioning', 'bots', 'api']);
+const OPTIONAL_SERVICES = new Set(['setup', 'homeserver', 'provisioning', 'bots', 'api', 'tools']);
 
 /** The /v1 API: serve mounts it on its control server; the desktop app has none, so it gets its own when on. */
 function buildApi(
@@ -122,6 +124,26 @@ function buildApi(
   return { apiKeys, api, apiService };
 }
 
+function inferenceService(
+  options: AppCoreOptions,
+  settings: SettingsStore,
+  secrets: SecretStore,
+  events: EventHub,
+  getPlan: () => Promise<{ report: HardwareReport; plan: InferencePlan }>,
+): InferenceService {
+  return new InferenceService({
+    getSettings: () => settings.get(),
+    getPlan: () => getPlan(),
+    modelsDir: options.paths.models,
+    auditFile: auditFile(options.paths.state),
+    resolveSecret: async (ref) => (ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref)),
+    logger: options.logger,
+    onJob: (job) => events.emit('models.progress', job),
+    ...(options.discoveryHome ? { discoveryHome: options.discoveryHome } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+}
+
 export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const { paths, logger } = options;
   routeSdkLogs(logger);
@@ -132,20 +154,19 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     (options.probe ?? (() => probeWithCache(join(paths.state, 'probe.json'), { refresh })))(),
   );
 
-  const inference = new InferenceService({
-    getSettings: () => settings.get(),
-    getPlan: () => getPlan(),
-    modelsDir: paths.models,
-    auditFile: auditFile(paths.state),
-    resolveSecret: async (ref) => (ref.startsWith('env:') ? process.env[ref.slice(4)] : secrets.get(ref)),
-    logger,
-    onJob: (job) => events.emit('models.progress', job),
-    ...(options.discoveryHome ? { discoveryHome: options.discoveryHome } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  const inference = inferenceService(options, settings, secrets, events, getPlan);
 
   // Declared before the services that call it; assigned once status() exists.
   let emitStatus: () => void = () => undefined;
+  // MCP servers start on a bot's first tool call; stopped after the bots, so no reply is left mid-call.
+  const tools = new McpService({
+    getSettings: () => settings.get(),
+    resolveSecret: async (name) => secrets.get(name),
+    logger,
+    audit: () => inference.auditStore,
+    version,
+    onChange: () => emitStatus(),
+  });
   const matrix = buildMatrixServices({
     paths,
     logger,
@@ -157,12 +178,13 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     overrides: options.overrides ?? {},
     ...(options.fetch ? { fetch: options.fetch } : {}),
     onStatusChange: () => emitStatus(),
+    tools,
   });
 
   // The homeserver may be missing (no Conduit binary yet): the rest still starts and status says why.
   const setup = new FirstRunService({ settings, getPlan, discover: () => inference.listModels(), logger });
   const host = new ServiceHost({ logger, optional: OPTIONAL_SERVICES });
-  host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference);
+  host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference).add(tools);
   if (matrix.bots) host.add(matrix.bots);
   const apiParts = buildApi(options, settings, inference);
   if (apiParts.apiService) host.add(apiParts.apiService);
@@ -185,6 +207,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     secrets,
     inference,
     matrix,
+    tools,
     version,
     shell: options.shell ?? 'serve',
     status,
@@ -199,6 +222,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     settings,
     secrets,
     inference,
+    tools,
     matrix,
     ...apiParts,
     health: () => appHealth(host, version, inference, apiParts.api),

@@ -10,7 +10,8 @@ import type { AuditEntry, AuditOutcome, AuditSink } from './audit-types.ts';
 
 type Sqlite = typeof NodeSqlite;
 
-const SCHEMA_VERSION = 1;
+/** 1: calls; 2: tool calls' argument and result sizes and approval. */
+const SCHEMA_VERSION = 2;
 const DAY_MS = 86_400_000;
 
 export function auditFile(stateDir: string): string {
@@ -66,13 +67,23 @@ interface Row {
 function migrate(db: DatabaseSync): void {
   const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
   if (version >= SCHEMA_VERSION) return;
-  db.exec(`CREATE TABLE IF NOT EXISTS calls (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, room_id TEXT, event_id TEXT, bot_id TEXT NOT NULL,
-    task TEXT, model TEXT NOT NULL, backend TEXT NOT NULL, endpoint TEXT, local INTEGER NOT NULL,
-    sensitive TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER, duration_ms INTEGER NOT NULL,
-    cost REAL, reason TEXT NOT NULL, outcome TEXT NOT NULL, error_code TEXT, prompt TEXT, reply TEXT);
-    CREATE INDEX IF NOT EXISTS calls_at ON calls(at);
-    PRAGMA user_version = ${SCHEMA_VERSION};`);
+  db.exec('BEGIN');
+  try {
+    if (version < 1)
+      db.exec(`CREATE TABLE IF NOT EXISTS calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, room_id TEXT, event_id TEXT, bot_id TEXT NOT NULL,
+        task TEXT, model TEXT NOT NULL, backend TEXT NOT NULL, endpoint TEXT, local INTEGER NOT NULL,
+        sensitive TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER, duration_ms INTEGER NOT NULL,
+        cost REAL, reason TEXT NOT NULL, outcome TEXT NOT NULL, error_code TEXT, prompt TEXT, reply TEXT);
+        CREATE INDEX IF NOT EXISTS calls_at ON calls(at);`);
+    if (version < 2)
+      db.exec(`ALTER TABLE calls ADD COLUMN args_bytes INTEGER; ALTER TABLE calls ADD COLUMN result_bytes INTEGER;
+        ALTER TABLE calls ADD COLUMN approved_by TEXT;`);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
 }
 
 function fromRow(r: Row): AuditEntry & { id: number } {
@@ -96,6 +107,10 @@ function fromRow(r: Row): AuditEntry & { id: number } {
     outcome: String(r.outcome) as AuditOutcome,
     errorCode: (r.error_code as string | null) ?? null,
   };
+  // A database written before version 2 (read-only, not migrated) has no such columns: undefined, left out.
+  if (r.args_bytes !== null && r.args_bytes !== undefined) entry.argsBytes = Number(r.args_bytes);
+  if (r.result_bytes !== null && r.result_bytes !== undefined) entry.resultBytes = Number(r.result_bytes);
+  if (typeof r.approved_by === 'string') entry.approvedBy = r.approved_by;
   if (r.prompt !== null) entry.prompt = String(r.prompt);
   if (r.reply !== null) entry.reply = String(r.reply);
   return entry;
@@ -168,13 +183,17 @@ export class AuditStore implements AuditSink {
       entry.errorCode,
       text ? (entry.prompt ?? null) : null,
       text ? (entry.reply ?? null) : null,
+      entry.argsBytes ?? null,
+      entry.resultBytes ?? null,
+      entry.approvedBy ?? null,
     ];
     try {
       this.#db
         .prepare(
           `INSERT INTO calls (at, room_id, event_id, bot_id, task, model, backend, endpoint, local, sensitive,
-          prompt_tokens, completion_tokens, duration_ms, cost, reason, outcome, error_code, prompt, reply)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          prompt_tokens, completion_tokens, duration_ms, cost, reason, outcome, error_code, prompt, reply,
+          args_bytes, result_bytes, approved_by)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(...values);
     } catch (err) {

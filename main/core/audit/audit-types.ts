@@ -12,7 +12,7 @@ export interface AuditEntry {
   /** The task the call served; null until tasks exist. */
   task: string | null;
   model: string;
-  /** llama, ollama, openai; "none" when no model was tried (a refusal). */
+  /** llama, ollama, openai, agent; "mcp" for a tool call; "none" when no model was tried (a refusal). */
   backend: string;
   /** The endpoint of an OpenAI-compatible or Ollama model; "local" for in-process llama models. */
   endpoint: string | null;
@@ -29,6 +29,10 @@ export interface AuditEntry {
   reason: string;
   outcome: AuditOutcome;
   errorCode: string | null;
+  /** Tool calls (backend "mcp"): the arguments' and the result's size in bytes, and who allowed or denied it. */
+  argsBytes?: number | null;
+  resultBytes?: number | null;
+  approvedBy?: string | null;
   /** The question and the answer: kept only when the settings' audit.storeText is on. */
   prompt?: string | null;
   reply?: string | null;

@@ -18,6 +18,7 @@ import type { BotRunnerOptions, BotRunnerStatus, Worker } from './runner-types.t
 import { answerMention, endUnstarted, type JobContext } from './runner-job.ts';
 import { admitReply, allowedSender, joinOnInvite, routeMention, type RouteContext } from './runner-route.ts';
 import { startWorkers } from './runner-start.ts';
+import { Approvals, mayApprove } from './tool-approval.ts';
 import {
   botStatus,
   closeConnections,
@@ -63,6 +64,10 @@ export class BotRunner extends BaseService {
   /** What routing and reply jobs need of the runner: built once, they hold its parts by reference. */
   readonly #routeCtx: RouteContext;
   readonly #jobCtx: JobContext;
+  /** Tool calls waiting for the person's ✅ / ❌ in the rooms. */
+  readonly approvals = new Approvals((u) =>
+    mayApprove(u, this.#options.provision.owner.userId, this.#options.getSettings().guard.allowedUsers),
+  );
 
   constructor(options: BotRunnerOptions) {
     super();
@@ -206,6 +211,7 @@ export class BotRunner extends BaseService {
     const firstSight = !this.#seen.has(ev.event_id);
     this.#seen.add(ev.event_id);
     if (!firstSight) return;
+    this.approvals.onEvent(roomId, ev);
     if (ev.type === 'm.room.redaction' && ev.redacts) {
       const target = ev.redacts;
       if (this.#queue.cancel((j) => j.eventId === target && j.roomId === roomId, 'redacted') > 0)
@@ -281,6 +287,7 @@ export class BotRunner extends BaseService {
       stopRoom: (roomId) => this.stopRoom(roomId),
       why: (roomId) => this.#options.inference.explain?.(roomId),
       cost: () => this.#options.inference.costText?.(),
+      decide: (roomId, sender, allow) => this.approvals.decide(roomId, sender, allow),
     };
   }
 
@@ -292,6 +299,7 @@ export class BotRunner extends BaseService {
       log: this.#log,
       botConfig: (id) => this.botConfig(id),
       participants: (w, r) => this.participants(w, r),
+      approvals: this.approvals,
     };
   }
 

@@ -6,6 +6,8 @@ import { inviteLateBots } from './bot-crypto-wiring.ts';
 import { BotRunner } from './bot-runner.ts';
 import { sleep } from '../async.ts';
 import type { BotInference } from './types.ts';
+import { plainBody } from './markdown.ts';
+import type { BotTools } from './tool-call.ts';
 import { costText } from '../inference/budget.ts';
 import { whyText } from '../inference/why.ts';
 import type { InferenceService } from '../inference/inference-service.ts';
@@ -43,6 +45,7 @@ function botInference(inference: InferenceService): BotInference {
         ...(req.question !== undefined ? { question: req.question } : {}),
         ...(req.jsonSchema ? { jsonSchema: req.jsonSchema } : {}),
         ...(req.onDecision ? { onDecision: req.onDecision } : {}),
+        ...(req.tools ? { tools: req.tools } : {}),
       }),
     countTokens: (bot, text) => inference.router.countTokens(bot.model, text),
     promptBudget: (bot, signal, question) =>
@@ -70,6 +73,8 @@ export interface BotsServiceOptions {
   onStatusChange?: () => void;
   /** Waits before the late-bot invite is tried again; default 5 s then 30 s. */
   inviteRetryDelaysMs?: number[];
+  /** The MCP tools service, for bots with tools. */
+  tools?: BotTools;
 }
 
 /** Starts the bot runner once provisioning has produced the accounts and the room. */
@@ -140,13 +145,14 @@ export class BotsService extends BaseService {
           displayName: bot?.displayName ?? botId,
           roomId: provision.roomId,
           eventId: outcome.kind === 'done' && outcome.replyId ? outcome.replyId : eventId,
-          preview: outcome.text.slice(0, 140),
+          preview: plainBody(outcome.text).slice(0, 140),
         });
         this.o.onStatusChange?.();
       },
       // Busy and queued follow each reply: the chat window's status ends with the reply, not at the next change.
       onQueueChange: () => this.o.onStatusChange?.(),
       pausedSince: () => this.#pausedSince,
+      ...(this.o.tools ? { tools: this.o.tools } : {}),
     });
     this.runner = runner;
     runner.onStateChange((s) => this.setState(s));

@@ -1,4 +1,4 @@
-// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost, !run): parsing and the
+// The room commands people type (!help, !models, !model, !reset, !status, !stop, !why, !cost, !run, !allow, !deny): parsing and the
 // texts the runner answers with; the runner performs the actions.
 
 export type Command =
@@ -12,9 +12,11 @@ export type Command =
   | { name: 'cost' }
   /** `!run <pipeline> <text>`; without a pipeline (or a text) the pipelines are listed. */
   | { name: 'run'; pipeline?: string; text: string }
+  | { name: 'allow' }
+  | { name: 'deny' }
   | { name: 'invalid'; reason: string };
 
-const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost', 'run']);
+const NAMES = new Set(['help', 'models', 'model', 'reset', 'status', 'stop', 'why', 'cost', 'run', 'allow', 'deny']);
 
 /** The command a message body holds, or undefined when it is not one of ours. */
 export function parseCommand(body: string): Command | undefined {
@@ -45,6 +47,8 @@ export function parseCommand(body: string): Command | undefined {
     case 'stop':
     case 'why':
     case 'cost':
+    case 'allow':
+    case 'deny':
       return { name };
     default:
       return undefined;
@@ -70,6 +74,7 @@ export function helpText(bots: readonly BotSummary[]): string {
     '- `!stop`: stop every answer being written in this room',
     '- `!why`: where the last answer here came from, and why',
     '- `!cost`: cloud spend today and this month',
+    '- `!allow` / `!deny`: decide the tool call a bot is waiting on (or react ✅ / ❌ to its request)',
     "- `!task <name> …` in a question: answer it with that task's models",
     '- `!run <pipeline> <text>`: run a pipeline of models on the text; `!run` lists the pipelines',
   ].join('\n');

@@ -35,11 +35,21 @@ export function renderMarkdown(markdown: string): string {
   return sanitizeMatrixHtml(html).trim();
 }
 
+/**
+ * The plain body of Markdown that holds collapsible blocks (a tool call's details): each block is its summary line
+ * alone, so clients without HTML, and the bots reading the room's history, see one compact line per call.
+ */
+export function plainBody(markdown: string): string {
+  return markdown.replace(/<details><summary>([^<]*)<\/summary>[\s\S]*?<\/details>/g, (_m, summary: string) =>
+    summary.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'),
+  );
+}
+
 /** The body/format/formatted_body triple of a text message. */
 export function textContent(markdown: string): {
   body: string;
   format: 'org.matrix.custom.html';
   formatted_body: string;
 } {
-  return { body: markdown, format: 'org.matrix.custom.html', formatted_body: renderMarkdown(markdown) };
+  return { body: plainBody(markdown), format: 'org.matrix.custom.html', formatted_body: renderMarkdown(markdown) };
 }

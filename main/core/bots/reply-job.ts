@@ -13,6 +13,10 @@ import { CancelledError } from './queue.ts';
 import { attachmentText, imagesOf, problemNotice, readMentionAttachments, withNotes } from './reply-attachments.ts';
 import { ReplyStream } from './reply-stream.ts';
 import type { BotStateStore } from './state-store.ts';
+import { askInRoom, toolRoomChars } from './reply-tools.ts';
+import type { Approvals } from './tool-approval.ts';
+import type { BotTools } from './tool-call.ts';
+import { runToolLoop } from './tool-loop.ts';
 import type { BotConfig, BotInference, ChatMessage, Clock, RawEvent, TurnInfo } from './types.ts';
 
 /** The prompt budget when the backend cannot say how much its model takes. */
@@ -45,6 +49,10 @@ export interface ReplyJobDeps {
   editsPerSecond: number;
   /** Attachments the mention brings are read under these settings; unset, they are not read. */
   attachments?: AttachmentSettings | undefined;
+  /** MCP tools for bots that list some, and the room's approvals for those that change things. */
+  tools?: BotTools | undefined;
+  approvals?: Approvals | undefined;
+  approvalTimeoutMs?: number | undefined;
 }
 
 export type ReplyOutcome =
@@ -161,25 +169,52 @@ async function generate(
   messages: ChatMessage[],
   stream: ReplyStream,
   signal: AbortSignal,
-  context: { roomId: string; eventId: string; question: string },
+  context: { roomId: string; eventId: string; question: string; input: ReplyJobInput; roomChars: number },
 ): Promise<{ finalText: string | undefined; stats: GenerationStats | undefined; tokens: number; notice?: string }> {
   const { bot } = deps;
   let notice: string | undefined;
   let finalText: string | undefined;
   let stats: GenerationStats | undefined;
   let tokens = 0;
-  for await (const chunk of deps.inference.chat({
+  const request = {
     bot,
     messages,
     sampling: { temperature: bot.temperature, maxTokens: bot.maxTokens },
     signal,
     context: { roomId: context.roomId, eventId: context.eventId },
     question: context.question,
-    onDecision: (d) => (notice = d.notice),
-  })) {
+    onDecision: (d: { notice?: string }) => (notice = d.notice),
+  };
+  if (deps.tools && deps.approvals && bot.tools?.length) {
+    const { trigger } = context.input;
+    const place = {
+      conn: deps.conn,
+      approvals: deps.approvals,
+      roomId: context.roomId,
+      eventId: context.eventId,
+      threadRoot: trigger.threadRoot,
+      botName: deps.displayName,
+      asker: trigger.fromBot ? undefined : trigger.sender,
+      timeoutMs: deps.approvalTimeoutMs ?? 300_000,
+      signal,
+      logger: deps.logger,
+    };
+    const r = await runToolLoop({
+      bot,
+      inference: deps.inference,
+      tools: deps.tools,
+      request,
+      out: stream,
+      approve: (tool, args) => askInRoom(place, tool, args),
+      roomChars: context.roomChars,
+      now: () => deps.clock.now(),
+    });
+    return { finalText: r.finalText, stats: r.stats, tokens: r.tokens, ...(notice ? { notice } : {}) };
+  }
+  for await (const chunk of deps.inference.chat(request)) {
     if (signal.aborted) break;
     if (chunk.type === 'text') stream.push(chunk.text);
-    else {
+    else if (chunk.type === 'done') {
       finalText = chunk.text || stream.text;
       stats = chunk.stats;
       tokens = chunk.stats.promptTokens + chunk.stats.completionTokens;
@@ -210,7 +245,7 @@ async function prepareRequest(
   deps: ReplyJobDeps,
   input: ReplyJobInput,
   signal: AbortSignal,
-): Promise<{ messages: ChatMessage[]; notes: string[] } | { refused: string }> {
+): Promise<{ messages: ChatMessage[]; notes: string[]; promptTokens: number } | { refused: string }> {
   const { conn, bot } = deps;
   // Independent: the room's members, the model's real context less the answer's room (history that does not fit is
   // dropped oldest first), and the history (from the sync when it carried enough).
@@ -239,7 +274,7 @@ async function prepareRequest(
   const found = deps.attachments
     ? await readMentionAttachments({ ...input, conn, view: input.trigger, events, settings: deps.attachments, signal })
     : undefined;
-  if (!found) return { messages, notes: [] };
+  if (!found) return { messages, notes: [], promptTokens: options.maxTokens };
   if (found.problems.length > 0) return { refused: problemNotice(found.problems) };
   const images = imagesOf(found.results);
   if (images.length > 0) {
@@ -253,7 +288,7 @@ async function prepareRequest(
   const limit = (budget ? questionLimit(budget, systemTokens) : options.maxTokens - systemTokens) - questionTokens;
   const { text, notes } = await attachmentText(found, limit, countTokens);
   messages = await buildContext(events, { ...options, attach: { text, images } });
-  return { messages, notes };
+  return { messages, notes, promptTokens: options.maxTokens };
 }
 
 export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal: AbortSignal): Promise<ReplyOutcome> {
@@ -272,11 +307,16 @@ export async function runReply(input: ReplyJobInput, deps: ReplyJobDeps, signal:
       log?.info({ notice: prepared.refused }, 'attachments refused');
       return { kind: 'failed', text: prepared.refused };
     }
-    const { messages, notes } = prepared;
+    const { messages, notes, promptTokens } = prepared;
+    const used = bot.tools?.length
+      ? await deps.inference.countTokens(bot, messages.map((m) => m.content).join('\n'))
+      : 0;
     const { finalText, stats, tokens, notice } = await generate(deps, messages, stream, signal, {
       roomId: input.roomId,
       eventId: input.trigger.triggerId,
       question: input.trigger.body,
+      input,
+      roomChars: toolRoomChars(promptTokens, used),
     });
     if (signal.aborted) throw signal.reason;
     deps.guard.record(input.roomId, tokens || Math.ceil(stream.text.length / 4), clock.now());

@@ -1,4 +1,4 @@
-// The room commands (!help, !models, !model, !reset, !status, !stop, !why, !cost; !run is queued: runner-pipeline.ts) carried out through a narrow view of the runner;
+// The room commands (!help, !models, !model, !reset, !status, !stop, !why, !cost, !allow, !deny; !run is queued: runner-pipeline.ts) carried out through a narrow view of the runner;
 // the runner posts the text as a notice in reply, so it never addresses a bot or enters a model's context.
 import { errorMessage } from '../lifecycle/service.ts';
 import { findBot, helpText, modelsText, statusText, type BotSummary, type Command } from './commands.ts';
@@ -20,6 +20,8 @@ export interface CommandContext {
   why(roomId: string): string | undefined;
   /** The cloud spend; undefined where inference cannot say. */
   cost(): string | undefined;
+  /** `!allow` / `!deny` from `sender`: decides the room's oldest waiting tool call; the answer's text. */
+  decide(roomId: string, sender: string, allow: boolean): string;
 }
 
 async function modelText(ctx: CommandContext, botName: string, model: string): Promise<string> {
@@ -34,7 +36,12 @@ async function modelText(ctx: CommandContext, botName: string, model: string): P
 }
 
 /** The notice that answers `command` in `roomId`. */
-export async function commandReply(ctx: CommandContext, roomId: string, command: Command): Promise<string> {
+export async function commandReply(
+  ctx: CommandContext,
+  roomId: string,
+  command: Command,
+  sender = '',
+): Promise<string> {
   switch (command.name) {
     case 'help':
       return helpText(ctx.bots);
@@ -71,6 +78,9 @@ export async function commandReply(ctx: CommandContext, roomId: string, command:
       return ctx.cost() ?? 'Spend is not counted here.';
     case 'run':
       return 'Usage: !run <pipeline> <text>';
+    case 'allow':
+    case 'deny':
+      return ctx.decide(roomId, sender, command.name === 'allow');
     case 'invalid':
       return command.reason;
   }
@@ -85,7 +95,7 @@ export async function runCommand(
   command: Command,
 ): Promise<void> {
   if (w.state.isAnswered(view.triggerId)) return;
-  const text = await commandReply(ctx, roomId, command);
+  const text = await commandReply(ctx, roomId, command, view.sender);
   w.state.markAnswered(view.triggerId);
   await w.conn.send(roomId, 'm.room.message', {
     msgtype: 'm.notice',

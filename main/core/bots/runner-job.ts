@@ -7,6 +7,7 @@ import type { MessageView } from './mentions.ts';
 import { runReply } from './reply-job.ts';
 import { answerWithPipeline, runFor, type PipelineRun } from './runner-pipeline.ts';
 import type { BotRunnerOptions, Worker } from './runner-types.ts';
+import type { Approvals } from './tool-approval.ts';
 import type { BotConfig, Clock, RawEvent, TurnInfo } from './types.ts';
 
 export type MentionOutcome = 'answered' | 'failed' | 'stopped' | 'refused';
@@ -51,6 +52,7 @@ export interface JobContext {
   log: Logger | undefined;
   botConfig(id: string): BotConfig | undefined;
   participants(w: Worker, roomId: string): Promise<Participant[]>;
+  approvals: Approvals;
 }
 
 export interface QueuedMention {
@@ -91,6 +93,9 @@ export async function answerMention(ctx: JobContext, t: Worker, m: QueuedMention
           promptTokens: ctx.options.promptTokens,
           editsPerSecond: g.editsPerSecond,
           attachments: ctx.options.getSettings().attachments,
+          tools: ctx.options.tools,
+          approvals: ctx.approvals,
+          approvalTimeoutMs: ctx.options.getSettings().mcp?.approvalTimeoutMs,
         },
         signal,
       );

@@ -6,6 +6,7 @@ import type { SecretStore } from '../settings/secret-store.ts';
 import type { BotClientOptions, BotConnection } from './bot-client.ts';
 import type { ReplyOutcome } from './reply-job.ts';
 import type { BotStateStore } from './state-store.ts';
+import type { BotTools } from './tool-call.ts';
 import type { BotAccount, BotInference, Clock, ProvisionLike, Settings } from './types.ts';
 
 export interface BotRunnerOptions {
@@ -33,6 +34,8 @@ export interface BotRunnerOptions {
   onQueueChange?: () => void;
   /** End-to-end encryption for every bot: its crypto store under <stateDir>/crypto/<id>, keys in these secrets. */
   encryption?: RunnerEncryption;
+  /** MCP tools for the bots that list some in settings (the tools service). */
+  tools?: BotTools;
 }
 
 export interface RunnerEncryption {

@@ -2,9 +2,9 @@
 // (provisioned accounts, inference, clock), so tests can drive it and the real router can be adapted.
 import type { BotConfig, Settings } from '../../common/settings-schema.ts';
 import type { PromptBudget } from '../inference/prompt-budget.ts';
-import type { ChatChunk, ChatMessage, ModelInfo, SamplingOptions } from '../inference/types.ts';
+import type { ChatChunk, ChatMessage, ModelInfo, SamplingOptions, ToolSpec } from '../inference/types.ts';
 
-export type { BotConfig, Settings, ChatChunk, ChatMessage, PromptBudget, SamplingOptions };
+export type { BotConfig, Settings, ChatChunk, ChatMessage, PromptBudget, SamplingOptions, ToolSpec };
 
 /** A provisioned Matrix account of one bot (the provisioner's ProvisionResult.bots[i]). */
 export interface BotAccount {
@@ -37,6 +37,8 @@ export interface BotChatRequest {
   jsonSchema?: Record<string, unknown>;
   /** Called once when a model starts answering, with where the answer comes from and why. */
   onDecision?: (decision: { model: string; reason: string; notice?: string }) => void;
+  /** Tools the model may call; its calls come back as a `tool_calls` chunk. */
+  tools?: ToolSpec[];
 }
 
 /** The inference dependency: the InferenceRouter, or any object with these methods. */

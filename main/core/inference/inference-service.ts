@@ -1,5 +1,5 @@
 // The inference service: the hardware plan, the backends it implies (node-llama-cpp in-process, Ollama,
-// OpenAI-compatible endpoints), the router over them, the models on disk, and download/pull jobs.
+// OpenAI-compatible endpoints, external agents), the router over them, the models on disk, and download/pull jobs.
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import type { PullJob } from '../../common/contract-types.ts';
@@ -11,6 +11,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { InferencePlan } from '../probe/plan.ts';
 import type { HardwareReport } from '../probe/report.ts';
 import { defaultDiscoveryRoots, discoverModels } from './discovery/index.ts';
+import { AgentBackend } from './agent/agent-backend.ts';
 import { downloadModel } from './download/index.ts';
 import { LlamaHubBackend } from './llama/hub-backend.ts';
 import { LlamaBackend, type GpuChoice, type LlamaBackendOptions } from './llama/llama-backend.ts';
@@ -113,7 +114,13 @@ export class InferenceService extends BaseService {
       modelsDir: this.options.modelsDir,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
-    this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai];
+    // External agents (agent:<id>): a program per request, or an HTTP endpoint.
+    const agents = new AgentBackend({
+      getAgents: () => this.options.getSettings().agents,
+      resolveSecret: this.options.resolveSecret,
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+    });
+    this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai, agents];
     this.#audit?.close();
     this.#audit = this.#openAudit();
     const audit = this.#audit;

@@ -35,6 +35,7 @@ import {
   type InferenceBackend,
   type ModelInfo,
   type SamplingOptions,
+  type ToolSpec,
 } from './types.ts';
 
 export interface RouteRequest {
@@ -49,6 +50,8 @@ export interface RouteRequest {
   question?: string;
   /** The answer must be JSON of this schema (see ChatRequest.jsonSchema). */
   jsonSchema?: Record<string, unknown>;
+  /** Tools the model may call (see ChatRequest.tools). */
+  tools?: ToolSpec[];
   /** The room and the event the request answers, for the audit trail. */
   context?: CallContext;
   /** Called once, when a model started answering (its first chunk), before that chunk is yielded. */
@@ -246,6 +249,7 @@ export class InferenceRouter {
           keepAliveSeconds: bot.keepAliveSeconds,
           ...(request.jsonSchema ? { jsonSchema: request.jsonSchema } : {}),
           ...(request.priority ? { priority: request.priority } : {}),
+          ...(request.tools?.length ? { tools: request.tools } : {}),
         })) {
           if (!began) {
             began = true;

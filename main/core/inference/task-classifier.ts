@@ -77,7 +77,7 @@ export async function classifyTask(input: ClassifyInput): Promise<ClassifyResult
       signal,
     })) {
       if (chunk.type === 'text') text += chunk.text;
-      else {
+      else if (chunk.type === 'done') {
         text = chunk.text || text;
         tokens = { promptTokens: chunk.stats.promptTokens, completionTokens: chunk.stats.completionTokens };
       }

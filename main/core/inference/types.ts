@@ -4,12 +4,18 @@ import type { ErrorCode, GenerationStats, ModelInfo, ProgressEvent } from '../..
 export type { ErrorCode, GenerationStats, ModelInfo, ProgressEvent };
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  /** `tool`: a tool's result, answering the assistant message before it that asked for the call. */
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
   /** The speaker's display name, for rooms with several people and bots. */
   name?: string;
   /** Images the message shows (only vision models get them: Ollama `images`, OpenAI-compatible `image_url` parts). */
   images?: ChatImage[];
+  /** On an assistant message: the tools it called (its content may be empty then). */
+  toolCalls?: ToolCall[];
+  /** On a tool message: the call it answers, and that call's tool name. */
+  toolCallId?: string;
+  toolName?: string;
 }
 
 /** An image as a model gets it: re-encoded without metadata, scaled to the model's limit, in memory only. */
@@ -25,6 +31,23 @@ export interface ChatImage {
 /** True when any message carries an image. */
 export function hasImages(messages: readonly ChatMessage[]): boolean {
   return messages.some((m) => (m.images?.length ?? 0) > 0);
+}
+
+/** A tool the model may call: a function name, what it does, and a JSON Schema of its arguments. */
+export interface ToolSpec {
+  /** Letters, digits, _ and - (at most 64), as every backend accepts. */
+  name: string;
+  description?: string;
+  parameters: Record<string, unknown>;
+}
+
+/** One call the model asked for. */
+export interface ToolCall {
+  /** The backend's id for the call (made up where the backend gives none). */
+  id: string;
+  name: string;
+  /** The arguments as the model wrote them: JSON text, which may be broken. */
+  arguments: string;
 }
 
 export interface SamplingOptions {
@@ -53,6 +76,8 @@ export interface ChatRequest {
    * 'low' (requests through the OpenAI-compatible API), so the API never starves the room. Remote backends ignore it.
    */
   priority?: 'high' | 'low';
+  /** Tools the model may call; its calls come back as a `tool_calls` chunk before `done`. */
+  tools?: ToolSpec[];
 }
 
 /** Vectors for texts, one per input in order, and the tokens they took. */
@@ -62,7 +87,10 @@ export interface EmbedResult {
 }
 
 export type ChatChunk =
-  { type: 'text'; text: string; tokens: number } | { type: 'done'; stats: GenerationStats; text: string };
+  | { type: 'text'; text: string; tokens: number }
+  /** The model asked for these calls; the caller runs them and asks again with the results. */
+  | { type: 'tool_calls'; calls: ToolCall[] }
+  | { type: 'done'; stats: GenerationStats; text: string };
 
 export interface EnsureOptions {
   signal?: AbortSignal;
@@ -80,7 +108,7 @@ export interface ContextWindow {
 }
 
 export interface InferenceBackend {
-  readonly kind: 'llama' | 'ollama' | 'openai';
+  readonly kind: 'llama' | 'ollama' | 'openai' | 'agent';
   /** True when the backend can take the reference (by its prefix). */
   handles(model: string): boolean;
   listModels(signal?: AbortSignal): Promise<ModelInfo[]>;

@@ -130,7 +130,7 @@ async function runStage(
     if (chunk.type === 'text') {
       text += chunk.text;
       o.events?.stageText?.(name, chunk.text);
-    } else final = chunk.text;
+    } else if (chunk.type === 'done') final = chunk.text;
   }
   const output = (final ?? text).trim();
   const json = stage.config.schema ? parseAnswer(stage, output) : undefined;

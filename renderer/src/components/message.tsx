@@ -1,11 +1,12 @@
 // One message in the timeline: avatar, sender with a model badge for bots, sanitized rich body, the
-// quoted message it replies to, "edited", and actions (reply, open thread).
+// quoted message it replies to, "edited", actions (reply, open thread), and Allow / Deny on a tool approval request.
 import { memo, useMemo } from 'react';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { shownAttachment, type ShownAttachment } from '../lib/attachments.ts';
 import { renderMessageHtml } from '../lib/markdown.ts';
 import { messageText, type DisplayMessage } from '../lib/timeline.ts';
 import { AttachmentImage, AttachmentView } from './attachment-view.tsx';
+import { ApprovalButtons } from './approval-buttons.tsx';
 import { Avatar } from './avatar.tsx';
 import { LockIcon } from './lock-icon.tsx';
 
@@ -186,6 +187,7 @@ export const Message = memo(function Message({
         ) : (
           <MessageBody content={msg.content} client={client} />
         )}
+        {client && <ApprovalButtons msg={msg} client={client} />}
         {onOpenThread && msg.threadReplies > 0 && (
           <button
             type="button"

@@ -1,5 +1,6 @@
 // Settings: LAN access (with the address and a QR code for a phone's Matrix client), start at login,
-// close to tray, theme; then the master agent's tasks, classifier, pipelines and cloud endpoints (their own cards).
+// close to tray, theme; the master agent's tasks, classifier, pipelines and cloud endpoints (their own cards); and the
+// MCP servers the bots take tools from (settings-tools.tsx).
 import { useEffect, useState } from 'react';
 import QRCode from 'qrcode';
 import type { AppStatus } from '../../../main/common/contract.ts';
@@ -9,6 +10,7 @@ import { ApiCard } from './settings-api.tsx';
 import { EndpointsCard } from './settings-endpoints.tsx';
 import { PipelinesCard } from './settings-pipelines.tsx';
 import { ClassifierCard, TasksCard } from './settings-tasks.tsx';
+import { ToolsCard } from './settings-tools.tsx';
 
 export function SettingsPanel({
   settings,
@@ -39,6 +41,7 @@ export function SettingsPanel({
       <LanCard homeserver={settings.homeserver} status={status} patch={patch} />
       <EncryptionCard />
       <ApiCard settings={settings} desktop={desktop} onSaved={onSaved} />
+      <ToolsCard />
       <DesktopCard ui={settings.ui} desktop={desktop} patch={patch} />
       <AppearanceCard theme={settings.ui.theme} patch={patch} />
       {error && (

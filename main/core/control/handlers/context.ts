@@ -4,6 +4,7 @@ import type { ApiKeyStore } from '../../api/api-keys.ts';
 import type { MatrixServices } from '../../app/matrix-services.ts';
 import type { InferenceService } from '../../inference/inference-service.ts';
 import type { Logger } from '../../logging/logger.ts';
+import type { McpService } from '../../mcp/mcp-service.ts';
 import type { DataPaths } from '../../paths.ts';
 import type { InferencePlan } from '../../probe/plan.ts';
 import type { HardwareReport } from '../../probe/report.ts';
@@ -17,6 +18,8 @@ export interface HandlerContext {
   secrets: SecretStore;
   inference: InferenceService;
   matrix: MatrixServices;
+  /** The MCP servers (Settings → Tools). */
+  tools: McpService;
   version: string;
   shell: 'serve' | 'desktop';
   status(): AppStatus;

@@ -6,6 +6,7 @@ import { auditHandlers } from './audit.ts';
 import type { HandlerContext } from './context.ts';
 import { sessionHandlers } from './session.ts';
 import { modelHandlers, settingsAndBotHandlers } from './team.ts';
+import { toolsHandlers } from './tools.ts';
 
 export type { HandlerContext } from './context.ts';
 
@@ -17,5 +18,6 @@ export function controlHandlers(ctx: HandlerContext): Handlers {
     ...modelHandlers(ctx),
     ...apiKeyHandlers(ctx),
     ...auditHandlers(ctx),
+    ...toolsHandlers(ctx),
   };
 }

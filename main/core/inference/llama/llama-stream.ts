@@ -5,6 +5,7 @@
 import type { ChatHistoryItem, GbnfJsonSchema, LlamaGrammar } from 'node-llama-cpp';
 import { InferenceError, isInferenceError, type ChatChunk, type ChatRequest } from '../types.ts';
 import { grammarSchema } from './json-grammar.ts';
+import { llamaFunctions, toolCallsFrom } from './llama-tools.ts';
 import { abortedError, type ModelLease, type ModelPool } from './model-pool.ts';
 
 type Result = IteratorResult<ChatChunk, undefined>;
@@ -123,10 +124,17 @@ export class LlamaStream implements AsyncIterableIterator<ChatChunk, undefined> 
         ...(s.topP !== undefined ? { topP: s.topP } : {}),
         ...(s.seed !== undefined ? { seed: s.seed } : {}),
         ...(s.stop?.length ? { customStopTriggers: s.stop } : {}),
-        ...(grammar ? { grammar } : {}),
+        // A grammar, or tools as chat functions (LlamaChat documents them to the model and stops at a call, parsed).
+        ...(grammar
+          ? { grammar }
+          : request.tools?.length
+            ? { functions: llamaFunctions(request.tools), documentFunctionParams: true }
+            : {}),
       })
       .then(
         (result) => {
+          const calls = toolCallsFrom(result.functionCalls);
+          if (calls.length > 0) this.#push({ type: 'tool_calls', calls });
           this.#push(this.#doneChunk(result.response));
         },
         (err: unknown) => {

@@ -1,10 +1,10 @@
 // One chat on one Ollama endpoint: NDJSON through ollama-js, num_ctx for the prompt budget, and a watchdog
 // (a load limit until the first token, an idle limit after) whose abort closes the HTTP request.
-import type { ChatResponse, Ollama } from 'ollama';
+import type { ChatResponse, Message, Ollama, Tool } from 'ollama';
 import type { AttemptProgress } from '../endpoint-failover.ts';
 import { generationStats } from '../generation-stats.ts';
 import { StreamWatchdog } from '../stream-watchdog.ts';
-import type { ChatChunk, ChatRequest } from '../types.ts';
+import type { ChatChunk, ChatMessage, ChatRequest, ToolCall } from '../types.ts';
 import { mapOllamaError } from './ollama-errors.ts';
 
 export interface OllamaEndpoint {
@@ -53,17 +53,13 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
   let received = 0;
   let firstAt: number | undefined;
   let final: ChatResponse | undefined;
+  const calls: ToolCall[] = [];
   try {
     const stream = await o.client(signal).chat({
       model: tag,
-      messages: request.messages.map((m) => ({
-        role: m.role,
-        content:
-          m.name && m.role === 'user' && !m.content.startsWith(`${m.name}: `) ? `${m.name}: ${m.content}` : m.content,
-        // Ollama's `images`: base64 of each image, on the message that shows it.
-        ...(m.images?.length ? { images: m.images.map((i) => Buffer.from(i.data).toString('base64')) } : {}),
-      })),
+      messages: request.messages.map(ollamaMessage),
       stream: true,
+      ...(request.tools?.length ? { tools: request.tools.map(ollamaTool) } : {}),
       // A JSON schema as `format`: Ollama holds generation to it.
       ...(request.jsonSchema ? { format: request.jsonSchema } : {}),
       ...(request.keepAliveSeconds !== undefined
@@ -76,6 +72,7 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
     try {
       for await (const part of stream) {
         received++;
+        if (addToolCalls(part, calls)) dog.tick(0);
         if (part.done) {
           final = part;
           break;
@@ -105,6 +102,7 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
   } finally {
     dog.stop();
   }
+  if (calls.length > 0) yield { type: 'tool_calls', calls };
   const stats = generationStats({
     backend: 'ollama',
     model: request.model,
@@ -117,6 +115,53 @@ export async function* ollamaChatOnce(o: OllamaChatOnce): AsyncGenerator<ChatChu
     generationSeconds: (final?.eval_duration ?? 0) / 1e9,
   });
   yield { type: 'done', text, stats };
+}
+
+/** The part's tool calls added to `calls` (Ollama gives no call ids, and the arguments as an object); any added. */
+function addToolCalls(part: ChatResponse, calls: ToolCall[]): boolean {
+  for (const c of part.message?.tool_calls ?? [])
+    calls.push({
+      id: `call_${calls.length}`,
+      name: c.function.name,
+      arguments: JSON.stringify(c.function.arguments ?? {}),
+    });
+  return (part.message?.tool_calls?.length ?? 0) > 0;
+}
+
+/** A message as Ollama takes it: named speakers in the text, a tool's result by tool name, calls with object arguments. */
+function ollamaMessage(m: ChatMessage): Message {
+  if (m.role === 'tool') return { role: 'tool', content: m.content, ...(m.toolName ? { tool_name: m.toolName } : {}) };
+  const content =
+    m.name && m.role === 'user' && !m.content.startsWith(`${m.name}: `) ? `${m.name}: ${m.content}` : m.content;
+  // Ollama's `images`: base64 of each image, on the message that shows it.
+  const images = m.images?.length ? { images: m.images.map((i) => Buffer.from(i.data).toString('base64')) } : {};
+  if (m.role !== 'assistant' || !m.toolCalls?.length) return { role: m.role, content, ...images };
+  return {
+    role: 'assistant',
+    content,
+    tool_calls: m.toolCalls.map((c) => ({ function: { name: c.name, arguments: argumentsObject(c.arguments) } })),
+  };
+}
+
+/** The call's JSON arguments as an object; what does not parse to one goes as {} (the tool's result says why). */
+function argumentsObject(text: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function ollamaTool(t: { name: string; description?: string; parameters: Record<string, unknown> }): Tool {
+  return {
+    type: 'function',
+    function: {
+      name: t.name,
+      description: t.description ?? '',
+      parameters: t.parameters as Tool['function']['parameters'],
+    },
+  };
 }
 
 function samplingOptions(request: ChatRequest): Record<string, unknown> {

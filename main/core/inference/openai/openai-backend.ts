@@ -265,6 +265,7 @@ export class OpenAIBackend implements InferenceBackend {
         for await (const piece of completionPieces(res.body as ReadableStream<Uint8Array>, where, end)) {
           watchdog.tick(piece.length);
           firstAt ??= this.#clock.now();
+          if (piece === '') continue;
           text += piece;
           pieces++;
           progress.chars = text.length;
@@ -275,6 +276,9 @@ export class OpenAIBackend implements InferenceBackend {
         throw thrown(err, text.length);
       }
       if (!end.finished) throw thrown(new Error('stream ended early'), text.length);
+      const calls = (end.toolCalls ?? []).filter((c) => c !== undefined);
+      if (calls.length > 0)
+        yield { type: 'tool_calls', calls: calls.map((c, i) => ({ ...c, id: c.id || `call_${i}` })) };
       const stats = generationStats({
         backend: 'openai',
         model: request.model,

@@ -4,8 +4,19 @@ import { createParser } from 'eventsource-parser';
 import { parseRetryAfter } from '../retry.ts';
 import { InferenceError } from '../types.ts';
 
+/** One piece of a streamed tool call: the first names it (id, function name), the rest add to its arguments. */
+export interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
 export interface OpenAIChunk {
-  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
+  choices?: Array<{
+    delta?: { content?: string | null; tool_calls?: ToolCallDelta[] | null };
+    finish_reason?: string | null;
+  }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
   error?: { message?: string };
 }
@@ -129,6 +140,20 @@ export function parseChunk(data: string, where: string): OpenAIChunk {
 export interface CompletionEnd {
   finished: boolean;
   usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
+  /** Tool calls put together from their deltas, by index; absent when the model called none. */
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+}
+
+/** Adds one streamed tool-call delta to the calls so far (OpenAI streams a call's arguments in pieces). */
+export function addToolCallDelta(end: CompletionEnd, d: ToolCallDelta, where: string): void {
+  const calls = (end.toolCalls ??= []);
+  const index = typeof d.index === 'number' ? d.index : calls.length - (d.id ? 0 : 1);
+  if (index < 0 || index > 127)
+    throw new InferenceError('BadResponse', `${where} sent a tool call delta with no call to add it to.`);
+  const call = (calls[index] ??= { id: '', name: '', arguments: '' });
+  if (d.id) call.id = d.id;
+  if (d.function?.name) call.name += d.function.name;
+  if (d.function?.arguments) call.arguments += d.function.arguments;
 }
 
 /**
@@ -154,8 +179,11 @@ export async function* completionPieces(
     if (chunk.usage) end.usage = chunk.usage;
     const choice = chunk.choices?.[0];
     if (choice?.finish_reason) end.finished = true;
+    const deltas = choice?.delta?.tool_calls ?? [];
+    for (const d of deltas) addToolCallDelta(end, d, where);
     const piece = choice?.delta?.content;
-    if (piece) yield piece;
+    // A tool call's piece is '' here: no text, but the stream is alive (the watchdog hears of it).
+    if (piece || deltas.length > 0) yield piece ?? '';
   }
 }
 

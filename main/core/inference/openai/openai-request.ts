@@ -124,14 +124,41 @@ export async function postCompletion(
   );
 }
 
+/** One message as the API takes it: a tool's result answers its call by id; an assistant's calls go as tool_calls. */
+function messageBody(m: ChatMessage): Record<string, unknown> {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId ?? '', content: m.content };
+  const name = m.name ? sanitizeName(m.name) : undefined;
+  const calls = m.role === 'assistant' && m.toolCalls?.length ? m.toolCalls : undefined;
+  return {
+    role: m.role,
+    // An assistant turn that only called tools has no text: the API wants null then.
+    content: calls && m.content === '' ? null : messageContent(m),
+    ...(name ? { name } : {}),
+    ...(calls
+      ? {
+          tool_calls: calls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: c.arguments },
+          })),
+        }
+      : {}),
+  };
+}
+
 function requestBody(model: string, request: ChatRequest): Record<string, unknown> {
   const s = request.sampling ?? {};
   return {
     model,
-    messages: request.messages.map((m) => {
-      const name = m.name ? sanitizeName(m.name) : undefined;
-      return { role: m.role, content: messageContent(m), ...(name ? { name } : {}) };
-    }),
+    messages: request.messages.map(messageBody),
+    ...(request.tools?.length
+      ? {
+          tools: request.tools.map((t) => ({
+            type: 'function',
+            function: { name: t.name, description: t.description ?? '', parameters: t.parameters },
+          })),
+        }
+      : {}),
     stream: true,
     stream_options: { include_usage: true },
     ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
