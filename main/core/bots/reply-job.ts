@@ -1,6 +1,7 @@
 // One bot answering one message: context from the sync (from the homeserver when the sync did not carry enough),
 // a stream from inference, the reply streamed as edits, typing while it works, and an honest last edit when it
 // fails or is stopped.
+export { threadEvents } from './reply-events.ts';
 import type { GenerationStats } from '../../common/inference-types.ts';
 import { PromptTooLongError, questionLimit } from '../inference/prompt-budget.ts';
 import type { Logger } from '../logging/logger.ts';
@@ -8,9 +9,10 @@ import type { BotConnection } from './bot-client.ts';
 import type { AttachmentSettings } from '../../common/settings-attachments.ts';
 import { buildContext, historyComplete, questionCost, type ContextOptions, type Participant } from './context.ts';
 import type { LoopGuard } from './loop-guard.ts';
-import { relationOf, type MessageView } from './mentions.ts';
+import type { MessageView } from './mentions.ts';
 import { CancelledError } from './queue.ts';
 import { attachmentText, imagesOf, problemNotice, readMentionAttachments, withNotes } from './reply-attachments.ts';
+import { syncedEvents, threadEvents } from './reply-events.ts';
 import { ReplyStream } from './reply-stream.ts';
 import type { BotStateStore } from './state-store.ts';
 import { askInRoom, toolRoomChars } from './reply-tools.ts';
@@ -59,23 +61,6 @@ export type ReplyOutcome =
   | { kind: 'done'; text: string; edits: number; replyId: string | undefined; stats?: GenerationStats }
   | { kind: 'cancelled' | 'failed' | 'shutdown'; text: string };
 
-/** Events of the thread rooted at `root` (the root, its thread messages, and edits/redactions of those). */
-export function threadEvents(events: readonly RawEvent[], root: string): RawEvent[] {
-  const ids = new Set([root]);
-  for (const e of events) {
-    const rel = relationOf(e.content);
-    if (rel.relType === 'm.thread' && rel.eventId === root) ids.add(e.event_id);
-  }
-  return events.filter((e) => {
-    if (ids.has(e.event_id)) return true;
-    const rel = relationOf(e.content);
-    return (
-      (rel.relType === 'm.replace' && rel.eventId !== undefined && ids.has(rel.eventId)) ||
-      (e.redacts !== undefined && ids.has(e.redacts))
-    );
-  });
-}
-
 /** What a person reads at the end of a failed reply: what failed and what to do. */
 export function failureText(err: unknown): string {
   const e = err as { message?: unknown; hint?: unknown; code?: unknown };
@@ -85,29 +70,6 @@ export function failureText(err: unknown): string {
       ? e.hint
       : "Try again; if it keeps failing, check the bot's model in the model manager or the logs.";
   return `⚠️ The answer could not be completed: ${what} ${hint}`;
-}
-
-/**
- * The room's events as the syncs carried them, oldest first, decrypted where needed: the SDK's live timeline,
- * which is contiguous (a limited sync resets it). Undefined when the SDK does not hold the room.
- */
-async function syncedEvents(conn: BotConnection, roomId: string): Promise<RawEvent[] | undefined> {
-  // A connection stand-in (tests) may have no SDK client.
-  const room = (conn.client as BotConnection['client'] | undefined)?.getRoom(roomId);
-  if (!room) return undefined;
-  const enc = conn.encryption;
-  const out: RawEvent[] = [];
-  for (const e of room.getLiveTimeline().getEvents()) {
-    if (e.status !== null) continue; // a local echo, not the server's
-    if (!enc || !e.isEncrypted()) out.push(e.event as RawEvent);
-    else {
-      // One that failed to decrypt is tried afresh (its key may have come since), as one from /messages would
-      // be; still undecryptable, it is left out, as from /messages.
-      const clear = (await enc.readable(e)) ?? (await enc.readableRaw([e.event as RawEvent]))[0];
-      if (clear) out.push(clear);
-    }
-  }
-  return out;
 }
 
 /**

@@ -111,10 +111,7 @@ export class InferenceRouter {
     return [...this.#decisions];
   }
 
-  /**
-   * The decision for a request without running it: task, sensitive kinds, the models in order and those left out.
-   * The classifier is asked only when `classify` is true (chat does; dry runs and prompt budgets do not).
-   */
+  /** The decision for a request without running it; the classifier is asked only when `classify` is true. */
   async decide(input: Omit<DecideInput, 'classify'> & { classify?: boolean }): Promise<Decision> {
     return decideRoute(this.#deps(input.bot), { ...input, classify: input.classify ?? false });
   }
@@ -131,10 +128,7 @@ export class InferenceRouter {
     };
   }
 
-  /**
-   * Whether a request of the bot with images finds a model that sees them (router-vision.ts): the one it would use,
-   * or the line to say instead.
-   */
+  /** Whether the bot's request with images finds a model that sees them (router-vision.ts), or what to say. */
   async imageSupport(
     bot: BotConfig,
     signal?: AbortSignal,
