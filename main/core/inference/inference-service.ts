@@ -15,7 +15,7 @@ import { downloadModel } from './download/index.ts';
 import { LlamaHubBackend } from './llama/hub-backend.ts';
 import { LlamaBackend, type GpuChoice, type LlamaBackendOptions } from './llama/llama-backend.ts';
 import { isOllamaRef, OllamaBackend, type OllamaEndpoint } from './ollama/ollama-backend.ts';
-import { OpenAIBackend } from './openai/openai-backend.ts';
+import { OpenAIBackend, type OpenAIEndpoint } from './openai/openai-backend.ts';
 import { embedFor, type EmbedRequest } from './embeddings.ts';
 import { InferenceRouter } from './router.ts';
 import type { EmbedResult, InferenceBackend } from './types.ts';
@@ -35,6 +35,8 @@ export interface InferenceServiceOptions {
   loadLlama?: LlamaBackendOptions['loadLlama'];
   /** The audit database (<data>/state/audit.sqlite); without it, calls are not recorded. */
   auditFile?: string;
+  /** Paired peers as endpoints (read on every call, after the settings' endpoints), and the fetch that pins each. */
+  peers?: { endpoints: () => OpenAIEndpoint[]; fetchFor: (ep: OpenAIEndpoint) => typeof fetch | undefined };
 }
 
 export class InferenceService extends BaseService {
@@ -103,8 +105,10 @@ export class InferenceService extends BaseService {
           ...(this.options.logger ? { logger: this.options.logger } : {}),
         })
       : undefined;
+    const peers = this.options.peers;
     const openai = new OpenAIBackend({
-      getEndpoints: () => this.options.getSettings().endpoints.openai,
+      getEndpoints: () => [...this.options.getSettings().endpoints.openai, ...(peers?.endpoints() ?? [])],
+      ...(peers ? { fetchFor: peers.fetchFor } : {}),
       resolveSecret: this.options.resolveSecret,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),
