@@ -95,8 +95,9 @@ export async function ensurePeerCertificate(stateDir: string, now = new Date()):
     });
     // The key first: a certificate without its key on disk would be useless.
     if (await writeNew(keyFile, made.private, 0o600)) await writeNew(certFile, made.cert, 0o644);
-    key = await readFile(keyFile, 'utf8');
+    // The certificate is written after the whole key: once it is there, so is the key.
     cert = await waitForCert(certFile);
+    key = await readFile(keyFile, 'utf8');
   }
   return { key, cert, fingerprint: certificateFingerprint(cert) };
 }
