@@ -85,6 +85,8 @@ export async function openInference(options: OpenInferenceOptions): Promise<CliI
     ...(options.onJob ? { onJob: options.onJob } : {}),
     ...(options.audit ? { auditFile: auditFile(paths.state) } : {}),
     peers: peerInference(new PeerStore(paths.state), () => store.get().peers.connectTimeoutMs),
+    // A one-shot command asks a peer only when it uses it.
+    peerCheckMs: 0,
   });
   await service.start(new AbortController().signal);
   return {

@@ -157,6 +157,9 @@ describe('two machines as a pool', () => {
     expect(refused.text).toMatch(
       /"private" is local-only, and none of its models stays on this machine: openai:peer-a\/big/,
     );
+    expect(refused.text).toMatch(
+      /A paired peer you trust as this machine may take them: agent-room peer trust a --local\./,
+    );
     // B decided before calling anyone: both replies are final, and A has no new call.
     expect(await callsFromB()).toBe(before);
     const bRows = await audit(b.serve.dataDir);
@@ -207,6 +210,9 @@ describe('two machines as a pool', () => {
     const fb = await ask('steady', 'still there?');
     expect(fb.ms).toBeLessThan(5000);
     expect(fb.text).not.toMatch(ERROR);
+    // serve's own view: the failed request (and each 30 s check) marked the peer down.
+    const status = await runCli(['--data-dir', b.serve.dataDir, 'status']);
+    expect(status.output).toMatch(/Peer: +peer-a DOWN: Cannot reach endpoint "peer-a" .*ECONNREFUSED/);
     const list = await runCli(['--data-dir', b.serve.dataDir, 'peer', 'list']);
     expect(list.output).toMatch(/NOT REACHABLE: Cannot reach https:\/\/127\.0\.0\.1:\d+\/v1 \(ECONNREFUSED\)/);
   });
