@@ -54,7 +54,7 @@ export function lanAddress(): string | undefined {
 
 /** The host other machines reach: this machine's LAN address with LAN access on, else loopback (this machine only). */
 export function advertisedHost(settings: Settings): string {
-  return settings.peers.lanAccess ? (lanAddress() ?? '127.0.0.1') : '127.0.0.1';
+  return settings.peers.lanAccess || settings.api.lanAccess ? (lanAddress() ?? '127.0.0.1') : '127.0.0.1';
 }
 
 /** peers.name, else the host name made into one (lower case, letters, digits, . _ -). */
