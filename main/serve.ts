@@ -7,6 +7,7 @@ import { defaultDataDir } from './core/paths.ts';
 import { STOP_IT_FIRST, whileHoldingDataFolder } from './cli/data-folder-guard.ts';
 import { runSetPassword, runSetRecoveryKey } from './cli/account-command.ts';
 import { runApiKey } from './cli/api-key-command.ts';
+import { addPeerCommands } from './cli/peer-program.ts';
 import { runAudit, type AuditFlags } from './cli/audit-command.ts';
 import { runChat } from './cli/chat-command.ts';
 import { runImport } from './cli/import-command.ts';
@@ -48,7 +49,7 @@ export function buildProgram(): Command {
     .description('show the hardware report and the inference plan (backend, threads, what fits, and why)')
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: { json?: boolean }) => {
-      process.exitCode = await runProbe(opts);
+      process.exitCode = await runProbe({ ...opts, paths: dataPaths(dataDir(program)) });
     });
 
   addAccountCommands(program);
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   addApiKeyCommands(program);
   addPipelineCommands(program);
   addMcpCommands(program);
+  addPeerCommands(program);
   return program;
 }
 

@@ -5,6 +5,7 @@ import type { Settings } from '../common/settings-schema.ts';
 import { auditFile } from '../core/audit/audit-store.ts';
 import { InferenceService } from '../core/inference/inference-service.ts';
 import { isInferenceError } from '../core/inference/types.ts';
+import { peerInference, PeerStore } from '../core/peers/peer-store.ts';
 import { createLogger, type Logger } from '../core/logging/logger.ts';
 import { dataPaths, type DataPaths } from '../core/paths.ts';
 import { planInference, type InferencePlan } from '../core/probe/plan.ts';
@@ -83,6 +84,9 @@ export async function openInference(options: OpenInferenceOptions): Promise<CliI
     logger,
     ...(options.onJob ? { onJob: options.onJob } : {}),
     ...(options.audit ? { auditFile: auditFile(paths.state) } : {}),
+    peers: peerInference(new PeerStore(paths.state), () => store.get().peers.connectTimeoutMs),
+    // A one-shot command asks a peer only when it uses it.
+    peerCheckMs: 0,
   });
   await service.start(new AbortController().signal);
   return {

@@ -12,6 +12,7 @@ import {
   DataFolderLockedError,
   type DataFolderLock,
 } from '../core/lifecycle/data-folder-lock.ts';
+import { displayFingerprint } from '../core/peers/peer-tls.ts';
 import { distDir } from './dist-dir.ts';
 import { startReport } from './start-report.ts';
 import { serveRecordFile, type ServeRecord } from './status-command.ts';
@@ -115,6 +116,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
   console.log(`Health: ${control.url}/health   Status page: ${control.url}/status   Data: ${paths.root}`);
   console.log(await apiLine(core, control.url, lan));
   await startServices(core, logger, control.url);
+  if (core.peers.url)
+    console.log(
+      `Peers (TLS): ${core.peers.url}   certificate SHA-256 ${displayFingerprint(core.peers.fingerprint)}   pair: agent-room peer pair`,
+    );
   return done;
 }
 

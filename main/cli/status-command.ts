@@ -44,6 +44,7 @@ interface HealthReply {
   spend?: EndpointSpend[];
   sequencesInUse?: number;
   api?: { running: number; queued: number; refused: number };
+  peers?: Array<{ id: string; healthy: boolean; checkedAt: number; error?: string }>;
 }
 
 /** The selector's figures and the spend, as lines. */
@@ -104,6 +105,10 @@ export async function runStatus(
   if (health?.api)
     out(
       `API:        ${record?.controlUrl}/v1 — ${health.api.running} running, ${health.api.queued} waiting, ${health.api.refused} refused (429); model sequences in use: ${health.sequencesInUse ?? 0}`,
+    );
+  for (const p of health?.peers ?? [])
+    out(
+      `Peer:       ${p.id} ${p.healthy ? 'answers' : `DOWN: ${p.error ?? ''}`} (checked ${new Date(p.checkedAt).toISOString()})`,
     );
   if (prov) {
     out(`Homeserver: ${prov.homeserverUrl} (server name ${prov.serverName})`);

@@ -9,6 +9,7 @@ import {
   taskSchema,
 } from './settings-master.ts';
 import { apiSettingsSchema } from './settings-api.ts';
+import { peerSettingsSchema } from './settings-peers.ts';
 import {
   attachmentSettingsSchema,
   botAttachmentFields,
@@ -283,6 +284,8 @@ export const settingsSchema = z
     /** The OpenAI-compatible API under /v1 (settings-api.ts). */
     api: apiSettingsSchema,
     ...updatesSettingsFields,
+    /** Pairing with other machines: the TLS listener, the name, LAN discovery (settings-peers.ts). */
+    peers: peerSettingsSchema,
   })
   .superRefine(checkMasterReferences)
   .superRefine(checkToolReferences);

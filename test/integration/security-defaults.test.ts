@@ -69,11 +69,14 @@ describe('security defaults', () => {
     expect(openai.chatRequests().some((r) => r.authorization === `Bearer ${API_KEY}`)).toBe(true);
   });
 
-  it('binds the control API and the homeserver to 127.0.0.1 only (checked on the sockets)', () => {
+  it('binds the control API, the homeserver and the peer listener to 127.0.0.1 only (checked on the sockets)', () => {
     const socks = listeners();
     const controlPort = Number(new URL(stack.serve.controlUrl).port);
     const hsPort = Number(new URL(stack.owner.baseUrl).port);
-    for (const port of [controlPort, hsPort]) {
+    const peerPort = (
+      JSON.parse(readFileSync(join(stack.serve.dataDir, 'state', 'peers', 'listener.json'), 'utf8')) as { port: number }
+    ).port;
+    for (const port of [controlPort, hsPort, peerPort]) {
       expect(socks.get(port), `port ${port} listens`).toBeDefined();
       // 0100007F is 127.0.0.1 in /proc's little-endian hex; nothing on 0.0.0.0 or ::.
       expect(socks.get(port)).toEqual(['0100007F']);

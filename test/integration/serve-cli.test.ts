@@ -29,7 +29,14 @@ describe('agent-room serve', () => {
       status: string;
       services: Array<{ name: string; state: { status: string } }>;
     };
-    expect(health.services.map((s) => s.name)).toEqual(['setup', 'homeserver', 'provisioning', 'inference', 'tools']);
+    expect(health.services.map((s) => s.name)).toEqual([
+      'setup',
+      'homeserver',
+      'provisioning',
+      'inference',
+      'tools',
+      'peers',
+    ]);
     expect(['starting', 'ok', 'degraded']).toContain(health.status);
     // No Conduit binary here (AGENT_ROOM_CONDUIT is empty): the homeserver, and provisioning after it, fail.
     const [problems] = await cli.waitFor(

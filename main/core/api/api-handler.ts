@@ -131,6 +131,11 @@ export class ApiHandler {
     }
   }
 
+  /** The ids GET /v1/models lists (a peer hears them when it pairs). */
+  async modelIds(signal: AbortSignal): Promise<string[]> {
+    return (await this.#models(signal)).map((m) => m.id);
+  }
+
   async #models(signal: AbortSignal) {
     return modelObjects(this.o.settings(), await this.o.inference.listModels(signal), this.#created);
   }

@@ -8,7 +8,8 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 
 export const API_KEY_PREFIX = 'ar-';
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// `:` for the keys pairing makes (`peer:<machine>`).
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export interface ApiKeyInfo {
   name: string;
@@ -56,7 +57,7 @@ export class ApiKeyStore {
     if (!NAME.test(name))
       throw new ApiKeyError(
         `"${name}" cannot name an API key.`,
-        'Use letters, digits and . _ - (at most 64), starting with a letter or digit.',
+        'Use letters, digits and . _ : - (at most 64), starting with a letter or digit.',
       );
     const data = await this.#read();
     if (data.keys.some((k) => k.name === name))

@@ -20,6 +20,8 @@ import type { HardwareReport } from '../probe/report.ts';
 import { FileSecretStore, type SecretStore } from '../settings/secret-store.ts';
 import { ConfSettingsStore, type SettingsStore } from '../settings/settings-store.ts';
 import { controlHandlers } from '../control/handlers/index.ts';
+import { PeerService } from '../peers/peer-service.ts';
+import { peerInference, PeerStore } from '../peers/peer-store.ts';
 import { appHealth, appStatus, firstRunStatus, type Health, type StatusSources } from './app-status.ts';
 import { FirstRunService } from './first-run.ts';
 import { buildMatrixServices, type MatrixServices, type MatrixOverrides } from './matrix-services.ts';
@@ -56,6 +58,8 @@ export interface AppCore {
   api: ApiHandler;
   apiKeys: ApiKeyStore;
   apiService: ApiService | undefined;
+  /** The TLS listener other machines pair with and reach /v1 through. */
+  peers: PeerService;
   health(): Health;
   status(): AppStatus;
   close(): Promise<void>;
@@ -109,19 +113,25 @@ function cachedPlan(
 }
 
 /** Services whose failure leaves the rest running (the status says why). */
-const OPTIONAL_SERVICES = new Set(['setup', 'homeserver', 'provisioning', 'bots', 'api', 'tools']);
+const OPTIONAL_SERVICES = new Set(['setup', 'homeserver', 'provisioning', 'bots', 'api', 'tools', 'peers']);
 
-/** The /v1 API: serve mounts it on its control server; the desktop app has none, so it gets its own when on. */
+/**
+ * The /v1 API: serve mounts it on its control server; the desktop app has none, so it gets its own when on. Both
+ * also serve it to paired peers over TLS (the peer listener).
+ */
 function buildApi(
   options: AppCoreOptions,
   settings: SettingsStore,
   inference: InferenceService,
-): Pick<AppCore, 'api' | 'apiKeys' | 'apiService'> {
+  getPlan: () => Promise<{ plan: InferencePlan }>,
+): Pick<AppCore, 'api' | 'apiKeys' | 'apiService' | 'peers'> {
   const { paths, logger } = options;
   const apiKeys = new ApiKeyStore({ file: apiKeysFile(paths.state) });
   const api = new ApiHandler({ settings: () => settings.get(), keys: apiKeys, inference, logger });
   const apiService = options.shell === 'desktop' ? new ApiService({ handler: api, settings, logger }) : undefined;
-  return { apiKeys, api, apiService };
+  const shell = options.shell ?? 'serve';
+  const peers = new PeerService({ stateDir: paths.state, settings, api, keys: apiKeys, getPlan, shell, logger });
+  return { apiKeys, api, apiService, peers };
 }
 
 function inferenceService(
@@ -141,6 +151,7 @@ function inferenceService(
     onJob: (job) => events.emit('models.progress', job),
     ...(options.discoveryHome ? { discoveryHome: options.discoveryHome } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    peers: peerInference(new PeerStore(options.paths.state), () => settings.get().peers.connectTimeoutMs),
   });
 }
 
@@ -186,8 +197,9 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const host = new ServiceHost({ logger, optional: OPTIONAL_SERVICES });
   host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference).add(tools);
   if (matrix.bots) host.add(matrix.bots);
-  const apiParts = buildApi(options, settings, inference);
+  const apiParts = buildApi(options, settings, inference, getPlan);
   if (apiParts.apiService) host.add(apiParts.apiService);
+  host.add(apiParts.peers);
 
   const sources: StatusSources = { host, settings, inference, matrix, setup };
   const status = (): AppStatus => appStatus(sources);

@@ -1,6 +1,7 @@
 // What the status panel, the tray and /health show, read from the services as they are now.
 import type { AppStatus, ServiceReport as ContractServiceReport } from '../../common/contract.ts';
 import type { AdmissionStats } from '../api/api-admission.ts';
+import type { EndpointHealth } from '../inference/endpoint-failover.ts';
 import type { InferenceService } from '../inference/inference-service.ts';
 import type { ServiceHost } from '../lifecycle/service-host.ts';
 import type { ServiceState } from '../lifecycle/service.ts';
@@ -19,6 +20,8 @@ export interface Health {
   sequencesInUse?: number;
   /** The /v1 API's requests running and waiting now, and those refused with 429 since the start. */
   api?: AdmissionStats;
+  /** Each paired peer's endpoint: whether its last check or request succeeded, when, and the error. */
+  peers?: EndpointHealth[];
 }
 
 export interface StatusSources {
@@ -126,7 +129,9 @@ export function appHealth(
     status,
     version,
     services,
-    ...(inference ? { ...routerFigures(inference), sequencesInUse: inference.sequencesInUse() } : {}),
+    ...(inference
+      ? { ...routerFigures(inference), sequencesInUse: inference.sequencesInUse(), peers: inference.peerHealth() }
+      : {}),
     ...(api ? { api: api.stats() } : {}),
   };
 }

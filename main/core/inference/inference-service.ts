@@ -16,7 +16,7 @@ import { downloadModel } from './download/index.ts';
 import { LlamaHubBackend } from './llama/hub-backend.ts';
 import { LlamaBackend, type GpuChoice, type LlamaBackendOptions } from './llama/llama-backend.ts';
 import { isOllamaRef, OllamaBackend, type OllamaEndpoint } from './ollama/ollama-backend.ts';
-import { OpenAIBackend } from './openai/openai-backend.ts';
+import { OpenAIBackend, type EndpointHealth, type OpenAIEndpoint } from './openai/openai-backend.ts';
 import { embedFor, type EmbedRequest } from './embeddings.ts';
 import { InferenceRouter } from './router.ts';
 import type { EmbedResult, InferenceBackend } from './types.ts';
@@ -36,7 +36,14 @@ export interface InferenceServiceOptions {
   loadLlama?: LlamaBackendOptions['loadLlama'];
   /** The audit database (<data>/state/audit.sqlite); without it, calls are not recorded. */
   auditFile?: string;
+  /** Paired peers as endpoints (read on every call, after the settings' endpoints), and the fetch that pins each. */
+  peers?: { endpoints: () => OpenAIEndpoint[]; fetchFor: (ep: OpenAIEndpoint) => typeof fetch | undefined };
+  /** How often each peer is asked for its models (its health for failover and /health). Default 30 s; 0: never. */
+  peerCheckMs?: number;
 }
+
+/** How often serve asks each paired peer whether it answers. */
+export const PEER_CHECK_MS = 30_000;
 
 export class InferenceService extends BaseService {
   readonly name = 'inference';
@@ -46,6 +53,8 @@ export class InferenceService extends BaseService {
   #backends: InferenceBackend[] = [];
   #plan: InferencePlan | undefined;
   #audit: AuditStore | undefined;
+  #openai: OpenAIBackend | undefined;
+  #peerTimer: ReturnType<typeof setInterval> | undefined;
   readonly #jobs = new Map<string, { job: PullJob; abort: AbortController }>();
   /** Downloadable reference (llama:hf:…, llama:https://…) → the file it was saved as. */
   readonly #downloaded = new Map<string, string>();
@@ -104,8 +113,10 @@ export class InferenceService extends BaseService {
           ...(this.options.logger ? { logger: this.options.logger } : {}),
         })
       : undefined;
+    const peers = this.options.peers;
     const openai = new OpenAIBackend({
-      getEndpoints: () => this.options.getSettings().endpoints.openai,
+      getEndpoints: () => [...this.options.getSettings().endpoints.openai, ...(peers?.endpoints() ?? [])],
+      ...(peers ? { fetchFor: peers.fetchFor } : {}),
       resolveSecret: this.options.resolveSecret,
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       ...(this.options.logger ? { logger: this.options.logger } : {}),
@@ -121,6 +132,8 @@ export class InferenceService extends BaseService {
       ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
     });
     this.#backends = [this.#llama, hub, ...(this.#ollama ? [this.#ollama] : []), openai, agents];
+    this.#openai = openai;
+    this.#checkPeers();
     this.#audit?.close();
     this.#audit = this.#openAudit();
     const audit = this.#audit;
@@ -137,11 +150,36 @@ export class InferenceService extends BaseService {
 
   async stop(_deadlineMs: number): Promise<void> {
     this.setState({ status: 'stopping' });
+    clearInterval(this.#peerTimer);
+    this.#peerTimer = undefined;
     for (const { abort } of this.#jobs.values()) abort.abort();
     await Promise.allSettled(this.#backends.map((b) => b.close()));
     this.#audit?.close();
     this.#audit = undefined;
     this.setState({ status: 'stopped' });
+  }
+
+  /**
+   * Asks each paired peer for its models now and every peerCheckMs: one that does not answer goes to the back of
+   * its failover order (endpoint-failover.ts) and shows as down in /health before a request finds out.
+   */
+  #checkPeers(): void {
+    const peers = this.options.peers;
+    const every = this.options.peerCheckMs ?? PEER_CHECK_MS;
+    if (!peers || every <= 0) return;
+    const check = () => {
+      for (const ep of peers.endpoints()) void this.#openai?.checkHealth(ep.id);
+    };
+    check();
+    clearInterval(this.#peerTimer);
+    this.#peerTimer = setInterval(check, every);
+    this.#peerTimer.unref();
+  }
+
+  /** The paired peers' health: the last check or request on each. */
+  peerHealth(): EndpointHealth[] {
+    const ids = new Set(this.options.peers?.endpoints().map((e) => e.id) ?? []);
+    return (this.#openai?.health() ?? []).filter((h) => ids.has(h.id));
   }
 
   /** The audit store, when on and node:sqlite is there; a database that cannot be opened is logged, not fatal. */

@@ -5,6 +5,20 @@ import type { Logger } from '../logging/logger.ts';
 import type { Candidate } from './router-rules.ts';
 import { describeKind } from './sensitivity.ts';
 import { InferenceError } from './types.ts';
+import { PEER_ENDPOINT_PREFIX } from '../peers/peer-store.ts';
+
+/** For refused models on paired peers: how to let them count as this machine. */
+function peerTrustHint(refused: Candidate[]): string {
+  const prefix = `openai:${PEER_ENDPOINT_PREFIX}`;
+  const names = [
+    ...new Set(
+      refused.filter((s) => s.model.startsWith(prefix)).map((s) => s.model.slice(prefix.length).split('/')[0]),
+    ),
+  ];
+  return names.length > 0
+    ? ` A paired peer you trust as this machine may take them: agent-room peer trust ${names[0]} --local.`
+    : '';
+}
 
 /** "a card number and an API key (openai)": the kinds found, never the values. */
 export function describeKinds(kinds: readonly string[]): string {
@@ -26,7 +40,7 @@ export function nothingToTry(
       'PolicyRefused',
       `Bot "${bot.id}" did not send this request: it holds ${describeKinds(sensitive)}, which stays on this machine, and none of the bot's models does (${refused.map((s) => s.model).join(', ')} would leave it).`,
       {
-        hint: "Add a local model to the bot's fallback chain (a llama:… GGUF file, or an ollama:… model served on this machine) to answer such requests, or remove the sensitive data.",
+        hint: `Add a local model to the bot's fallback chain (a llama:… GGUF file, or an ollama:… model served on this machine) to answer such requests, or remove the sensitive data.${peerTrustHint(refused)}`,
       },
     );
   }
@@ -35,7 +49,7 @@ export function nothingToTry(
       'PolicyRefused',
       `Bot "${bot.id}" is local-only, and none of its models stays on this machine: ${refused.map((s) => s.model).join(', ')} would leave it.`,
       {
-        hint: 'Add a local model (llama:… or an Ollama on localhost) to the bot or its fallback chain, or turn off local-only for this bot.',
+        hint: `Add a local model (llama:… or an Ollama on localhost) to the bot or its fallback chain, or turn off local-only for this bot.${peerTrustHint(refused)}`,
       },
     );
   }

@@ -42,6 +42,12 @@ export interface OpenAIEndpoint {
   failover: string[];
   /** Models that take images (`image_url` parts), by name; `*` for all. */
   vision?: string[];
+  /** A paired peer's certificate, SHA-256 hex: requests go through `fetchFor`, which pins it. */
+  fingerprint?: string;
+  /** Whether the privacy check counts it as this machine; unset: only loopback URLs do (a peer: trusted-local). */
+  local?: boolean;
+  /** Retries before the failover list and the router's fallbacks take over; default: the backend's policy. */
+  retry?: RetryPolicy;
 }
 
 export interface OpenAIBackendOptions {
@@ -56,6 +62,8 @@ export interface OpenAIBackendOptions {
   retry?: RetryPolicy;
   /** After a failure an endpoint goes to the end of the failover order for this long. */
   unhealthyForMs?: number;
+  /** The fetch for one endpoint (a peer's pins its certificate); undefined: `fetch`. */
+  fetchFor?: (ep: OpenAIEndpoint) => typeof fetch | undefined;
 }
 
 export function parseOpenAIRef(ref: string): { endpointId: string; model: string } {
@@ -109,11 +117,11 @@ export class OpenAIBackend implements InferenceBackend {
     return out;
   }
 
-  /** Local only when the endpoint and every endpoint it fails over to are loopback. */
+  /** Local only when the endpoint and every endpoint it fails over to are loopback (or a peer trusted as local). */
   isLocal(model: string): boolean {
     try {
       const chain = this.#chain(parseOpenAIRef(model).endpointId);
-      return chain.length > 0 && chain.every((e) => isLoopbackUrl(e.url));
+      return chain.length > 0 && chain.every((e) => e.local ?? isLoopbackUrl(e.url));
     } catch {
       return false;
     }
@@ -142,6 +150,10 @@ export class OpenAIBackend implements InferenceBackend {
     return bucket;
   }
 
+  #fetchOf(ep: OpenAIEndpoint): typeof fetch {
+    return this.#o.fetchFor?.(ep) ?? this.#fetch;
+  }
+
   #headers(ep: OpenAIEndpoint): Promise<Record<string, string>> {
     return requestHeaders(ep, this.#o.env ?? process.env, this.#o.resolveSecret);
   }
@@ -158,7 +170,7 @@ export class OpenAIBackend implements InferenceBackend {
     const timeout = AbortSignal.timeout(Math.min(ep.timeoutMs, 10_000));
     const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const res = await this.#fetch(`${ep.url.replace(/\/+$/, '')}/models`, {
+      const res = await this.#fetchOf(ep)(`${ep.url.replace(/\/+$/, '')}/models`, {
         headers: await this.#headers(ep),
         signal: s,
       });
@@ -299,9 +311,9 @@ export class OpenAIBackend implements InferenceBackend {
   /** POST /chat/completions until it answers with a stream (openai-request.ts). */
   async #connect(ep: OpenAIEndpoint, model: string, request: ChatRequest, attempt: Attempt): Promise<Response> {
     const post = {
-      fetch: this.#fetch,
+      fetch: this.#fetchOf(ep),
       clock: this.#clock,
-      retry: this.#o.retry ?? DEFAULT_RETRY_POLICY,
+      retry: ep.retry ?? this.#o.retry ?? DEFAULT_RETRY_POLICY,
       logger: this.#o.logger,
       bucket: () => this.#bucket(ep),
       idleTimeoutMs: ep.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
