@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GgufInsights, readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProbe } from '../../main/cli/probe-command.ts';
 import { MODEL_CANDIDATES, candidateUri } from '../../main/core/probe/model-candidates.ts';
 import { fitHardware, headerInsights, type InsightsLoader } from '../../main/core/probe/model-fit.ts';
 import { writeCandidateHeader } from '../../main/core/probe/model-headers.ts';
@@ -175,5 +176,36 @@ describe('fallbacks', () => {
     expect(merged.recommended.llama).toMatch(/^hf:/);
     expect(merged.reasons.some((r) => r.startsWith('Tier table:'))).toBe(false);
     expect(merged.reasons.at(-1)).toMatch(/^Not chosen:/);
+  });
+});
+
+describe('agent-room probe', () => {
+  it('prints the recommended model, who chose it and why the others were not', async () => {
+    let out = '';
+    expect(
+      await runProbe(
+        {},
+        (s) => (out += s),
+        async () => machine(32, 8, { vramMiB: 24_564 }),
+      ),
+    ).toBe(0);
+    expect(out).toMatch(
+      /Recommended +Qwen 3 8B Q8_0 \(~\d+ MiB\): llama:hf:Qwen\/Qwen3-8B-GGUF:Q8_0 \| ollama:qwen3:8b/,
+    );
+    expect(out).toMatch(/Chosen by +node-llama-cpp's fit estimate/);
+    expect(out).toMatch(/- Recommended Qwen 3 8B Q8_0 by node-llama-cpp's estimate: 37 of 37 layers on the GPU/);
+    expect(out).toMatch(/- Not chosen: Llama 3.1 8B Instruct Q8_0 also fits/);
+
+    let json = '';
+    await runProbe(
+      { json: true },
+      (s) => (json += s),
+      async () => machine(2, 8),
+    );
+    const parsed = JSON.parse(json) as { plan: { recommendedBy: string; recommended: { llama: string } } };
+    expect(parsed.plan).toMatchObject({
+      recommendedBy: 'node-llama-cpp',
+      recommended: { llama: 'hf:bartowski/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M' },
+    });
   });
 });
