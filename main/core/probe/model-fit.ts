@@ -2,8 +2,6 @@
 // 4096-token context fit, with how many layers on the GPU and how much RAM and VRAM, and its compatibility score.
 // The probe's memory is injected (getRamState / getVramState), so the answer is about the reported machine, not the
 // one running the code (tests pass 2 GB laptops and 24 GB GPUs alike).
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { GgufInsights } from 'node-llama-cpp';
 import { candidateUri, type CandidateFile, type CandidateModel } from './model-candidates.ts';
 import { writeCandidateHeader } from './model-headers.ts';
@@ -72,11 +70,12 @@ export interface FileError {
 export type InsightsLoader = (model: CandidateModel, file: CandidateFile) => Promise<GgufInsights>;
 
 /**
- * The default loader: the header-only GGUF of the candidate, read by node-llama-cpp like a model file. Without
+ * The default loader: the header-only GGUF of the candidate, written into `dir` and read by node-llama-cpp like a
+ * model file. Without
  * weights llama.cpp cannot simulate loading it, so the source is dropped and GgufInsights estimates from the tensor
  * table alone (its heuristic, not a failed simulation and a warning per file).
  */
-export function headerInsights(dir = join(tmpdir(), 'agent-room-model-headers')): InsightsLoader {
+export function headerInsights(dir: string): InsightsLoader {
   return async (model, file) => {
     const { readGgufFileInfo, GgufInsights } = await import('node-llama-cpp');
     const info = await readGgufFileInfo(await writeCandidateHeader(dir, model, file), { logWarnings: false });

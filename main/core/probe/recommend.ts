@@ -2,6 +2,9 @@
 // resolver, model-fit.ts) over a current list of small instruct models (model-candidates.ts), with the reasons:
 // which fits, how much memory it takes, why the others were not chosen. The hand-made tier table of the plan is
 // only the fallback for when node-llama-cpp cannot estimate any candidate.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MODEL_CANDIDATES, type CandidateModel } from './model-candidates.ts';
 import {
   fitHardware,
@@ -137,10 +140,16 @@ export async function recommendModel(
 ): Promise<ModelPick> {
   const hw = fitHardware(report, plan, options.memoryBudgetMiB);
   let scored: { fits: FileFit[]; errors: FileError[] };
+  let dir: string | undefined;
   try {
-    scored = await scoreCandidates(options.candidates ?? MODEL_CANDIDATES, hw, options.insights ?? headerInsights());
+    // The headers go to a private folder of this call, removed once they are read.
+    if (!options.insights) dir = await mkdtemp(join(tmpdir(), 'agent-room-model-headers-'));
+    const load = options.insights ?? headerInsights(dir!);
+    scored = await scoreCandidates(options.candidates ?? MODEL_CANDIDATES, hw, load);
   } catch (err) {
     return tierFallback(plan, `node-llama-cpp could not estimate the candidates (${String(err)})`);
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
   const { fits, errors } = scored;
   if (fits.length === 0) {
