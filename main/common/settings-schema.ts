@@ -258,6 +258,8 @@ export const settingsSchema = z
         startAtLogin: z.boolean().default(false),
         startHidden: z.boolean().default(false),
         notifications: z.boolean().default(true),
+        /** First run with no model on disk: download the recommended model at once (off: the window waits for a click). */
+        downloadRecommendedModel: z.boolean().default(true),
         window: z
           .object({
             x: z.number().int().optional(),
@@ -273,6 +275,7 @@ export const settingsSchema = z
         startAtLogin: false,
         startHidden: false,
         notifications: true,
+        downloadRecommendedModel: true,
         window: { width: 1100, height: 760 },
       }),
     control: z

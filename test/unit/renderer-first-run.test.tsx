@@ -76,10 +76,10 @@ const probe: ProbeResult = {
   },
 };
 
-function firstRunApi(settings: Settings) {
+function firstRunApi(settings: Settings, jobs: PullJob[] = []) {
   return fakeApi({
     'probe.get': () => probe,
-    'models.jobs': () => [],
+    'models.jobs': () => jobs,
     'models.pull': () => ({ jobId: 'job-1' }),
     'settings.get': () => settings,
     'settings.update': (patch) => ({ ...settings, ...(patch as Partial<Settings>) }),
@@ -119,5 +119,31 @@ describe('FirstRun', () => {
     await waitFor(() => expect(onDone).toHaveBeenCalled());
     const update = calls.find(([c]) => c === 'settings.update')![1] as { bots: BotConfig[] };
     expect(update.bots).toEqual([{ ...bot('qwen', url) }]);
+  });
+
+  it('follows the download the core started for the recommended model, and keeps the button for another try', async () => {
+    const settings = { ...defaultSettings(), bots: [bot('qwen', HF)] };
+    const auto = (state: PullJob['state'], fraction: number, error?: string): PullJob => ({
+      jobId: 'core-1',
+      ref: HF,
+      state,
+      progress: { status: 'downloading', fraction },
+      ...(error ? { error } : {}),
+    });
+    const { api, emit, calls } = firstRunApi(settings, [auto('running', 0.1)]);
+    renderWithApi(api, <Screen onDone={vi.fn()} />);
+    // No click: the screen shows the download the core began on its own.
+    const bar = await screen.findByRole('progressbar', { name: 'Download of Qwen2.5-1.5B-Instruct:Q4_K_M' });
+    expect(bar.getAttribute('aria-valuenow')).toBe('10');
+    expect(screen.queryByRole('button', { name: 'Download and start' })).toBeNull();
+    emit('models.progress', auto('running', 0.55));
+    expect(bar.getAttribute('aria-valuenow')).toBe('55');
+
+    emit('models.progress', auto('failed', 0.55, 'fetch failed'));
+    expect(await screen.findByText('Failed: fetch failed')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Choose another model' }));
+    // Put aside: the recommendation and its button are back.
+    fireEvent.click(await screen.findByRole('button', { name: 'Download and start' }));
+    await waitFor(() => expect(calls).toContainEqual(['models.pull', { ref: HF }]));
   });
 });

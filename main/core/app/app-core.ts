@@ -15,6 +15,7 @@ import type { Logger } from '../logging/logger.ts';
 import { routeSdkLogs } from '../logging/sdk-logging.ts';
 import type { DataPaths } from '../paths.ts';
 import { planInference, type InferencePlan } from '../probe/plan.ts';
+import { recommendModel, withRecommendation } from '../probe/recommend.ts';
 import { probeWithCache } from '../probe/probe-cache.ts';
 import type { HardwareReport } from '../probe/report.ts';
 import { FileSecretStore, type SecretStore } from '../settings/secret-store.ts';
@@ -24,6 +25,7 @@ import { PeerService } from '../peers/peer-service.ts';
 import { peerInference, PeerStore } from '../peers/peer-store.ts';
 import { appHealth, appStatus, firstRunStatus, type Health, type StatusSources } from './app-status.ts';
 import { FirstRunService } from './first-run.ts';
+import { downloadForBots } from './model-download.ts';
 import { buildMatrixServices, type MatrixServices, type MatrixOverrides } from './matrix-services.ts';
 
 export type { Health } from './app-status.ts';
@@ -87,13 +89,20 @@ function openStores(options: AppCoreOptions): { settings: SettingsStore; secrets
   return { settings, secrets };
 }
 
-/** The hardware report and the inference plan made from it with the settings: probed once, and again on refresh. */
+type Planned = { report: HardwareReport; plan: InferencePlan };
+
+/**
+ * The hardware report and the inference plan made from it with the settings: probed once, and again on refresh.
+ * `withModel` adds the recommended model (node-llama-cpp's estimate over the candidates, recommend.ts): only the
+ * first run and the probe screen need it, so inference starts without waiting for it.
+ */
 function cachedPlan(
   settings: SettingsStore,
   probe: (refresh: boolean) => Promise<HardwareReport>,
-): (refresh?: boolean) => Promise<{ report: HardwareReport; plan: InferencePlan }> {
-  let probed: Promise<{ report: HardwareReport; plan: InferencePlan }> | undefined;
-  return (refresh = false) => {
+): { base: (refresh?: boolean) => Promise<Planned>; withModel: (refresh?: boolean) => Promise<Planned> } {
+  let probed: Promise<Planned> | undefined;
+  const recommended = new WeakMap<Promise<Planned>, Promise<Planned>>();
+  const base = (refresh = false) => {
     if (!probed || refresh) {
       probed = probe(refresh).then((report) => {
         const inf = settings.get().inference;
@@ -110,6 +119,40 @@ function cachedPlan(
     }
     return probed;
   };
+  const withModel = (refresh = false) => {
+    const planned = base(refresh);
+    let p = recommended.get(planned);
+    if (!p) {
+      p = planned.then(async ({ report, plan }) => {
+        const budget = settings.get().inference.memoryBudgetMiB;
+        const pick = await recommendModel(report, plan, budget > 0 ? { memoryBudgetMiB: budget } : {});
+        return { report, plan: withRecommendation(plan, pick) };
+      });
+      recommended.set(planned, p);
+    }
+    return p;
+  };
+  return { base, withModel };
+}
+
+/**
+ * First-run setup: the team from the recommendation, whose model downloads at once. Without the bot runner
+ * (serve --no-bots) no bot waits for the model, so the download waits for a click.
+ */
+function firstRunService(
+  settings: SettingsStore,
+  getPlan: () => Promise<Planned>,
+  inference: InferenceService,
+  matrix: MatrixServices,
+  logger: Logger,
+): FirstRunService {
+  return new FirstRunService({
+    settings,
+    getPlan,
+    discover: () => inference.listModels(),
+    ...(matrix.bots ? { startDownload: (ref: string) => void downloadForBots(settings, inference, ref) } : {}),
+    logger,
+  });
 }
 
 /** Services whose failure leaves the rest running (the status says why). */
@@ -161,11 +204,11 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const { settings, secrets } = openStores(options);
   const events = new EventHub();
   const version = appVersion();
-  const getPlan = cachedPlan(settings, (refresh) =>
+  const plans = cachedPlan(settings, (refresh) =>
     (options.probe ?? (() => probeWithCache(join(paths.state, 'probe.json'), { refresh })))(),
   );
 
-  const inference = inferenceService(options, settings, secrets, events, getPlan);
+  const inference = inferenceService(options, settings, secrets, events, plans.base);
 
   // Declared before the services that call it; assigned once status() exists.
   let emitStatus: () => void = () => undefined;
@@ -193,11 +236,11 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   });
 
   // The homeserver may be missing (no Conduit binary yet): the rest still starts and status says why.
-  const setup = new FirstRunService({ settings, getPlan, discover: () => inference.listModels(), logger });
+  const setup = firstRunService(settings, plans.withModel, inference, matrix, logger);
   const host = new ServiceHost({ logger, optional: OPTIONAL_SERVICES });
   host.add(setup).add(matrix.homeserver).add(matrix.provisioning).add(inference).add(tools);
   if (matrix.bots) host.add(matrix.bots);
-  const apiParts = buildApi(options, settings, inference, getPlan);
+  const apiParts = buildApi(options, settings, inference, plans.base);
   if (apiParts.apiService) host.add(apiParts.apiService);
   host.add(apiParts.peers);
 
@@ -223,7 +266,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
     version,
     shell: options.shell ?? 'serve',
     status,
-    getPlan,
+    getPlan: plans.withModel,
     apiKeys: apiParts.apiKeys,
     apiBaseUrl: () => apiParts.api.baseUrl,
   });

@@ -1,5 +1,6 @@
 // First run: with no bots configured, make a team from what this machine already has (a GGUF on disk,
-// an Ollama model), else from the plan's recommended model, which downloads on first use.
+// an Ollama model), else from the plan's recommended model (recommend.ts), whose download starts at once unless
+// settings.ui.downloadRecommendedModel is off (the window's first-run screen then waits for its button).
 import type { ModelInfo } from '../../common/inference-types.ts';
 import type { BotConfig } from '../../common/settings-schema.ts';
 import { botSchema } from '../../common/settings-schema.ts';
@@ -19,6 +20,8 @@ export interface FirstRunInput {
 export interface FirstRunTeam {
   bots: BotConfig[];
   reason: string;
+  /** The model reference the team still has to download (the recommended one), if any. */
+  download?: string;
 }
 
 /** "qwen2.5-1.5b-instruct-q4_k_m" → "Qwen"; falls back to "Assistant". */
@@ -70,9 +73,11 @@ export function firstRunTeam({ plan, report, discovered }: FirstRunInput): First
   }
   const rec = plan.recommended;
   const name = friendlyName(rec.label);
+  const by = plan.recommendedBy === 'node-llama-cpp' ? "by node-llama-cpp's fit estimate" : 'by the memory tier table';
   return {
     bots: [bot(idFor(name, taken), name, `llama:${rec.llama}`)],
-    reason: `No model on disk: ${rec.label} (about ${rec.sizeMiB} MiB) is recommended for this machine and downloads on first use.`,
+    reason: `No model on disk: ${rec.label} (about ${rec.sizeMiB} MiB) is recommended for this machine ${by}.`,
+    download: `llama:${rec.llama}`,
   };
 }
 
@@ -86,6 +91,8 @@ export class FirstRunService extends BaseService {
       settings: SettingsStore;
       getPlan: () => Promise<{ report: HardwareReport; plan: InferencePlan }>;
       discover: () => Promise<ModelInfo[]>;
+      /** Starts downloading a model the bots wait for (model-download.ts); without it the window's button does. */
+      startDownload?: (ref: string) => void;
       logger?: Logger;
     },
   ) {
@@ -103,6 +110,10 @@ export class FirstRunService extends BaseService {
     this.o.settings.update((s) => ({ ...s, bots: team.bots }));
     this.reason = team.reason;
     this.o.logger?.info({ bots: team.bots.map((b) => `${b.id} → ${b.model}`) }, `first run: ${team.reason}`);
+    if (team.download && this.o.startDownload && this.o.settings.get().ui.downloadRecommendedModel) {
+      this.o.startDownload(team.download);
+      this.o.logger?.info({ model: team.download }, 'first run: downloading the recommended model');
+    }
     this.setState({ status: 'running', detail: `first run: ${team.reason}` });
   }
 

@@ -1,6 +1,6 @@
 // What `agent-room probe` says of paired peers: each one's GPU and memory (from its pairing reply, refreshed when
 // asked), and whether it runs a larger model than this machine's plan recommends. Pure: fed plans and records.
-import { MODEL_TIERS, type InferencePlan } from '../probe/plan.ts';
+import type { InferencePlan } from '../probe/plan.ts';
 import { peerEndpointId, type PeerHardware, type PeerRecord } from './peer-store.ts';
 
 /** This machine's hardware as a peer reports it (pairing reply, /peer/info). */
@@ -9,11 +9,9 @@ export function hardwareSummary(plan: InferencePlan): PeerHardware {
     backend: plan.backend,
     gpu: plan.gpu ? { vendor: plan.gpu.vendor, model: plan.gpu.model, vramMiB: plan.gpu.vramMiB } : null,
     memoryBudgetMiB: plan.memoryBudgetMiB,
-    recommended: { tier: plan.recommended.tier, label: plan.recommended.label, sizeMiB: plan.recommended.sizeMiB },
+    recommended: { label: plan.recommended.label, sizeMiB: plan.recommended.sizeMiB },
   };
 }
-
-const tierIndex = (tier: string): number => MODEL_TIERS.findIndex((t) => t.tier === tier);
 
 export interface PeerAdvice {
   name: string;
@@ -31,7 +29,8 @@ function gpuText(h: PeerHardware): string {
 
 /** One line per peer, the ones that run larger models first. */
 export function peerAdvice(local: InferencePlan, peers: readonly PeerRecord[]): PeerAdvice[] {
-  const mine = tierIndex(local.recommended.tier);
+  // Larger means a bigger recommended file: the fit estimate picks the most capable model that fits.
+  const mine = local.recommended.sizeMiB;
   const out = peers.map((p): PeerAdvice => {
     const endpoint = peerEndpointId(p.name);
     const down =
@@ -39,7 +38,7 @@ export function peerAdvice(local: InferencePlan, peers: readonly PeerRecord[]): 
     const trust = p.trustedLocal ? ', trusted-local' : '';
     const h = p.hardware;
     if (!h) return { name: p.name, endpoint, larger: false, line: `${p.name}: hardware unknown${trust}${down}` };
-    const larger = tierIndex(h.recommended.tier) > mine;
+    const larger = h.recommended.sizeMiB > mine;
     const verdict = larger
       ? `runs ${h.recommended.label} (~${h.recommended.sizeMiB} MiB), larger than this machine can (${local.recommended.label}): use openai:${endpoint}/<model>`
       : `runs up to ${h.recommended.label}, no larger than here`;

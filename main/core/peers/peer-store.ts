@@ -16,7 +16,8 @@ export interface PeerHardware {
   gpu: { vendor: string; model: string; vramMiB: number | null } | null;
   memoryBudgetMiB: number;
   /** The model its own plan recommends: the largest that runs well there. */
-  recommended: { tier: string; label: string; sizeMiB: number };
+  /** The model its plan recommends (`tier` from peers that still use the tier table). */
+  recommended: { tier?: string; label: string; sizeMiB: number };
 }
 
 export interface PeerRecord {

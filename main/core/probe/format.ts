@@ -70,6 +70,7 @@ export function formatProbe(report: HardwareReport, plan: InferencePlan): string
     ['Memory budget', `${plan.memoryBudgetMiB} MiB`],
     ['Models loaded', `at most ${plan.maxLoadedModels}`],
     ['Recommended', `${r.label} (~${r.sizeMiB} MiB): llama:${r.llama} | ollama:${r.ollama}`],
+    ['Chosen by', plan.recommendedBy === 'node-llama-cpp' ? "node-llama-cpp's fit estimate" : 'the memory tier table'],
   ];
 
   return [

@@ -18,9 +18,6 @@ export interface PlanPreferences {
 }
 
 export interface ModelRecommendation {
-  tier: MemoryTier;
-  /** Smallest memory budget this tier is recommended for. */
-  minBudgetMiB: number;
   label: string;
   /** A node-llama-cpp hf: URI; the bot's model ref is `llama:` followed by it. */
   llama: string;
@@ -28,6 +25,13 @@ export interface ModelRecommendation {
   ollama: string;
   /** Approximate file size of the quantized model. */
   sizeMiB: number;
+}
+
+/** A row of the tier table: the recommendation for a memory budget, when node-llama-cpp cannot estimate (recommend.ts). */
+export interface TierModel extends ModelRecommendation {
+  tier: MemoryTier;
+  /** Smallest memory budget this tier is recommended for. */
+  minBudgetMiB: number;
 }
 
 export interface InferencePlan {
@@ -44,14 +48,20 @@ export interface InferencePlan {
   maxLoadedModels: number;
   memoryBudgetMiB: number;
   tier: MemoryTier;
+  /** The model a first run downloads: the tier table's, until recommend.ts puts node-llama-cpp's pick in. */
   recommended: ModelRecommendation;
-  /** The recommendation for every tier, smallest first. */
-  tiers: ModelRecommendation[];
+  /** Who chose `recommended`. */
+  recommendedBy: 'node-llama-cpp' | 'tier table';
+  /** The tier table's recommendation for every tier, smallest first. */
+  tiers: TierModel[];
   reasons: string[];
 }
 
-/** Real, widely mirrored instruct models in Q4_K_M; sizes are the published file sizes, rounded. */
-export const MODEL_TIERS: readonly ModelRecommendation[] = [
+/**
+ * The fallback tier table (recommend.ts uses node-llama-cpp's estimate first): real, widely mirrored instruct models
+ * in Q4_K_M; sizes are the published file sizes, rounded.
+ */
+export const MODEL_TIERS: readonly TierModel[] = [
   {
     tier: 'xs',
     minBudgetMiB: 0,
@@ -103,6 +113,8 @@ export const MODEL_TIERS: readonly ModelRecommendation[] = [
 ];
 
 const MAX_LOADED_MODELS = 4;
+/** Starts the reasons about the tier table's pick, which node-llama-cpp's pick replaces (recommend.ts). */
+export const TIER_TABLE = 'Tier table:';
 
 export function planInference(report: HardwareReport, prefs: PlanPreferences = {}): InferencePlan {
   const reasons: string[] = [];
@@ -122,7 +134,7 @@ export function planInference(report: HardwareReport, prefs: PlanPreferences = {
     const cap = cpuTierCap(threads);
     if (tierIndex(recommended.tier) > tierIndex(cap)) {
       reasons.push(
-        `Recommended model capped at ${tierByName(cap).label}: on ${threads} CPU thread(s) a larger one answers too slowly for chat.`,
+        `${TIER_TABLE} recommendation capped at ${tierByName(cap).label}: on ${threads} CPU thread(s) a larger one answers too slowly for chat.`,
       );
       recommended = tierByName(cap);
     }
@@ -153,6 +165,7 @@ export function planInference(report: HardwareReport, prefs: PlanPreferences = {
     memoryBudgetMiB: budget,
     tier: recommended.tier,
     recommended,
+    recommendedBy: 'tier table',
     tiers: [...MODEL_TIERS],
     reasons,
   };
@@ -245,7 +258,7 @@ function cpuTierCap(threads: number): MemoryTier {
   return 'l';
 }
 
-function tierFor(budgetMiB: number): ModelRecommendation {
+function tierFor(budgetMiB: number): TierModel {
   let best = MODEL_TIERS[0]!;
   for (const t of MODEL_TIERS) if (budgetMiB >= t.minBudgetMiB) best = t;
   return best;

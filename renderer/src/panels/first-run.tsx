@@ -1,6 +1,6 @@
-// First run: what the probe found and the model the team waits for (the plan's recommendation) with a
-// one-click download, or an Ollama model, or any other model; once the model is there the bots use it
-// and the team room opens.
+// First run: what the probe found and the model the team waits for (the plan's recommendation), whose download
+// the core starts by itself (its progress shows here) or the one-click button starts; or an Ollama model, or any
+// other model. Once the model is there the bots use it and the team room opens.
 import { useState } from 'react';
 import type { AppStatus, ProbeResult, PullJob } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';

@@ -1,10 +1,11 @@
-// First run's state: what the probe found, the download the person started, and giving the downloaded (or an
-// Ollama) model to the bots that wait for one; `onDone` gets the settings once they have it.
+// First run's state: what the probe found, the download under way (the one the core started for the recommended
+// model, or one the person started), and giving the downloaded (or an Ollama) model to the bots that wait for one;
+// `onDone` gets the settings once they have it.
 import { useEffect, useState } from 'react';
 import type { AppStatus, ProbeResult, PullJob } from '../../../main/common/contract.ts';
 import type { Settings } from '../../../main/common/settings-schema.ts';
 import { errorText, useApi } from '../hooks/control.ts';
-import { teamWithModel } from '../lib/first-run.ts';
+import { coreDownload, teamWithModel } from '../lib/first-run.ts';
 import { botFromModel } from '../lib/format.ts';
 
 export interface PendingDownload {
@@ -35,7 +36,8 @@ export function useFirstRunSetup(
   const api = useApi();
   const [probe, setProbe] = useState<ProbeResult>();
   const [error, setError] = useState<string>();
-  const [pending, setPending] = useState<PendingDownload>();
+  const [started, setStarted] = useState<PendingDownload>();
+  const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set());
 
   useEffect(() => {
     api.probe.get().then(setProbe, (err: unknown) => setError(errorText(err)));
@@ -56,12 +58,15 @@ export function useFirstRunSetup(
     setError(undefined);
     try {
       const { jobId } = await api.models.pull({ ref });
-      setPending({ jobId, ref });
+      setStarted({ jobId, ref });
     } catch (err) {
       setError(errorText(err));
     }
   };
 
+  // The person's own download first; else the one the core started for the model the team waits for.
+  const auto = started ? undefined : coreDownload(jobs.values(), waiting?.modelsToDownload ?? [], dismissed);
+  const pending: PendingDownload | undefined = started ?? (auto && { jobId: auto.jobId, ref: auto.ref });
   const job = pending ? jobs.get(pending.jobId) : undefined;
   useEffect(() => {
     if (pending && job?.state === 'done') void adoptModel(pending.ref);
@@ -77,6 +82,9 @@ export function useFirstRunSetup(
     download,
     adoptModel,
     cancel: (jobId) => void api.models.cancel({ jobId }),
-    chooseAnother: () => setPending(undefined),
+    chooseAnother: () => {
+      if (pending) setDismissed((d) => new Set([...d, pending.jobId]));
+      setStarted(undefined);
+    },
   };
 }

@@ -58,7 +58,8 @@ export const externalHomeserver = process.env.AGENT_ROOM_E2E_HOMESERVER_URL
 export interface StackOptions {
   /**
    * The settings.json serve starts with, made once the data folder exists (a test may put a model there first).
-   * Default: one inference thread and no bot, so first run downloads a model from `downloads`. `suffix` is to be
+   * Default: one inference thread and no bot, so first run downloads a model from `downloads` (the window's button:
+   * the automatic download of the recommended model is off). `suffix` is to be
    * appended to bot ids ('' against the test homeserver, fresh per run against an external one).
    */
   settings?: (dirs: { dataDir: string; suffix: string }) => Record<string, unknown>;
@@ -74,9 +75,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const d of [dataDir, home, gen]) mkdirSync(d, { recursive: true });
   // One inference thread: on 2 cores more threads collapse generation (docs: MEASURED.md).
   const suffix = externalHomeserver ? `x${Date.now().toString(36)}` : '';
+  // No automatic download of the recommended model: it would come from Hugging Face, and nothing leaves this machine.
   const settings: Record<string, unknown> = options.settings?.({ dataDir, suffix }) ?? {
     version: 1,
     inference: { threads: 1 },
+    ui: { downloadRecommendedModel: false },
   };
   if (externalHomeserver) settings.owner = { ...(settings.owner as object | undefined), localpart: `owner${suffix}` };
   writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings));

@@ -27,7 +27,7 @@ export interface HandlerContext {
   apiKeys: ApiKeyStore;
   /** Where the API answers now (serve's control server, or the desktop app's API server while on). */
   apiBaseUrl(): string | undefined;
-  /** The hardware probe and the inference plan made from it; `refresh` probes again. */
+  /** The hardware probe and the inference plan made from it, with the recommended model; `refresh` probes again. */
   getPlan(refresh?: boolean): Promise<{ report: HardwareReport; plan: InferencePlan }>;
 }
 

@@ -2,6 +2,7 @@
 import { ControlError, type Handlers } from '../../../common/contract.ts';
 import { applySettingsPatch } from '../../../common/contract-settings.ts';
 import type { Settings } from '../../../common/settings-schema.ts';
+import { downloadForBots } from '../../app/model-download.ts';
 import { toContractProbe } from '../../probe/contract-probe.ts';
 import { requireRunning, type HandlerContext } from './context.ts';
 
@@ -37,16 +38,7 @@ export function modelHandlers({ settings, inference, getPlan }: HandlerContext):
   return {
     'models.list': async () => inference.listModels(),
     'models.jobs': async () => inference.jobs(),
-    'models.pull': async ({ ref }) => ({
-      jobId: inference.pull(ref, (job) => {
-        if (job.state !== 'done') return;
-        // Bots waiting for this download (a first-run team, a bot set to an hf: model) now use the file.
-        const s = settings.get();
-        if (s.bots.some((b) => inference.resolveModelRef(b.model) !== b.model)) {
-          settings.set({ ...s, bots: s.bots.map((b) => ({ ...b, model: inference.resolveModelRef(b.model) })) });
-        }
-      }),
-    }),
+    'models.pull': async ({ ref }) => ({ jobId: downloadForBots(settings, inference, ref) }),
     'models.cancel': async ({ jobId }) => ({ cancelled: inference.cancel(jobId) }),
     'probe.get': async (req) => toContractProbe(await getPlan(req?.refresh ?? false)),
   };
