@@ -94,6 +94,8 @@ export const routingRuleSchema = z
     /** The request is at least (or at most) this many characters long. */
     minChars: z.number().int().min(0).optional(),
     maxChars: z.number().int().min(0).optional(),
+    /** The request carries an image (true) or none (false). */
+    image: z.boolean().optional(),
     /** The model that answers when the rule matches … */
     model: modelRef.optional(),
     /** … or the task whose models do. */

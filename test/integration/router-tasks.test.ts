@@ -136,6 +136,19 @@ describe('tasks choose the models', () => {
     });
   });
 
+  it('gives a request with an attached image to the task of a rule on images', async () => {
+    configure({ routing: { rules: [{ image: true, task: 'data_extraction' }] } });
+    const image = { mime: 'image/png' as const, data: new Uint8Array([137, 80, 78, 71]) };
+    const d = await makeRouter().decide({
+      bot,
+      messages: [{ role: 'user', content: 'what is on this receipt?', images: [image] }],
+      question: 'what is on this receipt?',
+    });
+    expect(d.task).toEqual({ name: 'data_extraction', source: 'rule', reason: 'rule #1 (an attached image)' });
+    const plain = await makeRouter().decide({ bot, messages: [], question: 'what is on this receipt?' });
+    expect(plain.task).toBeUndefined();
+  });
+
   it('refuses an unknown !task with the task names', async () => {
     const err = await ask(makeRouter(), '!task poetry write a poem').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ModelNotFound', message: 'No task is called "poetry".' });

@@ -47,6 +47,17 @@ describe('rules on code and length', () => {
     expect(matchRule(rules, input('hi')).match?.index).toBe(3);
     expect(matchRule(rules, input('a medium text here')).match).toBeUndefined();
   });
+
+  it('matches an attached image', () => {
+    const rules = [
+      { image: true, task: 'vision' },
+      { image: false, model: 'text-only' },
+    ];
+    expect(matchRule(rules, { ...input('what is this?'), images: 1 }).match?.reason).toBe(
+      'rule #1 (an attached image)',
+    );
+    expect(matchRule(rules, { ...input('what is this?'), images: 0 }).match?.reason).toBe('rule #2 (no image)');
+  });
 });
 
 describe('planTask', () => {

@@ -101,6 +101,7 @@ export async function decideRoute(deps: DeciderDeps, input: DecideInput): Promis
   const sensitive = deps.sensitiveKinds(input.messages.map((m) => m.content));
   const question = input.question ?? lastUserText(input.messages);
   const signals = requestSignals(question);
+  const images = input.messages.reduce((n, m) => n + (m.images?.length ?? 0), 0);
   const command = input.command ?? signals.command;
   const byName = (name: string) => settings.tasks.find((t) => t.name === name);
   let task: TaskChoice | undefined;
@@ -112,7 +113,7 @@ export async function decideRoute(deps: DeciderDeps, input: DecideInput): Promis
     else error = unknownTask(signals.explicitTask, settings.tasks);
   } else if (bot.task && byName(bot.task)) task = { name: bot.task, source: 'bot', reason: "the bot's task" };
   if (!task && !error) {
-    const scan = matchRule(settings.routing.rules, { botId: bot.id, command, prompt: question, signals });
+    const scan = matchRule(settings.routing.rules, { botId: bot.id, command, prompt: question, signals, images });
     if (scan.match?.rule.task && byName(scan.match.rule.task))
       task = { name: scan.match.rule.task, source: 'rule', reason: scan.match.reason };
     else if (!scan.match) {
@@ -135,6 +136,7 @@ export async function decideRoute(deps: DeciderDeps, input: DecideInput): Promis
         )
       : undefined;
   const plan = planRoute({
+    images,
     sensitive,
     botId: bot.id,
     command,

@@ -10,6 +10,7 @@ export interface RoutingRule {
   code?: boolean | string[];
   minChars?: number;
   maxChars?: number;
+  image?: boolean;
   model?: string;
   task?: string;
   reason?: string;
@@ -23,6 +24,8 @@ export interface RuleInput {
   prompt: string;
   /** Code blocks and length of the request (request-signals.ts); rules with `code`/`minChars`/`maxChars` need them. */
   signals?: Pick<RequestSignals, 'codeBlocks' | 'codeLanguages' | 'chars'>;
+  /** Images the request carries (attachments); rules with `image` read it. */
+  images?: number;
 }
 
 export interface RuleMatch {
@@ -41,7 +44,7 @@ function normCommand(c: string): string {
   return c.trim().replace(/^!/, '').toLowerCase();
 }
 
-/** Whether the rule's code and length conditions hold; the words for its reason. */
+/** Whether the rule's code, length and image conditions hold; the words for its reason. */
 function signalConditions(rule: RoutingRule, input: RuleInput): { holds: boolean; words: string[] } {
   const sig = input.signals ?? { codeBlocks: 0, codeLanguages: [], chars: input.prompt.trim().length };
   const words: string[] = [];
@@ -62,6 +65,10 @@ function signalConditions(rule: RoutingRule, input: RuleInput): { holds: boolean
   if (rule.maxChars !== undefined) {
     if (sig.chars > rule.maxChars) return { holds: false, words };
     words.push(`at most ${rule.maxChars} characters`);
+  }
+  if (rule.image !== undefined) {
+    if (rule.image !== (input.images ?? 0) > 0) return { holds: false, words };
+    words.push(rule.image ? 'an attached image' : 'no image');
   }
   return { holds: true, words };
 }
