@@ -220,8 +220,9 @@ export interface AuditCall {
   botId: string;
   task: string | null;
   model: string;
-  /** llama, ollama, openai; "none" when no model was tried (a refusal). */
+  /** llama, ollama, openai, agent; "mcp" for a tool call; "none" when no model was tried (a refusal). */
   backend: string;
+  /** The endpoint of an OpenAI-compatible or Ollama model; "local" for in-process llama models. */
   endpoint: string | null;
   /** True when the model runs on this machine. */
   local: boolean;
@@ -236,4 +237,8 @@ export interface AuditCall {
   reason: string;
   outcome: 'ok' | 'failed' | 'refused' | 'aborted';
   errorCode: string | null;
+  /** Tool calls (backend "mcp"): the arguments' and the result's size in bytes, and who allowed or denied it. */
+  argsBytes?: number | null;
+  resultBytes?: number | null;
+  approvedBy?: string | null;
 }

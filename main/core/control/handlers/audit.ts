@@ -15,26 +15,8 @@ export interface AuditContext {
 
 /** The fields the window shows; the question and the answer (kept only with audit.storeText) stay in the file. */
 function toCall(e: AuditEntry & { id: number }): AuditCall {
-  return {
-    id: e.id,
-    at: e.at,
-    roomId: e.roomId,
-    eventId: e.eventId,
-    botId: e.botId,
-    task: e.task,
-    model: e.model,
-    backend: e.backend,
-    endpoint: e.endpoint,
-    local: e.local,
-    sensitive: e.sensitive,
-    promptTokens: e.promptTokens,
-    completionTokens: e.completionTokens,
-    durationMs: e.durationMs,
-    cost: e.cost,
-    reason: e.reason,
-    outcome: e.outcome,
-    errorCode: e.errorCode,
-  };
+  const { prompt: _prompt, reply: _reply, ...call } = e;
+  return call;
 }
 
 export function auditHandlers({ paths, inference }: AuditContext): AuditHandlers {
