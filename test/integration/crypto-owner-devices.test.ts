@@ -100,11 +100,19 @@ async function ownerDevicesAsElementSees(element: CryptoDevice): Promise<OwnerDe
     (id) => !hasValidSignature(answer.device_keys[owner]![id]!, owner, `ed25519:${ssk}`, ssk),
   );
   const crypto = element.client.getCrypto()!;
-  await crypto.getUserDeviceInfo([owner], true);
-  const unverifiedInElement: string[] = [];
-  for (const id of others)
-    if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true)
-      unverifiedInElement.push(id);
+  // Element learns of a device's new signature from its next sync's device-list change (on Synapse that can come a
+  // moment after the upload): what is signed on the server is read again until Element shows it, as a person would
+  // see it, for at most 10 s.
+  let unverifiedInElement: string[] = [];
+  for (const end = Date.now() + 10_000; ;) {
+    await crypto.getUserDeviceInfo([owner], true);
+    unverifiedInElement = [];
+    for (const id of others)
+      if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true)
+        unverifiedInElement.push(id);
+    if (unverifiedInElement.every((id) => unsignedOnServer.includes(id)) || Date.now() > end) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
   return { others, unsignedOnServer, unverifiedInElement };
 }
 
