@@ -103,15 +103,18 @@ async function ownerDevicesAsElementSees(element: CryptoDevice): Promise<OwnerDe
   // Element learns of a device's new signature from its next sync's device-list change (on Synapse that can come a
   // moment after the upload): what is signed on the server is read again until Element shows it, as a person would
   // see it, for at most 10 s.
-  let unverifiedInElement: string[] = [];
-  for (const end = Date.now() + 10_000; ;) {
+  const unverified = async (): Promise<string[]> => {
     await crypto.getUserDeviceInfo([owner], true);
-    unverifiedInElement = [];
+    const out: string[] = [];
     for (const id of others)
-      if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true)
-        unverifiedInElement.push(id);
-    if (unverifiedInElement.every((id) => unsignedOnServer.includes(id)) || Date.now() > end) break;
+      if ((await crypto.getDeviceVerificationStatus(owner, id))?.crossSigningVerified !== true) out.push(id);
+    return out;
+  };
+  let unverifiedInElement = await unverified();
+  for (const end = Date.now() + 10_000; Date.now() < end;) {
+    if (unverifiedInElement.every((id) => unsignedOnServer.includes(id))) break;
     await new Promise((r) => setTimeout(r, 250));
+    unverifiedInElement = await unverified();
   }
   return { others, unsignedOnServer, unverifiedInElement };
 }
