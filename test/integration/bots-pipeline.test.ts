@@ -211,7 +211,8 @@ describe('pipelines in the room', () => {
   });
 
   it('!stop stops a running pipeline: the stage says so, no later stage runs, no answer', async () => {
-    pace.chunkDelayMs = 20;
+    // Slow enough (400 tokens, 24 s) that the stop, through a loaded homeserver's sync, lands while the stage streams.
+    pace.chunkDelayMs = 60;
     const id = await say(team, { msgtype: 'm.text', body: '!run slow tell me everything' });
     await waitFor('the first stage to stream', () => stages(id)[0]?.text.includes('\n\n') && stages(id)[0]);
     const stop = await say(team, { msgtype: 'm.text', body: '!stop' });
